@@ -1,0 +1,44 @@
+# stacklab — the two commands: `make run` and `make test`.
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test build release bench deps tools clean
+
+run: deps
+	$(SWIFT) build -c release --product stacklab
+	.build/release/stacklab
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product stacklab
+
+bench: deps
+	bash Benchmarks/stack.sh
+
+# libedit is the only C library stacklab needs. Installed with apt-get when we are root; otherwise the exact command.
+deps:
+	@pkg-config --exists libedit 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing libedit-dev (line editing for the shell)…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libedit-dev pkg-config >/dev/null; \
+	  elif command -v apt-get >/dev/null; then \
+	    echo "stacklab needs libedit-dev. Run:  sudo apt-get install -y libedit-dev pkg-config"; exit 1; \
+	  elif command -v brew >/dev/null; then \
+	    echo "stacklab needs libedit. Run:  brew install libedit"; exit 1; \
+	  else echo "stacklab needs libedit (the line-editing library) and pkg-config."; exit 1; fi; }
+
+# The real tools that some tests compare against (haproxy -c, nginx -t, curl, mariadb, openssl, tmux, wrk).
+tools:
+	@missing=""; for t in haproxy nginx curl mariadb openssl tmux wrk; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$$missing…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nginx-light curl mariadb-client openssl tmux wrk >/dev/null; fi
+
+clean:
+	rm -rf .build
