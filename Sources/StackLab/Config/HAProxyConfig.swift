@@ -1,0 +1,149 @@
+/// The subset of haproxy.cfg that the balancer understands, after parsing.
+///
+/// `defaults` values are already folded into each proxy; `listen` sections appear as a frontend and a backend of the
+/// same name. Times are milliseconds; `nil` means "not set" (HAProxy: infinite, with a warning at start-up).
+public struct HAProxyConfig: Sendable, Equatable {
+    public var global: Global
+    public var frontends: [Frontend]
+    public var backends: [Backend]
+    /// Start-up warnings HAProxy would print (missing timeouts, …), in HAProxy's words.
+    public var warnings: [String]
+
+    public init(global: Global = Global(), frontends: [Frontend] = [], backends: [Backend] = [], warnings: [String] = []) {
+        self.global = global
+        self.frontends = frontends
+        self.backends = backends
+        self.warnings = warnings
+    }
+
+    public func backend(named name: String) -> Backend? { backends.first { $0.name == name } }
+
+    public struct Global: Sendable, Equatable {
+        public var maxconn: Int?
+        public init(maxconn: Int? = nil) { self.maxconn = maxconn }
+    }
+
+    public struct Bind: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        /// `ssl crt FILE` (the [security] issue); nil for plain HTTP.
+        public var certificateFile: String?
+        public init(host: String, port: Int, certificateFile: String? = nil) {
+            self.host = host
+            self.port = port
+            self.certificateFile = certificateFile
+        }
+    }
+
+    public struct Timeouts: Sendable, Equatable {
+        public var connect: Int?
+        public var client: Int?
+        public var server: Int?
+        public var check: Int?
+        public init(connect: Int? = nil, client: Int? = nil, server: Int? = nil, check: Int? = nil) {
+            self.connect = connect
+            self.client = client
+            self.server = server
+            self.check = check
+        }
+    }
+
+    public struct Frontend: Sendable, Equatable {
+        public var name: String
+        public var line: Int
+        public var binds: [Bind]
+        public var defaultBackend: String?
+        public var timeouts: Timeouts
+        /// `option httplog`: log one line per request in HAProxy's HTTP format.
+        public var httpLog: Bool
+        /// `option dontlognull`: no log line for connections that sent nothing.
+        public var dontLogNull: Bool
+        /// `option forwardfor`: add `X-Forwarded-For: <client address>`.
+        public var forwardFor: Bool
+        public var maxconn: Int?
+        public init(name: String, line: Int = 0, binds: [Bind] = [], defaultBackend: String? = nil, timeouts: Timeouts = Timeouts(),
+                    httpLog: Bool = false, dontLogNull: Bool = false, forwardFor: Bool = false, maxconn: Int? = nil) {
+            self.name = name
+            self.line = line
+            self.binds = binds
+            self.defaultBackend = defaultBackend
+            self.timeouts = timeouts
+            self.httpLog = httpLog
+            self.dontLogNull = dontLogNull
+            self.forwardFor = forwardFor
+            self.maxconn = maxconn
+        }
+    }
+
+    public enum Balance: String, Sendable, Equatable {
+        case roundrobin, leastconn, source
+    }
+
+    /// `option httpchk [METHOD] [URI] [VERSION]`; HAProxy's default is `OPTIONS / HTTP/1.0`.
+    public struct HTTPCheck: Sendable, Equatable {
+        public var method: String
+        public var uri: String
+        public var version: String
+        public init(method: String = "OPTIONS", uri: String = "/", version: String = "HTTP/1.0") {
+            self.method = method
+            self.uri = uri
+            self.version = version
+        }
+    }
+
+    public struct Server: Sendable, Equatable {
+        public var name: String
+        public var line: Int
+        public var host: String
+        public var port: Int
+        public var check: Bool
+        public var inter: Int          // HAProxy default 2000 ms
+        public var fastinter: Int?     // falls back to inter
+        public var downinter: Int?     // falls back to inter
+        public var fall: Int           // HAProxy default 3
+        public var rise: Int           // HAProxy default 2
+        public var weight: Int         // HAProxy default 1, 0…256
+        public var backup: Bool
+        public init(name: String, line: Int = 0, host: String, port: Int, check: Bool = false, inter: Int = 2000,
+                    fastinter: Int? = nil, downinter: Int? = nil, fall: Int = 3, rise: Int = 2, weight: Int = 1, backup: Bool = false) {
+            self.name = name
+            self.line = line
+            self.host = host
+            self.port = port
+            self.check = check
+            self.inter = inter
+            self.fastinter = fastinter
+            self.downinter = downinter
+            self.fall = fall
+            self.rise = rise
+            self.weight = weight
+            self.backup = backup
+        }
+    }
+
+    public struct Backend: Sendable, Equatable {
+        public var name: String
+        public var line: Int
+        public var balance: Balance
+        public var servers: [Server]
+        public var httpCheck: HTTPCheck?
+        /// `retries`, HAProxy default 3.
+        public var retries: Int
+        /// `option redispatch [interval]`: nil when off; HAProxy's default interval -1 = redispatch on the last retry.
+        public var redispatch: Int?
+        public var timeouts: Timeouts
+        public var forwardFor: Bool
+        public init(name: String, line: Int = 0, balance: Balance = .roundrobin, servers: [Server] = [], httpCheck: HTTPCheck? = nil,
+                    retries: Int = 3, redispatch: Int? = nil, timeouts: Timeouts = Timeouts(), forwardFor: Bool = false) {
+            self.name = name
+            self.line = line
+            self.balance = balance
+            self.servers = servers
+            self.httpCheck = httpCheck
+            self.retries = retries
+            self.redispatch = redispatch
+            self.timeouts = timeouts
+            self.forwardFor = forwardFor
+        }
+    }
+}

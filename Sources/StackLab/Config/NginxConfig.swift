@@ -1,0 +1,162 @@
+/// The subset of nginx.conf that the web server understands, after parsing. Times are milliseconds.
+public struct NginxConfig: Sendable, Equatable {
+    public var workerConnections: Int
+    /// `error_log FILE [LEVEL]` (main or http level); nil = nginx's default `logs/error.log`.
+    public var errorLog: String?
+    public var upstreams: [Upstream]
+    public var servers: [Server]
+
+    public init(workerConnections: Int = 512, errorLog: String? = nil, upstreams: [Upstream] = [], servers: [Server] = []) {
+        self.workerConnections = workerConnections
+        self.errorLog = errorLog
+        self.upstreams = upstreams
+        self.servers = servers
+    }
+
+    public func upstream(named name: String) -> Upstream? { upstreams.first { $0.name == name } }
+
+    public struct UpstreamServer: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var weight: Int          // nginx default 1
+        public var maxFails: Int        // nginx default 1
+        public var failTimeout: Int     // nginx default 10 s
+        public var backup: Bool
+        public init(host: String, port: Int, weight: Int = 1, maxFails: Int = 1, failTimeout: Int = 10_000, backup: Bool = false) {
+            self.host = host
+            self.port = port
+            self.weight = weight
+            self.maxFails = maxFails
+            self.failTimeout = failTimeout
+            self.backup = backup
+        }
+    }
+
+    public struct Upstream: Sendable, Equatable {
+        public var name: String
+        public var servers: [UpstreamServer]
+        /// `keepalive N`: idle connections kept open to the upstream servers; 0 = a new connection per request.
+        public var keepalive: Int
+        public init(name: String, servers: [UpstreamServer] = [], keepalive: Int = 0) {
+            self.name = name
+            self.servers = servers
+            self.keepalive = keepalive
+        }
+    }
+
+    public struct Listen: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var ssl: Bool
+        public var defaultServer: Bool
+        public init(host: String, port: Int, ssl: Bool = false, defaultServer: Bool = false) {
+            self.host = host
+            self.port = port
+            self.ssl = ssl
+            self.defaultServer = defaultServer
+        }
+    }
+
+    /// `access_log FILE [combined]` or `access_log off`.
+    public enum AccessLog: Sendable, Equatable {
+        case off
+        case file(String)
+    }
+
+    /// What a location does with a request; inherited values are already resolved into each location.
+    public struct Location: Sendable, Equatable {
+        public enum Match: Sendable, Equatable {
+            case prefix(String)
+            case exact(String)
+        }
+        public var match: Match
+        public var line: Int
+        public var root: String?
+        public var index: [String]
+        /// `proxy_pass http://NAME` (an upstream) or `http://HOST:PORT`, with an optional URI part.
+        public var proxyPass: String?
+        public var proxyHTTPVersion: String        // nginx default "1.0"
+        public var proxyConnectTimeout: Int        // nginx default 60 s
+        public var proxyReadTimeout: Int           // nginx default 60 s
+        public var proxySendTimeout: Int           // nginx default 60 s
+        /// `proxy_next_upstream`: nginx default `error timeout`; `off` = empty.
+        public var proxyNextUpstream: [String]
+        /// `proxy_set_header NAME VALUE`, in order; values may hold variables ($host, $remote_addr, …).
+        public var proxySetHeaders: [(name: String, value: String)]
+        /// `add_header NAME VALUE [always]`.
+        public var addHeaders: [(name: String, value: String, always: Bool)]
+        /// `return CODE [TEXT|URL]` / `return URL`.
+        public var returnDirective: (code: Int, text: String?)?
+        public var accessLog: AccessLog?
+        public var serverTokens: Bool
+
+        public init(match: Match, line: Int = 0, root: String? = nil, index: [String] = ["index.html"], proxyPass: String? = nil,
+                    proxyHTTPVersion: String = "1.0", proxyConnectTimeout: Int = 60_000, proxyReadTimeout: Int = 60_000,
+                    proxySendTimeout: Int = 60_000, proxyNextUpstream: [String] = ["error", "timeout"],
+                    proxySetHeaders: [(name: String, value: String)] = [], addHeaders: [(name: String, value: String, always: Bool)] = [],
+                    returnDirective: (code: Int, text: String?)? = nil, accessLog: AccessLog? = nil, serverTokens: Bool = true) {
+            self.match = match
+            self.line = line
+            self.root = root
+            self.index = index
+            self.proxyPass = proxyPass
+            self.proxyHTTPVersion = proxyHTTPVersion
+            self.proxyConnectTimeout = proxyConnectTimeout
+            self.proxyReadTimeout = proxyReadTimeout
+            self.proxySendTimeout = proxySendTimeout
+            self.proxyNextUpstream = proxyNextUpstream
+            self.proxySetHeaders = proxySetHeaders
+            self.addHeaders = addHeaders
+            self.returnDirective = returnDirective
+            self.accessLog = accessLog
+            self.serverTokens = serverTokens
+        }
+
+        public static func == (a: Location, b: Location) -> Bool {
+            a.match == b.match && a.line == b.line && a.root == b.root && a.index == b.index && a.proxyPass == b.proxyPass
+                && a.proxyHTTPVersion == b.proxyHTTPVersion && a.proxyConnectTimeout == b.proxyConnectTimeout
+                && a.proxyReadTimeout == b.proxyReadTimeout && a.proxySendTimeout == b.proxySendTimeout
+                && a.proxyNextUpstream == b.proxyNextUpstream
+                && a.proxySetHeaders.map { "\($0.name)=\($0.value)" } == b.proxySetHeaders.map { "\($0.name)=\($0.value)" }
+                && a.addHeaders.map { "\($0.name)=\($0.value)\($0.always)" } == b.addHeaders.map { "\($0.name)=\($0.value)\($0.always)" }
+                && a.returnDirective?.code == b.returnDirective?.code && a.returnDirective?.text == b.returnDirective?.text
+                && a.accessLog == b.accessLog && a.serverTokens == b.serverTokens
+        }
+    }
+
+    public struct Server: Sendable, Equatable {
+        public var listens: [Listen]
+        public var serverNames: [String]
+        /// Locations in file order; matching follows nginx: `=` exact first, then the longest prefix.
+        public var locations: [Location]
+        /// Server-level settings, used when no location matches.
+        public var fallback: Location
+        public var sslCertificate: String?
+        public var sslCertificateKey: String?
+        public var sslProtocols: [String]
+        public init(listens: [Listen] = [], serverNames: [String] = [], locations: [Location] = [], fallback: Location = Location(match: .prefix("/")),
+                    sslCertificate: String? = nil, sslCertificateKey: String? = nil, sslProtocols: [String] = ["TLSv1.2", "TLSv1.3"]) {
+            self.listens = listens
+            self.serverNames = serverNames
+            self.locations = locations
+            self.fallback = fallback
+            self.sslCertificate = sslCertificate
+            self.sslCertificateKey = sslCertificateKey
+            self.sslProtocols = sslProtocols
+        }
+
+        /// nginx's choice: an exact `=` match wins; otherwise the longest matching prefix; otherwise the server itself.
+        public func location(for path: String) -> Location {
+            if let exact = locations.first(where: { $0.match == .exact(path) }) { return exact }
+            var best: Location?
+            var bestLength = -1
+            for location in locations {
+                if case .prefix(let prefix) = location.match, path.hasPrefix(prefix), prefix.count > bestLength {
+                    best = location
+                    bestLength = prefix.count
+                }
+            }
+            return best ?? fallback
+        }
+    }
+}
