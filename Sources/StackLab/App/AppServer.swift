@@ -1,0 +1,102 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// web-0N/gunicorn: the app server. A master ("arbiter") and `workers` sync workers running the foobar app; one
+/// request per worker at a time, the rest queue; a worker past `timeout` is killed. Like gunicorn's sync worker it
+/// closes the connection after each response, and it writes an access log only when `accesslog` is set.
+public final class AppServer: LabProcess {
+    public let kind = Topology.ProcessKind.gunicorn
+    public let runtime: ProcessRuntime
+    public let config: GunicornConfig
+    public let app: FoobarApp
+    private let pool: WorkerPool
+    private let accessLog: LogBook?
+
+    public init(config: GunicornConfig, runtime: ProcessRuntime, app: FoobarApp, accessLog: LogBook?) {
+        self.config = config
+        self.runtime = runtime
+        self.app = app
+        self.accessLog = accessLog
+        self.pool = WorkerPool(runtime: runtime, timeoutSeconds: config.timeout)
+    }
+
+    public var workerPIDs: [Int] { pool.workerPIDs }
+    public var busyWorkers: Int { pool.busyWorkers }
+    public var queuedRequests: Int { pool.queued }
+
+    private func log(_ level: String, _ message: String, pid: Int? = nil) {
+        runtime.log.append("[\(LogTime.gunicorn())] [\(pid ?? runtime.pid)] [\(level)] \(message)")
+    }
+
+    public func start() async throws {
+        let responder = AppResponder(server: self)
+        do {
+            try await runtime.listen(host: config.bindHost, configuredPort: config.bindPort, delaysReads: false) { channel in
+                HTTPServerHandler.install(on: channel, responder: responder, serverHeader: "gunicorn")
+            }
+        } catch {
+            await runtime.abandonListeners()
+            throw error
+        }
+        log("INFO", "Starting gunicorn 23.0.0")
+        log("INFO", "Listening at: http://\(config.bindHost):\(runtime.network.port(config.bindPort)) (\(runtime.pid))")
+        log("INFO", "Using worker: sync")
+        pool.boot(count: config.workers) { message in
+            // Each worker logs its own boot line with its own pid.
+            let pid = Int(message.split(separator: " ").last ?? "") ?? runtime.pid
+            log("INFO", message, pid: pid)
+        }
+        runtime.markRunning()
+    }
+
+    public func halt(graceful: Bool) async {
+        let pids = pool.shutdown()
+        if graceful {
+            log("INFO", "Handling signal: term")
+            for pid in pids { log("INFO", "Worker exiting (pid: \(pid))", pid: pid) }
+            log("INFO", "Shutting down: Master")
+        }
+    }
+
+    fileprivate func handle(_ request: IncomingRequest) -> EventLoopFuture<ServerResponse> {
+        runtime.requests.wrappingIncrement(ordering: .relaxed)
+        let incoming = TraceContext(traceparent: request.head.headers.first(name: "traceparent"))
+        let trace = incoming?.child() ?? TraceContext.new()
+        let app = self.app
+        let faults = runtime.faults
+        return pool.submit(on: request.eventLoop) { _ in
+            // `slow` makes the worker itself slow: it stays busy, so requests queue behind it.
+            let delay = faults.slowMilliseconds
+            if delay > 0 {
+                return request.eventLoop.scheduleTask(in: .milliseconds(Int64(delay))) {}.futureResult.flatMap { app.handle(request) }
+            }
+            return app.handle(request)
+        }
+        .map { [self] response in
+            var response = response
+            response.close = true   // sync workers do not keep connections alive
+            guard !response.abort else { return response }
+            let status = Int(response.status.code)
+            if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
+            accessLog?.append(accessLine(request, status: status, bytes: response.bodyBytes))
+            runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: incoming?.spanID, process: runtime.name,
+                                       start: request.receivedDate, duration: Date().timeIntervalSince(request.receivedDate),
+                                       status: status, note: "\(request.head.method.rawValue) \(request.head.uri)"))
+            return response
+        }
+    }
+
+    /// gunicorn's default access log format: `%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"`.
+    private func accessLine(_ request: IncomingRequest, status: Int, bytes: Int) -> String {
+        let head = request.head
+        return "\(request.remoteAddress) - - [\(LogTime.common(request.receivedDate))] \"\(head.method.rawValue) \(head.uri) "
+            + "HTTP/\(head.version.major).\(head.version.minor)\" \(status) \(bytes) \"\(head.headers.first(name: "Referer") ?? "-")\" "
+            + "\"\(head.headers.first(name: "User-Agent") ?? "-")\""
+    }
+}
+
+private struct AppResponder: HTTPResponder {
+    let server: AppServer
+    func respond(to request: IncomingRequest) -> EventLoopFuture<ServerResponse> { server.handle(request) }
+}

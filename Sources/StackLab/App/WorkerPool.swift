@@ -1,0 +1,159 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// gunicorn's sync workers: each handles one request at a time; when all are busy, requests wait in the queue
+/// (the listen backlog); a worker still busy after `timeout` seconds is killed by the arbiter (`WORKER TIMEOUT`)
+/// — its client's connection closes with no answer — and a new worker boots in its place.
+final class WorkerPool: Sendable {
+    typealias Work = @Sendable (_ worker: Int) -> EventLoopFuture<ServerResponse>
+
+    struct Job: Sendable {
+        var loop: EventLoop
+        var promise: EventLoopPromise<ServerResponse>
+        var work: Work
+    }
+
+    private struct Worker {
+        var pid: Int
+        var job: Job?
+        var jobNumber = 0
+        var timer: Scheduled<Void>?
+    }
+
+    private struct Box {
+        var workers: [Worker] = []
+        var queue: [Job] = []
+        var queueHead = 0
+        var stopped = false
+    }
+
+    private let runtime: ProcessRuntime
+    private let timeoutSeconds: Int
+    private let box = NIOLockedValueBox(Box())
+
+    init(runtime: ProcessRuntime, timeoutSeconds: Int) {
+        self.runtime = runtime
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// Boots `count` workers (`Booting worker with pid: N` each).
+    func boot(count: Int, log: (String) -> Void) {
+        let pids = (0..<max(1, count)).map { _ in runtime.nextPID() }
+        box.withLockedValue { box in
+            box.workers = pids.map { Worker(pid: $0) }
+            box.queue.removeAll()
+            box.queueHead = 0
+            box.stopped = false
+        }
+        for pid in pids { log("Booting worker with pid: \(pid)") }
+    }
+
+    var workerPIDs: [Int] { box.withLockedValue { $0.workers.map(\.pid) } }
+    var busyWorkers: Int { box.withLockedValue { $0.workers.filter { $0.job != nil }.count } }
+    var queued: Int { box.withLockedValue { $0.queue.count - $0.queueHead } }
+
+    func submit(on loop: EventLoop, _ work: @escaping Work) -> EventLoopFuture<ServerResponse> {
+        let promise = loop.makePromise(of: ServerResponse.self)
+        let job = Job(loop: loop, promise: promise, work: work)
+        let start: (Int, Int)? = box.withLockedValue { box in
+            if box.stopped { return nil }
+            if let free = box.workers.firstIndex(where: { $0.job == nil }) {
+                box.workers[free].job = job
+                box.workers[free].jobNumber += 1
+                return (free, box.workers[free].jobNumber)
+            }
+            box.queue.append(job)
+            return nil
+        }
+        if box.withLockedValue({ $0.stopped }) {
+            promise.succeed(.aborted())
+        } else if let (index, number) = start {
+            run(job, worker: index, number: number)
+        }
+        return promise.futureResult
+    }
+
+    private func run(_ job: Job, worker index: Int, number: Int) {
+        let timer = job.loop.scheduleTask(in: .seconds(Int64(timeoutSeconds))) { [self] in
+            timedOut(worker: index, number: number)
+        }
+        box.withLockedValue { $0.workers[index].timer = timer }
+        job.work(index).hop(to: job.loop).whenComplete { [self] result in
+            let owned = box.withLockedValue { box -> Bool in
+                guard index < box.workers.count, box.workers[index].jobNumber == number, box.workers[index].job != nil else { return false }
+                box.workers[index].timer?.cancel()
+                box.workers[index].timer = nil
+                return true
+            }
+            // A job whose worker was killed has already been answered (with a closed connection).
+            guard owned else { return }
+            switch result {
+            case .success(let response): job.promise.succeed(response)
+            case .failure: job.promise.succeed(.aborted())
+            }
+            next(worker: index)
+        }
+    }
+
+    /// The worker takes the next queued job, or becomes idle.
+    private func next(worker index: Int) {
+        let start: (Job, Int)? = box.withLockedValue { box in
+            guard index < box.workers.count else { return nil }
+            if box.queueHead < box.queue.count, !box.stopped {
+                let job = box.queue[box.queueHead]
+                box.queueHead += 1
+                if box.queueHead > 1024 {
+                    box.queue.removeFirst(box.queueHead)
+                    box.queueHead = 0
+                }
+                box.workers[index].job = job
+                box.workers[index].jobNumber += 1
+                return (job, box.workers[index].jobNumber)
+            }
+            box.workers[index].job = nil
+            return nil
+        }
+        if let (job, number) = start { run(job, worker: index, number: number) }
+    }
+
+    private func timedOut(worker index: Int, number: Int) {
+        // A frozen arbiter kills nobody: check again later.
+        if runtime.state == .hung {
+            let loop = runtime.group.next()
+            loop.scheduleTask(in: .milliseconds(200)) { [self] in timedOut(worker: index, number: number) }
+            return
+        }
+        let killed: (Job, Int, Int)? = box.withLockedValue { box in
+            guard index < box.workers.count, box.workers[index].jobNumber == number, let job = box.workers[index].job else { return nil }
+            let old = box.workers[index].pid
+            let new = runtime.nextPID()
+            box.workers[index] = Worker(pid: new, job: nil, jobNumber: number + 1)
+            return (job, old, new)
+        }
+        guard let (job, old, new) = killed else { return }
+        let log = runtime.log
+        let master = runtime.pid
+        log.append("[\(LogTime.gunicorn())] [\(master)] [CRITICAL] WORKER TIMEOUT (pid:\(old))")
+        job.promise.succeed(.aborted())
+        log.append("[\(LogTime.gunicorn())] [\(master)] [ERROR] Worker (pid:\(old)) exited with code 1.")
+        log.append("[\(LogTime.gunicorn())] [\(new)] [INFO] Booting worker with pid: \(new)")
+        next(worker: index)
+    }
+
+    /// Stops taking work; queued requests are dropped (their connections close).
+    func shutdown() -> [Int] {
+        let (jobs, pids) = box.withLockedValue { box -> ([Job], [Int]) in
+            box.stopped = true
+            let pending = Array(box.queue[box.queueHead...]) + box.workers.compactMap(\.job)
+            for index in box.workers.indices { box.workers[index].timer?.cancel() }
+            let pids = box.workers.map(\.pid)
+            box.queue.removeAll()
+            box.queueHead = 0
+            for index in box.workers.indices { box.workers[index].job = nil }
+            return (pending, pids)
+        }
+        for job in jobs { job.promise.succeed(.aborted()) }
+        return pids
+    }
+}

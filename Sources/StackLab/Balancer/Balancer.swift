@@ -1,0 +1,282 @@
+import Atomics
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// lb-01: the HAProxy-like load balancer. Frontends accept clients; a backend picks a server per request
+/// (round robin by default), forwards the request over a kept-alive connection, retries and redispatches on
+/// connection failure, answers HAProxy's own 502/503/504 pages, and logs each request in HAProxy's httplog format.
+public final class Balancer: LabProcess {
+    public let kind = Topology.ProcessKind.haproxy
+    public let runtime: ProcessRuntime
+    public let config: HAProxyConfig
+    private let backends: [String: BackendState]
+    private let checkers: [HealthChecker]
+    private let pool = UpstreamPool(maxIdlePerTarget: 64)
+    private let activeSessions = ManagedAtomic<Int>(0)
+
+    public init(config: HAProxyConfig, runtime: ProcessRuntime) {
+        self.config = config
+        self.runtime = runtime
+        var backends: [String: BackendState] = [:]
+        var checkers: [HealthChecker] = []
+        for backend in config.backends {
+            let state = BackendState(config: backend)
+            backends[backend.name] = state
+            checkers.append(HealthChecker(backend: state, runtime: runtime, timeoutCheck: backend.timeouts.check))
+        }
+        self.backends = backends
+        self.checkers = checkers
+    }
+
+    /// Every backend server's status, in config order (what `show stat` would list).
+    public var serverStatuses: [BackendServerStatus] {
+        config.backends.flatMap { backends[$0.name]?.servers ?? [] }
+    }
+
+    public func responses(backend: String) -> [Int: Int] { backends[backend]?.responsesByClass ?? [:] }
+
+    public func start() async throws {
+        let pid = runtime.pid
+        runtime.log.append("[NOTICE]   (\(pid)) : haproxy version is 2.6.12-1+deb12u4")
+        for warning in config.warnings { runtime.log.append("[WARNING]  (\(pid)) : config : \(warning)") }
+        do {
+            for frontend in config.frontends {
+                let responder = FrontendResponder(balancer: self, frontend: frontend)
+                for bind in frontend.binds {
+                    try await runtime.listen(host: bind.host, configuredPort: bind.port) { channel in
+                        HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
+                    }
+                }
+            }
+        } catch {
+            await runtime.abandonListeners()
+            throw error
+        }
+        for backend in backends.values { backend.resetHealth() }
+        runtime.markRunning()
+        for checker in checkers { checker.start() }
+        runtime.log.append("[NOTICE]   (\(pid)) : New worker (\(pid + 1)) forked")
+        runtime.log.append("[NOTICE]   (\(pid)) : Loading success.")
+    }
+
+    public func halt(graceful: Bool) async {
+        for checker in checkers { checker.stop() }
+        pool.closeAll()
+        if graceful {
+            runtime.log.append("[NOTICE]   (\(runtime.pid)) : haproxy version is 2.6.12-1+deb12u4")
+            runtime.log.append("[WARNING]  (\(runtime.pid)) : Exiting Master process...")
+        }
+    }
+
+    // MARK: - The request path
+
+    fileprivate func handle(_ request: IncomingRequest, frontend: HAProxyConfig.Frontend) -> EventLoopFuture<ServerResponse> {
+        let loop = request.eventLoop
+        runtime.requests.wrappingIncrement(ordering: .relaxed)
+        let incoming = TraceContext(traceparent: request.head.headers.first(name: "traceparent"))
+        let trace = incoming?.child() ?? TraceContext.new()
+        guard let backendName = frontend.defaultBackend, let backend = backends[backendName] else {
+            return loop.makeSucceededFuture(HAProxyErrorPage.response(503))
+        }
+        activeSessions.wrappingIncrement(ordering: .relaxed)
+        var exchange = Exchange(request: request, frontend: frontend, backend: backend, trace: trace, parent: incoming?.spanID)
+        exchange.retriesLeft = backend.config.retries
+        let promise = loop.makePromise(of: ServerResponse.self)
+        attempt(exchange, serverIndex: nil, promise: promise)
+        return promise.futureResult.always { _ in self.activeSessions.wrappingDecrement(ordering: .relaxed) }
+    }
+
+    /// Everything one request carries through its attempts.
+    private struct Exchange: Sendable {
+        var request: IncomingRequest
+        var frontend: HAProxyConfig.Frontend
+        var backend: BackendState
+        var trace: TraceContext
+        var parent: String?
+        var retriesLeft = 0
+        var retriesDone = 0
+        var redispatched = false
+        var tried: Set<Int> = []
+        var connectMilliseconds = -1
+        var connectStarted = NIODeadline.now()
+    }
+
+    private func attempt(_ exchange: Exchange, serverIndex chosen: Int?, promise: EventLoopPromise<ServerResponse>) {
+        var exchange = exchange
+        let loop = exchange.request.eventLoop
+        let backend = exchange.backend
+        let index: Int
+        if let chosen {
+            index = chosen
+        } else if let picked = backend.pick(excluding: exchange.tried, clientAddress: exchange.request.remoteAddress) {
+            index = picked
+        } else if !exchange.tried.isEmpty, let picked = backend.pick(excluding: [], clientAddress: exchange.request.remoteAddress) {
+            index = picked
+        } else {
+            finish(exchange, server: nil, response: HAProxyErrorPage.response(503), termination: "SC--", serverMs: -1, promise: promise)
+            return
+        }
+        let server = backend.config.servers[index]
+        exchange.connectStarted = .now()
+        let (connecting, reused) = pool.connection(dialer: runtime.dialer, host: server.host, configuredPort: server.port, on: loop,
+                                                   connectTimeoutMilliseconds: backend.config.timeouts.connect)
+        let pending = exchange
+        connecting.whenComplete { [self] result in
+            var exchange = pending
+            switch result {
+            case .failure(let error):
+                backend.finish(index)
+                backend.update(index) { $0.connectionErrors += 1 }
+                let dial: DialError = if case .connect(let d) = error as? UpstreamError { d } else { .other("\(error)") }
+                retryAfterConnectFailure(exchange, index: index, dial: dial, promise: promise)
+            case .success(let connection):
+                exchange.connectMilliseconds = reused ? 0 : Self.milliseconds(since: exchange.connectStarted)
+                forward(exchange, index: index, connection: connection, reused: reused, promise: promise)
+            }
+        }
+    }
+
+    /// HAProxy's retries: wait min(timeout connect, 1 s) and try the same server again; with `option redispatch`,
+    /// the last retry (by default) goes to another server instead, at once.
+    private func retryAfterConnectFailure(_ exchange: Exchange, index: Int, dial: DialError, promise: EventLoopPromise<ServerResponse>) {
+        var exchange = exchange
+        let backend = exchange.backend
+        guard exchange.retriesLeft > 0 else {
+            let termination = dial == .timedOut ? "sC--" : "SC--"
+            finish(exchange, server: index, response: HAProxyErrorPage.response(503), termination: termination, serverMs: -1, promise: promise)
+            return
+        }
+        exchange.retriesLeft -= 1
+        exchange.retriesDone += 1
+        backend.update(index) { $0.retries += 1 }
+        let retryNumber = exchange.retriesDone
+        let isLast = exchange.retriesLeft == 0
+        var redispatchNow = false
+        if let interval = backend.config.redispatch {
+            if interval > 0 {
+                redispatchNow = retryNumber % interval == 0
+            } else {
+                // A negative interval -N redispatches on the Nth retry before the last (-1: on the last one).
+                redispatchNow = exchange.retriesLeft == (-interval - 1) || (isLast && interval == -1)
+            }
+        }
+        if redispatchNow {
+            exchange.redispatched = true
+            exchange.tried.insert(index)
+            backend.update(index) { $0.redispatches += 1 }
+            attempt(exchange, serverIndex: nil, promise: promise)
+            return
+        }
+        let turnAround = min(backend.config.timeouts.connect ?? 1000, 1000)
+        let loop = exchange.request.eventLoop
+        let retry = exchange
+        loop.scheduleTask(in: .milliseconds(Int64(turnAround))) { [self] in
+            let exchange = retry
+            backend.update(index) { $0.currentSessions += 1 }
+            attempt(exchange, serverIndex: index, promise: promise)
+        }
+    }
+
+    private func forward(_ exchange: Exchange, index: Int, connection: UpstreamConnection, reused: Bool,
+                         promise: EventLoopPromise<ServerResponse>) {
+        let backend = exchange.backend
+        let server = backend.config.servers[index]
+        var head = exchange.request.head
+        head.version = .http1_1
+        Self.stripHopByHop(&head.headers)
+        if exchange.frontend.forwardFor || backend.config.forwardFor {
+            head.headers.append(to: "X-Forwarded-For", exchange.request.remoteAddress)
+        }
+        head.headers.replaceOrAdd(name: "traceparent", value: exchange.trace.traceparent)
+        head.headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
+        let sent = NIODeadline.now()
+        connection.send(head: head, body: exchange.request.body, readTimeoutMilliseconds: backend.config.timeouts.server)
+            .whenComplete { [self] result in
+                backend.finish(index)
+                switch result {
+                case .success(let upstream):
+                    pool.release(connection, host: server.host, configuredPort: server.port)
+                    var headers = upstream.head.headers
+                    Self.stripHopByHop(&headers)
+                    headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
+                    let response = ServerResponse(status: upstream.head.status, headers: headers, body: upstream.body)
+                    finish(exchange, server: index, response: response, termination: "----",
+                           serverMs: Self.milliseconds(since: sent), promise: promise)
+                case .failure(let error):
+                    connection.close()
+                    let failure = error as? UpstreamError
+                    if reused && (failure == .closedEarly || failure == .reset) {
+                        // The kept-alive connection was closed while idle: try a fresh one (HAProxy's safe reuse).
+                        backend.update(index) { $0.currentSessions += 1 }
+                        attempt(exchange, serverIndex: index, promise: promise)
+                        return
+                    }
+                    backend.update(index) { $0.responseErrors += 1 }
+                    if failure == .timedOut {
+                        finish(exchange, server: index, response: HAProxyErrorPage.response(504), termination: "sH--", serverMs: -1, promise: promise)
+                    } else {
+                        finish(exchange, server: index, response: HAProxyErrorPage.response(502), termination: "SH--", serverMs: -1, promise: promise)
+                    }
+                }
+            }
+    }
+
+    private func finish(_ exchange: Exchange, server index: Int?, response: ServerResponse, termination: String, serverMs: Int,
+                        promise: EventLoopPromise<ServerResponse>) {
+        let backend = exchange.backend
+        let status = Int(response.status.code)
+        backend.countResponse(status: status)
+        if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
+        let serverName = index.map { backend.config.servers[$0].name } ?? "<NOSRV>"
+        let total = Self.milliseconds(since: exchange.request.received)
+        if exchange.frontend.httpLog {
+            runtime.log.append(logLine(exchange, serverName: serverName, status: status, bytes: response.bodyBytes + 180,
+                                       termination: termination, serverMs: serverMs, total: total))
+        }
+        let note = index == nil ? "no server available" : "-> \(serverName)"
+            + (exchange.retriesDone > 0 ? " after \(exchange.retriesDone) retr\(exchange.retriesDone == 1 ? "y" : "ies")" : "")
+            + (exchange.redispatched ? ", redispatched" : "")
+        runtime.traces.record(Span(traceID: exchange.trace.traceID, spanID: exchange.trace.spanID, parentID: exchange.parent,
+                                   process: runtime.name, start: exchange.request.receivedDate,
+                                   duration: Double(total) / 1000, status: status, note: note))
+        var response = response
+        response.headers.replaceOrAdd(name: "traceresponse", value: exchange.trace.traceparent)
+        promise.succeed(response)
+    }
+
+    /// `127.0.0.1:33317 [24/Nov/2026:12:14:14.655] www web/web-01 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1"`
+    private func logLine(_ exchange: Exchange, serverName: String, status: Int, bytes: Int, termination: String, serverMs: Int,
+                         total: Int) -> String {
+        let request = exchange.request
+        let backendName = exchange.backend.config.name
+        let connect = serverName == "<NOSRV>" ? -1 : exchange.connectMilliseconds
+        let active = activeSessions.load(ordering: .relaxed)
+        let serverSessions = exchange.backend.servers.first { $0.name == serverName }?.currentSessions ?? 0
+        let retries = exchange.redispatched ? "+\(exchange.retriesDone)" : "\(exchange.retriesDone)"
+        let line = "\(request.head.method.rawValue) \(request.head.uri) HTTP/\(request.head.version.major).\(request.head.version.minor)"
+        return "\(request.remoteAddress):\(request.remotePort) [\(LogTime.haproxy(request.receivedDate))] \(exchange.frontend.name) "
+            + "\(backendName)/\(serverName) 0/0/\(connect)/\(serverMs)/\(total) \(status) \(bytes) - - \(termination) "
+            + "\(active)/\(active)/\(active)/\(serverSessions + (serverName == "<NOSRV>" ? 0 : 1))/\(retries) 0/0 \"\(line)\""
+    }
+
+    static func milliseconds(since start: NIODeadline) -> Int {
+        Int((NIODeadline.now() - start).nanoseconds / 1_000_000)
+    }
+
+    static func stripHopByHop(_ headers: inout HTTPHeaders) {
+        for name in ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"] {
+            headers.remove(name: name)
+        }
+    }
+}
+
+private struct FrontendResponder: HTTPResponder {
+    let balancer: Balancer
+    let frontend: HAProxyConfig.Frontend
+
+    func respond(to request: IncomingRequest) -> EventLoopFuture<ServerResponse> {
+        balancer.handle(request, frontend: frontend)
+    }
+}

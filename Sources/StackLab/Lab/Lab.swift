@@ -1,0 +1,207 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Options for starting a lab.
+public struct LabOptions: Sendable {
+    /// Added to every port of the lab (`--port-base`).
+    public var portOffset: Int
+    /// Threads for all the lab's sockets; defaults to the number of cores.
+    public var threads: Int
+
+    public init(portOffset: Int = 0, threads: Int = System.coreCount) {
+        self.portOffset = portOffset
+        self.threads = max(1, threads)
+    }
+}
+
+/// A running lab: every server's processes on real loopback sockets, and the faults to break them.
+///
+/// ```swift
+/// let lab = try await Lab.start(LabDefinition.load(directory: "my-lab"))
+/// try await lab.apply(.crash, to: .process(server: "web-01", process: .nginx))
+/// ```
+public final class Lab: Sendable {
+    public let definition: LabDefinition
+    public let network: LabNetwork
+    public let traces: TraceStore
+    public let group: MultiThreadedEventLoopGroup
+    /// Processes in start order (stores, app servers, web servers, balancers).
+    public let processes: [any LabProcess]
+    private let flushTimer: NIOLockedValueBox<RepeatedTask?>
+    private let ownsGroup: Bool
+
+    public enum Fault: Sendable, Equatable {
+        case crash, stop, hang, slow(milliseconds: Int), revive
+    }
+
+    private init(definition: LabDefinition, network: LabNetwork, group: MultiThreadedEventLoopGroup, traces: TraceStore,
+                 processes: [any LabProcess]) {
+        self.definition = definition
+        self.traces = traces
+        self.network = network
+        self.group = group
+        self.processes = processes
+        self.flushTimer = NIOLockedValueBox(nil)
+        self.ownsGroup = true
+    }
+
+    /// Starts every process of the lab. A port in use, or any other failure, stops what was started and throws.
+    public static func start(_ definition: LabDefinition, options: LabOptions = LabOptions()) async throws -> Lab {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
+        let network = LabNetwork(servers: definition.topology.servers.map { ($0.name, $0.address) }, portOffset: options.portOffset)
+        let traces = TraceStore()
+        let pids = PIDAllocator()
+        var processes: [any LabProcess] = []
+        let order: [Topology.ProcessKind] = [.mysql, .gunicorn, .nginx, .haproxy]
+        for kind in order {
+            for server in definition.topology.servers where server.processes.contains(kind) {
+                let folder = (definition.directory as NSString).appendingPathComponent(server.name)
+                func runtime(log file: String? = nil) -> ProcessRuntime {
+                    ProcessRuntime(serverName: server.name, processName: kind.rawValue, serverAddress: server.address, network: network,
+                                   group: group, log: LogBook(name: "\(server.name)/\(kind.rawValue)", file: file), traces: traces, pids: pids)
+                }
+                func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : (folder as NSString).appendingPathComponent(path) }
+                switch kind {
+                case .haproxy:
+                    guard let config = definition.haproxy[server.name] else { continue }
+                    processes.append(Balancer(config: config, runtime: runtime()))
+                case .nginx:
+                    guard let config = definition.nginx[server.name] else { continue }
+                    let access = config.servers.first?.fallback.accessLog
+                    let accessFile: String? = if case .file(let path) = access { resolve(path) } else { nil }
+                    processes.append(WebServer(config: config, runtime: runtime(log: resolve(config.errorLog ?? "logs/error.log")),
+                                               folder: folder, accessLog: LogBook(name: "\(server.name)/nginx access", file: accessFile)))
+                case .gunicorn:
+                    guard let config = definition.gunicorn[server.name] else { continue }
+                    let errorFile = config.errorLog == "-" ? nil : resolve(config.errorLog)
+                    let appRuntime = runtime(log: errorFile)
+                    // accesslog "-" goes to the process's own output, like gunicorn's stdout.
+                    let access: LogBook? = switch config.accessLog {
+                    case nil: nil
+                    case "-": appRuntime.log
+                    case let path?: LogBook(name: "\(server.name)/gunicorn access", file: resolve(path))
+                    }
+                    let posts = makePostsStore(config: config, runtime: appRuntime)
+                    processes.append(AppServer(config: config, runtime: appRuntime, app: FoobarApp(serverName: server.name, posts: posts),
+                                               accessLog: access))
+                case .mysql:
+                    if let store = makeStoreProcess(definition: definition, server: server, folder: folder, runtime: runtime()) {
+                        processes.append(store)
+                    }
+                }
+            }
+        }
+        let lab = Lab(definition: definition, network: network, group: group, traces: traces, processes: processes)
+        do {
+            // Stores first (the apps connect to them), then the HTTP processes, each group at once.
+            try await lab.startAll(processes.filter { $0.kind == .mysql })
+            try await lab.startAll(processes.filter { $0.kind != .mysql })
+        } catch {
+            await lab.shutdown()
+            throw error
+        }
+        let timer = group.next().scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { _ in
+            lab.flushLogs()
+        }
+        lab.flushTimer.withLockedValue { $0 = timer }
+        return lab
+    }
+
+    private func startAll(_ list: [any LabProcess]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for process in list { group.addTask { try await process.start() } }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Stops every process (gracefully, but quickly) and releases the threads.
+    public func shutdown() async {
+        flushTimer.withLockedValue { $0?.cancel() }
+        for process in processes.reversed() where process.state.isListening {
+            await process.runtime.crashListenersQuietly()
+            await process.halt(graceful: false)
+            process.runtime.setState(.stopped)
+        }
+        flushLogs()
+        for process in processes { process.log.close() }
+        for case let web as WebServer in processes { web.accessLog.close() }
+        try? await group.shutdownGracefully()
+    }
+
+    func flushLogs() {
+        for process in processes {
+            process.log.flush()
+            if let web = process as? WebServer { web.accessLog.flush() }
+        }
+    }
+
+    // MARK: - Finding things
+
+    public var topology: Topology { definition.topology }
+
+    public func process(_ server: String, _ kind: Topology.ProcessKind) -> (any LabProcess)? {
+        processes.first { $0.serverName == server && $0.kind == kind }
+    }
+
+    public func processes(on server: String) -> [any LabProcess] {
+        let order = topology.server(named: server)?.processes ?? []
+        return processes.filter { $0.serverName == server }.sorted {
+            (order.firstIndex(of: $0.kind) ?? 0) < (order.firstIndex(of: $1.kind) ?? 0)
+        }
+    }
+
+    public func processes(for target: Target) -> [any LabProcess] {
+        switch target {
+        case .server(let name): processes(on: name)
+        case .process(let server, let kind): process(server, kind).map { [$0] } ?? []
+        }
+    }
+
+    public func target(_ text: String) throws(TargetError) -> Target { try Target.parse(text, in: topology) }
+
+    /// The balancers of the lab (usually just lb-01).
+    public var balancers: [Balancer] { processes.compactMap { $0 as? Balancer } }
+
+    /// Where the internet reaches the site: the first balancer's first bind, as `host:port` with the real port.
+    public var entryAddress: String? {
+        guard let bind = balancers.first?.config.frontends.first?.binds.first else { return nil }
+        return "\(bind.host):\(network.port(bind.port))"
+    }
+
+    // MARK: - Faults
+
+    /// Puts a server (every process on it) or one process into a fault, or revives it.
+    public func apply(_ fault: Fault, to target: Target) async throws {
+        let list = processes(for: target)
+        switch fault {
+        case .revive:
+            // Bring back the stores first, then what depends on them, as a machine boots.
+            for process in list { try await process.revive() }
+        case .crash:
+            for process in list.reversed() { await process.crash() }
+        case .stop:
+            for process in list.reversed() { await process.stop() }
+        case .hang:
+            for process in list { process.hang() }
+        case .slow(let ms):
+            for process in list { process.slow(milliseconds: ms) }
+        }
+    }
+
+    /// Cuts the link between two servers (connections between them time out); `heal` restores it.
+    public func partition(_ a: String, _ b: String) { network.partition(a, b) }
+    public func heal(_ a: String, _ b: String) { network.heal(a, b) }
+    public func healAll() { network.healAll() }
+
+    /// Back to the starting state: every fault cleared, every process running.
+    public func reviveAll() async throws {
+        healAll()
+        for process in processes where process.state != .running { try await process.revive() }
+    }
+}
+
+extension ProcessRuntime {
+    func crashListenersQuietly() async { await crashListeners() }
+}

@@ -1,0 +1,71 @@
+import Atomics
+import NIOConcurrencyHelpers
+
+/// The wires between the lab's servers: who owns which loopback address, the port plan, and partitions.
+///
+/// Every server has its own address in 127.0.0.0/8; the internet side (curl, the shell) is 127.0.0.1.
+public final class LabNetwork: Sendable {
+    /// The address clients "on the internet" use (the shell's curl, load, scan).
+    public static let internetAddress = "127.0.0.1"
+
+    /// Added to every port of the lab (`--port-base`), so two labs, or a lab and a test, can run side by side.
+    public let portOffset: Int
+    private let serversByAddress: [String: String]
+    private let partitions = NIOLockedValueBox<Set<Pair>>([])
+    private let partitionCount = ManagedAtomic<Int>(0)
+
+    private struct Pair: Hashable {
+        let a: String, b: String
+        init(_ x: String, _ y: String) { (a, b) = x < y ? (x, y) : (y, x) }
+    }
+
+    public init(servers: [(name: String, address: String)], portOffset: Int = 0) {
+        self.portOffset = portOffset
+        var map: [String: String] = [:]
+        for server in servers { map[server.address] = server.name }
+        self.serversByAddress = map
+    }
+
+    /// The port a configured port really uses.
+    public func port(_ configured: Int) -> Int { configured + portOffset }
+
+    /// The configured port behind a real one (for log lines and messages that show config values).
+    public func configuredPort(_ real: Int) -> Int { real - portOffset }
+
+    /// The server that owns an address, "internet" for 127.0.0.1, nil for anything else.
+    public func serverName(forAddress address: String) -> String? {
+        if let name = serversByAddress[address] { return name }
+        return address == Self.internetAddress ? "internet" : nil
+    }
+
+    public func partition(_ a: String, _ b: String) {
+        partitions.withLockedValue { set in
+            set.insert(Pair(a, b))
+            partitionCount.store(set.count, ordering: .releasing)
+        }
+    }
+
+    public func heal(_ a: String, _ b: String) {
+        partitions.withLockedValue { set in
+            set.remove(Pair(a, b))
+            partitionCount.store(set.count, ordering: .releasing)
+        }
+    }
+
+    public func healAll() {
+        partitions.withLockedValue { set in
+            set.removeAll()
+            partitionCount.store(0, ordering: .releasing)
+        }
+    }
+
+    public var activePartitions: [(String, String)] {
+        partitions.withLockedValue { set in set.map { ($0.a, $0.b) }.sorted { "\($0.0)\($0.1)" < "\($1.0)\($1.1)" } }
+    }
+
+    /// Whether traffic between two servers is cut. Cheap when there is no partition at all (the common case).
+    public func isPartitioned(_ a: String?, _ b: String?) -> Bool {
+        guard partitionCount.load(ordering: .acquiring) > 0, let a, let b, a != b else { return false }
+        return partitions.withLockedValue { $0.contains(Pair(a, b)) }
+    }
+}

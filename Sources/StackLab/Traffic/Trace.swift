@@ -1,0 +1,117 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// W3C Trace Context: `traceparent: 00-<trace-id>-<parent-id>-01`. Each hop keeps the trace id and makes a new span id.
+public struct TraceContext: Sendable, Equatable {
+    public var traceID: String
+    public var spanID: String
+
+    public init(traceID: String, spanID: String) {
+        self.traceID = traceID
+        self.spanID = spanID
+    }
+
+    public static func new() -> TraceContext { TraceContext(traceID: randomHex(16), spanID: randomHex(8)) }
+
+    /// Parses a `traceparent` header; nil when absent or malformed (then a hop starts a new trace, as the spec says).
+    public init?(traceparent: String?) {
+        guard let traceparent else { return nil }
+        let parts = traceparent.split(separator: "-")
+        guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
+              parts[1].allSatisfy(\.isHexDigit), parts[2].allSatisfy(\.isHexDigit),
+              parts[1] != Substring(String(repeating: "0", count: 32)) else { return nil }
+        self.traceID = String(parts[1]).lowercased()
+        self.spanID = String(parts[2]).lowercased()
+    }
+
+    /// The same trace, a new span (this hop).
+    public func child() -> TraceContext { TraceContext(traceID: traceID, spanID: Self.randomHex(8)) }
+
+    public var traceparent: String { "00-\(traceID)-\(spanID)-01" }
+
+    static func randomHex(_ bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var text = ""
+        text.reserveCapacity(bytes * 2)
+        let digits = Array("0123456789abcdef")
+        for _ in 0..<bytes {
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return text
+    }
+}
+
+/// One hop of one request: which process handled it, when, for how long, and what it decided.
+public struct Span: Sendable, Equatable {
+    public var traceID: String
+    public var spanID: String
+    public var parentID: String?
+    /// `lb-01/haproxy`, `web-02/nginx`, `web-02/gunicorn`, `web-01/mysql`.
+    public var process: String
+    public var start: Date
+    public var duration: TimeInterval
+    /// HTTP status, or 0 for a non-HTTP hop.
+    public var status: Int
+    /// What the hop did: `-> web-02 (roundrobin)`, `static /static/hello.txt`, `SELECT … (replica)`.
+    public var note: String
+
+    public init(traceID: String, spanID: String, parentID: String?, process: String, start: Date, duration: TimeInterval,
+                status: Int, note: String) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentID = parentID
+        self.process = process
+        self.start = start
+        self.duration = duration
+        self.status = status
+        self.note = note
+    }
+}
+
+/// The lab's recent traces, so the shell can show a request's path hop by hop (`curl -v`).
+public final class TraceStore: Sendable {
+    private let capacity: Int
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var spans: [String: [Span]] = [:]
+        var order: [String] = []
+    }
+
+    public init(capacity: Int = 2000) { self.capacity = capacity }
+
+    public func record(_ span: Span) {
+        state.withLockedValue { state in
+            if state.spans[span.traceID] == nil {
+                state.order.append(span.traceID)
+                if state.order.count > capacity {
+                    let dropped = state.order.removeFirst(state.order.count - capacity)
+                    for id in dropped { state.spans.removeValue(forKey: id) }
+                }
+                state.spans[span.traceID] = [span]
+            } else {
+                state.spans[span.traceID]?.append(span)
+            }
+        }
+    }
+
+    /// The spans of one trace, outermost hop first.
+    public func trace(_ traceID: String) -> [Span] {
+        state.withLockedValue { $0.spans[traceID] ?? [] }.sorted { $0.start < $1.start }
+    }
+
+    public var latestTraceID: String? { state.withLockedValue { $0.order.last } }
+
+    public func clear() { state.withLockedValue { $0 = State() } }
+}
+
+extension Array where Element == String {
+    /// Drops the first `count` elements and returns them.
+    fileprivate mutating func removeFirst(_ count: Int) -> [String] {
+        let head = Array(self[..<count])
+        self.removeFirst(count)
+        return head
+    }
+}

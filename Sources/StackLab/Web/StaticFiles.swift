@@ -1,0 +1,105 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Static files under a `root`, as nginx serves them: the URI is decoded and normalised, and a path that would
+/// climb above the root is a 400 — never a file outside it.
+final class StaticFiles: Sendable {
+    struct File: Sendable {
+        var data: ByteBuffer
+        var modified: Date
+        var etag: String
+        var contentType: String
+        var checked: NIODeadline
+    }
+
+    enum Lookup: Sendable {
+        case file(File)
+        case redirectToDirectory(String)
+        case badRequest
+        case forbidden
+        case notFound
+    }
+
+    private let cache = NIOLockedValueBox<[String: File]>([:])
+
+    /// Decodes `%XX`, merges slashes and resolves `.` and `..` like nginx; nil when the path climbs above `/` or holds
+    /// a NUL byte (nginx answers 400 Bad Request).
+    static func normalise(_ uri: String) -> String? {
+        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+        guard let decoded = path.removingPercentEncoding ?? Optional(path), !decoded.contains("\0"), decoded.hasPrefix("/") else {
+            return nil
+        }
+        var parts: [Substring] = []
+        for part in decoded.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == ".." {
+                if parts.isEmpty { return nil }
+                parts.removeLast()
+                continue
+            }
+            parts.append(part)
+        }
+        let joined = "/" + parts.joined(separator: "/")
+        return decoded.hasSuffix("/") && joined != "/" ? joined + "/" : joined
+    }
+
+    func lookup(root: String, uri: String, index: [String]) -> Lookup {
+        guard let path = Self.normalise(uri) else { return .badRequest }
+        let rootURL = URL(fileURLWithPath: root).standardizedFileURL
+        let full = rootURL.path + path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { return .notFound }
+        if isDirectory.boolValue {
+            guard path.hasSuffix("/") else { return .redirectToDirectory(path + "/") }
+            for name in index where FileManager.default.fileExists(atPath: full + name) {
+                return load(full + name)
+            }
+            return .forbidden
+        }
+        // Symbolic links must not lead out of the root either.
+        let resolved = URL(fileURLWithPath: full).resolvingSymlinksInPath().path
+        let resolvedRoot = rootURL.resolvingSymlinksInPath().path
+        guard resolved == resolvedRoot || resolved.hasPrefix(resolvedRoot + "/") else { return .notFound }
+        return load(full)
+    }
+
+    private func load(_ path: String) -> Lookup {
+        let now = NIODeadline.now()
+        if let cached = cache.withLockedValue({ $0[path] }), now - cached.checked < .seconds(1) {
+            return .file(cached)
+        }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let modified = attributes[.modificationDate] as? Date,
+              let size = attributes[.size] as? Int else { return .notFound }
+        if var cached = cache.withLockedValue({ $0[path] }), cached.modified == modified, cached.data.readableBytes == size {
+            cached.checked = now
+            cache.withLockedValue { $0[path] = cached }
+            return .file(cached)
+        }
+        guard FileManager.default.isReadableFile(atPath: path), let data = FileManager.default.contents(atPath: path) else { return .forbidden }
+        // nginx's ETag: "<mtime in hex>-<size in hex>".
+        let etag = "\"\(String(Int(modified.timeIntervalSince1970), radix: 16))-\(String(data.count, radix: 16))\""
+        let file = File(data: ByteBuffer(bytes: data), modified: modified, etag: etag, contentType: Self.mimeType(path), checked: now)
+        cache.withLockedValue { $0[path] = file }
+        return .file(file)
+    }
+
+    /// A few lines of nginx's mime.types.
+    static func mimeType(_ path: String) -> String {
+        let ext = (path as NSString).pathExtension.lowercased()
+        return switch ext {
+        case "html", "htm": "text/html"
+        case "css": "text/css"
+        case "txt": "text/plain"
+        case "js": "application/javascript"
+        case "json": "application/json"
+        case "png": "image/png"
+        case "jpg", "jpeg": "image/jpeg"
+        case "gif": "image/gif"
+        case "svg": "image/svg+xml"
+        case "ico": "image/x-icon"
+        default: "application/octet-stream"
+        }
+    }
+}

@@ -1,0 +1,454 @@
+import Atomics
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// web-0N/nginx: serves static files from `root` and passes everything else to the app server through an
+/// `upstream`, with nginx's defaults, error pages (502 refused/closed, 504 timed out) and log lines.
+public final class WebServer: LabProcess {
+    public let kind = Topology.ProcessKind.nginx
+    public let runtime: ProcessRuntime
+    public let config: NginxConfig
+    /// The combined access log (`access_log`); `runtime.log` is the error log.
+    public let accessLog: LogBook
+    private let folder: String
+    private let files = StaticFiles()
+    private let upstreams: [String: UpstreamState]
+    private let pools: [String: UpstreamPool]
+    private let connectionNumber = ManagedAtomic<Int>(0)
+
+    /// - Parameter folder: the server's lab folder; relative paths (root, logs) resolve against it, as nginx's `-p`.
+    public init(config: NginxConfig, runtime: ProcessRuntime, folder: String, accessLog: LogBook) {
+        self.config = config
+        self.runtime = runtime
+        self.folder = folder
+        self.accessLog = accessLog
+        var upstreams: [String: UpstreamState] = [:]
+        var pools: [String: UpstreamPool] = [:]
+        for upstream in config.upstreams {
+            upstreams[upstream.name] = UpstreamState(config: upstream)
+            pools[upstream.name] = UpstreamPool(maxIdlePerTarget: upstream.keepalive)
+        }
+        self.upstreams = upstreams
+        self.pools = pools
+    }
+
+    public func start() async throws {
+        do {
+            for server in config.servers {
+                let responder = VirtualServer(web: self, server: server)
+                for listen in server.listens {
+                    try await runtime.listen(host: listen.host, configuredPort: listen.port) { channel in
+                        HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
+                    }
+                }
+            }
+        } catch {
+            await runtime.abandonListeners()
+            throw error
+        }
+        runtime.markRunning()
+    }
+
+    public func halt(graceful: Bool) async {
+        for pool in pools.values { pool.closeAll() }
+        if graceful {
+            errorLog(level: "notice", "signal process started")
+        }
+    }
+
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (folder as NSString).appendingPathComponent(path)
+    }
+
+    /// `2026/11/24 13:55:36 [error] 1234#1234: *7 connect() failed …`
+    func errorLog(level: String, connection: Int? = nil, _ message: String) {
+        let pid = runtime.pid
+        let number = connection.map { "*\($0) " } ?? ""
+        runtime.log.append("\(LogTime.nginxError()) [\(level)] \(pid)#\(pid): \(number)\(message)")
+    }
+
+    // MARK: - Requests
+
+    fileprivate func handle(_ request: IncomingRequest, server: NginxConfig.Server) -> EventLoopFuture<ServerResponse> {
+        runtime.requests.wrappingIncrement(ordering: .relaxed)
+        let number = connectionNumber.wrappingIncrementThenLoad(ordering: .relaxed)
+        let incoming = TraceContext(traceparent: request.head.headers.first(name: "traceparent"))
+        let trace = incoming?.child() ?? TraceContext.new()
+        let path = String(request.head.uri.prefix { $0 != "?" })
+        let location = server.location(for: StaticFiles.normalise(path) ?? path)
+        let result: EventLoopFuture<(ServerResponse, String)>
+        if let (code, text) = location.returnDirective {
+            result = request.eventLoop.makeSucceededFuture((returnResponse(code: code, text: text, request: request, server: server), "return \(code)"))
+        } else if let proxyPass = location.proxyPass {
+            result = proxy(request, to: proxyPass, location: location, server: server, trace: trace, number: number)
+        } else {
+            result = request.eventLoop.makeSucceededFuture((serveStatic(request, location: location, server: server), "static \(path)"))
+        }
+        return result.map { [self] response, note in
+            var response = response
+            let status = Int(response.status.code)
+            if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
+            for header in location.addHeaders where header.always || (200..<400).contains(status) {
+                response.headers.add(name: header.name, value: expand(header.value, request: request, server: server))
+            }
+            response.headers.replaceOrAdd(name: "Server", value: location.serverTokens ? "nginx/\(NginxErrorPage.version)" : "nginx")
+            response.headers.append(to: "Via", "1.1 \(runtime.serverName) (nginx)")
+            if location.accessLog != .off {
+                accessLog.append(combinedLine(request, status: status, bytes: response.bodyBytes))
+            }
+            runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: incoming?.spanID, process: runtime.name,
+                                       start: request.receivedDate, duration: Date().timeIntervalSince(request.receivedDate),
+                                       status: status, note: note))
+            return response
+        }
+    }
+
+    /// nginx's `combined` format.
+    private func combinedLine(_ request: IncomingRequest, status: Int, bytes: Int) -> String {
+        let head = request.head
+        let referer = head.headers.first(name: "Referer") ?? "-"
+        let agent = head.headers.first(name: "User-Agent") ?? "-"
+        return "\(request.remoteAddress) - - [\(LogTime.common(request.receivedDate))] \"\(head.method.rawValue) \(head.uri) "
+            + "HTTP/\(head.version.major).\(head.version.minor)\" \(status) \(bytes) \"\(referer)\" \"\(agent)\""
+    }
+
+    private func serveStatic(_ request: IncomingRequest, location: NginxConfig.Location, server: NginxConfig.Server) -> ServerResponse {
+        guard request.head.method == .GET || request.head.method == .HEAD else {
+            return NginxErrorPage.response(405, serverTokens: location.serverTokens)
+        }
+        let root = resolve(location.root ?? "html")
+        switch files.lookup(root: root, uri: request.head.uri, index: location.index) {
+        case .file(let file):
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: file.contentType)
+            headers.add(name: "Last-Modified", value: LogTime.http(file.modified))
+            headers.add(name: "ETag", value: file.etag)
+            headers.add(name: "Accept-Ranges", value: "bytes")
+            if request.head.headers.first(name: "If-None-Match") == file.etag {
+                return ServerResponse(status: .notModified, headers: headers)
+            }
+            return ServerResponse(status: .ok, headers: headers, body: file.data)
+        case .redirectToDirectory(let path):
+            var response = NginxErrorPage.response(301, serverTokens: location.serverTokens)
+            let host = request.head.headers.first(name: "Host") ?? "\(request.localAddress):\(request.localPort)"
+            response.headers.add(name: "Location", value: "http://\(host)\(path)")
+            return response
+        case .badRequest:
+            return NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true)
+        case .forbidden:
+            errorLog(level: "error", "directory index of \"\(root)\(request.head.uri)\" is forbidden")
+            return NginxErrorPage.response(403, serverTokens: location.serverTokens)
+        case .notFound:
+            let file = root + (StaticFiles.normalise(request.head.uri) ?? request.head.uri)
+            errorLog(level: "error", "open() \"\(file)\" failed (2: No such file or directory), client: \(request.remoteAddress), "
+                + "server: \(server.serverNames.first ?? "_"), request: \"\(request.head.method.rawValue) \(request.head.uri) HTTP/1.1\"")
+            return NginxErrorPage.response(404, serverTokens: location.serverTokens)
+        }
+    }
+
+    private func returnResponse(code: Int, text: String?, request: IncomingRequest, server: NginxConfig.Server) -> ServerResponse {
+        let expanded = text.map { expand($0, request: request, server: server) }
+        if [301, 302, 303, 307, 308].contains(code) {
+            var response = NginxErrorPage.response(code, serverTokens: true)
+            response.headers.add(name: "Location", value: expanded ?? "/")
+            return response
+        }
+        if let expanded {
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/plain")
+            return ServerResponse(status: HTTPResponseStatus(statusCode: code), headers: headers, body: ByteBuffer(string: expanded))
+        }
+        return NginxErrorPage.response(code, serverTokens: true)
+    }
+
+    /// nginx variables in proxy_set_header / add_header / return values.
+    func expand(_ text: String, request: IncomingRequest, server: NginxConfig.Server) -> String {
+        guard text.contains("$") else { return text }
+        let headers = request.head.headers
+        let hostHeader = headers.first(name: "Host").map { String($0.prefix { $0 != ":" }) }
+        var values: [String: String] = [
+            "host": hostHeader ?? server.serverNames.first ?? request.localAddress,
+            "http_host": headers.first(name: "Host") ?? "",
+            "remote_addr": request.remoteAddress,
+            "remote_port": String(request.remotePort),
+            "scheme": "http",
+            "request_uri": request.head.uri,
+            "uri": String(request.head.uri.prefix { $0 != "?" }),
+            "request_method": request.head.method.rawValue,
+            "server_name": server.serverNames.first ?? "",
+            "server_addr": request.localAddress,
+            "server_port": String(request.localPort),
+            "proxy_add_x_forwarded_for": (headers["X-Forwarded-For"] + [request.remoteAddress]).joined(separator: ", "),
+        ]
+        var result = ""
+        var index = text.startIndex
+        while index < text.endIndex {
+            let char = text[index]
+            guard char == "$" else {
+                result.append(char)
+                index = text.index(after: index)
+                continue
+            }
+            var end = text.index(after: index)
+            while end < text.endIndex, text[end].isLetter || text[end].isNumber || text[end] == "_" { end = text.index(after: end) }
+            let name = String(text[text.index(after: index)..<end])
+            if name.hasPrefix("http_") {
+                let header = name.dropFirst(5).replacingOccurrences(of: "_", with: "-")
+                values[name] = headers.first(name: header) ?? ""
+            }
+            result += values[name] ?? ""
+            index = end
+        }
+        return result
+    }
+
+    // MARK: - Reverse proxy
+
+    private func proxy(_ request: IncomingRequest, to proxyPass: String, location: NginxConfig.Location, server: NginxConfig.Server,
+                       trace: TraceContext, number: Int) -> EventLoopFuture<(ServerResponse, String)> {
+        let loop = request.eventLoop
+        let target = ProxyTarget(proxyPass)
+        var head = request.head
+        head.uri = target.uri(for: request.head.uri, location: location)
+        let useKeepAlive = location.proxyHTTPVersion == "1.1" && (upstreams[target.host]?.config.keepalive ?? 0) > 0
+        head.version = location.proxyHTTPVersion == "1.1" ? .http1_1 : .http1_0
+        Balancer.stripHopByHop(&head.headers)
+        // nginx's defaults: Host is the upstream's name, the connection closes after the response.
+        head.headers.replaceOrAdd(name: "Host", value: target.host)
+        head.headers.replaceOrAdd(name: "Connection", value: "close")
+        for header in location.proxySetHeaders {
+            let value = expand(header.value, request: request, server: server)
+            if value.isEmpty { head.headers.remove(name: header.name) } else { head.headers.replaceOrAdd(name: header.name, value: value) }
+        }
+        if useKeepAlive && head.headers.first(name: "Connection") == "close" && location.proxySetHeaders.contains(where: { $0.name.lowercased() == "connection" }) == false {
+            head.headers.remove(name: "Connection")
+        }
+        head.headers.replaceOrAdd(name: "traceparent", value: trace.traceparent)
+        head.headers.append(to: "Via", "1.1 \(runtime.serverName) (nginx)")
+
+        let peers: [NginxConfig.UpstreamServer]
+        let state = upstreams[target.host]
+        if let state {
+            peers = state.config.servers
+        } else {
+            peers = [NginxConfig.UpstreamServer(host: target.host, port: target.port)]
+        }
+        let promise = loop.makePromise(of: (ServerResponse, String).self)
+        let context = ProxyContext(request: request, head: head, location: location, server: server, number: number, upstream: state,
+                                   pool: pools[target.host], peers: peers)
+        tryPeer(context, tried: [], promise: promise)
+        return promise.futureResult
+    }
+
+    private struct ProxyContext: Sendable {
+        var request: IncomingRequest
+        var head: HTTPRequestHead
+        var location: NginxConfig.Location
+        var server: NginxConfig.Server
+        var number: Int
+        var upstream: UpstreamState?
+        var pool: UpstreamPool?
+        var peers: [NginxConfig.UpstreamServer]
+    }
+
+    private func tryPeer(_ context: ProxyContext, tried: Set<Int>, promise: EventLoopPromise<(ServerResponse, String)>) {
+        let loop = context.request.eventLoop
+        let index: Int?
+        if let upstream = context.upstream {
+            index = upstream.pick(excluding: tried)
+        } else {
+            index = tried.isEmpty ? 0 : nil
+        }
+        guard let index else {
+            if tried.isEmpty {
+                logUpstreamError("no live upstreams while connecting to upstream", context, peer: context.peers.first)
+            }
+            promise.succeed((NginxErrorPage.response(502, serverTokens: context.location.serverTokens), "no live upstreams"))
+            return
+        }
+        let peer = context.peers[index]
+        let connecting: EventLoopFuture<UpstreamConnection>
+        var reused = false
+        if let pool = context.pool {
+            let pooled = pool.connection(dialer: runtime.dialer, host: peer.host, configuredPort: peer.port, on: loop,
+                                         connectTimeoutMilliseconds: context.location.proxyConnectTimeout)
+            connecting = pooled.0
+            reused = pooled.reused
+        } else {
+            connecting = UpstreamConnection.open(dialer: runtime.dialer, host: peer.host, configuredPort: peer.port, on: loop,
+                                                 connectTimeoutMilliseconds: context.location.proxyConnectTimeout)
+        }
+        let wasReused = reused
+        connecting.flatMap { connection in
+            connection.send(head: context.head, body: context.request.body, readTimeoutMilliseconds: context.location.proxyReadTimeout)
+                .map { (connection, $0) }
+                .flatMapErrorThrowing { error in
+                    connection.close()
+                    throw error
+                }
+        }
+        .whenComplete { [self] result in
+            switch result {
+            case .success(let (connection, upstream)):
+                context.upstream?.succeeded(index)
+                if let pool = context.pool { pool.release(connection, host: peer.host, configuredPort: peer.port) } else { connection.close() }
+                var headers = upstream.head.headers
+                Balancer.stripHopByHop(&headers)
+                // proxy_hide_header defaults: nginx sets its own Server and Date.
+                headers.remove(name: "Server")
+                headers.remove(name: "Date")
+                promise.succeed((ServerResponse(status: upstream.head.status, headers: headers, body: upstream.body),
+                                 "-> \(peer.host):\(peer.port)"))
+            case .failure(let error):
+                let failure = (error as? UpstreamError) ?? .closedEarly
+                if wasReused && (failure == .closedEarly || failure == .reset) {
+                    tryPeer(context, tried: tried, promise: promise)
+                    return
+                }
+                let (message, code, kind) = Self.describe(failure)
+                logUpstreamError(message, context, peer: peer)
+                context.upstream?.failed(index)
+                let next = context.location.proxyNextUpstream
+                let retryable = (kind == "error" && next.contains("error")) || (kind == "timeout" && next.contains("timeout"))
+                if retryable && context.peers.count > tried.count + 1 {
+                    tryPeer(context, tried: tried.union([index]), promise: promise)
+                } else {
+                    promise.succeed((NginxErrorPage.response(code, serverTokens: context.location.serverTokens), message))
+                }
+            }
+        }
+    }
+
+    /// nginx's error-log message, the status it answers, and the proxy_next_upstream class of the failure.
+    static func describe(_ failure: UpstreamError) -> (String, Int, String) {
+        switch failure {
+        case .connect(.refused):
+            ("connect() failed (111: Connection refused) while connecting to upstream", 502, "error")
+        case .connect(.timedOut):
+            ("upstream timed out (110: Connection timed out) while connecting to upstream", 504, "timeout")
+        case .connect(let other):
+            ("connect() failed (\(other.errnoCode): \(other)) while connecting to upstream", 502, "error")
+        case .timedOut:
+            ("upstream timed out (110: Connection timed out) while reading response header from upstream", 504, "timeout")
+        case .closedEarly:
+            ("upstream prematurely closed connection while reading response header from upstream", 502, "error")
+        case .reset:
+            ("recv() failed (104: Connection reset by peer) while reading response header from upstream", 502, "error")
+        case .invalidResponse:
+            ("upstream sent invalid header while reading response header from upstream", 502, "invalid_header")
+        }
+    }
+
+    private func logUpstreamError(_ message: String, _ context: ProxyContext, peer: NginxConfig.UpstreamServer?) {
+        let request = context.request
+        let host = request.head.headers.first(name: "Host").map { ", host: \"\($0)\"" } ?? ""
+        let upstream = peer.map { ", upstream: \"http://\($0.host):\($0.port)\(context.head.uri)\"" } ?? ""
+        let level = message.hasPrefix("upstream timed out") || message.hasPrefix("no live") ? "error" : "error"
+        errorLog(level: level, connection: context.number,
+                 "\(message), client: \(request.remoteAddress), server: \(context.server.serverNames.first ?? "_"), "
+                 + "request: \"\(request.head.method.rawValue) \(request.head.uri) HTTP/\(request.head.version.major).\(request.head.version.minor)\"\(upstream)\(host)")
+    }
+}
+
+/// `proxy_pass http://app` or `http://127.0.1.11:8000/prefix/`.
+struct ProxyTarget: Sendable {
+    var host: String
+    var port: Int
+    var path: String?
+
+    init(_ proxyPass: String) {
+        var rest = Substring(proxyPass)
+        if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
+        let slash = rest.firstIndex(of: "/")
+        let authority = slash.map { rest[..<$0] } ?? rest
+        path = slash.map { String(rest[$0...]) }
+        if let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]) {
+            host = String(authority[..<colon])
+            self.port = port
+        } else {
+            host = String(authority)
+            port = 80
+        }
+    }
+
+    /// Without a URI part the request URI passes unchanged; with one, it replaces the matched location prefix.
+    func uri(for requestURI: String, location: NginxConfig.Location) -> String {
+        guard let path else { return requestURI }
+        let prefix: String = switch location.match {
+        case .prefix(let p): p
+        case .exact(let p): p
+        }
+        if requestURI.hasPrefix(prefix) { return path + requestURI.dropFirst(prefix.count) }
+        return path
+    }
+}
+
+/// An upstream's servers as nginx tracks them: weighted round robin, and `max_fails` failures within
+/// `fail_timeout` make a server unavailable for `fail_timeout` — except when it is the only one.
+final class UpstreamState: Sendable {
+    let config: NginxConfig.Upstream
+    private let box: NIOLockedValueBox<Box>
+
+    private struct Box {
+        var picker: ServerPicker
+        var fails: [Int]
+        var firstFail: [NIODeadline?]
+        var downUntil: [NIODeadline?]
+    }
+
+    init(config: NginxConfig.Upstream) {
+        self.config = config
+        let n = config.servers.count
+        box = NIOLockedValueBox(Box(picker: ServerPicker(balance: .roundrobin, serverCount: n), fails: Array(repeating: 0, count: n),
+                                    firstFail: Array(repeating: nil, count: n), downUntil: Array(repeating: nil, count: n)))
+    }
+
+    func pick(excluding: Set<Int>) -> Int? {
+        let now = NIODeadline.now()
+        let single = config.servers.count == 1
+        return box.withLockedValue { box in
+            let candidates = config.servers.enumerated().map { index, server in
+                let available = single || (box.downUntil[index].map { $0 <= now } ?? true)
+                return ServerPicker.Candidate(index: index, weight: server.weight, backup: server.backup, usable: available)
+            }
+            return box.picker.pick(candidates, excluding: excluding)
+        }
+    }
+
+    func failed(_ index: Int) {
+        guard config.servers.count > 1, index < config.servers.count else { return }
+        let server = config.servers[index]
+        let now = NIODeadline.now()
+        box.withLockedValue { box in
+            let window = TimeAmount.milliseconds(Int64(server.failTimeout))
+            if let first = box.firstFail[index], now - first < window {
+                box.fails[index] += 1
+            } else {
+                box.firstFail[index] = now
+                box.fails[index] = 1
+            }
+            if server.maxFails > 0 && box.fails[index] >= server.maxFails {
+                box.downUntil[index] = now + window
+            }
+        }
+    }
+
+    func succeeded(_ index: Int) {
+        box.withLockedValue { box in
+            guard index < box.fails.count else { return }
+            box.fails[index] = 0
+            box.firstFail[index] = nil
+        }
+    }
+}
+
+private struct VirtualServer: HTTPResponder {
+    let web: WebServer
+    let server: NginxConfig.Server
+
+    func respond(to request: IncomingRequest) -> EventLoopFuture<ServerResponse> {
+        web.handle(request, server: server)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import StackLab
+
+@Suite("Round robin through lb-01, on real sockets")
+struct RoundRobinTests {
+    private func servedBy(_ lab: Lab, count: Int, path: String = "/") async throws -> [String] {
+        var result: [String] = []
+        for _ in 0..<count {
+            let response = try await lab.get(path)
+            #expect(response.status == 200)
+            result.append(response.header("X-Served-By") ?? "?")
+        }
+        return result
+    }
+
+    @Test func tenRequestsAlternateWebServersExactly() async throws {
+        let (lab, folder) = try await TestLabBuilder().start()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let order = try await servedBy(lab, count: 10)
+        await lab.shutdown()
+        #expect(order == ["web-01", "web-02", "web-01", "web-02", "web-01", "web-02", "web-01", "web-02", "web-01", "web-02"])
+    }
+
+    @Test func weightsTwoToOneGiveATwoToOneSplit() async throws {
+        var builder = TestLabBuilder()
+        builder.weights = [1, 2]
+        let (lab, folder) = try await builder.start()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let order = try await servedBy(lab, count: 30)
+        await lab.shutdown()
+        #expect(order.filter { $0 == "web-02" }.count == 20)
+        #expect(order.filter { $0 == "web-01" }.count == 10)
+    }
+
+    @Test func backupServerTakesNoTrafficWhileTheActiveOneIsUp() async throws {
+        var builder = TestLabBuilder()
+        builder.backup = [false, true]
+        let (lab, folder) = try await builder.start()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let order = try await servedBy(lab, count: 6)
+        #expect(Set(order) == ["web-01"])
+        try await lab.apply(.crash, to: .server("web-01"))
+        try await waitUntil("web-01 DOWN") { lab.balancers[0].serverStatuses[0].status == "DOWN" }
+        let after = try await servedBy(lab, count: 4)
+        await lab.shutdown()
+        #expect(Set(after) == ["web-02"])
+    }
+
+    @Test func everyResponseSaysWhichServersHandledIt() async throws {
+        let (lab, folder) = try await TestLabBuilder().start()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let response = try await lab.get("/")
+        let hops = lab.traces.trace(response.traceID).map(\.process)
+        await lab.shutdown()
+        #expect(response.header("Via") == "1.1 web-01 (nginx), 1.1 lb-01 (haproxy)")
+        #expect(hops == ["lb-01/haproxy", "web-01/nginx", "web-01/gunicorn"])
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import NIOConcurrencyHelpers
+@testable import StackLab
+
+/// Ports for test labs: every lab started by a test gets its own port offset, so tests run side by side and beside
+/// a developer's own `stacklab`.
+enum TestPorts {
+    private static let next = NIOLockedValueBox(10_000 + (Int(getpid()) % 40) * 100 * 3)
+    static func offset() -> Int {
+        next.withLockedValue { value in
+            value += 100
+            if value > 24_000 { value = 10_100 }
+            return value
+        }
+    }
+}
+
+/// A temporary folder, removed by the caller.
+func temporaryFolder(_ name: String = "stacklab-test") -> String {
+    let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The foobar design built in code: lb-01 in front of web-01 and web-02 (nginx + gunicorn each), with knobs tests turn.
+struct TestLabBuilder {
+    var checkInter = 200
+    var fall = 3
+    var rise = 2
+    var weights = [1, 1]
+    var backup = [false, false]
+    var retries = 3
+    var redispatch: Int? = nil
+    var httpCheck: HAProxyConfig.HTTPCheck? = HAProxyConfig.HTTPCheck(method: "GET", uri: "/health")
+    var timeoutConnect = 1000
+    var timeoutServer = 10_000
+    var proxyReadTimeout = 1500
+    var workers = 2
+    var appTimeout = 30
+
+    func definition(directory: String) -> LabDefinition {
+        let servers = [
+            Topology.Server(name: "lb-01", address: "127.0.1.1", processes: [.haproxy]),
+            Topology.Server(name: "web-01", address: "127.0.1.11", processes: [.nginx, .gunicorn]),
+            Topology.Server(name: "web-02", address: "127.0.1.12", processes: [.nginx, .gunicorn]),
+        ]
+        let backendServers = [("web-01", "127.0.1.11"), ("web-02", "127.0.1.12")].enumerated().map { index, server in
+            HAProxyConfig.Server(name: server.0, host: server.1, port: 8080, check: true, inter: checkInter, fall: fall, rise: rise,
+                                 weight: weights[index], backup: backup[index])
+        }
+        let haproxy = HAProxyConfig(
+            frontends: [HAProxyConfig.Frontend(name: "www", binds: [HAProxyConfig.Bind(host: "127.0.1.1", port: 8080)], defaultBackend: "web",
+                                               httpLog: true, forwardFor: true)],
+            backends: [HAProxyConfig.Backend(name: "web", servers: backendServers, httpCheck: httpCheck, retries: retries,
+                                             redispatch: redispatch,
+                                             timeouts: HAProxyConfig.Timeouts(connect: timeoutConnect, client: 30_000, server: timeoutServer))])
+        var nginx: [String: NginxConfig] = [:]
+        var gunicorn: [String: GunicornConfig] = [:]
+        for (name, address) in [("web-01", "127.0.1.11"), ("web-02", "127.0.1.12")] {
+            let www = "\(directory)/\(name)/www/static"
+            try? FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
+            try? "static from \(name)\n".write(toFile: "\(www)/hello.txt", atomically: true, encoding: .utf8)
+            let proxy = NginxConfig.Location(match: .prefix("/"), proxyPass: "http://app", proxyReadTimeout: proxyReadTimeout,
+                                             proxySetHeaders: [("Host", "$host"), ("X-Forwarded-For", "$proxy_add_x_forwarded_for")],
+                                             accessLog: .file("logs/access.log"))
+            let statics = NginxConfig.Location(match: .prefix("/static/"), root: "www", accessLog: .file("logs/access.log"))
+            nginx[name] = NginxConfig(
+                upstreams: [NginxConfig.Upstream(name: "app", servers: [NginxConfig.UpstreamServer(host: address, port: 8000)])],
+                servers: [NginxConfig.Server(listens: [NginxConfig.Listen(host: address, port: 8080)], serverNames: ["www.foobar.com"],
+                                             locations: [statics, proxy],
+                                             fallback: NginxConfig.Location(match: .prefix("/"), root: "www", accessLog: .file("logs/access.log")))])
+            gunicorn[name] = GunicornConfig(bindHost: address, bindPort: 8000, workers: workers, timeout: appTimeout, accessLog: "-")
+        }
+        return LabDefinition(directory: directory, topology: Topology(name: "test", servers: servers), haproxy: ["lb-01": haproxy],
+                             nginx: nginx, gunicorn: gunicorn)
+    }
+
+    func start() async throws -> (Lab, String) {
+        let folder = temporaryFolder()
+        let lab = try await Lab.start(definition(directory: folder), options: LabOptions(portOffset: TestPorts.offset()))
+        return (lab, folder)
+    }
+}
+
+/// Waits for a condition, polling; generous deadlines, because CI machines are slow and shared.
+func waitUntil(timeout: Double = 20, _ what: String = "condition", _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(nanoseconds: 20_000_000)
+    }
+    throw WaitTimeout(what: what)
+}
+
+struct WaitTimeout: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
