@@ -426,7 +426,7 @@ private struct Parser {
         case .success(let value): hostPort = value
         case .failure(let failure): throw error(line, "bind", failure.reason)
         }
-        var bind = HAProxyConfig.Bind(host: hostPort.host, port: hostPort.port)
+        var bind = HAProxyConfig.Bind(host: hostPort.host, port: hostPort.port, line: line)
         var ssl = false
         var index = 2
         while index < words.count {
