@@ -87,8 +87,9 @@ public final class TraceStore: Sendable {
             if state.spans[span.traceID] == nil {
                 state.order.append(span.traceID)
                 if state.order.count > capacity {
-                    let dropped = state.order.removeFirst(state.order.count - capacity)
-                    for id in dropped { state.spans.removeValue(forKey: id) }
+                    let excess = state.order.count - capacity
+                    for id in state.order[..<excess] { state.spans.removeValue(forKey: id) }
+                    state.order.removeFirst(excess)
                 }
                 state.spans[span.traceID] = [span]
             } else {
@@ -105,13 +106,4 @@ public final class TraceStore: Sendable {
     public var latestTraceID: String? { state.withLockedValue { $0.order.last } }
 
     public func clear() { state.withLockedValue { $0 = State() } }
-}
-
-extension Array where Element == String {
-    /// Drops the first `count` elements and returns them.
-    fileprivate mutating func removeFirst(_ count: Int) -> [String] {
-        let head = Array(self[..<count])
-        self.removeFirst(count)
-        return head
-    }
 }
