@@ -11,6 +11,7 @@
 public enum GunicornConfigParser {
     public static func parse(_ text: String, file: String) throws -> GunicornConfig {
         var config = GunicornConfig()
+        let text = ConfigText.unixLines(text)
         var seen: [String: Int] = [:]
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var index = 0

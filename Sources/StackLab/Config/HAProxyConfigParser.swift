@@ -11,6 +11,7 @@
 public enum HAProxyConfigParser {
     public static func parse(_ text: String, file: String) throws -> HAProxyConfig {
         var parser = Parser(file: file)
+        let text = ConfigText.unixLines(text)
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = index + 1
             let words = try HAProxyLineTokenizer.words(of: String(rawLine), file: file, line: line)

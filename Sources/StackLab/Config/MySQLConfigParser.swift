@@ -12,6 +12,7 @@
 public enum MySQLConfigParser {
     public static func parse(_ text: String, file: String) throws -> MySQLConfig {
         var config = MySQLConfig()
+        let text = ConfigText.unixLines(text)
         var group: String?
         var seen: [String: Int] = [:]
         var sawLogBin = false
