@@ -12,7 +12,13 @@ public enum HAProxyConfigParser {
     public static func parse(_ text: String, file: String) throws -> HAProxyConfig {
         var parser = Parser(file: file)
         let text = ConfigText.unixLines(text)
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // HAProxy 2.6 refuses a file whose last line has no line feed, even a comment or blanks.
+        if !text.isEmpty, !text.hasSuffix("\n") {
+            throw ConfigError(file: file, line: lines.count, directive: "",
+                              reason: "missing LF on last line, file might have been truncated: end the file with a new line")
+        }
+        for (index, rawLine) in lines.enumerated() {
             let line = index + 1
             let words = try HAProxyLineTokenizer.words(of: String(rawLine), file: file, line: line)
             guard !words.isEmpty else { continue }

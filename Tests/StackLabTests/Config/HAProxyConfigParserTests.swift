@@ -4,7 +4,10 @@ import Testing
 @Suite struct HAProxyConfigParserTests {
     let file = "lb-01/haproxy.cfg"
 
-    func parse(_ text: String) throws -> HAProxyConfig { try HAProxyConfigParser.parse(text, file: file) }
+    /// Parses `text` as a file saved by an editor, which ends it with a line feed (HAProxy requires one).
+    func parse(_ text: String) throws -> HAProxyConfig {
+        try HAProxyConfigParser.parse(text.hasSuffix("\n") ? text : text + "\n", file: file)
+    }
 
     /// A complete minimal proxy, with the timeouts that keep HAProxy quiet.
     func config(_ backendLines: String, frontendLines: String = "", defaults: String = "") -> String {
@@ -344,6 +347,17 @@ import Testing
         let error = configError { _ = try parse("maxconn 10\n") }
         #expect(error?.line == 1)
         #expect(error?.directive == "maxconn")
+    }
+
+    @Test func lastLineWithoutLineFeedIsAnErrorAsInHAProxy() throws {
+        let error = configError { _ = try HAProxyConfigParser.parse("defaults\n    mode http\n# end", file: file) }
+        #expect(error?.line == 3)
+        #expect(error?.reason.hasPrefix("missing LF on last line") == true)
+    }
+
+    @Test func windowsLineEndsAreAccepted() throws {
+        let config = try HAProxyConfigParser.parse("defaults\r\n    mode http\r\nbackend web\r\n    server a 127.0.0.1:80 check\r\n", file: file)
+        #expect(config.backends[0].servers[0].check)
     }
 
     @Test func unclosedQuoteIsAnError() throws {

@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+@testable import StackLab
+
+/// The real HAProxy and nginx, where installed: what stacklab accepts, they must accept too (DESIGN principle 3).
+enum RealTool {
+    /// The program's path: PATH first, then the sbin folders that a non-root PATH often lacks.
+    static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let folders = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin", "/opt/homebrew/bin", "/usr/local/bin"]
+        return folders.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static let haproxy = find("haproxy")
+    static let nginx = find("nginx")
+
+    /// Runs the program to its end; returns its exit status and everything it printed.
+    static func run(_ executable: String, _ arguments: [String], in folder: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func haproxyCheck(_ file: String, in folder: URL) throws -> (status: Int32, output: String) {
+        try run(haproxy!, ["-c", "-f", file], in: folder)
+    }
+
+    /// `nginx -t` with the server's folder as prefix, as the runtime resolves relative paths. `-e` sends nginx's
+    /// start-up log into the folder too, so the check needs no root rights.
+    static func nginxTest(serverFolder: URL) throws -> (status: Int32, output: String) {
+        try FileManager.default.createDirectory(at: serverFolder.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        return try run(nginx!, ["-t", "-p", serverFolder.path + "/", "-c", "nginx.conf", "-e", "logs/error.log",
+                                "-g", "pid \(serverFolder.path)/logs/nginx.pid;"], in: serverFolder)
+    }
+}
+
+@Suite struct RealToolsTests {
+    func labCopy() throws -> URL {
+        let folder = try temporaryFolder().appendingPathComponent("foobar")
+        try LabDefinition.writeBuiltIn(named: "foobar", to: folder.path)
+        return folder
+    }
+
+    @Test(.enabled(if: RealTool.haproxy != nil, "haproxy is not installed"))
+    func builtInBalancerConfigPassesHAProxyCheck() throws {
+        let lab = try labCopy()
+        defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
+        let result = try RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
+        #expect(result.status == 0, "haproxy -c said:\n\(result.output)")
+        #expect(!result.output.contains("[WARNING]"), "haproxy -c warned:\n\(result.output)")
+    }
+
+    @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"), arguments: ["web-01", "web-02"])
+    func builtInWebServerConfigPassesNginxTest(server: String) throws {
+        let lab = try labCopy()
+        defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
+        let result = try RealTool.nginxTest(serverFolder: lab.appendingPathComponent(server))
+        #expect(result.status == 0, "nginx -t said:\n\(result.output)")
+    }
+
+    /// Configs stacklab accepts, outside the built-in lab: HAProxy must accept them too, and warn exactly when we do.
+    @Test(.enabled(if: RealTool.haproxy != nil, "haproxy is not installed"), arguments: [
+        """
+        global
+            log stdout format raw local0
+            maxconn 100
+        defaults
+            mode http
+            timeout connect 5s
+            timeout client 30s
+            timeout server 30s
+            option redispatch 1
+            retries 2
+        listen web
+            bind 127.0.1.1:18080
+            balance leastconn
+            option httpchk /health
+            default-server inter 3s fastinter 1s downinter 5s fall 2 rise 4
+            server web-01 127.0.1.11:8080 check weight 10
+            server web-02 127.0.1.12:8080 check backup
+        """,
+        """
+        defaults
+            mode http
+        frontend www
+            bind :18080
+            default_backend web
+        backend web
+            option httpchk HEAD / HTTP/1.1
+            no option redispatch
+            server a 127.0.0.1:18081 check inter 500
+        """,
+    ])
+    func acceptedHAProxyConfigsPassHAProxyCheck(text: String) throws {
+        let text = text + "\n"   // as an editor saves it; HAProxy requires the last line feed
+        let parsed = try HAProxyConfigParser.parse(text, file: "haproxy.cfg")
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try text.write(to: folder.appendingPathComponent("haproxy.cfg"), atomically: true, encoding: .utf8)
+        let result = try RealTool.haproxyCheck("haproxy.cfg", in: folder)
+        #expect(result.status == 0, "haproxy -c said:\n\(result.output)")
+        for warning in parsed.warnings {
+            let firstSentence = String(warning.prefix { $0 != "." })
+            #expect(result.output.contains(firstSentence), "haproxy did not print: \(firstSentence)\n\(result.output)")
+        }
+        #expect(result.output.contains("[WARNING]") == !parsed.warnings.isEmpty)
+    }
+
+    /// Configs stacklab accepts, outside the built-in lab: nginx -t must accept them too.
+    @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"), arguments: [
+        """
+        user root;
+        worker_processes auto;
+        events { worker_connections 64; }
+        http {
+            include mime.types;
+            server_tokens off;
+            proxy_read_timeout 5s;
+            add_header X-Level http;
+            upstream app {
+                server 127.0.1.11:8000 weight=2 max_fails=3 fail_timeout=5s;
+                server 127.0.1.12:8000 backup;
+                keepalive 8;
+            }
+            server {
+                listen 127.0.1.11:18080 default_server;
+                server_name www.foobar.com;
+                location = /health { return 200 "ok"; }
+                location /old { return https://www.foobar.com/; }
+                location ^~ /static/ { root www; index index.html; access_log off; }
+                location / {
+                    proxy_pass http://app/;
+                    proxy_http_version 1.1;
+                    proxy_next_upstream error timeout http_502;
+                    proxy_set_header 'Host' "$host";
+                    add_header X-Served-By web-01 always;
+                }
+            }
+        }
+        """,
+    ])
+    func acceptedNginxConfigsPassNginxTest(text: String) throws {
+        _ = try NginxConfigParser.parse(text, file: "nginx.conf")
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try text.write(to: folder.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
+        // nginx needs the file that `include mime.types` names; stacklab has the types built in.
+        try "types { text/html html; }\n".write(to: folder.appendingPathComponent("mime.types"), atomically: true, encoding: .utf8)
+        let result = try RealTool.nginxTest(serverFolder: folder)
+        #expect(result.status == 0, "nginx -t said:\n\(result.output)")
+    }
+}
