@@ -215,6 +215,7 @@ private struct Parser {
                 throw error(line, kind.rawValue, "takes only a name; put \"\(words[2])\" on its own line inside the section")
             }
             let name = words[1]
+            try checkName(name, of: "\(kind.rawValue) name", line: line, directive: kind.rawValue)
             if let other = proxies.first(where: { $0.name == name && clashes($0.kind, kind) }) {
                 throw error(line, kind.rawValue, "\(kind.rawValue) '\(name)' has the same name as the \(other.kind.rawValue) declared at line \(other.line)")
             }
@@ -456,6 +457,7 @@ private struct Parser {
     func parseServer(_ words: [String], line: Int, defaults: ServerOptions) throws -> HAProxyConfig.Server {
         guard words.count >= 3 else { throw error(line, "server", "needs a name and an address, e.g. \"server web-01 127.0.1.11:8080 check\"") }
         let name = words[1]
+        try checkName(name, of: "server name", line: line, directive: "server")
         let hostPort: (host: String, port: Int)
         switch ConfigText.hostPort(words[2], example: "127.0.1.11:8080") {
         case .success(let value): hostPort = value
@@ -511,6 +513,13 @@ private struct Parser {
             index += 1
         }
         return options
+    }
+
+    /// HAProxy's names allow letters, digits and - _ . : only (its invalid_char()).
+    func checkName(_ name: String, of what: String, line: Int, directive: String) throws {
+        if let bad = name.first(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0))) }) {
+            throw error(line, directive, "character '\(bad)' is not permitted in \(what) '\(name)' (use letters, digits, - _ . :)")
+        }
     }
 
     func positive(_ words: [String], line: Int) throws -> Int {

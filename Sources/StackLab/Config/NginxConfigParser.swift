@@ -219,8 +219,13 @@ private struct NginxReader {
 
     mutating func readMain(_ tree: [NginxDirective]) throws -> NginxConfig {
         var sawHTTP = false
+        var seenOnce: Set<String> = []
         for d in tree {
             try check(d, in: .main)
+            if ["user", "worker_processes", "pid"].contains(d.name) {
+                try duplicate(d, seenOnce.contains(d.name))
+                seenOnce.insert(d.name)
+            }
             switch d.name {
             case "user":
                 // Accepted and ignored: the miniature never runs as root, so there is no user to switch to.

@@ -360,6 +360,12 @@ import Testing
         #expect(config.backends[0].servers[0].check)
     }
 
+    @Test func nameWithASpaceIsAnErrorAsInHAProxy() throws {
+        let error = configError { _ = try parse(config("    server web\\ 02 127.0.0.1:80")) }
+        #expect(error?.line == 12)
+        #expect(error?.reason.hasPrefix("character ' ' is not permitted in server name 'web 02'") == true)
+    }
+
     @Test func unclosedQuoteIsAnError() throws {
         let error = configError { _ = try parse(config("    option httpchk GET \"/health")) }
         #expect(error?.line == 12)

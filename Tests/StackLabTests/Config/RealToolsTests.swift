@@ -34,11 +34,10 @@ enum RealTool {
     }
 
     /// `nginx -t` with the server's folder as prefix, as the runtime resolves relative paths. `-e` sends nginx's
-    /// start-up log into the folder too, so the check needs no root rights.
+    /// start-up log into the folder too, so the check needs no root rights; `-t` writes no pid file.
     static func nginxTest(serverFolder: URL) throws -> (status: Int32, output: String) {
         try FileManager.default.createDirectory(at: serverFolder.appendingPathComponent("logs"), withIntermediateDirectories: true)
-        return try run(nginx!, ["-t", "-p", serverFolder.path + "/", "-c", "nginx.conf", "-e", "logs/error.log",
-                                "-g", "pid \(serverFolder.path)/logs/nginx.pid;"], in: serverFolder)
+        return try run(nginx!, ["-t", "-p", serverFolder.path + "/", "-c", "nginx.conf", "-e", "logs/error.log"], in: serverFolder)
     }
 }
 
@@ -98,6 +97,34 @@ enum RealTool {
             no option redispatch
             server a 127.0.0.1:18081 check inter 500
         """,
+        """
+        global
+            daemon
+            pidfile /tmp/stacklab-haproxy-test.pid
+            stats socket /tmp/stacklab-haproxy-test.sock mode 660 level admin
+            stats timeout 30s
+        defaults
+            mode http
+            log global
+            option httplog
+            option dontlognull
+            option forwardfor
+            timeout connect 5000
+            timeout client 1m
+            timeout server 30s
+            timeout check 2s
+        frontend www
+            bind 127.0.1.1:18080
+            bind 127.0.1.1:18081
+            maxconn 50
+            option httpchk GET /
+            default_backend web
+        backend web
+            balance source
+            option httplog
+            server web-01 127.0.1.11:8080 check inter 2s fall 3 rise 2
+            server web-02 127.0.1.12:8080 weight 0
+        """,
     ])
     func acceptedHAProxyConfigsPassHAProxyCheck(text: String) throws {
         let text = text + "\n"   // as an editor saves it; HAProxy requires the last line feed
@@ -143,6 +170,37 @@ enum RealTool {
                     proxy_set_header 'Host' "$host";
                     add_header X-Served-By web-01 always;
                 }
+            }
+        }
+        """,
+        """
+        pid logs/nginx.pid;
+        error_log logs/error.log warn;
+        events {
+            worker_connections 16;
+        }
+        http {
+            sendfile on;
+            keepalive_timeout 65 60;
+            default_type application/octet-stream;
+            access_log logs/access.log combined;
+            error_log logs/http-error.log;
+            root www;
+            index index.html index.htm;
+            proxy_connect_timeout 500ms;
+            proxy_send_timeout 15;
+            proxy_next_upstream off;
+            server {
+                listen 18081;
+                listen 127.0.1.12:18082;
+                server_name _;
+                keepalive_timeout 0;
+                return 301 https://$host$request_uri;
+            }
+            server {
+                listen 127.0.1.12:18083;
+                location / { proxy_pass http://127.0.1.12:8000; }
+                location /api/ { proxy_pass http://localhost:8000/v1/; proxy_read_timeout 1m30s; }
             }
         }
         """,
