@@ -264,9 +264,9 @@ private struct Parser {
     // MARK: defaults, frontend, backend, listen
 
     /// HAProxy's warning for a keyword in a section that cannot use it; the keyword is then ignored, as HAProxy does.
-    mutating func ignored(_ name: String, line: Int, missing: String) {
+    mutating func ignored(_ name: String, line: Int, missing: String, hint: String = "") {
         guard let current else { return }
-        warnings.append("parsing [\(file):\(line)] : '\(name)' ignored because \(current.kind.rawValue) '\(current.name)' has no \(missing) capability.")
+        warnings.append("parsing [\(file):\(line)] : '\(name)' ignored because \(current.kind.rawValue) '\(current.name)' has no \(missing) capability.\(hint)")
     }
 
     mutating func takeProxy(_ words: [String], line: Int, section: SectionKind) throws {
@@ -289,7 +289,7 @@ private struct Parser {
             guard words.count >= 2 else { throw error(line, "log", "needs a target: write \"log global\"") }
         case "maxconn":
             let value = try positive(words, line: line)
-            if isFrontend { s.maxconn = value } else { ignored("maxconn", line: line, missing: "frontend") }
+            if isFrontend { s.maxconn = value } else { ignored("maxconn", line: line, missing: "frontend", hint: " Maybe you want 'fullconn' instead ?") }
         case "retries":
             let value = try count(words, line: line)
             if isBackend { s.retries = value } else { ignored("retries", line: line, missing: "backend") }
