@@ -146,6 +146,8 @@ private struct ProxySettings {
     var defaultServer = ServerOptions()
     var defaultBackend: String?
     var defaultBackendLine = 0
+    /// Whether a `log` line gives the proxy somewhere to log (`log global` counts only if global has a `log`).
+    var hasLogAddress = false
 }
 
 private enum SectionKind: String {
@@ -171,6 +173,7 @@ private struct Parser {
     var current: ProxyDraft?
     var proxies: [ProxyDraft] = []
     var warnings: [String] = []
+    var globalHasLog = false
 
     init(file: String) { self.file = file }
 
@@ -244,6 +247,7 @@ private struct Parser {
         case "log":
             // Accepted and not used: the miniature always writes the balancer's log to its own log view.
             guard words.count >= 2 else { throw error(line, "log", "needs a target, e.g. \"log stdout format raw local0\"") }
+            globalHasLog = true
         case "daemon", "user", "group", "chroot", "pidfile":
             // Accepted and ignored: how the real process detaches, drops root and keeps its pid file changes nothing
             // the miniature shows (it runs inside stacklab, never as root).
@@ -287,6 +291,8 @@ private struct Parser {
         case "log":
             // `log global` or a log target: accepted; the miniature writes each proxy's log to the balancer's log view.
             guard words.count >= 2 else { throw error(line, "log", "needs a target: write \"log global\"") }
+            // HAProxy copies global's log targets when it reads "log global", so a later global log does not count.
+            s.hasLogAddress = s.hasLogAddress || words[1] != "global" || globalHasLog
         case "maxconn":
             let value = try positive(words, line: line)
             if isFrontend { s.maxconn = value } else { ignored("maxconn", line: line, missing: "frontend", hint: " Maybe you want 'fullconn' instead ?") }
@@ -540,6 +546,7 @@ private struct Parser {
         closeProxy()
         var config = HAProxyConfig(global: global)
         let backendNames = proxies.filter { $0.kind.isBackend }.map(\.name)
+        var logWarnings: [String] = []
         for proxy in proxies {
             let s = proxy.settings
             if s.mode == nil {
@@ -564,6 +571,11 @@ private struct Parser {
                     timeouts: HAProxyConfig.Timeouts(connect: s.timeouts.connect, server: s.timeouts.server, check: s.timeouts.check),
                     forwardFor: s.forwardFor))
             }
+            if proxy.kind.isFrontend, s.httpLog, !s.hasLogAddress {
+                // HAProxy 2.6: option httplog without a log target logs nothing.
+                let kind = proxy.kind == .listen ? "proxy" : proxy.kind.rawValue
+                logWarnings.append("log format ignored for \(kind) '\(proxy.name)' since it has no log address.")
+            }
             // HAProxy 2.6 (cfgparse.c): a frontend needs timeout client; a backend with servers needs connect and server.
             let missing = (proxy.kind.isFrontend && s.timeouts.client == nil)
                 || (proxy.kind.isBackend && !proxy.servers.isEmpty && (s.timeouts.connect == nil || s.timeouts.server == nil))
@@ -574,7 +586,7 @@ private struct Parser {
                     + "are set to a non-zero value: 'client', 'connect', 'server'.")
             }
         }
-        config.warnings = warnings + config.warnings
+        config.warnings = warnings + config.warnings + logWarnings
         return config
     }
 }

@@ -259,6 +259,13 @@ import Testing
         #expect(config.warnings == ["parsing [lb-01/haproxy.cfg:10] : 'balance' ignored because frontend 'www' has no backend capability."])
     }
 
+    @Test func httplogWithoutALogAddressWarnsAsHAProxyDoes() throws {
+        let quiet = try parse(config("", defaults: "    option httplog\n    log global"))
+        #expect(quiet.warnings == ["log format ignored for frontend 'www' since it has no log address."])
+        let logged = try parse("global\n    log stdout format raw local0\n" + config("", defaults: "    option httplog\n    log global"))
+        #expect(logged.warnings.isEmpty)
+    }
+
     // MARK: errors
 
     @Test func unknownKeywordIsAnErrorWithFileAndLine() throws {
