@@ -223,7 +223,6 @@ private struct Parser {
                 throw error(line, kind.rawValue, "\(kind.rawValue) '\(name)' has the same name as the \(other.kind.rawValue) declared at line \(other.line)")
             }
             current = ProxyDraft(kind: kind, name: name, line: line, settings: defaults)
-            if kind == .listen { current!.settings.defaultBackend = nil }
         }
     }
 
@@ -546,7 +545,6 @@ private struct Parser {
         closeProxy()
         var config = HAProxyConfig(global: global)
         let backendNames = proxies.filter { $0.kind.isBackend }.map(\.name)
-        var logWarnings: [String] = []
         for proxy in proxies {
             let s = proxy.settings
             if s.mode == nil {
@@ -555,6 +553,9 @@ private struct Parser {
             if proxy.kind.isFrontend, let name = s.defaultBackend, !backendNames.contains(name) {
                 let known = backendNames.isEmpty ? "there is no backend yet" : "backends: " + backendNames.joined(separator: ", ")
                 throw error(s.defaultBackendLine, "default_backend", "unable to find required default_backend: '\(name)' (\(known))")
+            }
+            if proxy.kind == .listen, s.defaultBackend == proxy.name {
+                throw error(s.defaultBackendLine, "default_backend", "loop detected for default_backend: '\(proxy.name)' (a listen section already uses its own servers)")
             }
             if proxy.kind.isFrontend {
                 // A listen section without default_backend serves from its own servers.
@@ -571,22 +572,28 @@ private struct Parser {
                     timeouts: HAProxyConfig.Timeouts(connect: s.timeouts.connect, server: s.timeouts.server, check: s.timeouts.check),
                     forwardFor: s.forwardFor))
             }
-            if proxy.kind.isFrontend, s.httpLog, !s.hasLogAddress {
-                // HAProxy 2.6: option httplog without a log target logs nothing.
-                let kind = proxy.kind == .listen ? "proxy" : proxy.kind.rawValue
-                logWarnings.append("log format ignored for \(kind) '\(proxy.name)' since it has no log address.")
+            // Post-parse warnings, in the order HAProxy 2.6 prints them for a proxy.
+            let kind = proxy.kind == .listen ? "proxy" : proxy.kind.rawValue
+            if proxy.kind.isFrontend, proxy.binds.isEmpty {
+                config.warnings.append("\(kind) '\(proxy.name)' has no 'bind' directive. Please declare it as a backend if this was intended.")
+            }
+            if proxy.kind == .listen, s.defaultBackend != nil, !proxy.servers.isEmpty {
+                config.warnings.append("In proxy '\(proxy.name)', the 'default_backend' rule always has precedence over the servers, which will never be used.")
             }
             // HAProxy 2.6 (cfgparse.c): a frontend needs timeout client; a backend with servers needs connect and server.
             let missing = (proxy.kind.isFrontend && s.timeouts.client == nil)
                 || (proxy.kind.isBackend && !proxy.servers.isEmpty && (s.timeouts.connect == nil || s.timeouts.server == nil))
             if missing {
-                let kind = proxy.kind == .listen ? "proxy" : proxy.kind.rawValue
                 config.warnings.append("missing timeouts for \(kind) '\(proxy.name)'. While not properly invalid, you will certainly "
                     + "encounter various problems with such a configuration. To fix this, please ensure that all following timeouts "
                     + "are set to a non-zero value: 'client', 'connect', 'server'.")
             }
+            if proxy.kind.isFrontend, s.httpLog, !s.hasLogAddress {
+                // option httplog without a log target logs nothing.
+                config.warnings.append("log format ignored for \(kind) '\(proxy.name)' since it has no log address.")
+            }
         }
-        config.warnings = warnings + config.warnings + logWarnings
+        config.warnings = warnings + config.warnings
         return config
     }
 }

@@ -308,6 +308,17 @@ import Testing
         #expect(error?.reason.hasPrefix("unable to find required default_backend: 'wbe'") == true)
     }
 
+    @Test func listenThatIsItsOwnDefaultBackendIsALoop() throws {
+        let error = configError { _ = try parse("defaults\n    mode http\n    default_backend web\nlisten web\n    bind :8080\n    server a 127.0.0.1:80\n") }
+        #expect(error?.line == 3)
+        #expect(error?.reason.hasPrefix("loop detected for default_backend: 'web'") == true)
+    }
+
+    @Test func listenInheritsDefaultBackendFromDefaults() throws {
+        let config = try parse("defaults\n    mode http\n    default_backend web\nbackend web\n    server a 127.0.0.1:80\nlisten site\n    bind :8080\n")
+        #expect(config.frontends.first?.defaultBackend == "web")
+    }
+
     @Test func duplicateServerNamesAreAnError() throws {
         let error = configError { _ = try parse(config("    server a 127.0.0.1:80\n    server a 127.0.0.1:81")) }
         #expect(error?.line == 13)
