@@ -54,6 +54,10 @@ import Testing
         #expect(config.environment == ["A": "1", "B": "two=2"])
     }
 
+    @Test func settingGivenTwiceKeepsTheLastValueAsInPython() throws {
+        #expect(try parse("workers = 4\nworkers = 5").workers == 5)
+    }
+
     @Test func accesslogNoneMeansNoAccessLog() throws {
         #expect(try parse("accesslog = None").accessLog == nil)
     }
@@ -96,7 +100,6 @@ import Testing
         "loglevel = \"loud\"",
         "raw_env = [\"NOEQUALS\"]",
         "wsgi_app = \"myapp:app\"",
-        "workers = 4\nworkers = 5",
     ])
     func badValueIsAnErrorOnItsLine(text: String) throws {
         let error = configError { _ = try parse("# settings\n" + text) }

@@ -127,11 +127,14 @@ import Testing
         "gtid_mode = ON_PERMISSIVE",
         "plugin-load-add = auth_socket.so",
         "datadir",
-        "port = 3306\nport = 3307",
     ])
     func badValueIsAnErrorOnItsLine(text: String) throws {
         let error = configError { _ = try parse("[mysqld]\n" + text) }
         #expect(error.map { (2...3).contains($0.line) } == true)
+    }
+
+    @Test func optionGivenTwiceKeepsTheLastValueAsInMySQL() throws {
+        #expect(try parse("[mysqld]\nport = 3306\nport = 3307\n").port == 3307)
     }
 
     @Test func optionBeforeAnyGroupIsAnError() throws {

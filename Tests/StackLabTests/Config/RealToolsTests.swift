@@ -13,6 +13,7 @@ enum RealTool {
 
     static let haproxy = find("haproxy")
     static let nginx = find("nginx")
+    static let python3 = find("python3")
 
     /// Runs the program to its end; returns its exit status and everything it printed.
     static func run(_ executable: String, _ arguments: [String], in folder: URL) throws -> (status: Int32, output: String) {
@@ -251,5 +252,31 @@ enum RealTool {
         try "types { text/html html; }\n".write(to: folder.appendingPathComponent("mime.types"), atomically: true, encoding: .utf8)
         let result = try RealTool.nginxTest(serverFolder: folder)
         #expect(result.status == 0, "nginx -t said:\n\(result.output)")
+    }
+
+    /// gunicorn runs its config file as Python: what stacklab accepts must run there and set the same names.
+    @Test(.enabled(if: RealTool.python3 != nil, "python3 is not installed"))
+    func acceptedGunicornConfigsAreValidPython() throws {
+        let lab = try labCopy()
+        defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
+        let text = try String(contentsOf: lab.appendingPathComponent("web-01/gunicorn.conf.py"), encoding: .utf8) + """
+            graceful_timeout = 1_0  # digits may be grouped
+            errorlog = '-'
+            loglevel = "warning"
+            worker_class = 'sync'
+            keepalive = 2
+            accesslog = None
+            raw_env = (
+                "A=1",
+                'B=2',
+            )
+
+            """
+        _ = try GunicornConfigParser.parse(text, file: "gunicorn.conf.py")
+        try text.write(to: lab.appendingPathComponent("check.py"), atomically: true, encoding: .utf8)
+        let script = "ns = {}; exec(open('check.py').read(), ns); print(sorted(k for k in ns if k != '__builtins__'))"
+        let result = try RealTool.run(RealTool.python3!, ["-c", script], in: lab)
+        #expect(result.status == 0, "python3 said:\n\(result.output)")
+        #expect(result.output == "['accesslog', 'bind', 'errorlog', 'graceful_timeout', 'keepalive', 'loglevel', 'raw_env', 'timeout', 'worker_class', 'workers', 'wsgi_app']\n")
     }
 }
