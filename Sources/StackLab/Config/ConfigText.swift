@@ -1,5 +1,13 @@
 /// Small pieces shared by the lab-file parsers: nearest-name suggestions, addresses, numbers.
 enum ConfigText {
+    /// The text with Windows line ends made plain "\n". Needed before any split on "\n": Swift reads "\r\n" as one
+    /// Character, so a CRLF file would otherwise be one long line.
+    static func unixLines(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.filter { $0 != "\r" })
+        return String(scalars)
+    }
+
     /// The supported name closest to a typo, when it is close enough to be what the learner meant.
     static func nearest(_ word: String, in candidates: [String]) -> String? {
         let lowered = word.lowercased()

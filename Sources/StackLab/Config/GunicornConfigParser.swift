@@ -7,11 +7,11 @@
 /// ```
 ///
 /// gunicorn runs the file as Python; stacklab reads only the literal form, so imports, expressions and functions are
-/// errors that say so.
+/// errors that say so. A name set twice keeps its last value, as in Python.
 public enum GunicornConfigParser {
     public static func parse(_ text: String, file: String) throws -> GunicornConfig {
         var config = GunicornConfig()
-        var seen: [String: Int] = [:]
+        let text = ConfigText.unixLines(text)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var index = 0
         while index < lines.count {
@@ -19,8 +19,11 @@ public enum GunicornConfigParser {
             var statement = stripComment(lines[index])
             index += 1
             if statement.trimmingSpaces.isEmpty { continue }
-            // A list may continue on the following lines until its "]".
-            while statement.contains("["), !statement.contains("]"), index < lines.count {
+            // A list or tuple may continue on the following lines until its bracket closes, as in Python.
+            func isOpen(_ text: String) -> Bool {
+                text.filter { $0 == "[" }.count > text.filter { $0 == "]" }.count || text.filter { $0 == "(" }.count > text.filter { $0 == ")" }.count
+            }
+            while isOpen(statement), index < lines.count {
                 statement += " " + stripComment(lines[index])
                 index += 1
             }
@@ -36,8 +39,6 @@ public enum GunicornConfigParser {
             guard let value = PythonLiteral.parse(valueText) else {
                 throw fail(name, onlyAssignments + ": the value must be a number, a \"string\", True/False or a list of strings")
             }
-            if let earlier = seen[name] { throw fail(name, "already set at line \(earlier)") }
-            seen[name] = number
             try apply(name, value, to: &config, fail: { fail(name, $0) })
         }
         return config

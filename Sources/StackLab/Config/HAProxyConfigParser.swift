@@ -11,7 +11,14 @@
 public enum HAProxyConfigParser {
     public static func parse(_ text: String, file: String) throws -> HAProxyConfig {
         var parser = Parser(file: file)
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let text = ConfigText.unixLines(text)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // HAProxy 2.6 refuses a file whose last line has no line feed, even a comment or blanks.
+        if !text.isEmpty, !text.hasSuffix("\n") {
+            throw ConfigError(file: file, line: lines.count, directive: "",
+                              reason: "missing LF on last line, file might have been truncated: end the file with a new line")
+        }
+        for (index, rawLine) in lines.enumerated() {
             let line = index + 1
             let words = try HAProxyLineTokenizer.words(of: String(rawLine), file: file, line: line)
             guard !words.isEmpty else { continue }
@@ -139,6 +146,8 @@ private struct ProxySettings {
     var defaultServer = ServerOptions()
     var defaultBackend: String?
     var defaultBackendLine = 0
+    /// Whether a `log` line gives the proxy somewhere to log (`log global` counts only if global has a `log`).
+    var hasLogAddress = false
 }
 
 private enum SectionKind: String {
@@ -164,6 +173,7 @@ private struct Parser {
     var current: ProxyDraft?
     var proxies: [ProxyDraft] = []
     var warnings: [String] = []
+    var globalHasLog = false
 
     init(file: String) { self.file = file }
 
@@ -208,11 +218,11 @@ private struct Parser {
                 throw error(line, kind.rawValue, "takes only a name; put \"\(words[2])\" on its own line inside the section")
             }
             let name = words[1]
+            try checkName(name, of: "\(kind.rawValue) name", line: line, directive: kind.rawValue)
             if let other = proxies.first(where: { $0.name == name && clashes($0.kind, kind) }) {
                 throw error(line, kind.rawValue, "\(kind.rawValue) '\(name)' has the same name as the \(other.kind.rawValue) declared at line \(other.line)")
             }
             current = ProxyDraft(kind: kind, name: name, line: line, settings: defaults)
-            if kind == .listen { current!.settings.defaultBackend = nil }
         }
     }
 
@@ -236,6 +246,7 @@ private struct Parser {
         case "log":
             // Accepted and not used: the miniature always writes the balancer's log to its own log view.
             guard words.count >= 2 else { throw error(line, "log", "needs a target, e.g. \"log stdout format raw local0\"") }
+            globalHasLog = true
         case "daemon", "user", "group", "chroot", "pidfile":
             // Accepted and ignored: how the real process detaches, drops root and keeps its pid file changes nothing
             // the miniature shows (it runs inside stacklab, never as root).
@@ -256,9 +267,9 @@ private struct Parser {
     // MARK: defaults, frontend, backend, listen
 
     /// HAProxy's warning for a keyword in a section that cannot use it; the keyword is then ignored, as HAProxy does.
-    mutating func ignored(_ name: String, line: Int, missing: String) {
+    mutating func ignored(_ name: String, line: Int, missing: String, hint: String = "") {
         guard let current else { return }
-        warnings.append("parsing [\(file):\(line)] : '\(name)' ignored because \(current.kind.rawValue) '\(current.name)' has no \(missing) capability.")
+        warnings.append("parsing [\(file):\(line)] : '\(name)' ignored because \(current.kind.rawValue) '\(current.name)' has no \(missing) capability.\(hint)")
     }
 
     mutating func takeProxy(_ words: [String], line: Int, section: SectionKind) throws {
@@ -279,9 +290,11 @@ private struct Parser {
         case "log":
             // `log global` or a log target: accepted; the miniature writes each proxy's log to the balancer's log view.
             guard words.count >= 2 else { throw error(line, "log", "needs a target: write \"log global\"") }
+            // HAProxy copies global's log targets when it reads "log global", so a later global log does not count.
+            s.hasLogAddress = s.hasLogAddress || words[1] != "global" || globalHasLog
         case "maxconn":
             let value = try positive(words, line: line)
-            if isFrontend { s.maxconn = value } else { ignored("maxconn", line: line, missing: "frontend") }
+            if isFrontend { s.maxconn = value } else { ignored("maxconn", line: line, missing: "frontend", hint: " Maybe you want 'fullconn' instead ?") }
         case "retries":
             let value = try count(words, line: line)
             if isBackend { s.retries = value } else { ignored("retries", line: line, missing: "backend") }
@@ -449,6 +462,7 @@ private struct Parser {
     func parseServer(_ words: [String], line: Int, defaults: ServerOptions) throws -> HAProxyConfig.Server {
         guard words.count >= 3 else { throw error(line, "server", "needs a name and an address, e.g. \"server web-01 127.0.1.11:8080 check\"") }
         let name = words[1]
+        try checkName(name, of: "server name", line: line, directive: "server")
         let hostPort: (host: String, port: Int)
         switch ConfigText.hostPort(words[2], example: "127.0.1.11:8080") {
         case .success(let value): hostPort = value
@@ -506,6 +520,13 @@ private struct Parser {
         return options
     }
 
+    /// HAProxy's names allow letters, digits and - _ . : only (its invalid_char()).
+    func checkName(_ name: String, of what: String, line: Int, directive: String) throws {
+        if let bad = name.first(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0))) }) {
+            throw error(line, directive, "character '\(bad)' is not permitted in \(what) '\(name)' (use letters, digits, - _ . :)")
+        }
+    }
+
     func positive(_ words: [String], line: Int) throws -> Int {
         guard words.count == 2 else { throw error(line, words[0], "takes one number") }
         guard let n = ConfigText.integer(words[1]), n >= 1 else { throw error(line, words[0], "\"\(words[1])\" must be a whole number of 1 or more") }
@@ -533,6 +554,9 @@ private struct Parser {
                 let known = backendNames.isEmpty ? "there is no backend yet" : "backends: " + backendNames.joined(separator: ", ")
                 throw error(s.defaultBackendLine, "default_backend", "unable to find required default_backend: '\(name)' (\(known))")
             }
+            if proxy.kind == .listen, s.defaultBackend == proxy.name {
+                throw error(s.defaultBackendLine, "default_backend", "loop detected for default_backend: '\(proxy.name)' (a listen section already uses its own servers)")
+            }
             if proxy.kind.isFrontend {
                 // A listen section without default_backend serves from its own servers.
                 let defaultBackend = s.defaultBackend ?? (proxy.kind == .listen ? proxy.name : nil)
@@ -548,14 +572,25 @@ private struct Parser {
                     timeouts: HAProxyConfig.Timeouts(connect: s.timeouts.connect, server: s.timeouts.server, check: s.timeouts.check),
                     forwardFor: s.forwardFor))
             }
+            // Post-parse warnings, in the order HAProxy 2.6 prints them for a proxy.
+            let kind = proxy.kind == .listen ? "proxy" : proxy.kind.rawValue
+            if proxy.kind.isFrontend, proxy.binds.isEmpty {
+                config.warnings.append("\(kind) '\(proxy.name)' has no 'bind' directive. Please declare it as a backend if this was intended.")
+            }
+            if proxy.kind == .listen, s.defaultBackend != nil, !proxy.servers.isEmpty {
+                config.warnings.append("In proxy '\(proxy.name)', the 'default_backend' rule always has precedence over the servers, which will never be used.")
+            }
             // HAProxy 2.6 (cfgparse.c): a frontend needs timeout client; a backend with servers needs connect and server.
             let missing = (proxy.kind.isFrontend && s.timeouts.client == nil)
                 || (proxy.kind.isBackend && !proxy.servers.isEmpty && (s.timeouts.connect == nil || s.timeouts.server == nil))
             if missing {
-                let kind = proxy.kind == .listen ? "proxy" : proxy.kind.rawValue
                 config.warnings.append("missing timeouts for \(kind) '\(proxy.name)'. While not properly invalid, you will certainly "
                     + "encounter various problems with such a configuration. To fix this, please ensure that all following timeouts "
                     + "are set to a non-zero value: 'client', 'connect', 'server'.")
+            }
+            if proxy.kind.isFrontend, s.httpLog, !s.hasLogAddress {
+                // option httplog without a log target logs nothing.
+                config.warnings.append("log format ignored for \(kind) '\(proxy.name)' since it has no log address.")
             }
         }
         config.warnings = warnings + config.warnings

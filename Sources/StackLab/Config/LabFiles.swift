@@ -171,7 +171,7 @@ enum MySQLInitFile {
     static func statements(in sql: String) -> [String] {
         var statements: [String] = []
         var current = ""
-        let chars = Array(sql)
+        let chars = Array(ConfigText.unixLines(sql))
         var i = 0
         func flush() {
             let statement = current.trimmingCharacters(in: .whitespacesAndNewlines)

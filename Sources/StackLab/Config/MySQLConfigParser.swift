@@ -1,5 +1,5 @@
 /// Reads my.cnf: INI groups, `key = value` or a bare `key` (a boolean switched on), dashes and underscores alike,
-/// `#` and `;` comments, and the `loose-` prefix.
+/// `#` and `;` comments, and the `loose-` prefix. An option given twice keeps its last value, as in mysqld.
 ///
 /// ```swift
 /// let config = try MySQLConfigParser.parse("[mysqld]\nserver-id = 2\nread_only = ON\n", file: "web-02/my.cnf")
@@ -12,8 +12,8 @@
 public enum MySQLConfigParser {
     public static func parse(_ text: String, file: String) throws -> MySQLConfig {
         var config = MySQLConfig()
+        let text = ConfigText.unixLines(text)
         var group: String?
-        var seen: [String: Int] = [:]
         var sawLogBin = false
         var semiSyncPlugins: Set<String> = []
         var semiSyncUses: [(key: String, line: Int, plugin: String)] = []
@@ -56,8 +56,6 @@ public enum MySQLConfigParser {
             key = key.replacingDashes.lowercased()
             if key.hasPrefix("loose_") { key = String(key.dropFirst("loose_".count)) }
             key = aliases[key] ?? key
-            if let earlier = seen[key] { throw fail(written, "already set at line \(earlier)") }
-            seen[key] = number
 
             func boolean() throws -> Bool {
                 guard let value else { return true }   // a bare key switches it on

@@ -11,7 +11,7 @@
 /// nginx's `-p` prefix does.
 public enum NginxConfigParser {
     public static func parse(_ text: String, file: String) throws -> NginxConfig {
-        let tree = try NginxTokenizer.parse(text, file: file)
+        let tree = try NginxTokenizer.parse(ConfigText.unixLines(text), file: file)
         var reader = NginxReader(file: file)
         return try reader.readMain(tree)
     }
@@ -219,8 +219,13 @@ private struct NginxReader {
 
     mutating func readMain(_ tree: [NginxDirective]) throws -> NginxConfig {
         var sawHTTP = false
+        var seenOnce: Set<String> = []
         for d in tree {
             try check(d, in: .main)
+            if ["user", "worker_processes", "pid"].contains(d.name) {
+                try duplicate(d, seenOnce.contains(d.name))
+                seenOnce.insert(d.name)
+            }
             switch d.name {
             case "user":
                 // Accepted and ignored: the miniature never runs as root, so there is no user to switch to.
@@ -437,7 +442,7 @@ private struct NginxReader {
                                                           returnDirective: serverReturn ?? draft.returnDirective)
         }
         if listens.contains(where: \.ssl), server.sslCertificate == nil {
-            throw error(d, "no \"ssl_certificate\" is defined for the listen ... ssl directive in this server")
+            throw error(d, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive: add ssl_certificate FILE; and ssl_certificate_key FILE;")
         }
         config.servers.append(server)
     }

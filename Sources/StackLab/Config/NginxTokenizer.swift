@@ -19,7 +19,11 @@ enum NginxTokenizer {
         return top
     }
 
+    /// Ends a word. A Set, not a String: in a Swift string "\r\n" is one Character and would hide "\n".
+    private static let separators: Set<Character> = [" ", "\t", "\r", "\n", ";", "{", "}"]
+
     private struct Reader {
+        var separators: Set<Character> { NginxTokenizer.separators }
         let chars: [Character]
         let file: String
         var position = 0
@@ -72,7 +76,7 @@ enum NginxTokenizer {
                     word.append(d)
                 }
                 // nginx wants a separator right after a closing quote.
-                if position < chars.count, !" \t\r\n;{}".contains(chars[position]) {
+                if position < chars.count, !separators.contains(chars[position]) {
                     throw error(line, "unexpected \"\(chars[position])\"")
                 }
                 return .word(word, startLine)
@@ -81,7 +85,7 @@ enum NginxTokenizer {
                 var word = ""
                 while position < chars.count {
                     let d = chars[position]
-                    if " \t\r\n;{}".contains(d) { break }
+                    if separators.contains(d) { break }
                     if d == "\\", position + 1 < chars.count, chars[position + 1] != "\n" {
                         word.append(d); word.append(chars[position + 1]); position += 2; continue
                     }
@@ -115,15 +119,15 @@ enum NginxTokenizer {
                 case .close(let line):
                     // A "}" right after words means the last directive has no ";"; at the top level there is nothing to close.
                     guard words.isEmpty, openedAt != nil else {
-                        if let first = words.first, openedAt != nil {
-                            throw ConfigError(file: file, line: line, directive: first.0, reason: "unexpected \"}\" — missing \";\" after \"\(words.map(\.0).joined(separator: " "))\"?")
+                        if let first = words.first, let last = words.last, openedAt != nil {
+                            throw ConfigError(file: file, line: last.1, directive: first.0, reason: "unexpected \"}\" — missing \";\" after \"\(words.map(\.0).joined(separator: " "))\"?")
                         }
                         throw error(line, "unexpected \"}\"")
                     }
                     return directives
                 case .end(let line):
-                    if let first = words.first {
-                        throw ConfigError(file: file, line: line, directive: first.0, reason: "unexpected end of file, expecting \";\" or \"}\"")
+                    if let first = words.first, let last = words.last {
+                        throw ConfigError(file: file, line: last.1, directive: first.0, reason: "unexpected end of file, expecting \";\" or \"}\"")
                     }
                     if let openedAt {
                         throw error(line, "unexpected end of file, expecting \"}\" (the block opened at line \(openedAt) is not closed)")

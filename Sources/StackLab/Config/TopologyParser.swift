@@ -7,6 +7,7 @@
 public enum TopologyParser {
     public static func parse(_ text: String, file: String) throws -> Topology {
         var name: String?
+        let text = ConfigText.unixLines(text)
         var servers: [Topology.Server] = []
         let kinds = Topology.ProcessKind.allCases.map(\.rawValue)
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -4,7 +4,10 @@ import Testing
 @Suite struct HAProxyConfigParserTests {
     let file = "lb-01/haproxy.cfg"
 
-    func parse(_ text: String) throws -> HAProxyConfig { try HAProxyConfigParser.parse(text, file: file) }
+    /// Parses `text` as a file saved by an editor, which ends it with a line feed (HAProxy requires one).
+    func parse(_ text: String) throws -> HAProxyConfig {
+        try HAProxyConfigParser.parse(text.hasSuffix("\n") ? text : text + "\n", file: file)
+    }
 
     /// A complete minimal proxy, with the timeouts that keep HAProxy quiet.
     func config(_ backendLines: String, frontendLines: String = "", defaults: String = "") -> String {
@@ -256,6 +259,13 @@ import Testing
         #expect(config.warnings == ["parsing [lb-01/haproxy.cfg:10] : 'balance' ignored because frontend 'www' has no backend capability."])
     }
 
+    @Test func httplogWithoutALogAddressWarnsAsHAProxyDoes() throws {
+        let quiet = try parse(config("", defaults: "    option httplog\n    log global"))
+        #expect(quiet.warnings == ["log format ignored for frontend 'www' since it has no log address."])
+        let logged = try parse("global\n    log stdout format raw local0\n" + config("", defaults: "    option httplog\n    log global"))
+        #expect(logged.warnings.isEmpty)
+    }
+
     // MARK: errors
 
     @Test func unknownKeywordIsAnErrorWithFileAndLine() throws {
@@ -296,6 +306,17 @@ import Testing
         let error = configError { _ = try parse(config("    server a 127.0.0.1:80").replacingOccurrences(of: "default_backend web", with: "default_backend wbe")) }
         #expect(error?.line == 9)
         #expect(error?.reason.hasPrefix("unable to find required default_backend: 'wbe'") == true)
+    }
+
+    @Test func listenThatIsItsOwnDefaultBackendIsALoop() throws {
+        let error = configError { _ = try parse("defaults\n    mode http\n    default_backend web\nlisten web\n    bind :8080\n    server a 127.0.0.1:80\n") }
+        #expect(error?.line == 3)
+        #expect(error?.reason.hasPrefix("loop detected for default_backend: 'web'") == true)
+    }
+
+    @Test func listenInheritsDefaultBackendFromDefaults() throws {
+        let config = try parse("defaults\n    mode http\n    default_backend web\nbackend web\n    server a 127.0.0.1:80\nlisten site\n    bind :8080\n")
+        #expect(config.frontends.first?.defaultBackend == "web")
     }
 
     @Test func duplicateServerNamesAreAnError() throws {
@@ -344,6 +365,23 @@ import Testing
         let error = configError { _ = try parse("maxconn 10\n") }
         #expect(error?.line == 1)
         #expect(error?.directive == "maxconn")
+    }
+
+    @Test func lastLineWithoutLineFeedIsAnErrorAsInHAProxy() throws {
+        let error = configError { _ = try HAProxyConfigParser.parse("defaults\n    mode http\n# end", file: file) }
+        #expect(error?.line == 3)
+        #expect(error?.reason.hasPrefix("missing LF on last line") == true)
+    }
+
+    @Test func windowsLineEndsAreAccepted() throws {
+        let config = try HAProxyConfigParser.parse("defaults\r\n    mode http\r\nbackend web\r\n    server a 127.0.0.1:80 check\r\n", file: file)
+        #expect(config.backends[0].servers[0].check)
+    }
+
+    @Test func nameWithASpaceIsAnErrorAsInHAProxy() throws {
+        let error = configError { _ = try parse(config("    server web\\ 02 127.0.0.1:80")) }
+        #expect(error?.line == 12)
+        #expect(error?.reason.hasPrefix("character ' ' is not permitted in server name 'web 02'") == true)
     }
 
     @Test func unclosedQuoteIsAnError() throws {
