@@ -26,12 +26,28 @@ enum ConfigText {
     /// directive of the tool, the list otherwise.
     static func unknownReason(_ word: String, kind: String, supported: [String], realButUnsupported: Set<String>, tool: String) -> String {
         if realButUnsupported.contains(word) {
-            return "not supported by stacklab's \(tool) (supported: \(supported.joined(separator: ", ")))"
+            return "not supported by stacklab's \(tool) (supported: \(compact(supported)))"
         }
         if let near = nearest(word, in: supported) {
             return "unknown \(kind) — did you mean \"\(near)\"?"
         }
-        return "unknown \(kind) (supported: \(supported.joined(separator: ", ")))"
+        return "unknown \(kind) (supported: \(compact(supported)))"
+    }
+
+    /// A short list for a reason: families of three or more names that share a prefix become `proxy_*`.
+    static func compact(_ names: [String]) -> String {
+        func family(_ name: String) -> String? { name.firstIndex(of: "_").map { String(name[..<$0]) } }
+        var counts: [String: Int] = [:]
+        for name in names { if let f = family(name) { counts[f, default: 0] += 1 } }
+        var shown: [String] = []
+        for name in names {
+            if let f = family(name), counts[f, default: 0] >= 3 {
+                if !shown.contains(f + "_*") { shown.append(f + "_*") }
+            } else {
+                shown.append(name)
+            }
+        }
+        return shown.joined(separator: ", ")
     }
 
     /// Optimal-string-alignment distance: insert, delete, replace, or swap two neighbours ("porxy") cost one each.

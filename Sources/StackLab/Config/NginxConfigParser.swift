@@ -38,8 +38,12 @@ public enum NginxConfigParser {
         "proxy_pass": [.location],
     ]
 
+    /// The directives to name in a reason: without `include` (only mime.types) and without those that nginx allows
+    /// here but stacklab takes only higher up (error_log, nested location).
     static func supported(in context: Context) -> [String] {
-        contexts.filter { $0.value.contains(context) }.map(\.key).sorted()
+        let hidden: Set<String> = context == .server || context == .location ? ["include", "error_log", "location"] : ["include"]
+        let names = contexts.filter { $0.value.contains(context) && !hidden.contains($0.key) }.map(\.key).sorted()
+        return context == .server ? names + ["location"] : names
     }
 
     /// Real nginx directives outside the subset: named plainly as "not supported" rather than as typos.
@@ -169,12 +173,12 @@ private struct NginxReader {
         guard let allowed = NginxConfigParser.contexts[d.name] else {
             let supported = NginxConfigParser.supported(in: context)
             if NginxConfigParser.realDirectives.contains(d.name) {
-                throw error(d, "not supported by stacklab's nginx (supported here: \(supported.joined(separator: ", ")))")
+                throw error(d, "not supported by stacklab's nginx (supported here: \(ConfigText.compact(supported)))")
             }
             if let near = ConfigText.nearest(d.name, in: Array(NginxConfigParser.contexts.keys)) {
                 throw error(d, "unknown directive — did you mean \"\(near)\"?")
             }
-            throw error(d, "unknown directive (supported here: \(supported.joined(separator: ", ")))")
+            throw error(d, "unknown directive (supported here: \(ConfigText.compact(supported)))")
         }
         guard allowed.contains(context) else {
             let places = allowed.map { $0 == .main ? "the top of the file" : "\($0.rawValue) { }" }.joined(separator: " or ")
@@ -387,8 +391,11 @@ private struct NginxReader {
         case .success(let value): return value
         case .failure(let failure):
             let host = text.split(separator: ":").first.map(String.init) ?? text
-            if !ConfigText.isIPv4(host), host != "localhost", host != "*", !host.contains("["), ConfigText.port(text.split(separator: ":").last ?? "") != nil || !text.contains(":") {
-                throw error(d, "host not found in upstream \"\(text)\": stacklab needs an IP address, e.g. \(example)")
+            let portIsFine = !text.contains(":") || ConfigText.port(text.split(separator: ":").last ?? "") != nil
+            if !ConfigText.isIPv4(host), host != "localhost", host != "*", !host.contains("["), portIsFine {
+                // nginx's words, then what stacklab needs instead of a host name.
+                let place = d.name == "listen" ? "host not found in \"\(text)\" of the \"listen\" directive" : "host not found in upstream \"\(text)\""
+                throw error(d, "\(place): stacklab needs an IP address, e.g. \(example)")
             }
             throw error(d, failure.reason)
         }
