@@ -80,7 +80,7 @@ final class BinlogDumpSender: Sendable {
                 }
                 if let g = entry.gtid, let set = request.gtids { skipping = set.contains(uuid: g.uuid, gno: g.gno) }
                 if skipping { continue }
-                let ack = semiSync && entry.event.kind == .xid && store.semiSync.isActive
+                let ack = semiSync && entry.event.kind == .xid && store.semiSync.isEnabled
                 last = channel.write(packet(eventPayload(entry.event, ack: ack)))
             }
             channel.flush()

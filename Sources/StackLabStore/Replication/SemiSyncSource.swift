@@ -42,6 +42,10 @@ final class SemiSyncSource: Sendable {
 
     var isActive: Bool { enabled().enabled && state.withLockedValue { $0.active } }
 
+    /// Acks are requested whenever semi-sync is enabled, also while fallen back to async: they are how the
+    /// source learns that a replica caught up.
+    var isEnabled: Bool { enabled().enabled }
+
     var counters: (active: Bool, yes: Int, no: Int, clients: Int) {
         let on = enabled().enabled
         return state.withLockedValue { (on && $0.active, $0.yesTransactions, $0.noTransactions, $0.clients) }
@@ -53,16 +57,16 @@ final class SemiSyncSource: Sendable {
     func waitIfEnabled(file: String, position: UInt64, on loop: EventLoop) -> EventLoopFuture<Void>? {
         let config = enabled()
         guard config.enabled else { return nil }
-        let promise = loop.makePromise(of: Void.self)
-        let id: Int? = state.withLockedValue { s in
+        let waiting: (Int, EventLoopPromise<Void>)? = state.withLockedValue { s in
             guard s.active else { s.noTransactions += 1; return nil }
             if Self.reached(s.acknowledged, (file, position)) { s.yesTransactions += 1; return nil }
             let id = s.nextID
             s.nextID += 1
+            let promise = loop.makePromise(of: Void.self)
             s.waiters[id] = Waiter(file: file, position: position, promise: promise, timeout: nil)
-            return id
+            return (id, promise)
         }
-        guard let id else { return nil }
+        guard let (id, promise) = waiting else { return nil }
         let timeout = loop.scheduleTask(in: .milliseconds(Int64(config.timeoutMilliseconds))) { [self] in
             self.timedOut(id)
         }
