@@ -57,10 +57,13 @@ struct BinlogEvent: Sendable, Equatable {
         return BinlogEvent(timestamp: timestamp, kind: .formatDescription, serverID: serverID, endPosition: 0, body: body)
     }
 
-    /// PREVIOUS_GTIDS_LOG_EVENT: 31 bytes for an empty set (so a fresh binlog's first transaction is at 157).
+    /// PREVIOUS_GTIDS_LOG_EVENT, sized as MySQL's binary encoding (8 + per source 16 + 8 + 16 per interval, plus
+    /// the 4-byte checksum): 31 bytes for an empty set, so a fresh binlog's first transaction is at 157, and 197
+    /// after a restart with one source and one interval.
     static func previousGTIDs(_ set: GTIDSet, serverID: UInt32, timestamp: UInt32) -> BinlogEvent {
         var body = Array(set.description.utf8)
-        if body.count < 12 { body += [UInt8](repeating: 0, count: 12 - body.count) }
+        let mysqlSize = 8 + set.intervals.values.reduce(0) { $0 + 24 + 16 * $1.count } + 4
+        if body.count < mysqlSize { body += [UInt8](repeating: 0, count: mysqlSize - body.count) }
         return BinlogEvent(timestamp: timestamp, kind: .previousGTIDs, serverID: serverID, endPosition: 0, body: body)
     }
 

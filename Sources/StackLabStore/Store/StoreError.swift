@@ -105,7 +105,7 @@ extension StoreError {
         StoreError(code: 1231, sqlState: "42000", message: "Variable '\(name)' can't be set to the value of '\(value)'")
     }
     static func operationFailed(_ op: String, _ who: String) -> StoreError {
-        StoreError(code: 1396, sqlState: "HY000", message: "Operation \(op) failed for '\(who)'")
+        StoreError(code: 1396, sqlState: "HY000", message: "Operation \(op) failed for \(who)")
     }
     static func unknownCommand() -> StoreError { StoreError(code: 1047, sqlState: "08S01", message: "Unknown command") }
     static func malformedPacket() -> StoreError { StoreError(code: 1835, sqlState: "HY000", message: "Malformed communication packet.") }
