@@ -10,7 +10,7 @@ run: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build
 
 build: deps
 	$(SWIFT) build
@@ -19,7 +19,8 @@ release: deps
 	$(SWIFT) build -c release --product stacklab
 
 bench: deps
-	bash Benchmarks/stack.sh
+	$(SWIFT) build -c release --product stacklab-bench
+	.build/release/stacklab-bench
 
 # libedit is the only C library stacklab needs. Installed with apt-get when we are root; otherwise the exact command.
 deps:

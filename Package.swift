@@ -62,6 +62,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The release-build benchmark of the stack: wrk against the lab, start time, memory.
+        .executableTarget(
+            name: "stacklab-bench",
+            dependencies: ["StackLab"]
+        ),
         .testTarget(
             name: "StackLabStoreTests",
             dependencies: [

@@ -69,9 +69,9 @@ public final class AppServer: LabProcess {
             // `slow` makes the worker itself slow: it stays busy, so requests queue behind it.
             let delay = faults.slowMilliseconds
             if delay > 0 {
-                return request.eventLoop.scheduleTask(in: .milliseconds(Int64(delay))) {}.futureResult.flatMap { app.handle(request) }
+                return request.eventLoop.scheduleTask(in: .milliseconds(Int64(delay))) {}.futureResult.flatMap { app.handle(request, trace: trace) }
             }
-            return app.handle(request)
+            return app.handle(request, trace: trace)
         }
         .map { [self] response in
             var response = response

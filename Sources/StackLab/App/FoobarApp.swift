@@ -37,7 +37,7 @@ public struct FoobarApp: Sendable {
         self.posts = posts
     }
 
-    public func handle(_ request: IncomingRequest) -> EventLoopFuture<ServerResponse> {
+    public func handle(_ request: IncomingRequest, trace: TraceContext? = nil) -> EventLoopFuture<ServerResponse> {
         let loop = request.eventLoop
         let path = String(request.head.uri.prefix { $0 != "?" })
         switch (request.head.method, path) {
@@ -50,9 +50,9 @@ public struct FoobarApp: Sendable {
         case (.POST, "/login"):
             return loop.makeSucceededFuture(login(request))
         case (.GET, "/api/posts"):
-            return loop.makeFutureWithTask { await listPosts() }
+            return loop.makeFutureWithTask { await CurrentTrace.$context.withValue(trace) { await listPosts() } }
         case (.POST, "/api/posts"):
-            return loop.makeFutureWithTask { await createPost(request) }
+            return loop.makeFutureWithTask { await CurrentTrace.$context.withValue(trace) { await createPost(request) } }
         case (_, "/"), (_, "/health"), (_, "/login"), (_, "/api/posts"):
             return loop.makeSucceededFuture(flaskError(405, "Method Not Allowed", "The method is not allowed for the requested URL."))
         default:

@@ -28,10 +28,12 @@ public struct HAProxyConfig: Sendable, Equatable {
         public var port: Int
         /// `ssl crt FILE` (the [security] issue); nil for plain HTTP.
         public var certificateFile: String?
-        public init(host: String, port: Int, certificateFile: String? = nil) {
+        public var line: Int
+        public init(host: String, port: Int, certificateFile: String? = nil, line: Int = 0) {
             self.host = host
             self.port = port
             self.certificateFile = certificateFile
+            self.line = line
         }
     }
 

@@ -22,13 +22,15 @@ public struct NginxConfig: Sendable, Equatable {
         public var maxFails: Int        // nginx default 1
         public var failTimeout: Int     // nginx default 10 s
         public var backup: Bool
-        public init(host: String, port: Int, weight: Int = 1, maxFails: Int = 1, failTimeout: Int = 10_000, backup: Bool = false) {
+        public var line: Int
+        public init(host: String, port: Int, weight: Int = 1, maxFails: Int = 1, failTimeout: Int = 10_000, backup: Bool = false, line: Int = 0) {
             self.host = host
             self.port = port
             self.weight = weight
             self.maxFails = maxFails
             self.failTimeout = failTimeout
             self.backup = backup
+            self.line = line
         }
     }
 
@@ -37,10 +39,13 @@ public struct NginxConfig: Sendable, Equatable {
         public var servers: [UpstreamServer]
         /// `keepalive N`: idle connections kept open to the upstream servers; 0 = a new connection per request.
         public var keepalive: Int
-        public init(name: String, servers: [UpstreamServer] = [], keepalive: Int = 0) {
+        /// The line of `upstream NAME {`.
+        public var line: Int
+        public init(name: String, servers: [UpstreamServer] = [], keepalive: Int = 0, line: Int = 0) {
             self.name = name
             self.servers = servers
             self.keepalive = keepalive
+            self.line = line
         }
     }
 
@@ -49,11 +54,13 @@ public struct NginxConfig: Sendable, Equatable {
         public var port: Int
         public var ssl: Bool
         public var defaultServer: Bool
-        public init(host: String, port: Int, ssl: Bool = false, defaultServer: Bool = false) {
+        public var line: Int
+        public init(host: String, port: Int, ssl: Bool = false, defaultServer: Bool = false, line: Int = 0) {
             self.host = host
             self.port = port
             self.ssl = ssl
             self.defaultServer = defaultServer
+            self.line = line
         }
     }
 
@@ -89,12 +96,15 @@ public struct NginxConfig: Sendable, Equatable {
         public var returnDirective: (code: Int, text: String?)?
         public var accessLog: AccessLog?
         public var serverTokens: Bool
+        /// `default_type`: the Content-Type of a static file whose extension has no known MIME type (nginx default text/plain).
+        public var defaultType: String
 
         public init(match: Match, line: Int = 0, root: String? = nil, index: [String] = ["index.html"], proxyPass: String? = nil,
                     proxyHTTPVersion: String = "1.0", proxyConnectTimeout: Int = 60_000, proxyReadTimeout: Int = 60_000,
                     proxySendTimeout: Int = 60_000, proxyNextUpstream: [String] = ["error", "timeout"],
                     proxySetHeaders: [(name: String, value: String)] = [], addHeaders: [(name: String, value: String, always: Bool)] = [],
-                    returnDirective: (code: Int, text: String?)? = nil, accessLog: AccessLog? = nil, serverTokens: Bool = true) {
+                    returnDirective: (code: Int, text: String?)? = nil, accessLog: AccessLog? = nil, serverTokens: Bool = true,
+                    defaultType: String = "text/plain") {
             self.match = match
             self.line = line
             self.root = root
@@ -110,6 +120,7 @@ public struct NginxConfig: Sendable, Equatable {
             self.returnDirective = returnDirective
             self.accessLog = accessLog
             self.serverTokens = serverTokens
+            self.defaultType = defaultType
         }
 
         public static func == (a: Location, b: Location) -> Bool {
@@ -120,7 +131,7 @@ public struct NginxConfig: Sendable, Equatable {
                 && a.proxySetHeaders.map { "\($0.name)=\($0.value)" } == b.proxySetHeaders.map { "\($0.name)=\($0.value)" }
                 && a.addHeaders.map { "\($0.name)=\($0.value)\($0.always)" } == b.addHeaders.map { "\($0.name)=\($0.value)\($0.always)" }
                 && a.returnDirective?.code == b.returnDirective?.code && a.returnDirective?.text == b.returnDirective?.text
-                && a.accessLog == b.accessLog && a.serverTokens == b.serverTokens
+                && a.accessLog == b.accessLog && a.serverTokens == b.serverTokens && a.defaultType == b.defaultType
         }
     }
 
@@ -134,8 +145,13 @@ public struct NginxConfig: Sendable, Equatable {
         public var sslCertificate: String?
         public var sslCertificateKey: String?
         public var sslProtocols: [String]
+        /// `keepalive_timeout`: how long an idle client connection stays open, ms (nginx default 75 s); 0 = no keep-alive.
+        public var keepaliveTimeout: Int
+        /// The line of `server {`.
+        public var line: Int
         public init(listens: [Listen] = [], serverNames: [String] = [], locations: [Location] = [], fallback: Location = Location(match: .prefix("/")),
-                    sslCertificate: String? = nil, sslCertificateKey: String? = nil, sslProtocols: [String] = ["TLSv1.2", "TLSv1.3"]) {
+                    sslCertificate: String? = nil, sslCertificateKey: String? = nil, sslProtocols: [String] = ["TLSv1.2", "TLSv1.3"],
+                    keepaliveTimeout: Int = 75_000, line: Int = 0) {
             self.listens = listens
             self.serverNames = serverNames
             self.locations = locations
@@ -143,6 +159,8 @@ public struct NginxConfig: Sendable, Equatable {
             self.sslCertificate = sslCertificate
             self.sslCertificateKey = sslCertificateKey
             self.sslProtocols = sslProtocols
+            self.keepaliveTimeout = keepaliveTimeout
+            self.line = line
         }
 
         /// nginx's choice: an exact `=` match wins; otherwise the longest matching prefix; otherwise the server itself.

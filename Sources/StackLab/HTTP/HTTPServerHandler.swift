@@ -44,31 +44,70 @@ public protocol HTTPResponder: Sendable {
     func respond(to request: IncomingRequest) -> EventLoopFuture<ServerResponse>
 }
 
-/// The server side of every HTTP process: whole requests in, whole responses out, keep-alive as HTTP/1.x says.
-final class HTTPServerHandler: ChannelInboundHandler {
-    typealias InboundIn = NIOHTTPServerRequestFull
+/// The server side of every HTTP process: whole requests in, whole responses out, in order, keep-alive as HTTP/1.x
+/// says. One handler does what NIO's pipelining handler, error handler and aggregator do together, because every
+/// request crosses three of these.
+final class HTTPServerHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = Never
     typealias OutboundOut = HTTPServerResponsePart
 
     private let responder: any HTTPResponder
     private let serverHeader: String?
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    /// Whole requests waiting for the one in progress (a client that pipelines).
+    private var waiting: [NIOHTTPServerRequestFull] = []
+    private var busy = false
+    private var closing = false
+    private var quiescing = false
+    static let maxBody = 1 << 20
 
     init(responder: any HTTPResponder, serverHeader: String?) {
         self.responder = responder
         self.serverHeader = serverHeader
     }
 
-    /// The pipeline of an HTTP process, in one place: HTTP/1 codec, pipelining, whole requests, then the process.
+    /// The pipeline of an HTTP process, in one place: HTTP/1 decoder and encoder, then the process.
     static func install(on channel: Channel, responder: any HTTPResponder, serverHeader: String?) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
-            try sync.configureHTTPServerPipeline(withErrorHandling: true)
-            try sync.addHandler(NIOHTTPServerRequestAggregator(maxContentLength: 1 << 20))
+            try sync.addHandler(HTTPResponseEncoder())
+            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
             try sync.addHandler(HTTPServerHandler(responder: responder, serverHeader: serverHeader))
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let full = unwrapInboundIn(data)
+        guard !closing else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = nil
+        case .body(var chunk):
+            if body == nil {
+                body = chunk
+            } else {
+                body!.writeBuffer(&chunk)
+            }
+            if (body?.readableBytes ?? 0) > Self.maxBody {
+                fail(context: context, status: .payloadTooLarge)
+            }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let full = NIOHTTPServerRequestFull(head: head, body: body)
+            body = nil
+            if busy {
+                waiting.append(full)
+            } else {
+                handle(full, context: context)
+            }
+        }
+    }
+
+    private func handle(_ full: NIOHTTPServerRequestFull, context: ChannelHandlerContext) {
+        busy = true
         let remote = context.remoteAddress
         let local = context.localAddress
         let request = IncomingRequest(
@@ -76,7 +115,7 @@ final class HTTPServerHandler: ChannelInboundHandler {
             remoteAddress: remote?.ipAddress ?? "-", remotePort: remote?.port ?? 0,
             localAddress: local?.ipAddress ?? "-", localPort: local?.port ?? 0,
             received: .now(), receivedDate: Date(), eventLoop: context.eventLoop)
-        let keepAlive = full.head.isKeepAlive
+        let keepAlive = full.head.isKeepAlive && !quiescing
         let version = full.head.version
         let isHead = full.head.method == .HEAD
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -84,8 +123,16 @@ final class HTTPServerHandler: ChannelInboundHandler {
             let (handler, context) = loopBound.value
             switch result {
             case .success(let response):
-                handler.write(response, keepAlive: keepAlive, version: version, isHead: isHead, context: context)
+                handler.write(response, keepAlive: keepAlive && !handler.quiescing, version: version, isHead: isHead, context: context)
             case .failure:
+                handler.closing = true
+                context.close(promise: nil)
+            }
+            handler.busy = false
+            if !handler.closing, !handler.waiting.isEmpty {
+                handler.handle(handler.waiting.removeFirst(), context: context)
+            } else if handler.quiescing, !handler.closing {
+                handler.closing = true
                 context.close(promise: nil)
             }
         }
@@ -94,6 +141,7 @@ final class HTTPServerHandler: ChannelInboundHandler {
     private func write(_ response: ServerResponse, keepAlive: Bool, version: HTTPVersion, isHead: Bool, context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
         if response.abort {
+            closing = true
             context.close(promise: nil)
             return
         }
@@ -112,15 +160,47 @@ final class HTTPServerHandler: ChannelInboundHandler {
         if let body = response.body, !isHead, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if close {
+            closing = true
             let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
     }
 
+    /// A request the decoder cannot parse gets a 400 and the connection closes, as HTTP servers do.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        if error is HTTPParserError, !busy {
+            fail(context: context, status: .badRequest)
+        } else {
+            closing = true
+            context.close(promise: nil)
+        }
+    }
+
+    private func fail(context: ChannelHandlerContext, status: HTTPResponseStatus) {
+        guard !closing else { return }
+        closing = true
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Length", value: "0")
+        headers.add(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Graceful stop: finish the request in progress, then close; an idle connection closes at once.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            if !busy {
+                closing = true
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }
 

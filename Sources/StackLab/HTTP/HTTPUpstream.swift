@@ -40,7 +40,6 @@ public final class UpstreamConnection: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
                 try sync.addHTTPClientHandlers()
-                try sync.addHandler(NIOHTTPClientResponseAggregator(maxContentLength: 16 << 20))
                 try sync.addHandler(UpstreamResponseHandler())
             }
         }
@@ -73,11 +72,15 @@ public final class UpstreamConnection: Sendable {
     public func close() { channel.close(promise: nil) }
 }
 
+/// Collects one whole response (head, body, end) for the request in flight.
 final class UpstreamResponseHandler: ChannelInboundHandler {
-    typealias InboundIn = NIOHTTPClientResponseFull
+    typealias InboundIn = HTTPClientResponsePart
+    static let maxBody = 64 << 20
 
     private var promise: EventLoopPromise<UpstreamResponse>?
     private var timeout: Scheduled<Void>?
+    private var head: HTTPResponseHead?
+    private var body: ByteBuffer?
     fileprivate(set) var reusable = true
 
     func expect(_ promise: EventLoopPromise<UpstreamResponse>, timeout: TimeAmount?, channel: Channel) {
@@ -93,14 +96,29 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let response = unwrapInboundIn(data)
-        timeout?.cancel()
-        timeout = nil
-        reusable = response.head.isKeepAlive
-        let promise = self.promise
-        self.promise = nil
-        promise?.succeed(UpstreamResponse(head: response.head, body: response.body))
-        if !reusable { context.close(promise: nil) }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = nil
+        case .body(var chunk):
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+            if (body?.readableBytes ?? 0) > Self.maxBody {
+                fail(.invalidResponse)
+                context.close(promise: nil)
+            }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            timeout?.cancel()
+            timeout = nil
+            reusable = head.isKeepAlive
+            let promise = self.promise
+            self.promise = nil
+            let response = UpstreamResponse(head: head, body: body)
+            body = nil
+            promise?.succeed(response)
+            if !reusable { context.close(promise: nil) }
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -1,12 +1,8 @@
 import Foundation
 
-// How the lab builds the store (mysql) processes and the app's database access. The store itself lives in the
-// StackLabStore module.
-
-func makeStoreProcess(definition: LabDefinition, server: Topology.Server, folder: String, runtime: ProcessRuntime) -> (any LabProcess)? {
-    nil
-}
-
-func makePostsStore(config: GunicornConfig, runtime: ProcessRuntime) -> (any PostsStore)? {
-    nil
+// Interim until the store lands: the lab builds no store process, the app has no database.
+func makeStoreProcess(definition: LabDefinition, server: Topology.Server, folder: String, runtime: ProcessRuntime) -> (any LabProcess)? { nil }
+func makePostsStore(config: GunicornConfig, runtime: ProcessRuntime) -> (any PostsStore)? { nil }
+enum CurrentTrace {
+    @TaskLocal static var context: TraceContext?
 }

@@ -25,7 +25,7 @@ public final class LogBook: Sendable {
         if let file {
             let url = URL(fileURLWithPath: file)
             try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: file) { FileManager.default.createFile(atPath: file, contents: nil) }
+            if !FileManager.default.fileExists(atPath: file) { _ = FileManager.default.createFile(atPath: file, contents: nil) }
             if let handle = try? FileHandle(forWritingTo: url) {
                 _ = try? handle.seekToEnd()
                 state.fileHandle = handle

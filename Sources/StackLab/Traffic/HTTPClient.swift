@@ -80,7 +80,6 @@ public struct HTTPClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHTTPClientHandlers()
-                    try sync.addHandler(NIOHTTPClientResponseAggregator(maxContentLength: 64 << 20))
                     try sync.addHandler(UpstreamResponseHandler())
                 }
             }

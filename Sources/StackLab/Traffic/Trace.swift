@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -29,17 +30,32 @@ public struct TraceContext: Sendable, Equatable {
 
     public var traceparent: String { "00-\(traceID)-\(spanID)-01" }
 
+    /// Random-looking hex ids, cheap enough for every request: a SplitMix64 sequence seeded once from the system's
+    /// generator (trace ids must be unique, not secret; one getrandom() per id would dominate a request's cost).
     static func randomHex(_ bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
         var text = ""
         text.reserveCapacity(bytes * 2)
-        let digits = Array("0123456789abcdef")
-        for _ in 0..<bytes {
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
+        var remaining = bytes
+        while remaining > 0 {
+            let word = IDSource.next()
+            let hex = String(word, radix: 16)
+            let chunk = String(repeating: "0", count: 16 - hex.count) + hex
+            text += chunk.prefix(min(remaining, 8) * 2)
+            remaining -= 8
         }
         return text
+    }
+}
+
+private enum IDSource {
+    static let state = ManagedAtomic<UInt64>(UInt64.random(in: .min ... .max))
+
+    static func next() -> UInt64 {
+        var z = state.wrappingIncrementThenLoad(by: 0x9E37_79B9_7F4A_7C15, ordering: .relaxed)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z = z ^ (z >> 31)
+        return z == 0 ? 1 : z
     }
 }
 
@@ -87,8 +103,9 @@ public final class TraceStore: Sendable {
             if state.spans[span.traceID] == nil {
                 state.order.append(span.traceID)
                 if state.order.count > capacity {
-                    let dropped = state.order.removeFirst(state.order.count - capacity)
-                    for id in dropped { state.spans.removeValue(forKey: id) }
+                    let excess = state.order.count - capacity
+                    for id in state.order[..<excess] { state.spans.removeValue(forKey: id) }
+                    state.order.removeFirst(excess)
                 }
                 state.spans[span.traceID] = [span]
             } else {
@@ -105,13 +122,4 @@ public final class TraceStore: Sendable {
     public var latestTraceID: String? { state.withLockedValue { $0.order.last } }
 
     public func clear() { state.withLockedValue { $0 = State() } }
-}
-
-extension Array where Element == String {
-    /// Drops the first `count` elements and returns them.
-    fileprivate mutating func removeFirst(_ count: Int) -> [String] {
-        let head = Array(self[..<count])
-        self.removeFirst(count)
-        return head
-    }
 }

@@ -22,6 +22,8 @@ final class StaticFiles: Sendable {
     }
 
     private let cache = NIOLockedValueBox<[String: File]>([:])
+    /// Whole lookups (root + URI → result) for a second, like nginx's open_file_cache: no syscalls on a hot path.
+    private let lookups = NIOLockedValueBox<[String: (Lookup, NIODeadline)]>([:])
 
     /// Decodes `%XX`, merges slashes and resolves `.` and `..` like nginx; nil when the path climbs above `/` or holds
     /// a NUL byte (nginx answers 400 Bad Request).
@@ -45,6 +47,18 @@ final class StaticFiles: Sendable {
     }
 
     func lookup(root: String, uri: String, index: [String]) -> Lookup {
+        let key = root + "\u{0}" + uri
+        let now = NIODeadline.now()
+        if let (cached, at) = lookups.withLockedValue({ $0[key] }), now - at < .seconds(1) { return cached }
+        let result = uncachedLookup(root: root, uri: uri, index: index)
+        lookups.withLockedValue { lookups in
+            if lookups.count > 4096 { lookups.removeAll(keepingCapacity: true) }
+            lookups[key] = (result, now)
+        }
+        return result
+    }
+
+    private func uncachedLookup(root: String, uri: String, index: [String]) -> Lookup {
         guard let path = Self.normalise(uri) else { return .badRequest }
         let rootURL = URL(fileURLWithPath: root).standardizedFileURL
         let full = rootURL.path + path

@@ -16,7 +16,7 @@ enum TestPorts {
 }
 
 /// A temporary folder, removed by the caller.
-func temporaryFolder(_ name: String = "stacklab-test") -> String {
+func makeLabFolder(_ name: String = "stacklab-test") -> String {
     let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
@@ -76,7 +76,7 @@ struct TestLabBuilder {
     }
 
     func start() async throws -> (Lab, String) {
-        let folder = temporaryFolder()
+        let folder = makeLabFolder()
         let lab = try await Lab.start(definition(directory: folder), options: LabOptions(portOffset: TestPorts.offset()))
         return (lab, folder)
     }
