@@ -72,4 +72,5 @@ static const unsigned char SH_CC_EOF = CC_EOF;
 static const unsigned char SH_CC_REFRESH = CC_REFRESH;
 static const unsigned char SH_CC_REDISPLAY = CC_REDISPLAY;
 static const unsigned char SH_CC_REFRESH_BEEP = CC_REFRESH_BEEP;
+static const unsigned char SH_CC_ERROR_VALUE = CC_ERROR;
 #endif

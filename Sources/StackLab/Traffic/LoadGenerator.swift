@@ -160,6 +160,7 @@ public final class LoadGenerator: Sendable {
     private func worker(started: ContinuousClock.Instant, deadline: ContinuousClock.Instant?) async {
         let loop = group.next()
         var connection: UpstreamConnection?
+        var reusable = false
         defer { if let connection { forget(connection); connection.close() } }
         while !Task.isCancelled {
             let ticket = tickets.loadThenWrappingIncrement(ordering: .relaxed)
@@ -174,12 +175,13 @@ public final class LoadGenerator: Sendable {
                 if wait > .zero { try? await Task.sleep(for: wait) }
                 if Task.isCancelled { return }
             }
-            if connection == nil || !(connection!.isReusable) {
+            if connection == nil || !reusable {
                 if let old = connection { forget(old); old.close() }
                 connection = nil
                 do {
                     let opened = try await connect(on: loop)
                     connection = opened
+                    reusable = true
                     open.withLockedValue { $0[ObjectIdentifier(opened)] = opened }
                     state.withLockedValue { $0.connectionsOpened += 1 }
                 } catch {
@@ -197,7 +199,8 @@ public final class LoadGenerator: Sendable {
                 timeout = min(timeout, max(0.05, Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18))
             }
             do {
-                let response = try await send(on: current, timeout: timeout)
+                let (response, keepAlive) = try await send(on: current, timeout: timeout)
+                reusable = keepAlive
                 let micros = Self.microseconds(since: due)
                 let served = response.head.headers.first(name: "X-Served-By") ?? "-"
                 state.withLockedValue { report in
@@ -226,21 +229,15 @@ public final class LoadGenerator: Sendable {
     }
 
     private func connect(on loop: EventLoop) async throws -> UpstreamConnection {
-        try await dialer.connect(host: plan.host, port: plan.port, on: loop, timeoutMilliseconds: Int(plan.requestTimeout * 1000)) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                let sync = channel.pipeline.syncOperations
-                try sync.addHTTPClientHandlers()
-                try sync.addHandler(NIOHTTPClientResponseAggregator(maxContentLength: 16 << 20))
-                try sync.addHandler(UpstreamResponseHandler())
-            }
-        }
-        .flatMapThrowing { channel in
-            UpstreamConnection(channel: channel, handler: try channel.pipeline.syncOperations.handler(type: UpstreamResponseHandler.self))
-        }
-        .get()
+        // The same client connection the balancer uses upstream; it takes a configured port and applies the plan.
+        try await loop.flatSubmit { [self] in
+            UpstreamConnection.open(dialer: dialer, host: plan.host, configuredPort: dialer.network.configuredPort(plan.port), on: loop,
+                                    connectTimeoutMilliseconds: Int(plan.requestTimeout * 1000))
+        }.get()
     }
 
-    private func send(on connection: UpstreamConnection, timeout: Double) async throws -> UpstreamResponse {
+    /// Sends one request; returns the response and whether the connection can carry the next one (read on its loop).
+    private func send(on connection: UpstreamConnection, timeout: Double) async throws -> (UpstreamResponse, Bool) {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: plan.method), uri: plan.path)
         head.headers.add(name: "Host", value: "\(plan.host):\(plan.port)")
         head.headers.add(name: "User-Agent", value: "stacklab-load/1.0")
@@ -248,7 +245,7 @@ public final class LoadGenerator: Sendable {
         head.headers.add(name: "traceparent", value: TraceContext.new().traceparent)
         let request = head
         return try await connection.channel.eventLoop.flatSubmit {
-            connection.send(head: request, body: nil, readTimeoutMilliseconds: Int(timeout * 1000))
+            connection.send(head: request, body: nil, readTimeoutMilliseconds: Int(timeout * 1000)).map { ($0, connection.isReusable) }
         }.get()
     }
 
