@@ -133,7 +133,7 @@ public final class Shell {
     }
 
     /// Parses a command's words with the verb's swift-argument-parser declaration.
-    static func parse(_ type: any ShellVerb.Type, command: CommandLineText.Command) -> Parsed {
+    nonisolated static func parse(_ type: any ShellVerb.Type, command: CommandLineText.Command) -> Parsed {
         let arguments = Array(command.words.dropFirst())
         if let raw = type as? any RawTextVerb.Type, !arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
             return .verb(raw.init(rawText: command.rest, words: arguments))
@@ -150,7 +150,7 @@ public final class Shell {
     }
 
     /// swift-argument-parser speaks to a command line; in the shell, help is `help VERB`.
-    static func tidyParserMessage(_ message: String, verb: String) -> String {
+    nonisolated static func tidyParserMessage(_ message: String, verb: String) -> String {
         var text = message
         if text.hasPrefix("Error: ") { text = String(text.dropFirst("Error: ".count)) }
         text = text.replacingOccurrences(of: "See '\(verb) --help' for more information.", with: "Type 'help \(verb)' for more.")
@@ -165,6 +165,12 @@ public final class Shell {
         defer { interrupts.disarm() }
         do {
             try await task.value
+            // A verb that ends quietly when cancelled (a follow loop) was still stopped by Ctrl-C.
+            if interrupts.fired {
+                if !interactive { interruptedScript = true }
+                say(style.dim("(stopped)"))
+                return false
+            }
             return true
         } catch is CancellationError {
             if !interactive { interruptedScript = true }
@@ -207,13 +213,22 @@ private struct VerbBox: @unchecked Sendable {
 /// The Ctrl-C switch: armed with the running command's cancel action while it runs.
 final class InterruptSwitch: Sendable {
     private let action = LockedBox<(@Sendable () -> Void)?>(nil)
+    private let firedFlag = LockedBox(false)
 
-    func arm(_ cancel: @escaping @Sendable () -> Void) { action.withValue { $0 = cancel } }
+    func arm(_ cancel: @escaping @Sendable () -> Void) {
+        firedFlag.withValue { $0 = false }
+        action.withValue { $0 = cancel }
+    }
+
     func disarm() { action.withValue { $0 = nil } }
+
+    /// Whether Ctrl-C reached the command armed last.
+    var fired: Bool { firedFlag.current }
 
     /// Cancels the running command; false when nothing was running.
     func fire() -> Bool {
         guard let cancel = action.current else { return false }
+        firedFlag.withValue { $0 = true }
         cancel()
         return true
     }
@@ -229,7 +244,9 @@ public struct LabHealth {
             problems.append("\(process.name) \(process.state)")
         }
         for balancer in lab.balancers {
-            for server in balancer.serverStatuses where server.checked && server.status != "UP" {
+            // A server not yet checked ("UP 1/3", INI) is starting, not failing.
+            for server in balancer.serverStatuses where server.checked && server.status != "UP"
+                && (!server.isUp || server.health.lastResult != .initial) {
                 problems.append("\(balancer.serverName) sees \(server.name) \(server.status)")
             }
         }

@@ -44,19 +44,18 @@ public struct StatusView: Sendable {
 
     /// Reads the live lab.
     public init(lab: Lab) {
+        // The balancer checks a configured address; find the process configured to listen there (also when it is
+        // down and has no open port).
         var checks: [String: BackendServerStatus] = [:]
         for balancer in lab.balancers {
-            for server in balancer.serverStatuses {
-                // The balancer's config names configured ports; listeners show real ones.
-                let parts = server.address.split(separator: ":")
-                if parts.count == 2, let port = Int(parts[1]) { checks["\(parts[0]):\(lab.network.port(port))"] = server }
-            }
+            for server in balancer.serverStatuses { checks[server.address] = server }
         }
         var rows: [StatusRow] = []
         for server in lab.topology.servers {
             for process in lab.processes(on: server.name) {
                 let addresses = process.runtime.addresses
-                let check = addresses.lazy.compactMap { checks[$0] }.first
+                let check = Self.configuredPorts(of: process, in: lab.definition).lazy
+                    .compactMap { checks["\(server.address):\($0)"] }.first
                 rows.append(StatusRow(
                     server: server.name, process: process.kind.rawValue, pid: process.runtime.pid, state: process.state,
                     address: addresses.isEmpty ? "-" : addresses.joined(separator: " "),
@@ -68,6 +67,17 @@ public struct StatusView: Sendable {
             }
         }
         self.init(rows: rows, checker: lab.balancers.first?.serverName, partitions: lab.network.activePartitions)
+    }
+
+    /// The ports a process is configured to listen on (before the port plan).
+    static func configuredPorts(of process: any LabProcess, in definition: LabDefinition) -> [Int] {
+        let server = process.serverName
+        switch process.kind {
+        case .haproxy: return definition.haproxy[server]?.frontends.flatMap { $0.binds.map(\.port) } ?? []
+        case .nginx: return definition.nginx[server]?.servers.flatMap { $0.listens.map(\.port) } ?? []
+        case .gunicorn: return definition.gunicorn[server].map { [$0.bindPort] } ?? []
+        case .mysql: return definition.mysql[server].map { [$0.port] } ?? []
+        }
     }
 
     public func render(style: Style) -> String {
