@@ -149,8 +149,8 @@ public final class ProcessRuntime: Sendable {
     /// Binds a port (configured port; the port plan is applied) for this process and marks it running.
     public func listen(host: String, configuredPort: Int, delaysReads: Bool = true,
                        initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) async throws {
-        let listener = Listener(host: host, port: network.port(configuredPort), serverName: serverName, group: group, network: network,
-                                faults: faults, delaysReads: delaysReads, initializer: initializer)
+        let listener = Listener(host: host, port: network.port(configuredPort), serverName: serverName, processName: processName, group: group,
+                                network: network, faults: faults, delaysReads: delaysReads, initializer: initializer)
         try await listener.start()
         box.withLockedValue { $0.listeners.append(listener) }
     }
