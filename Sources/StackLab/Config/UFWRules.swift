@@ -104,7 +104,7 @@ public struct UFWRule: Sendable, Equatable {
 
         static func mask(_ prefix: Int) -> UInt32 { prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix) }
 
-        static func parse(_ text: String) -> UInt32? {
+        public static func parse(_ text: String) -> UInt32? {
             let octets = text.split(separator: ".", omittingEmptySubsequences: false)
             guard octets.count == 4 else { return nil }
             var value: UInt32 = 0
@@ -194,15 +194,11 @@ public struct UFWRule: Sendable, Equatable {
             let simple = proto.map { portText.contains("/") ? portText : "\(portText)/\($0.rawValue)" } ?? portText
             return (words + [simple]).joined(separator: " ")
         }
-        if from == nil && to == nil && fromPorts == nil && portText == nil {
-            if let proto { words += ["proto", proto.rawValue] }
-            return (words + ["from", "any"]).joined(separator: " ")
-        }
-        if let proto { words += ["proto", proto.rawValue] }
         words += ["from", from?.text ?? "any"]
         if let fromPorts { words += ["port", fromPorts.map { "\($0.lowerBound)" }.joined(separator: ",")] }
-        words += ["to", to?.text ?? "any"]
-        if let portText { words += ["port", portText.split(separator: "/").first.map(String.init) ?? portText] }
+        if to != nil || portText != nil { words += ["to", to?.text ?? "any"] }
+        if let portText { words += ["port", portText] }
+        if let proto { words += ["proto", proto.rawValue] }
         return words.joined(separator: " ")
     }
 }

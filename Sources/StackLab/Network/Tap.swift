@@ -118,15 +118,16 @@ public final class Tap: Sendable {
             return stopped
         }
         guard !alreadyStopped else { return }
-        let handler = TapHandler(tap: self, client: client, server: server, isMySQL: process == "mysql")
         let name = handlerName
+        let isMySQL = process == "mysql"
         if channel.eventLoop.inEventLoop {
             // A connection being accepted: in place before its first byte is read.
-            try? channel.pipeline.syncOperations.addHandler(handler, name: name, position: .first)
+            try? channel.pipeline.syncOperations.addHandler(TapHandler(tap: self, client: client, server: server, isMySQL: isMySQL),
+                                                             name: name, position: .first)
         } else {
-            let box = NIOLoopBound(handler, eventLoop: channel.eventLoop)
             channel.eventLoop.execute {
-                try? channel.pipeline.syncOperations.addHandler(box.value, name: name, position: .first)
+                try? channel.pipeline.syncOperations.addHandler(TapHandler(tap: self, client: client, server: server, isMySQL: isMySQL),
+                                                                 name: name, position: .first)
             }
         }
         channel.closeFuture.whenComplete { [weak self] _ in

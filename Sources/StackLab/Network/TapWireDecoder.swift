@@ -190,7 +190,7 @@ struct WireDecoder {
         for offset in stride(from: 0, to: min(data.count, 64), by: 16) {
             let row = data[offset..<min(offset + 16, data.count)]
             var hex = row.enumerated().map { (i, b) in (i == 8 ? " " : "") + String(b, radix: 16).leftPadded(2) }.joined(separator: " ")
-            hex += String(repeating: " ", count: max(0, 49 - hex.count))
+            hex += String(repeating: " ", count: max(0, 48 - hex.count))
             let ascii = String(row.map { ($0 >= 0x20 && $0 < 0x7f) ? Character(UnicodeScalar($0)) : "." })
             lines.append("\(String(offset, radix: 16).leftPadded(4))  \(hex) |\(ascii)|")
         }

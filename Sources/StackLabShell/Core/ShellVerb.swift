@@ -37,8 +37,9 @@ public enum VerbTable {
     public static let all: [any ShellVerb.Type] = [
         StatusVerb.self, DiagramVerb.self, LogsVerb.self,
         CurlVerb.self, LoadVerb.self,
+        TapVerb.self, ScanVerb.self, TLSVerb.self,
         KillVerb.self, StopVerb.self, HangVerb.self, SlowVerb.self, PartitionVerb.self,
-        ReviveVerb.self, HealVerb.self, ResetVerb.self,
+        ReviveVerb.self, HealVerb.self, ResetVerb.self, UFWVerb.self,
         SQLVerb.self, ReplicationVerb.self,
         LabVerb.self,
         WatchVerb.self, SleepVerb.self, HelpVerb.self, QuitVerb.self,
