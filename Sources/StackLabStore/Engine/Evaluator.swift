@@ -247,7 +247,11 @@ struct Evaluator {
         case "*": return .double(x * y)
         case "/": return y == 0 ? .null : .double(x / y)
         case "%": return y == 0 ? .null : .double(x.truncatingRemainder(dividingBy: y))
-        case "DIV": return y == 0 ? .null : .int(Int64(clamping: Int((x / y).rounded(.towardZero))))
+        case "DIV":
+            let q = (x / y).rounded(.towardZero)
+            guard y != 0, q.isFinite else { return .null }
+            guard abs(q) < 9.2e18 else { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) DIV \(y))'") }
+            return .int(Int64(q))
         default: return .null
         }
     }

@@ -100,6 +100,9 @@ final class ReplicaChannel: Sendable {
         }
         r.completeFile = r.sourceLogFile
         r.completePos = r.readSourceLogPos
+        // Relay log numbering continues across restarts (relay-bin.index), as mysqld's does.
+        let index = (try? String(contentsOfFile: settings.dataDirectory + "/" + settings.relayLog + ".index", encoding: .utf8)) ?? ""
+        r.relayFileNumber = index.split(separator: "\n").compactMap { $0.split(separator: ".").last.flatMap { Int($0) } }.max() ?? 0
         self.runtime = NIOLockedValueBox(r)
     }
 
@@ -390,7 +393,7 @@ final class ReplicaChannel: Sendable {
             r.relayWritePos = UInt64(bytes.count)
             if r.relayLogFile.isEmpty || r.applied >= r.relay.count { r.relayLogFile = name; r.relayLogPos = UInt64(bytes.count) }
         }
-        let index = (1...number).map { "./" + BinaryLog.fileName(settings.relayLog, $0) }.joined(separator: "\n") + "\n"
+        let index = (1...max(1, number)).map { "./" + BinaryLog.fileName(settings.relayLog, $0) }.joined(separator: "\n") + "\n"
         try? index.write(toFile: settings.dataDirectory + "/" + settings.relayLog + ".index", atomically: true, encoding: .utf8)
     }
 
