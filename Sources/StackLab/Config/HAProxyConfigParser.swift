@@ -355,7 +355,7 @@ private struct Parser {
         let keyword = words[0]
         guard section == .frontend || section == .listen else {
             let place = section == .defaults ? "defaults" : "a backend"
-            throw error(line, keyword, "stacklab applies \(keyword) rules in a frontend or listen section only, not in \(place): move it to the frontend")
+            throw error(line, keyword, "not supported by stacklab's haproxy in \(place): \(keyword) rules work in a frontend or listen section; move it there")
         }
         var rest = Array(words.dropFirst())
         var action = keyword == "redirect" ? "redirect" : (rest.isEmpty ? "" : rest.removeFirst())
@@ -408,7 +408,7 @@ private struct Parser {
             break
         }
         let supported = keyword == "http-response" ? "set-header" : "redirect scheme https, set-header"
-        throw error(line, directive, "the \(keyword) action \"\(action)\" is not supported by stacklab (supported: \(supported))")
+        throw error(line, directive, "not supported by stacklab's haproxy: the \(keyword) action \"\(action)\" (supported: \(supported))")
     }
 
     /// `if { ssl_fc }`, `unless { ssl_fc }`, `if !{ ssl_fc }`, `if ! { ssl_fc }`.
