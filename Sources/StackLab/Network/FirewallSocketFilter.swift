@@ -62,13 +62,15 @@ enum FirewallSocketFilter {
 
     /// Attaches the program to a listening socket (replacing any earlier one), or detaches the filter when nil.
     /// Connections already accepted keep the filter they were born with, as conntrack keeps established ones.
-    static func apply(_ program: [Instruction]?, to channel: Channel) {
+    @discardableResult
+    static func apply(_ program: [Instruction]?, to channel: Channel) -> EventLoopFuture<Void>? {
         #if os(Linux)
-        guard let socket = channel as? SocketOptionProvider else { return }
+        guard let socket = channel as? SocketOptionProvider else { return nil }
         let SO_ATTACH_FILTER: CInt = 26, SO_DETACH_FILTER: CInt = 27
         guard let program, !program.isEmpty else {
-            _ = socket.unsafeSetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_DETACH_FILTER), value: CInt(0))
-            return
+            // ENOENT when no filter was attached: nothing to undo.
+            return socket.unsafeSetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_DETACH_FILTER), value: CInt(0))
+                .flatMapErrorThrowing { _ in }
         }
         let memory = UnsafeMutableRawPointer.allocate(byteCount: program.count * 8, alignment: 8)
         for (index, instruction) in program.enumerated() {
@@ -81,8 +83,11 @@ enum FirewallSocketFilter {
         let fprog = Program(length: UInt16(program.count), address: UInt(bitPattern: memory))
         // The kernel copies the program during setsockopt; the memory is freed once that call has run.
         let address = UInt(bitPattern: memory)
-        socket.unsafeSetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_ATTACH_FILTER), value: fprog)
-            .whenComplete { _ in UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
+        let attached = socket.unsafeSetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_ATTACH_FILTER), value: fprog)
+        attached.whenComplete { _ in UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
+        return attached
+        #else
+        return nil
         #endif
     }
 }

@@ -71,7 +71,7 @@ public final class Listener: Sendable {
         do {
             let channel = try await bootstrap.bind(host: host, port: port).get()
             state.withLockedValue { $0.serverChannel = channel }
-            network.security.listenerStarted(self)
+            await network.security.listenerStarted(self)
         } catch {
             throw ListenError(host: host, port: port, underlying: error)
         }

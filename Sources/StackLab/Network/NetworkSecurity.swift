@@ -2,6 +2,7 @@ import Atomics
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 
 /// The lab's security wiring, one per `LabNetwork`: the servers' firewalls and the running taps, and the hooks the
 /// listeners and the dialer call. With no firewall active and no tap running, a new connection costs one atomic load
@@ -48,7 +49,12 @@ public final class NetworkSecurity: Sendable {
     private func firewallChanged(_ firewall: Firewall) {
         refreshFlags()
         let listeners = box.withLockedValue { $0.listeners.values.filter { $0.serverName == firewall.serverName } }
-        for listener in listeners { applyKernelFilter(listener) }
+        let applied = listeners.compactMap { applyKernelFilter($0) }
+        // A ufw command takes effect before it returns (the shell, a test): wait for the sockets' event loops.
+        // On an event loop itself, waiting is not allowed; the change then lands within that loop's next turn.
+        if MultiThreadedEventLoopGroup.currentEventLoop == nil {
+            for future in applied { try? future.wait() }
+        }
     }
 
     private func refreshFlags() {
@@ -78,20 +84,21 @@ public final class NetworkSecurity: Sendable {
     // MARK: - Listener hooks
 
     /// A listener opened its port: remember it, and give it the kernel filter its server's firewall asks for.
-    func listenerStarted(_ listener: Listener) {
+    func listenerStarted(_ listener: Listener) async {
         box.withLockedValue { box in
             box.listeners = box.listeners.filter { $0.value.isListening }
             box.listeners[ObjectIdentifier(listener)] = listener
         }
-        if firewall(for: listener.serverName)?.isActive == true { applyKernelFilter(listener) }
+        if firewall(for: listener.serverName)?.isActive == true, let applied = applyKernelFilter(listener) { try? await applied.get() }
     }
 
-    private func applyKernelFilter(_ listener: Listener) {
-        guard let firewall = firewall(for: listener.serverName), let channel = listener.serverSocket else { return }
+    @discardableResult
+    private func applyKernelFilter(_ listener: Listener) -> EventLoopFuture<Void>? {
+        guard let firewall = firewall(for: listener.serverName), let channel = listener.serverSocket else { return nil }
         let program = firewall.kernelProgram(port: listener.configuredPort).flatMap {
             FirewallSocketFilter.program(ownAddress: firewall.address, rules: $0.rules, dropByDefault: $0.dropByDefault)
         }
-        FirewallSocketFilter.apply(program, to: channel)
+        return FirewallSocketFilter.apply(program, to: channel)
     }
 
     /// A connection was accepted (called only while `isWatching`). Applies the firewall's verdict — reject resets

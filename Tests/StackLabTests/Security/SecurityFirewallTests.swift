@@ -99,6 +99,25 @@ struct SecurityFirewallTests {
     }
 }
 
+extension SecurityFirewallTests {
+    /// A revived process opens a new listening socket: it must get the kernel filter again.
+    @Test(.enabled(if: Tool.curl != nil, "curl is needed")) func aRevivedProcessIsStillBehindTheFirewall() async throws {
+        let running = try await RunningLab.start("foobar-hardened")
+        let before = try await Tool.run(Tool.curl!, ["-sS", "--max-time", "1", "http://127.0.1.11:\(running.port(8080))/"])
+        try await running.lab.apply(.crash, to: .process(server: "web-01", process: .nginx))
+        try await running.lab.apply(.revive, to: .process(server: "web-01", process: .nginx))
+        let after = try await Tool.run(Tool.curl!, ["-sS", "--max-time", "1", "http://127.0.1.11:\(running.port(8080))/"])
+        let fromLb = try await Dialer(network: running.lab.network, fromServer: "lb-01", sourceAddress: "127.0.1.1")
+            .connect(host: "127.0.1.11", configuredPort: 8080, on: running.lab.group.next(), timeoutMilliseconds: 5000) {
+                $0.eventLoop.makeSucceededVoidFuture()
+            }.get()
+        try? await fromLb.close()
+        await running.cleanup()
+        #expect(before.status == 28, "\(before.output)")
+        #expect(after.status == 28, "after a revive: \(after.output)")
+    }
+}
+
 extension HTTPClient {
     /// The hardened lab answers plain HTTP with a redirect only; requests go to HTTPS with the real curl.
     func requestOverHTTPS(_ running: RunningLab, method: String, path: String, body: String?) async throws -> String {
