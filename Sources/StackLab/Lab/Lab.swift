@@ -111,7 +111,12 @@ public final class Lab: Sendable {
 
     private func startAll(_ list: [any LabProcess]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for process in list { group.addTask { try await process.start() } }
+            for process in list {
+                group.addTask {
+                    try await process.start()
+                    try await process.startExporter()
+                }
+            }
             try await group.waitForAll()
         }
     }
