@@ -72,7 +72,7 @@ let package = Package(
         // The release-build benchmark of the stack: wrk against the lab, start time, memory.
         .executableTarget(
             name: "stacklab-bench",
-            dependencies: ["StackLab"]
+            dependencies: ["StackLab", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "StackLabStoreTests",

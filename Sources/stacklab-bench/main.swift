@@ -4,6 +4,7 @@
 //
 //   stacklab-bench [--port-base N] [--duration SECONDS] [--connections N] [--threads N]
 import Foundation
+import NIOCore
 import StackLab
 
 struct Options {
@@ -11,6 +12,7 @@ struct Options {
     var duration = 10
     var connections = 64
     var threads = 2
+    var labThreads = System.coreCount
 
     init(_ arguments: [String]) {
         var rest = arguments.dropFirst()
@@ -21,8 +23,9 @@ struct Options {
             case ("--duration", let v?): duration = v
             case ("--connections", let v?): connections = v
             case ("--threads", let v?): threads = v
+            case ("--lab-threads", let v?): labThreads = v
             default:
-                FileHandle.standardError.write(Data("usage: stacklab-bench [--port-base N] [--duration S] [--connections N] [--threads N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: stacklab-bench [--port-base N] [--duration S] [--connections N] [--threads N] [--lab-threads N]\n".utf8))
                 exit(2)
             }
         }
@@ -91,7 +94,7 @@ defer { try? FileManager.default.removeItem(atPath: folder) }
 let memoryBefore = residentMemory()
 let started = Date()
 let definition = try LabDefinition.load(directory: folder)
-let lab = try await Lab.start(definition, options: LabOptions(portOffset: options.portBase))
+let lab = try await Lab.start(definition, options: LabOptions(portOffset: options.portBase, threads: options.labThreads))
 let startMilliseconds = Date().timeIntervalSince(started) * 1000
 guard let entry = lab.entryAddress else { throw BenchError("the lab has no balancer") }
 

@@ -16,13 +16,20 @@ public struct TraceContext: Sendable, Equatable {
 
     /// Parses a `traceparent` header; nil when absent or malformed (then a hop starts a new trace, as the spec says).
     public init?(traceparent: String?) {
+        // 00-<32 hex>-<16 hex>-<2 hex>: 55 bytes, checked in place (every hop of every request parses one).
         guard let traceparent else { return nil }
-        let parts = traceparent.split(separator: "-")
-        guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-              parts[1].allSatisfy(\.isHexDigit), parts[2].allSatisfy(\.isHexDigit),
-              parts[1] != Substring(String(repeating: "0", count: 32)) else { return nil }
-        self.traceID = String(parts[1]).lowercased()
-        self.spanID = String(parts[2]).lowercased()
+        let bytes = Array(traceparent.utf8)
+        guard bytes.count == 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-") else {
+            return nil
+        }
+        func isHex(_ byte: UInt8) -> Bool {
+            (48...57).contains(byte) || (97...102).contains(byte) || (65...70).contains(byte)
+        }
+        guard bytes[3..<35].allSatisfy(isHex), bytes[36..<52].allSatisfy(isHex), bytes[3..<35].contains(where: { $0 != 48 }) else {
+            return nil
+        }
+        self.traceID = String(decoding: bytes[3..<35], as: UTF8.self).lowercased()
+        self.spanID = String(decoding: bytes[36..<52], as: UTF8.self).lowercased()
     }
 
     /// The same trace, a new span (this hop).

@@ -29,6 +29,8 @@ final class StaticFiles: Sendable {
     /// a NUL byte (nginx answers 400 Bad Request).
     static func normalise(_ uri: String) -> String? {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+        // The common case has nothing to decode or resolve.
+        if path.hasPrefix("/"), !path.contains("%"), !path.contains("/."), !path.contains("//"), !path.contains("\0") { return path }
         guard let decoded = path.removingPercentEncoding ?? Optional(path), !decoded.contains("\0"), decoded.hasPrefix("/") else {
             return nil
         }

@@ -1,0 +1,255 @@
+import ArgumentParser
+import Foundation
+import StackLab
+
+/// The stacklab shell: reads lines, runs verbs against the running lab, prints what happened.
+///
+/// ```swift
+/// let shell = Shell(session: session, output: StandardOutput(), style: .detect())
+/// let status = await shell.run(editor: PlainLineEditor())
+/// ```
+@MainActor
+public final class Shell {
+    public let session: LabSession
+    public let output: any ShellOutput
+    public let style: Style
+    /// Whether a person types at a terminal (then Ctrl-C returns to the prompt; otherwise it stops the script).
+    public let interactive: Bool
+    /// Extra words for completion (lesson and exercise names, when a course is loaded).
+    public var courseNames: [String] = []
+    /// Print each command before running it (`stacklab -x`), for demo transcripts.
+    public var echoCommands = false
+    let interrupts = InterruptSwitch()
+    private(set) var quitRequested = false
+    /// Set when Ctrl-C stopped a command while running a script.
+    public private(set) var interruptedScript = false
+
+    public var lab: Lab { session.lab }
+
+    public init(session: LabSession, output: any ShellOutput, style: Style, interactive: Bool = false) {
+        self.session = session
+        self.output = output
+        self.style = style
+        self.interactive = interactive
+    }
+
+    // MARK: - Writing
+
+    public func write(_ text: String) { output.write(text) }
+    public func say(_ line: String) { output.write(line + "\n") }
+    func fail(_ message: String) { output.write(style.red("error:") + " " + message + "\n") }
+
+    // MARK: - Ctrl-C
+
+    /// Called from the SIGINT handler: cancels the running command, if any. Thread-safe.
+    public nonisolated func interrupt() -> Bool { interrupts.fire() }
+
+    // MARK: - Loops
+
+    /// Runs lines from an editor until it ends or `quit`. Returns the exit status: non-zero when a command failed
+    /// (for piped input), 130 when Ctrl-C stopped a script.
+    public func run(editor: any LineEditor) async -> Int32 {
+        editor.setCompleter(completer)
+        var failed = false
+        loop: while !quitRequested {
+            switch await editor.readLine(prompt: prompt) {
+            case .end:
+                if interactive { write("\n") }
+                break loop
+            case .interrupted:
+                continue
+            case .line(let line):
+                if !line.trimmingSpaces.isEmpty { editor.remember(line) }
+                if !(await execute(line)) { failed = true }
+                if !interactive && interruptedScript { break loop }
+                // A `lab load` changes the names to complete.
+                editor.setCompleter(completer)
+            }
+        }
+        if interruptedScript { return 130 }
+        return failed && !interactive ? 1 : 0
+    }
+
+    /// Runs a script's lines (`stacklab run FILE`, `stacklab -c`); every line runs, the status says if any failed.
+    public func runScript(_ lines: [String], origin: String? = nil) async -> Int32 {
+        var failed = false
+        for (index, line) in lines.enumerated() where !quitRequested {
+            if !(await execute(line, origin: origin.map { "\($0):\(index + 1)" })) { failed = true }
+            if interruptedScript { return 130 }
+        }
+        return failed ? 1 : 0
+    }
+
+    /// Runs one line (which may hold several commands separated by `;`). Returns false when any command failed.
+    @discardableResult
+    public func execute(_ line: String, origin: String? = nil) async -> Bool {
+        let commands: [CommandLineText.Command]
+        do {
+            commands = try CommandLineText.commands(in: line)
+        } catch {
+            fail((origin.map { "\($0): " } ?? "") + error.message)
+            return false
+        }
+        var ok = true
+        for command in commands where !quitRequested {
+            if echoCommands { say(style.dim("▸ " + command.text)) }
+            if !(await run(command, origin: origin)) { ok = false }
+            if interruptedScript { break }
+        }
+        return ok
+    }
+
+    /// Parses and runs one command.
+    func run(_ command: CommandLineText.Command, origin: String? = nil) async -> Bool {
+        let place = origin.map { "\($0): " } ?? ""
+        let name = command.words[0]
+        guard let type = VerbTable.verb(named: name) else {
+            var message = "\(place)unknown command '\(name)'"
+            if let near = Suggestions.nearest(name, in: VerbTable.names + Array(VerbTable.aliases.keys)) {
+                message += " — did you mean '\(VerbTable.aliases[near] ?? near)'?"
+            } else {
+                message += " — type 'help' to see the commands"
+            }
+            fail(message)
+            return false
+        }
+        let verb: any ShellVerb
+        switch Self.parse(type, command: command) {
+        case .verb(let parsed): verb = parsed
+        case .help(let text):
+            write(text.hasSuffix("\n") ? text : text + "\n")
+            return true
+        case .error(let text):
+            fail(place + text)
+            return false
+        }
+        return await runCancellable(verb, place: place)
+    }
+
+    enum Parsed {
+        case verb(any ShellVerb)
+        case help(String)
+        case error(String)
+    }
+
+    /// Parses a command's words with the verb's swift-argument-parser declaration.
+    nonisolated static func parse(_ type: any ShellVerb.Type, command: CommandLineText.Command) -> Parsed {
+        let arguments = Array(command.words.dropFirst())
+        if let raw = type as? any RawTextVerb.Type, !arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
+            return .verb(raw.init(rawText: command.rest, words: arguments))
+        }
+        do {
+            let parsed = try type.parseAsRoot(arguments)
+            if let verb = parsed as? any ShellVerb { return .verb(verb) }
+            return .help(type.helpMessage(for: Swift.type(of: parsed)))
+        } catch {
+            let message = type.fullMessage(for: error)
+            if type.exitCode(for: error) == .success { return .help(message) }
+            return .error(tidyParserMessage(message, verb: type._commandName))
+        }
+    }
+
+    /// swift-argument-parser speaks to a command line; in the shell, help is `help VERB`.
+    nonisolated static func tidyParserMessage(_ message: String, verb: String) -> String {
+        var text = message
+        if text.hasPrefix("Error: ") { text = String(text.dropFirst("Error: ".count)) }
+        text = text.replacingOccurrences(of: "See '\(verb) --help' for more information.", with: "Type 'help \(verb)' for more.")
+        text = text.replacingOccurrences(of: "Usage: ", with: "usage: ")
+        return text.trimmingSpaces
+    }
+
+    private func runCancellable(_ verb: any ShellVerb, place: String) async -> Bool {
+        let box = VerbBox(verb: verb)
+        let task = Task { @MainActor in try await box.verb.execute(in: self) }
+        interrupts.arm { task.cancel() }
+        defer { interrupts.disarm() }
+        do {
+            try await task.value
+            // A verb that ends quietly when cancelled (a follow loop) was still stopped by Ctrl-C.
+            if interrupts.fired {
+                if !interactive { interruptedScript = true }
+                say(style.dim("(stopped)"))
+                return false
+            }
+            return true
+        } catch is CancellationError {
+            if !interactive { interruptedScript = true }
+            say(style.dim("(stopped)"))
+            return false
+        } catch let error as ShellError {
+            fail(place + error.message)
+        } catch let error as TargetError {
+            fail(place + error.message)
+        } catch {
+            fail(place + "\(error)")
+        }
+        return false
+    }
+
+    func requestQuit() { quitRequested = true }
+
+    // MARK: - Prompt and completion
+
+    /// `foobar ● ` — green when every process runs and every balanced server is UP, red with a count otherwise.
+    public var prompt: String {
+        let health = LabHealth(lab: lab)
+        let name = lab.topology.name
+        if health.allUp { return "\(name) \(style.promptPaint("●", "32")) " }
+        let count = health.problems.count
+        return "\(name) \(style.promptPaint("● \(count) problem\(count == 1 ? "" : "s")", "31")) "
+    }
+
+    public var completer: Completer {
+        Completer(verbs: VerbTable.names, lab: lab, courseNames: courseNames)
+    }
+}
+
+/// Carries a parsed verb into the task that runs it (both on the main actor).
+private struct VerbBox: @unchecked Sendable {
+    // @unchecked: created and used only on the main actor; the task that reads it is @MainActor too.
+    let verb: any ShellVerb
+}
+
+/// The Ctrl-C switch: armed with the running command's cancel action while it runs.
+final class InterruptSwitch: Sendable {
+    private let action = LockedBox<(@Sendable () -> Void)?>(nil)
+    private let firedFlag = LockedBox(false)
+
+    func arm(_ cancel: @escaping @Sendable () -> Void) {
+        firedFlag.withValue { $0 = false }
+        action.withValue { $0 = cancel }
+    }
+
+    func disarm() { action.withValue { $0 = nil } }
+
+    /// Whether Ctrl-C reached the command armed last.
+    var fired: Bool { firedFlag.current }
+
+    /// Cancels the running command; false when nothing was running.
+    func fire() -> Bool {
+        guard let cancel = action.current else { return false }
+        firedFlag.withValue { $0 = true }
+        cancel()
+        return true
+    }
+}
+
+/// What is not right in the lab, in short words (for the prompt and `status`).
+public struct LabHealth {
+    public var problems: [String] = []
+    public var allUp: Bool { problems.isEmpty }
+
+    public init(lab: Lab) {
+        for process in lab.processes where process.state != .running {
+            problems.append("\(process.name) \(process.state)")
+        }
+        for balancer in lab.balancers {
+            // A server not yet checked ("UP 1/3", INI) is starting, not failing.
+            for server in balancer.serverStatuses where server.checked && server.status != "UP"
+                && (!server.isUp || server.health.lastResult != .initial) {
+                problems.append("\(balancer.serverName) sees \(server.name) \(server.status)")
+            }
+        }
+        for (a, b) in lab.network.activePartitions { problems.append("\(a) ✂ \(b)") }
+    }
+}

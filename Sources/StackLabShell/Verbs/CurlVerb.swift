@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import StackLab
+
+struct CurlVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "curl",
+        abstract: "Send one HTTP request through lb-01 (or to any address) and print the answer; -v shows every hop.",
+        discussion: """
+        A PATH (/api/posts) goes to the site's front door, lb-01. A URL (http://127.0.1.11:8080/) goes straight to
+        that address, skipping the balancer. The request comes from the internet side, 127.0.0.1.
+
+        With -v you also see the request and response headers and the request's path through the lab, hop by hop,
+        with the time spent at each: lb-01/haproxy → web-02/nginx → web-02/gunicorn.
+
+        Examples:
+          curl /
+          curl -v /api/posts
+          curl -X POST -d 'author=ann&body=hello' /api/posts
+          curl -H 'Host: www.foobar.com' http://127.0.1.12:8080/static/hello.txt
+        """)
+    static let group = VerbGroup.traffic
+
+    @Flag(name: .short, help: "Verbose: headers, and the hop-by-hop trace.") var v = false
+    @Flag(name: .short, help: "Include the response headers in the output.") var i = false
+    @Option(name: .customShort("X"), help: "The method: GET, POST, PUT, DELETE …") var method: String?
+    @Option(name: .customShort("d"), help: "Send this body (then the method is POST unless -X says otherwise).") var data: String?
+    @Option(name: .customShort("H"), help: "Add a header, 'Name: value' (repeatable).") var headers: [String] = []
+    @Option(name: .customLong("max-time"), help: "Give up after this many seconds.") var maxTime: Double = 60
+    @Argument(help: "A path (/api/posts) or a URL (http://127.0.1.11:8080/).") var target: String
+
+    func validate() throws {
+        for header in headers where !header.contains(":") {
+            throw ValidationError("a header is 'Name: value', e.g. -H 'Accept: text/plain' (got '\(header)')")
+        }
+        guard maxTime > 0, maxTime <= 600 else { throw ValidationError("--max-time must be between 0 and 600 seconds") }
+    }
+
+    func execute(in shell: Shell) async throws {
+        let lab = shell.lab
+        guard let entry = lab.entryAddress else { throw ShellError("this lab has no balancer with a bind address to send requests to") }
+        var text = target
+        // The site's name means the front door, as DNS would have it.
+        for name in ["http://www.foobar.com", "www.foobar.com", "http://foobar.com"] where text.hasPrefix(name) {
+            text = String(text.dropFirst(name.count))
+            if text.isEmpty { text = "/" }
+        }
+        if text.hasPrefix("https://") {
+            throw ShellError("this lab speaks plain HTTP on its ports; use http:// (TLS comes in a later lesson)")
+        }
+        guard let parts = HTTPClient.split(text, defaultAddress: entry) else {
+            throw ShellError("'\(target)' is not a path or URL — try 'curl /' or 'curl http://\(entry)/'")
+        }
+        let method = (self.method ?? (data == nil ? "GET" : "POST")).uppercased()
+        let extra: [(String, String)] = headers.map { header in
+            let colon = header.firstIndex(of: ":")!
+            return (String(header[..<colon]).trimmingSpaces, String(header[header.index(after: colon)...]).trimmingSpaces)
+        }
+        let style = shell.style
+        if v {
+            shell.say(style.dim("* connecting to \(parts.host):\(parts.port) from \(LabNetwork.internetAddress)"))
+            shell.say(style.dim("> \(method) \(parts.path) HTTP/1.1"))
+            shell.say(style.dim("> Host: \(parts.host):\(parts.port)"))
+            for (name, value) in extra { shell.say(style.dim("> \(name): \(value)")) }
+            shell.say(style.dim(">"))
+        }
+        let client = lab.internetClient
+        let body = data
+        let timeout = maxTime
+        let response: ClientResponse
+        do {
+            response = try await cancellable {
+                try await client.request(method: method, host: parts.host, port: parts.port, path: parts.path, headers: extra,
+                                         body: body, timeout: timeout)
+            }
+        } catch let error as ClientError {
+            throw ShellError("curl: (\(Self.curlCode(error))) \(error)")
+        }
+        if v || i {
+            let line = "\(response.version) \(response.status) \(response.reason)"
+            shell.say(v ? style.dim("< " + line) : line)
+            for header in response.headers {
+                shell.say(v ? style.dim("< \(header.name): \(header.value)") : "\(header.name): \(header.value)")
+            }
+            shell.say(v ? style.dim("<") : "")
+        }
+        shell.write(response.body.hasSuffix("\n") || response.body.isEmpty ? response.body : response.body + "\n")
+        if v {
+            let spans = lab.traces.trace(response.traceID)
+            shell.write(TraceView(spans: spans).render(style: style))
+            shell.say(style.dim("* \(response.status) \(response.reason) in \(TraceView.milliseconds(response.elapsed)) (as the client saw it)"))
+        }
+    }
+
+    /// curl's exit codes for the ways a request fails.
+    static func curlCode(_ error: ClientError) -> Int {
+        switch error {
+        case .refused: 7
+        case .connectTimeout, .timedOut: 28
+        case .noResponse: 52
+        case .badURL: 3
+        }
+    }
+}
+
+/// `curl -v`'s hops: each process a request went through, nested by who called whom, with time there.
+public struct TraceView: Sendable {
+    public var spans: [Span]
+    public init(spans: [Span]) { self.spans = spans }
+
+    static func milliseconds(_ seconds: Double) -> String {
+        let ms = seconds * 1000
+        return ms < 10 ? String(format: "%.1f ms", ms) : String(format: "%.0f ms", ms)
+    }
+
+    public func render(style: Style) -> String {
+        guard !spans.isEmpty else { return style.dim("* no hops recorded for this request (it did not go through the lab's processes)") + "\n" }
+        let ids = Set(spans.map(\.spanID))
+        let roots = spans.filter { $0.parentID.map { !ids.contains($0) } ?? true }
+        var rows: [(depth: Int, span: Span, own: Double)] = []
+        func walk(_ span: Span, depth: Int) {
+            let children = spans.filter { $0.parentID == span.spanID }.sorted { $0.start < $1.start }
+            let own = max(0, span.duration - children.reduce(0) { $0 + $1.duration })
+            rows.append((depth, span, own))
+            for child in children { walk(child, depth: depth + 1) }
+        }
+        for root in roots.sorted(by: { $0.start < $1.start }) { walk(root, depth: 0) }
+        var table = TextTable(header: ["HOP", "TOTAL", "HERE", "STATUS", "WHAT IT DID"], rightAligned: [1, 2])
+        for row in rows {
+            let indent = row.depth == 0 ? "" : String(repeating: "  ", count: row.depth - 1) + "└ "
+            let status = row.span.status == 0 ? "-" : String(row.span.status)
+            table.rows.append([indent + row.span.process, Self.milliseconds(row.span.duration), Self.milliseconds(row.own),
+                               row.span.status >= 500 ? style.red(status) : status, row.span.note])
+        }
+        return style.dim("* hops (trace \(spans[0].traceID)); HERE = time in that hop itself, TOTAL includes the hops below") + "\n"
+            + table.render(style: style)
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import StackLab
+
+struct LabVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Lab folders: init DIR (a copy of foobar to edit), load DIR (run it), show [FILE].",
+        discussion: """
+        A lab is a folder of config files in real syntax: lab.conf (the servers), then per server haproxy.cfg,
+        nginx.conf, gunicorn.conf.py, my.cnf. Edit them, then 'lab load' the folder to run your version.
+
+        Examples:
+          lab init ~/my-lab
+          lab load ~/my-lab
+          lab show
+          lab show lb-01/haproxy.cfg
+        """,
+        subcommands: [Init.self, Load.self, Show.self])
+    static let group = VerbGroup.labs
+
+    func execute(in shell: Shell) async throws {
+        shell.write(HelpVerb.text(for: LabVerb.self))
+    }
+
+    struct Init: ShellVerb {
+        static let configuration = CommandConfiguration(commandName: "init", abstract: "Write a copy of the foobar lab into a new folder DIR.")
+        static let group = VerbGroup.labs
+        @Argument(help: "A new (or empty) folder.") var directory: String
+
+        func execute(in shell: Shell) async throws {
+            let path = expandTilde(directory)
+            do { try shell.session.loader.writeStarter(to: path) } catch { throw ShellError("\(error)") }
+            shell.say("wrote the foobar lab to \(path) — edit its files, then: lab load \(directory)")
+        }
+    }
+
+    struct Load: ShellVerb {
+        static let configuration = CommandConfiguration(commandName: "load", abstract: "Stop the running lab and start the one in DIR.")
+        static let group = VerbGroup.labs
+        @Argument(help: "A lab folder (with lab.conf).") var directory: String
+
+        func execute(in shell: Shell) async throws {
+            let path = URL(fileURLWithPath: expandTilde(directory)).standardizedFileURL.path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ShellError("there is no folder \(path) — 'lab init \(directory)' writes a starter lab there")
+            }
+            do {
+                try await shell.session.replace(with: LabSource(directory: path))
+            } catch let error as ShellError {
+                throw error
+            } catch {
+                throw ShellError("\(error)\n(the lab that was running is still running)")
+            }
+            shell.say("lab \(shell.lab.topology.name) from \(path) ready in \(shell.session.startMilliseconds) ms")
+        }
+    }
+
+    struct Show: ShellVerb {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "List the running lab's files, or print one.")
+        static let group = VerbGroup.labs
+        @Argument(help: "A file of the lab, e.g. lb-01/haproxy.cfg.") var file: String?
+
+        func execute(in shell: Shell) async throws {
+            let directory = shell.lab.definition.directory
+            let files = LabFiles.list(in: directory)
+            guard let file else {
+                shell.say("lab \(shell.lab.topology.name) runs from \(directory)")
+                for name in files { shell.say("  " + name) }
+                return
+            }
+            let path = file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                let near = Suggestions.nearest(file, in: files).map { " — did you mean '\($0)'?" } ?? ""
+                throw ShellError("the lab has no file '\(file)'\(near) ('lab show' lists them)")
+            }
+            shell.write(text.hasSuffix("\n") ? text : text + "\n")
+        }
+    }
+}
+
+func expandTilde(_ path: String) -> String {
+    path == "~" ? NSHomeDirectory() : path.hasPrefix("~/") ? NSHomeDirectory() + path.dropFirst() : path
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import StackLab
+
+struct HelpVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "help",
+        abstract: "List the commands, or explain one: help VERB.",
+        discussion: """
+        Examples:
+          help
+          help curl
+        """)
+    static let group = VerbGroup.shell
+    @Argument(help: "A command to explain.") var verb: String?
+
+    func execute(in shell: Shell) async throws {
+        guard let verb else {
+            shell.write(HelpVerb.overview(style: shell.style))
+            return
+        }
+        guard let type = VerbTable.verb(named: verb) else {
+            var message = "there is no command '\(verb)'"
+            if let near = Suggestions.nearest(verb, in: VerbTable.names) { message += " — did you mean 'help \(near)'?" }
+            throw ShellError(message + " Type 'help' for the list.")
+        }
+        shell.write(HelpVerb.text(for: type))
+    }
+
+    /// `help VERB`: what it does, usage, an example (swift-argument-parser's help, from the verb's declaration).
+    static func text(for type: any ShellVerb.Type) -> String {
+        var text = type.helpMessage(columns: 100)
+        text = text.replacingOccurrences(of: "  -h, --help              Show help information.\n", with: "")
+        text = text.replacingOccurrences(of: "\n  -h, --help", with: "\n  --help")
+        return text.hasSuffix("\n") ? text : text + "\n"
+    }
+
+    static func overview(style: Style) -> String {
+        var out = ""
+        let width = VerbTable.names.map(\.count).max() ?? 8
+        for group in VerbGroup.allCases {
+            let verbs = VerbTable.all.filter { $0.group == group }
+            guard !verbs.isEmpty else { continue }
+            out += style.bold(group.rawValue) + "\n"
+            for verb in verbs {
+                out += "  " + verb._commandName.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                    + VerbTable.summary(of: verb) + "\n"
+            }
+        }
+        out += "Targets are servers (lb-01, web-01) or processes (web-01/nginx). Tab completes; 'help VERB' explains one.\n"
+        return out
+    }
+}
+
+struct QuitVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "quit",
+        abstract: "Stop the lab and leave (also: exit, Ctrl-D).",
+        discussion: """
+        Example:
+          quit
+        """)
+    static let group = VerbGroup.shell
+
+    func execute(in shell: Shell) async throws { shell.requestQuit() }
+}
+
+struct SleepVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "sleep",
+        abstract: "Wait SECONDS (in scripts and demos: give health checks time to notice).",
+        discussion: """
+        Example:
+          kill web-01; sleep 7; status
+        """)
+    static let group = VerbGroup.shell
+    @Argument(help: "Seconds to wait, e.g. 2 or 0.5 (at most 3600).") var seconds: Double
+
+    func validate() throws {
+        guard seconds >= 0, seconds <= 3600 else { throw ValidationError("seconds must be between 0 and 3600, e.g. 'sleep 2'") }
+    }
+
+    func execute(in shell: Shell) async throws {
+        try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+    }
+}
+
+struct WatchVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Run a command again and again (every 2 s, or SECONDS) until Ctrl-C.",
+        discussion: """
+        On a terminal the screen is redrawn each time, like the Unix watch command.
+
+        Examples:
+          watch status
+          watch 1 diagram
+          watch --times 3 1 status      (three times, then stop: for scripts)
+        """)
+    static let group = VerbGroup.shell
+    @Option(help: "Stop after this many runs (for scripts).") var times: Int?
+    @Argument(parsing: .captureForPassthrough, help: "[SECONDS] COMMAND ...") var words: [String] = []
+
+    func execute(in shell: Shell) async throws {
+        var words = self.words
+        var interval = 2.0
+        if let first = words.first, let seconds = Double(first) {
+            guard seconds >= 0.1, seconds <= 3600 else { throw ShellError("the interval must be between 0.1 and 3600 seconds, e.g. 'watch 1 status'") }
+            interval = seconds
+            words.removeFirst()
+        }
+        guard let verbName = words.first else { throw ShellError("name a command to repeat, e.g. 'watch 1 status'") }
+        guard let type = VerbTable.verb(named: verbName) else {
+            let near = Suggestions.nearest(verbName, in: VerbTable.names).map { " — did you mean '\($0)'?" } ?? ""
+            throw ShellError("unknown command '\(verbName)'\(near)")
+        }
+        guard type != WatchVerb.self, type != QuitVerb.self else { throw ShellError("'watch' repeats a command that shows something, e.g. 'watch 1 status'") }
+        if let times, times < 1 { throw ShellError("--times needs 1 or more") }
+        let text = words.joined(separator: " ")
+        let command = CommandLineText.Command(words: words, rest: words.dropFirst().joined(separator: " "), text: text)
+        let verb: any ShellVerb
+        switch Shell.parse(type, command: command) {
+        case .verb(let parsed): verb = parsed
+        case .help(let message): throw ShellError(message)
+        case .error(let message): throw ShellError(message)
+        }
+        var run = 0
+        while times.map({ run < $0 }) ?? true {
+            try Task.checkCancellation()
+            let header = "every \(interval.formatted(.number.precision(.fractionLength(0...1))))s: \(text)    \(Date().formatted(date: .omitted, time: .standard))"
+            if shell.style.terminal { shell.write("\u{1B}[H\u{1B}[2J") }
+            shell.say(shell.style.dim(header))
+            try await verb.execute(in: shell)
+            run += 1
+            if times.map({ run >= $0 }) ?? false { break }
+            try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+        }
+    }
+}

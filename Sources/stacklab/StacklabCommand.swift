@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import StackLab
+import StackLabShell
+
+@main
+struct Stacklab: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stacklab",
+        abstract: "A working miniature of the three-server design for www.foobar.com, to drive, watch and break.",
+        discussion: """
+        With no command, opens the shell with the built-in foobar lab running. Inside, type 'help'.
+
+        Examples:
+          stacklab
+          stacklab -c "status; curl -v /"
+          stacklab run demo.txt
+          stacklab serve
+          stacklab lab init ~/my-lab && stacklab --lab ~/my-lab
+        """,
+        subcommands: [ShellCommand.self, RunCommand.self, ServeCommand.self, LabCommand.self],
+        defaultSubcommand: ShellCommand.self)
+}
+
+/// `--lab DIR` and `--port-base N`, shared by every command that starts a lab.
+struct LabChoice: ParsableArguments {
+    @Option(name: .long, help: "Run the lab in this folder instead of the built-in foobar lab.") var lab: String?
+    @Option(name: .long, help: "Move every port of the lab up by N (when the usual ports are taken).") var portBase: Int = 0
+
+    func validate() throws {
+        guard (0...50_000).contains(portBase) else { throw ValidationError("--port-base must be between 0 and 50000") }
+    }
+
+    var source: LabSource {
+        if let lab {
+            let path = URL(fileURLWithPath: (lab as NSString).expandingTildeInPath).standardizedFileURL.path
+            return LabSource(directory: path)
+        }
+        return LabSource(directory: StatePaths.builtInRun("foobar"), builtIn: "foobar")
+    }
+
+    var options: LabOptions { LabOptions(portOffset: portBase) }
+
+    /// Starts the lab, or prints why it cannot start and exits 1.
+    func start() async throws -> LabSession {
+        do {
+            return try await LabSession.start(source, options: options, loader: FolderLabLoader())
+        } catch {
+            FileHandle.standardError.write(Data("stacklab: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct ShellCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell",
+        abstract: "Open the shell (the default): interactive on a terminal, or the lines of piped input.")
+
+    @Option(name: .short, help: "Run these commands (separated by ';') and leave.") var c: String?
+    @Flag(name: .short, help: "Print each command before running it (for demo transcripts).") var x = false
+    @OptionGroup var choice: LabChoice
+
+    @MainActor
+    func run() async throws {
+        setlocale(LC_CTYPE, "")
+        let session = try await choice.start()
+        let interactive = c == nil && isatty(STDIN_FILENO) == 1
+        let shell = Shell(session: session, output: StandardOutput(), style: .detect(), interactive: interactive)
+        shell.echoCommands = x
+        let status: Int32
+        if let c {
+            let signals = SignalHandlers(shell: shell, editor: nil)
+            status = await shell.runScript([c])
+            signals.cancel()
+        } else if interactive {
+            let editor = LibEditLineEditor(historyPath: StatePaths.history())
+            let signals = SignalHandlers(shell: shell, editor: editor)
+            let lab = session.lab
+            shell.say("stacklab — lab \(lab.topology.name) is up in \(session.startMilliseconds) ms"
+                + (lab.entryAddress.map { "; the site is at http://\($0)/" } ?? ""))
+            shell.say(shell.style.dim("Try: status · curl -v / · load · kill web-01 · diagram. 'help' lists all; Tab completes; Ctrl-D leaves."))
+            status = await shell.run(editor: editor)
+            editor.close()
+            signals.cancel()
+        } else {
+            let signals = SignalHandlers(shell: shell, editor: nil)
+            status = await shell.run(editor: PlainLineEditor())
+            signals.cancel()
+        }
+        await session.shutdown()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the shell commands in FILE (one or more per line), then leave. Exit status 1 if any failed.")
+
+    @Argument(help: "A file of shell commands; '#' starts a comment.") var file: String
+    @Flag(name: .short, help: "Print each command before running it.") var x = false
+    @OptionGroup var choice: LabChoice
+
+    @MainActor
+    func run() async throws {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            FileHandle.standardError.write(Data("stacklab: cannot read \(file)\n".utf8))
+            throw ExitCode(1)
+        }
+        let session = try await choice.start()
+        let shell = Shell(session: session, output: StandardOutput(), style: .detect(), interactive: false)
+        shell.echoCommands = x
+        let signals = SignalHandlers(shell: shell, editor: nil)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let status = await shell.runScript(lines, origin: file)
+        signals.cancel()
+        await session.shutdown()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the lab without the shell, until Ctrl-C or SIGTERM (for curl, wrk, a browser, or a class demo).")
+
+    @OptionGroup var choice: LabChoice
+
+    @MainActor
+    func run() async throws {
+        let session = try await choice.start()
+        let lab = session.lab
+        let out = StandardOutput()
+        for server in lab.topology.servers {
+            let processes = lab.processes(on: server.name).map { "\($0.kind.rawValue) \($0.runtime.addresses.joined(separator: " "))" }
+            out.write(server.name.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + server.address.padding(toLength: 12, withPad: " ", startingAt: 0) + processes.joined(separator: "   ") + "\n")
+        }
+        out.write("lab \(lab.topology.name) ready in \(session.startMilliseconds) ms"
+            + (lab.entryAddress.map { " — try: curl http://\($0)/" } ?? "") + "\n")
+        let signal = await SignalHandlers.waitForStop()
+        out.write("\(signal == SIGINT ? "interrupted" : "terminated"): stopping the lab…\n")
+        await session.shutdown()
+        out.write("stopped\n")
+    }
+}
+
+struct LabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Work with lab folders.",
+        subcommands: [Init.self])
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init",
+            abstract: "Write a copy of the built-in foobar lab into DIR, to edit and run with --lab DIR.")
+        @Argument(help: "A new or empty folder.") var directory: String
+
+        func run() async throws {
+            let path = (directory as NSString).expandingTildeInPath
+            do {
+                try FolderLabLoader().writeStarter(to: path)
+            } catch {
+                FileHandle.standardError.write(Data("stacklab: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            print("wrote the foobar lab to \(path) — edit it, then: stacklab --lab \(directory)")
+        }
+    }
+}

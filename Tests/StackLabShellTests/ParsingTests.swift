@@ -1,0 +1,118 @@
+import Testing
+@testable import StackLabShell
+
+@Suite struct CommandLineTextTests {
+    @Test func wordsSplitOnSpacesAndQuotesKeepThem() throws {
+        #expect(try CommandLineText.words(in: "curl -X POST -d 'author=ann&body=hi there' /api/posts")
+            == ["curl", "-X", "POST", "-d", "author=ann&body=hi there", "/api/posts"])
+        #expect(try CommandLineText.words(in: #"curl -H "Host: www.foobar.com" /"#) == ["curl", "-H", "Host: www.foobar.com", "/"])
+        #expect(try CommandLineText.words(in: #"logs web\ 01"#) == ["logs", "web 01"])
+    }
+
+    @Test func semicolonsSeparateCommandsButNotInsideQuotes() throws {
+        let commands = try CommandLineText.commands(in: "status; curl -d 'a;b' /; ; diagram")
+        #expect(commands.map(\.words) == [["status"], ["curl", "-d", "a;b", "/"], ["diagram"]])
+    }
+
+    @Test func hashStartsAComment() throws {
+        #expect(try CommandLineText.commands(in: "# just a note").isEmpty)
+        #expect(try CommandLineText.commands(in: "status   # look first").map(\.words) == [["status"]])
+        #expect(try CommandLineText.words(in: "curl /#anchor") == ["curl", "/#anchor"])
+    }
+
+    @Test func sqlKeepsTheTextAfterTheVerbAsTyped() throws {
+        let command = try #require(try CommandLineText.commands(in: "sql  SELECT 'a  b' FROM posts").first)
+        #expect(command.rest == "SELECT 'a  b' FROM posts")
+    }
+
+    @Test func anUnclosedQuoteSaysWhichAndHowToFixIt() {
+        #expect(throws: CommandLineText.SyntaxError.self) { try CommandLineText.words(in: "curl -d 'oops /") }
+        do {
+            _ = try CommandLineText.commands(in: "curl -d \"oops /")
+            Issue.record("expected a syntax error")
+        } catch {
+            #expect(error.message.contains("double quote"))
+        }
+    }
+
+    @Test func partialWordsGiveTheWordUnderTheCursor() {
+        #expect(CommandLineText.partialWords(in: "kill web-0") == (["kill"], "web-0") as ([String], String))
+        #expect(CommandLineText.partialWords(in: "kill ") == (["kill"], "") as ([String], String))
+        #expect(CommandLineText.partialWords(in: "") == ([], "") as ([String], String))
+    }
+}
+
+@Suite struct VerbParsingTests {
+    func parse(_ line: String) -> Shell.Parsed {
+        let command = try! CommandLineText.commands(in: line)[0]
+        let type = VerbTable.verb(named: command.words[0])!
+        return Shell.parse(type, command: command)
+    }
+
+    @Test func curlOptionsParseLikeCurl() throws {
+        guard case .verb(let verb) = parse("curl -v -X PUT -d x=1 -H 'A: b' -H 'C: d' /api/posts") else {
+            Issue.record("curl did not parse")
+            return
+        }
+        let curl = try #require(verb as? CurlVerb)
+        #expect(curl.v)
+        #expect(curl.method == "PUT")
+        #expect(curl.data == "x=1")
+        #expect(curl.headers == ["A: b", "C: d"])
+        #expect(curl.target == "/api/posts")
+    }
+
+    @Test func loadOptionsParse() throws {
+        guard case .verb(let verb) = parse("load -d 2s -c 8 --rate 50 /health") else {
+            Issue.record("load did not parse")
+            return
+        }
+        let load = try #require(verb as? LoadVerb)
+        #expect(load.d == "2s" && load.c == 8 && load.rate == 50 && load.target == "/health")
+        #expect(LoadVerb.seconds("2s") == 2 && LoadVerb.seconds("500ms") == 0.5 && LoadVerb.seconds("2m") == 120
+            && LoadVerb.seconds("10") == 10 && LoadVerb.seconds("soon") == nil)
+    }
+
+    @Test func aMissingArgumentGivesUsageAndPointsToHelp() {
+        guard case .error(let text) = parse("slow web-01") else {
+            Issue.record("expected a usage error")
+            return
+        }
+        #expect(text.contains("usage: slow <target> <milliseconds>"))
+        #expect(text.contains("help slow"))
+        #expect(!text.contains("--help"))
+    }
+
+    @Test func aBadValueSaysWhatWouldWork() {
+        guard case .error(let text) = parse("slow web-01 0") else {
+            Issue.record("expected a validation error")
+            return
+        }
+        #expect(text.contains("between 1 and 600000"))
+    }
+
+    @Test func dashDashHelpIsHelpNotAnError() {
+        guard case .help(let text) = parse("kill --help") else {
+            Issue.record("expected help")
+            return
+        }
+        #expect(text.contains("USAGE: kill <target>"))
+    }
+
+    @Test func labSubcommandsParse() {
+        guard case .verb(let verb) = parse("lab show lb-01/haproxy.cfg") else {
+            Issue.record("lab show did not parse")
+            return
+        }
+        #expect((verb as? LabVerb.Show)?.file == "lb-01/haproxy.cfg")
+    }
+
+    @Test func everyVerbHasASummaryAnExampleAndUsage() {
+        for verb in VerbTable.all {
+            #expect(!VerbTable.summary(of: verb).isEmpty, "\(verb._commandName) has no summary")
+            let help = HelpVerb.text(for: verb)
+            #expect(help.contains("USAGE: \(verb._commandName)"), "\(verb._commandName): \(help)")
+            #expect(help.contains("Example"), "help \(verb._commandName) has no example")
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import StackLab
+@testable import StackLabShell
+
+/// Port offsets for the shell's test labs. The shell suite has its own range (24100…24600), apart from the lab
+/// tests' 10000…24000; kept low enough that 8080 + offset stays below Linux's ephemeral ports (32768+).
+enum ShellTestPorts {
+    private static let next = LockedBox(24_100 + Int(getpid() % 6) * 100)
+    static func offset() -> Int {
+        next.withValue { value in
+            defer { value = value >= 24_600 ? 24_100 : value + 100 }
+            return value
+        }
+    }
+}
+
+func temporaryFolder(_ name: String = "stacklab-shell-test") -> String {
+    let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The built-in foobar lab from its real files, with health checks every 200 ms instead of 2 s so that tests see
+/// DOWN within a second.
+func writeFastFoobar(to folder: String) throws {
+    try LabDefinition.writeBuiltIn(named: "foobar", to: folder)
+    let haproxy = folder + "/lb-01/haproxy.cfg"
+    let text = try String(contentsOfFile: haproxy, encoding: .utf8)
+    try text.replacingOccurrences(of: "inter 2s", with: "inter 200ms").write(toFile: haproxy, atomically: true, encoding: .utf8)
+}
+
+/// Starts the foobar lab, hands a shell on it (plain output, captured) to `body`, and always stops the lab.
+@MainActor
+func withShell(interactive: Bool = false, _ body: (Shell, CapturedOutput) async throws -> Void) async throws {
+    let folder = temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try writeFastFoobar(to: folder)
+    let session = try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: ShellTestPorts.offset()),
+                                             loader: FolderLabLoader())
+    let output = CapturedOutput()
+    let shell = Shell(session: session, output: output, style: .plain, interactive: interactive)
+    do {
+        try await body(shell, output)
+    } catch {
+        await session.shutdown()
+        throw error
+    }
+    await session.shutdown()
+}
+
+/// Waits for a condition, polling; generous deadline, because CI machines are slow and shared.
+@MainActor
+func waitUntil(timeout: Double = 20, _ what: String, _ condition: @MainActor () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(nanoseconds: 20_000_000)
+    }
+    throw WaitTimeout(what: what)
+}
+
+struct WaitTimeout: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+extension CapturedOutput {
+    /// Runs a line and returns only what it printed.
+    @MainActor
+    func of(_ shell: Shell, _ line: String) async -> (ok: Bool, text: String) {
+        clear()
+        let ok = await shell.execute(line)
+        return (ok, text)
+    }
+}
