@@ -1,4 +1,5 @@
 import Foundation
+import StackLabStore
 
 // What each process puts in its registry at scrape time, named as the real exporters name it.
 
@@ -103,6 +104,39 @@ extension AppServer: MetricsSource {
         metrics.counter("gunicorn_request_errors_total", "Requests answered with status 500-599", [], runtime.errors.load(ordering: .relaxed))
         for row in metrics.routes.statusTotals() {
             metrics.counter("flask_http_request_total", "Total number of HTTP requests", [("method", row.method), ("status", row.status)], row.count)
+        }
+    }
+}
+
+extension StoreProcess: MetricsSource {
+    /// mysqld_exporter's names. Global status values are `untyped` in mysqld_exporter; they are gauges here (the
+    /// client library has no untyped metrics, and `promtool` rejects counters without `_total`). Replication follows
+    /// the exporter on MySQL 8 (`SHOW REPLICA STATUS` columns under the `mysql_slave_status_` prefix); a NULL
+    /// `Seconds_Behind_Source` gives no sample, as in the exporter.
+    public func collectMetrics(into metrics: ProcessMetrics) {
+        guard let store else {
+            metrics.gauge("mysql_up", "Whether the MySQL server is up.", [], 0)
+            return
+        }
+        let status = store.status
+        let (questions, startedAt) = store.questionsAndStart
+        metrics.gauge("mysql_up", "Whether the MySQL server is up.", [], status.running ? 1 : 0)
+        metrics.gauge("mysql_global_status_queries", "Generic metric from SHOW GLOBAL STATUS.", [], questions)
+        metrics.gauge("mysql_global_status_questions", "Generic metric from SHOW GLOBAL STATUS.", [], questions)
+        metrics.gauge("mysql_global_status_threads_connected", "Generic metric from SHOW GLOBAL STATUS.", [], status.connections)
+        metrics.gauge("mysql_global_status_uptime", "Generic metric from SHOW GLOBAL STATUS.", [], Date().timeIntervalSince(startedAt).rounded(.down))
+        metrics.gauge("mysql_global_variables_read_only", "Generic gauge metric from SHOW GLOBAL VARIABLES.", [], status.readOnly ? 1 : 0)
+        metrics.gauge("mysql_global_variables_super_read_only", "Generic gauge metric from SHOW GLOBAL VARIABLES.", [], status.superReadOnly ? 1 : 0)
+        if let position = status.binlogPosition {
+            metrics.gauge("mysql_binlog_position", "Position of the current binary log (SHOW BINARY LOG STATUS).", [], Double(position))
+        }
+        guard let replica = status.replica else { return }
+        let labels = [("channel_name", ""), ("connection_name", ""), ("master_host", replica.sourceHost), ("master_uuid", replica.sourceUUID)]
+        metrics.gauge("mysql_slave_status_replica_io_running", "Generic metric from SHOW REPLICA STATUS.", labels,
+                      replica.ioRunning == .yes ? 1 : 0)
+        metrics.gauge("mysql_slave_status_replica_sql_running", "Generic metric from SHOW REPLICA STATUS.", labels, replica.sqlRunning ? 1 : 0)
+        if let lag = replica.secondsBehindSource {
+            metrics.gauge("mysql_slave_status_seconds_behind_source", "Generic metric from SHOW REPLICA STATUS.", labels, lag)
         }
     }
 }
