@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 
 @Suite("Alert states: inactive → pending → firing → resolved, as Prometheus")
-struct AlertStateTests {
+struct MonitoringAlertStateTests {
     let start = Date(timeIntervalSinceReferenceDate: 1_000)
     func at(_ seconds: Double) -> Date { start.addingTimeInterval(seconds) }
     let down = [VectorSample(labels: ["__name__": "up", "job": "nginx", "instance": "web-02/nginx"], value: 0)]
@@ -76,7 +76,7 @@ struct AlertStateTests {
 }
 
 @Suite("PromQL subset")
-struct PromQLTests {
+struct MonitoringPromQLTests {
     struct Table: SeriesSource {
         var series: [(labels: Labels, points: [Point])]
         func instant(_ selector: PromQL.Selector, at time: Double) -> [VectorSample] {

@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 
 @Suite("The built-in foobar lab's metrics, with the store")
-struct BuiltInLabMetricsTests {
+struct MonitoringBuiltInLabMetricsTests {
     func startFoobar() async throws -> (Lab, String) {
         let root = makeLabFolder("foobar-metrics")
         let folder = root + "/lab"

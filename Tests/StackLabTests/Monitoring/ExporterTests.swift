@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 
 @Suite("Every process serves /metrics with the real exporters' names")
-struct ExporterTests {
+struct MonitoringExporterTests {
     /// Scrapes a target over the wire, as Prometheus does.
     func scrape(_ lab: Lab, _ target: MetricsTarget) async throws -> ClientResponse {
         try await lab.internetClient.request(host: target.host, port: target.port, path: "/metrics", timeout: 5)

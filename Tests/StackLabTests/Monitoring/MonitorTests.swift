@@ -4,7 +4,7 @@ import Testing
 @testable import StackLab
 
 @Suite("The monitor scrapes the lab and raises alerts")
-struct MonitorTests {
+struct MonitoringMonitorTests {
     /// Collects a monitor's events as they arrive, with the wall-clock time each was seen.
     final class EventLog: Sendable {
         private let box = NIOLockedValueBoxEvents()

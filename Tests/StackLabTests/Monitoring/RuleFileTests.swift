@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 
 @Suite("Prometheus rule files")
-struct RuleFileTests {
+struct MonitoringRuleFileTests {
     @Test func theDefaultRulesHaveInstanceDownForFiveSeconds() throws {
         let rules = try RuleFile.parse(RuleFile.defaultText)
         let instanceDown = try #require(rules.first)
