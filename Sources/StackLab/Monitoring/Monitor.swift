@@ -78,6 +78,7 @@ public final class Monitor: Sendable {
     private let client: HTTPClient
     private let box: NIOLockedValueBox<Box>
     private let metrics = ProcessMetrics()
+    private let responder: MonitorResponder
 
     private struct Box {
         var rules: [AlertRuleState]
@@ -99,6 +100,7 @@ public final class Monitor: Sendable {
         self.box = NIOLockedValueBox(Box(rules: rules.map(AlertRuleState.init)))
         self.client = HTTPClient(dialer: Dialer(network: lab.network, fromServer: Self.serverName, sourceAddress: address), group: lab.group)
         let responder = MonitorResponder()
+        self.responder = responder
         self.listener = Listener(host: address, port: port, serverName: Self.serverName, group: lab.group, network: lab.network,
                                  faults: FaultSwitch()) { channel in
             HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
@@ -121,6 +123,7 @@ public final class Monitor: Sendable {
         task?.cancel()
         await task?.value
         await listener.crash()
+        responder.monitor.withLockedValue { $0 = nil }   // breaks the monitor → listener → responder → monitor cycle
         for continuation in subscribers { continuation.finish() }
     }
 
