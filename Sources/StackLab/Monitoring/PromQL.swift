@@ -70,14 +70,16 @@ public indirect enum PromQL: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    static func format(_ value: Double) -> String {
+    /// A sample value as Prometheus prints it (`0`, `0.25`, `+Inf`).
+    public static func format(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return String(value)
     }
 
-    static func formatDuration(_ seconds: Double) -> String {
+    /// `5s`, `1m`, `250ms`: a duration as Prometheus writes it.
+    public static func formatDuration(_ seconds: Double) -> String {
         if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
         if seconds == seconds.rounded() { return "\(Int(seconds))s" }
         return "\(Int(seconds * 1000))ms"

@@ -167,7 +167,8 @@ public enum TopView {
 
     static func rate(_ value: Double) -> String { String(format: value >= 100 ? "%.0f" : "%.1f", value) }
 
-    static func clock(_ date: Date) -> String {
+    /// `13:55:36` in local time.
+    public static func clock(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone.current
         let parts = calendar.dateComponents([.hour, .minute, .second], from: date)
