@@ -50,7 +50,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/labs")]
+            resources: [.copy("Resources/labs")],
+            // Every request crosses this code several times: no dynamic exclusivity checks in release builds.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // The shell: commands, parsing, completion, rendering. Talks to a LineEditor protocol, not to a terminal.
         .target(

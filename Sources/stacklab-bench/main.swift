@@ -13,10 +13,16 @@ struct Options {
     var connections = 64
     var threads = 2
     var labThreads = System.coreCount
+    /// `page`, `static` or both (nil): one phase alone is handy under a profiler.
+    var only: String?
 
     init(_ arguments: [String]) {
         var rest = arguments.dropFirst()
         while let flag = rest.popFirst() {
+            if flag == "--only", let what = rest.popFirst() {
+                only = what
+                continue
+            }
             let value = rest.popFirst().flatMap(Int.init)
             switch (flag, value) {
             case ("--port-base", let v?): portBase = v
@@ -106,9 +112,17 @@ while Date() < deadline, !(lab.balancers.first?.serverStatuses.allSatisfy { $0.s
 
 print("stacklab-bench: lab foobar on \(entry) (port base \(options.portBase)), wrk -t\(options.threads) -c\(options.connections) -d\(options.duration)s")
 print(String(format: "lab start: %.1f ms (load + parse + bind every port)", startMilliseconds))
+if options.only == "hold" {
+    // Keep the lab up for a profiler or a hand-run wrk, then stop.
+    print("holding the lab for \(options.duration) s")
+    try await Task.sleep(nanoseconds: UInt64(options.duration) * 1_000_000_000)
+    await lab.shutdown()
+    exit(0)
+}
 _ = try wrk("http://\(entry)/", options: options, duration: 2)   // warm-up
-let page = try wrk("http://\(entry)/", options: options, duration: options.duration)
-let file = try wrk("http://\(entry)/static/hello.txt", options: options, duration: options.duration)
+let skipped = WrkResult(requestsPerSecond: 0, p50: "-", p99: "-", errors: "skipped")
+let page = options.only == "static" ? skipped : try wrk("http://\(entry)/", options: options, duration: options.duration)
+let file = options.only == "page" ? skipped : try wrk("http://\(entry)/static/hello.txt", options: options, duration: options.duration)
 let memory = residentMemory()
 await lab.shutdown()
 

@@ -22,7 +22,7 @@ struct FuzzTests {
                             "LIMIT", "1", "-9223372036854775808", "9223372036854775807", "99999999999999999999", "VALUES", "UPDATE",
                             "SET", "DELETE", "CREATE", "TABLE", "DROP", "DATABASE", "@@read_only", "@x", "COUNT(*)", "NOW()", ";",
                             "id", "author", "+", "-", "/", "%", "DIV", "SHOW", "TABLES", "REPLICA", "STATUS", "'", "`", "/*", "--",
-                            "\u{0}", "é", "CHANGE", "MASTER", "TO", "MASTER_PORT", "START", "STOP", "GRANT", "USER", "@'%'", "IN", "BETWEEN"]
+                            "\u{0}", "é", "1.5", "0.0000001", "9999999999999999999.5", "MOD", "ABS(", "ROUND(", "CHANGE", "MASTER", "TO", "MASTER_PORT", "START", "STOP", "GRANT", "USER", "@'%'", "IN", "BETWEEN"]
 
     @Test func randomSQLAlwaysGetsAnAnswer() async throws {
         let store = try await startedStore()

@@ -7,7 +7,7 @@ struct Pair {
     let primary: TestServer
     let replica: TestServer
 
-    static func start(connectRetry: Int = 1, semiSync: Bool = false, primaryPort: Int = 0) async throws -> Pair {
+    static func start(connectRetry: Int = 1, semiSync: Bool = false, primaryPort: Int = 0, autoPosition: Bool = false) async throws -> Pair {
         let primary = try await TestServer.start(name: "web-01", serverID: 1, port: primaryPort) { s in
             s.semiSyncSourceEnabled = semiSync
             s.initStatements += ["CREATE DATABASE foobar", "CREATE TABLE foobar.posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64), body TEXT)"]
@@ -17,10 +17,11 @@ struct Pair {
             s.superReadOnly = true
             s.connectRetrySeconds = connectRetry
             s.initStatements = [
-                "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=\(primary.port), SOURCE_USER='repl', SOURCE_PASSWORD='repl', SOURCE_CONNECT_RETRY=\(connectRetry)",
+                "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=\(primary.port), SOURCE_USER='repl', SOURCE_PASSWORD='repl', SOURCE_CONNECT_RETRY=\(connectRetry), SOURCE_AUTO_POSITION=\(autoPosition ? 1 : 0)",
                 "START REPLICA",
             ]
         }
+        try await waitUntil("the replica's receiver to connect") { replica.store.status.replica?.ioRunning == .yes }
         return Pair(primary: primary, replica: replica)
     }
 
@@ -79,6 +80,11 @@ struct ReplicationFailureTests {
             }
         }
         #expect(acknowledged.count == 100)
+        // The replica lost its source: Connecting, 2003, "Error reconnecting".
+        try await waitUntil("the replica to notice") { pair.replica.store.status.replica?.lastIOErrno == 2003 }
+        let down = try await pair.replica.sql("SHOW REPLICA STATUS")
+        #expect(down.value("Replica_IO_Running") == "Connecting")
+        #expect(down.value("Last_IO_Error") == "Error reconnecting to source 'repl@127.0.0.1:\(pair.primary.port)'. This was attempt 1/86400, with a delay of 1 seconds between attempts. Message: Can't connect to MySQL server on '127.0.0.1:\(pair.primary.port)' (111)")
         // Same data directory, same port.
         let restarted = try await TestServer.start(name: "web-01", serverID: 1, port: pair.primary.port, dataDirectory: pair.primary.settings.dataDirectory)
         #expect(try await restarted.sql("SELECT COUNT(*) FROM foobar.posts").rows[0][0] == "100")
@@ -191,9 +197,10 @@ struct ReplicationFailureTests {
         #expect(s.value("Seconds_Behind_Source") == nil)
         #expect(s.value("Connect_Retry") == "1")
         let error = s.value("Last_IO_Error") ?? ""
-        #expect(error.hasPrefix("Error reconnecting to source 'repl@127.0.0.1:\(port)'. This was attempt "))
+        // Never connected since START REPLICA: "connecting" (after a lost source it says "reconnecting").
+        #expect(error.hasPrefix("Error connecting to source 'repl@127.0.0.1:\(port)'. This was attempt "))
         #expect(error.hasSuffix("/86400, with a delay of 1 seconds between attempts. Message: Can't connect to MySQL server on '127.0.0.1:\(port)' (111)"))
-        #expect(replica.logLines.all.contains { $0.contains("[ERROR] [MY-010584] [Repl] Replica I/O for channel '': Error reconnecting to source 'repl@127.0.0.1:\(port)'. This was attempt 1/86400") })
+        #expect(replica.logLines.all.contains { $0.contains("[ERROR] [MY-010584] [Repl] Replica I/O for channel '': Error connecting to source 'repl@127.0.0.1:\(port)'. This was attempt 1/86400, with a delay of 1 seconds between attempts. Message: Can't connect to MySQL server on '127.0.0.1:\(port)' (111), Error_code: MY-002003") })
         // The source comes (back) on that port: the receiver connects by itself.
         let primary = try await TestServer.start(name: "web-01", serverID: 1, port: port) { s in
             s.initStatements += ["CREATE DATABASE foobar", "CREATE TABLE foobar.posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64), body TEXT)"]
@@ -224,6 +231,80 @@ struct ReplicationFailureTests {
         #expect(Date().timeIntervalSince(started) >= 1.9)
         _ = try await pair.replica.sql("STOP REPLICA SQL_THREAD")
         #expect(try await pair.replica.sql("SHOW REPLICA STATUS").value("Seconds_Behind_Source") == nil)
+        await pair.stop()
+    }
+}
+
+@Suite("Replica restarts and failover", .serialized)
+struct ReplicaLifecycleTests {
+    func restart(_ server: TestServer, serverID: Int, name: String) async throws -> TestServer {
+        try await TestServer.start(name: name, serverID: serverID, dataDirectory: server.settings.dataDirectory) { s in
+            s.readOnly = server.settings.readOnly
+            s.superReadOnly = server.settings.superReadOnly
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func crashedReplicaResumesWithoutApplyingAnythingTwice(autoPosition: Bool) async throws {
+        let pair = try await Pair.start(autoPosition: autoPosition)
+        for i in 1...60 {
+            _ = try await pair.primary.sql("INSERT INTO foobar.posts (author) VALUES ('r\(i)')")
+            if i == 30 { await pair.replica.crash() }
+        }
+        let replica = try await restart(pair.replica, serverID: 2, name: "web-02")
+        let again = Pair(primary: pair.primary, replica: replica)
+        try await again.waitForReplicaCount(60)
+        for i in 61...70 { _ = try await pair.primary.sql("INSERT INTO foobar.posts (author) VALUES ('r\(i)')") }
+        try await again.waitForReplicaCount(70)
+        let status = try await replica.sql("SHOW REPLICA STATUS")
+        #expect(status.value("Replica_SQL_Running") == "Yes")
+        #expect(status.value("Last_SQL_Error") == "")
+        #expect(status.value("Auto_Position") == (autoPosition ? "1" : "0"))
+        #expect(status.value("Relay_Log_File") == "relay-bin.000002", "a new relay log per receiver start")
+        #expect(try await replica.sql("SELECT @@gtid_executed").rows[0][0] == pair.primary.store.status.gtidExecuted)
+        await again.stop()
+    }
+
+    @Test func promotedReplicaTakesWritesAndTheOldPrimaryRejoinsByGTID() async throws {
+        let pair = try await Pair.start(autoPosition: true)
+        for i in 1...10 { _ = try await pair.primary.sql("INSERT INTO foobar.posts (author) VALUES ('p\(i)')") }
+        try await pair.waitForReplicaCount(10)
+        await pair.primary.crash()
+        // Before promotion the replica refuses the app's writes …
+        await expectError(pair.replica.store, "INSERT INTO foobar.posts (author) VALUES ('x')", user: "app",
+                          "ERROR 1290 (HY000): The MySQL server is running with the --super-read-only option so it cannot execute this statement")
+        _ = try await pair.replica.sql("STOP REPLICA")
+        _ = try await pair.replica.sql("RESET REPLICA ALL")
+        _ = try await pair.replica.sql("SET GLOBAL super_read_only=OFF")
+        _ = try await pair.replica.sql("SET GLOBAL read_only=OFF")
+        // … and takes them after.
+        for i in 11...15 { _ = try await pair.replica.store.execute("INSERT INTO foobar.posts (author) VALUES ('n\(i)')", user: "app") }
+        let newPrimary = pair.replica
+        // The old primary comes back read-only and follows the new one with SOURCE_AUTO_POSITION=1.
+        let old = try await TestServer.start(name: "web-01", serverID: 1, dataDirectory: pair.primary.settings.dataDirectory) { s in
+            s.readOnly = true
+        }
+        _ = try await old.sql("CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=\(newPrimary.port), SOURCE_USER='repl', SOURCE_PASSWORD='repl', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1; START REPLICA")
+        try await Pair(primary: newPrimary, replica: old).waitForReplicaCount(15)
+        #expect(try await old.sql("SELECT author FROM foobar.posts WHERE id > 10 ORDER BY id").rows.map { $0[0] } == ["n11", "n12", "n13", "n14", "n15"])
+        #expect(old.store.status.gtidExecuted == newPrimary.store.status.gtidExecuted)
+        #expect(old.store.status.gtidExecuted.contains(",\n"), "two sources' GTIDs")
+        await old.stop()
+        await newPrimary.stop()
+    }
+
+    @Test func applierErrorStopsTheSQLThreadWithMySQLsMessage() async throws {
+        let pair = try await Pair.start()
+        // Someone wrote on the replica directly (as root, which read_only does not stop without super_read_only).
+        _ = try await pair.replica.sql("SET GLOBAL super_read_only = OFF; INSERT INTO foobar.posts (id, author) VALUES (1, 'local')")
+        _ = try await pair.primary.sql("INSERT INTO foobar.posts (author) VALUES ('from source')")
+        try await waitUntil("the applier to stop") { pair.replica.store.status.replica?.sqlRunning == false }
+        let s = try await pair.replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Replica_SQL_Running") == "No")
+        #expect(s.value("Replica_IO_Running") == "Yes")
+        #expect(s.value("Last_SQL_Errno") == "1062")
+        #expect(s.value("Last_SQL_Error") == "Error 'Duplicate entry '1' for key 'posts.PRIMARY'' on query. Default database: ''. Query: 'INSERT INTO foobar.posts (author) VALUES ('from source')'")
+        #expect(s.value("Seconds_Behind_Source") == nil)
         await pair.stop()
     }
 }

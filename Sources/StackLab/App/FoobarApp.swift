@@ -20,6 +20,8 @@ public struct Post: Sendable, Equatable {
 public protocol PostsStore: Sendable {
     func recentPosts(limit: Int) async throws -> [Post]
     func createPost(author: String, body: String) async throws -> Int
+    /// Closes the connections (when the lab shuts down).
+    func close() async
 }
 
 /// The application files of the design: the foobar app that gunicorn runs. Routes:

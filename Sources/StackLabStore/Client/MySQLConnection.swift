@@ -144,7 +144,16 @@ final class MySQLConnection: Sendable {
         try await send(b, sequence: 0)
     }
 
-    func nextPacket() async throws -> MySQLPacket { try await inbox.next() }
+    /// Waits for the next packet. Cancelling the waiting task closes the connection (a killed app worker must
+    /// not keep a pool slot waiting on a hung server): the caller then sees 2013.
+    func nextPacket() async throws -> MySQLPacket {
+        try await withTaskCancellationHandler {
+            try await inbox.next()
+        } onCancel: { [channel, inbox] in
+            inbox.finish(StoreConnectionError.lostConnection())
+            channel.close(promise: nil)
+        }
+    }
 
     /// Runs one COM_QUERY and returns its (last) result; ERR packets become StoreError.
     func query(_ sql: String) async throws -> StoreResult {

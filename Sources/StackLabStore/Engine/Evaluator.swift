@@ -247,7 +247,11 @@ struct Evaluator {
         case "*": return .double(x * y)
         case "/": return y == 0 ? .null : .double(x / y)
         case "%": return y == 0 ? .null : .double(x.truncatingRemainder(dividingBy: y))
-        case "DIV": return y == 0 ? .null : .int(Int64(clamping: Int((x / y).rounded(.towardZero))))
+        case "DIV":
+            let q = (x / y).rounded(.towardZero)
+            guard y != 0, q.isFinite else { return .null }
+            guard abs(q) < 9.2e18 else { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) DIV \(y))'") }
+            return .int(Int64(q))
         default: return .null
         }
     }
@@ -295,8 +299,11 @@ enum SystemVariables {
         case "autocommit": return .int(1)
         case "sql_mode": return .string("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
         case "max_allowed_packet": return .int(67_108_864)
-        case "character_set_client", "character_set_connection", "character_set_results", "character_set_server": return .string("utf8mb4")
-        case "collation_connection", "collation_server": return .string("utf8mb4_0900_ai_ci")
+        case "character_set_client", "character_set_connection", "character_set_results", "character_set_server",
+             "character_set_database": return .string("utf8mb4")
+        case "character_set_system": return .string("utf8mb3")
+        case "character_set_filesystem": return .string("binary")
+        case "collation_connection", "collation_server", "collation_database": return .string("utf8mb4_0900_ai_ci")
         case "time_zone": return .string("SYSTEM")
         case "system_time_zone": return .string(TimeZone.current.abbreviation() ?? "UTC")
         case "transaction_isolation", "tx_isolation": return .string("REPEATABLE-READ")

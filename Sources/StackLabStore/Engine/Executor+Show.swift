@@ -174,7 +174,8 @@ extension ExecutionContext {
             state.variables.semiSyncSourceEnabled = try Self.boolean(name, v)
         case "rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout":
             guard case .int(let ms) = v, ms >= 0 else { throw StoreError(code: 1232, sqlState: "42000", message: "Incorrect argument type to variable '\(name)'") }
-            state.variables.semiSyncSourceTimeout = Int(clamping: ms)
+            // MySQL's maximum; larger values are truncated to it.
+            state.variables.semiSyncSourceTimeout = Int(min(ms, 4_294_967_295))
         case "server_id", "gtid_mode":
             throw StoreError(code: 1238, sqlState: "HY000", message: "Variable '\(name)' is a read only variable")
         default:

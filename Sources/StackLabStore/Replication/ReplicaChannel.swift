@@ -74,6 +74,8 @@ final class ReplicaChannel: Sendable {
         var remainingDelay: Int?
         var applierWaiters: [CheckedContinuation<Void, Never>] = []
         var attempts = 0
+        /// Since START REPLICA: MySQL says "Error connecting" before the first success, "reconnecting" after.
+        var connectedOnce = false
     }
 
     let store: MySQLStore
@@ -98,6 +100,9 @@ final class ReplicaChannel: Sendable {
         }
         r.completeFile = r.sourceLogFile
         r.completePos = r.readSourceLogPos
+        // Relay log numbering continues across restarts (relay-bin.index), as mysqld's does.
+        let index = (try? String(contentsOfFile: settings.dataDirectory + "/" + settings.relayLog + ".index", encoding: .utf8)) ?? ""
+        r.relayFileNumber = index.split(separator: "\n").compactMap { $0.split(separator: ".").last.flatMap { Int($0) } }.max() ?? 0
         self.runtime = NIOLockedValueBox(r)
     }
 
@@ -127,6 +132,7 @@ final class ReplicaChannel: Sendable {
                 r.io = .connecting
                 r.ioStateText = "Connecting to source"
                 r.attempts = 0
+                r.connectedOnce = false
                 io = r.ioGeneration
             }
             if threads != .io, !r.sqlRunning {
@@ -222,7 +228,7 @@ final class ReplicaChannel: Sendable {
                     r.lastIOError = e.message
                     r.lastIOErrorTimestamp = Self.errorTimestamp()
                 }
-                store.log(level: "ERROR", code: "MY-0\(e.code)", subsystem: "Repl", "Replica I/O for channel '': \(e.message), Error_code: MY-0\(e.code)")
+                store.log(level: "ERROR", code: Self.errorCode(e.code), subsystem: "Repl", "Replica I/O for channel '': \(e.message), Error_code: \(Self.errorCode(e.code))")
                 return
             } catch {
                 guard isCurrentIO(generation), !Task.isCancelled else { return }
@@ -231,7 +237,7 @@ final class ReplicaChannel: Sendable {
                     if let s = error as? StoreError { return (s.message, s.code) }
                     return ("\(error)", 2013)
                 }()
-                let (attempt, retry, wasConnected): (Int, Int, Bool) = runtime.withLockedValue { r in
+                let (attempt, retry, wasConnected, connectedOnce): (Int, Int, Bool, Bool) = runtime.withLockedValue { r in
                     let was = r.io == .yes
                     r.attempts += 1
                     r.io = .connecting
@@ -241,14 +247,17 @@ final class ReplicaChannel: Sendable {
                     r.relay = Array(r.relay.prefix(max(r.applied, Self.lastBoundary(r.relay))))
                     r.sourceLogFile = r.completeFile
                     r.readSourceLogPos = r.completePos
-                    return (r.attempts, r.config.connectRetry, was)
+                    if was { r.attempts = 0 }
+                    return (r.attempts, r.config.connectRetry, was, r.connectedOnce)
                 }
                 if wasConnected {
                     let pos = runtime.withLockedValue { ($0.sourceLogFile, $0.readSourceLogPos) }
-                    store.log(level: "Warning", code: "MY-010897", subsystem: "Repl", "Replica I/O thread for channel '': Relay log write failure: lost connection to source, reconnecting to retry, log '\(pos.0)' at position \(pos.1)")
+                    store.log(level: "ERROR", code: "MY-010557", subsystem: "Repl", "Error reading packet from server for channel '': \(message) (server_errno=\(code))")
+                    store.log(level: "Note", code: "MY-010570", subsystem: "Repl", "Replica I/O thread: Failed reading log event, reconnecting to retry, log '\(pos.0)' at position \(pos.1) for channel ''")
                     continue  // the first reconnect is immediate, as the real receiver does
                 }
-                let text = "Error reconnecting to source '\(source)'. This was attempt \(attempt)/86400, with a delay of \(retry) seconds between attempts. Message: \(message)"
+                let verb = connectedOnce ? "reconnecting" : "connecting"
+                let text = "Error \(verb) to source '\(source)'. This was attempt \(attempt)/86400, with a delay of \(retry) seconds between attempts. Message: \(message)"
                 runtime.withLockedValue { r in
                     guard r.ioGeneration == generation else { return }
                     r.lastIOErrno = code
@@ -256,11 +265,17 @@ final class ReplicaChannel: Sendable {
                     r.lastIOErrorTimestamp = Self.errorTimestamp()
                     r.ioStateText = "Connecting to source"
                 }
-                store.log(level: "ERROR", code: "MY-010584", subsystem: "Repl", "Replica I/O for channel '': \(text), Error_code: MY-00\(code)")
+                store.log(level: "ERROR", code: "MY-010584", subsystem: "Repl", "Replica I/O for channel '': \(text), Error_code: \(Self.errorCode(code))")
                 // Connect_Retry: wait, but wake at once on STOP REPLICA (the task is cancelled).
                 try? await Task.sleep(nanoseconds: UInt64(max(0, retry)) * 1_000_000_000 + (retry == 0 ? 50_000_000 : 0))
             }
         }
+    }
+
+    /// "MY-002003": MySQL pads error numbers to six digits in the error log.
+    static func errorCode(_ code: Int) -> String {
+        let s = String(code)
+        return "MY-" + String(repeating: "0", count: max(0, 6 - s.count)) + s
     }
 
     static func errorTimestamp() -> String {
@@ -309,6 +324,7 @@ final class ReplicaChannel: Sendable {
             r.lastIOError = ""
             r.lastIOErrorTimestamp = ""
             r.attempts = 0
+            r.connectedOnce = true
         }
         store.log(level: "System", code: "MY-010562", subsystem: "Repl", "Replica I/O thread for channel '': connected to source '\(source)',replication started in log '\(file.isEmpty ? "FIRST" : file)' at position \(pos)")
         var pendingGTID: (String, Int64)?
@@ -377,7 +393,7 @@ final class ReplicaChannel: Sendable {
             r.relayWritePos = UInt64(bytes.count)
             if r.relayLogFile.isEmpty || r.applied >= r.relay.count { r.relayLogFile = name; r.relayLogPos = UInt64(bytes.count) }
         }
-        let index = (1...number).map { "./" + BinaryLog.fileName(settings.relayLog, $0) }.joined(separator: "\n") + "\n"
+        let index = (1...max(1, number)).map { "./" + BinaryLog.fileName(settings.relayLog, $0) }.joined(separator: "\n") + "\n"
         try? index.write(toFile: settings.dataDirectory + "/" + settings.relayLog + ".index", atomically: true, encoding: .utf8)
     }
 
@@ -486,7 +502,7 @@ final class ReplicaChannel: Sendable {
                         r.lastSQLError = text
                         r.lastSQLErrorTimestamp = Self.errorTimestamp()
                     }
-                    store.log(level: "ERROR", code: "MY-010584", subsystem: "Repl", "Replica SQL for channel '': \(text), Error_code: MY-00\(failure.code)")
+                    store.log(level: "ERROR", code: "MY-010584", subsystem: "Repl", "Replica SQL for channel '': \(text), Error_code: \(Self.errorCode(failure.code))")
                     return
                 }
                 runtime.withLockedValue { r in

@@ -67,7 +67,7 @@ final class SemiSyncSource: Sendable {
             return (id, promise)
         }
         guard let (id, promise) = waiting else { return nil }
-        let timeout = loop.scheduleTask(in: .milliseconds(Int64(config.timeoutMilliseconds))) { [self] in
+        let timeout = loop.scheduleTask(in: .milliseconds(Int64(min(max(0, config.timeoutMilliseconds), 4_294_967_295)))) { [self] in
             self.timedOut(id)
         }
         state.withLockedValue { s in s.waiters[id]?.timeout = timeout }

@@ -112,7 +112,7 @@ public final class MySQLStore: Sendable {
         }
         let runningMarker = dir + "/mysqld.running"
         let crashed = fm.fileExists(atPath: runningMarker)
-        fm.createFile(atPath: runningMarker, contents: Data())
+        _ = fm.createFile(atPath: runningMarker, contents: Data())
 
         log(level: "System", code: "MY-013576", subsystem: "InnoDB", thread: 1, "InnoDB initialization has started.")
         let dataLog = DataLog(directory: dir, fsync: settings.fsyncOnCommit)

@@ -32,17 +32,21 @@ public struct StoreColumn: Sendable, Equatable {
     }
 
     /// A text column of an information result (SHOW …): VARCHAR in utf8mb4, 4 bytes per character.
-    static func text(_ name: String, chars: UInt32 = 64, notNull: Bool = true) -> StoreColumn {
+    public static func text(_ name: String, chars: UInt32 = 64, notNull: Bool = true) -> StoreColumn {
         StoreColumn(name: name, type: .varString, length: chars * 4, flags: notNull ? ColumnFlag.notNull : 0)
     }
-    static func number(_ name: String, notNull: Bool = true, length: UInt32 = 21) -> StoreColumn {
+    public static func number(_ name: String, notNull: Bool = true, length: UInt32 = 21) -> StoreColumn {
         StoreColumn(name: name, type: .longlong, length: length, flags: (notNull ? ColumnFlag.notNull : 0) | ColumnFlag.unsigned)
     }
 }
 
 /// What a statement returned: a result set (columns and rows) or an OK (affected rows, insert id, info).
 public struct StoreResult: Sendable, Equatable {
-    public var columns: [String] { columnInfo.map(\.name) }
+    /// Column names; setting them makes plain text columns.
+    public var columns: [String] {
+        get { columnInfo.map(\.name) }
+        set { columnInfo = newValue.map { StoreColumn.text($0) } }
+    }
     public var columnInfo: [StoreColumn]
     public var rows: [[String?]]
     public var affectedRows: Int
@@ -60,6 +64,14 @@ public struct StoreResult: Sendable, Equatable {
         self.info = nil
         self.warnings = 0
         self.isResultSet = true
+    }
+
+    /// A result set of text columns (for callers that build results themselves, e.g. the shell's own tables).
+    public init(columns: [String], rows: [[String?]], affectedRows: Int = 0, lastInsertID: Int = 0, info: String? = nil) {
+        self.init(columns: columns.map { StoreColumn.text($0) }, rows: rows)
+        self.affectedRows = affectedRows
+        self.lastInsertID = lastInsertID
+        self.info = info
     }
 
     public init(affectedRows: Int, lastInsertID: Int = 0, info: String? = nil, warnings: Int = 0) {

@@ -226,9 +226,9 @@ final class MySQLServerHandler: ChannelInboundHandler {
         }
         // AFTER_SYNC: the commit is durable here; the client hears OK once a replica has the transaction.
         busy = true
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let bound = NIOLoopBound((self, context, write), eventLoop: context.eventLoop)
         wait.whenComplete { _ in
-            let (handler, context) = bound.value
+            let (handler, context, write) = bound.value
             handler.busy = false
             guard case .command = handler.state else { return }
             write(context)
