@@ -121,12 +121,19 @@ public enum RuleFile {
             for (key, _) in mapping where !["name", "interval", "rules", "limit"].contains(key.string ?? "") {
                 throw fail(key, "field \(key.string ?? "?") not found in type rulefmt.RuleGroup")
             }
+            for (key, _) in mapping where ["interval", "limit"].contains(key.string ?? "") {
+                // Prometheus knows these; the lab's monitor evaluates every group at its scrape interval, without limits.
+                throw fail(key, "'\(key.string ?? "")' is not supported by the lab's monitor (it evaluates every group each scrape interval)")
+            }
             guard let name = group["name"]?.string, !name.isEmpty else { throw fail(group, "groupname must not be empty") }
             guard groupNames.insert(name).inserted else { throw fail(group, "\(name): repeated in the same file") }
             for rule in group["rules"]?.sequence ?? Node.Sequence([]) {
                 guard let fields = rule.mapping else { throw fail(rule, "a rule is a mapping with 'alert' and 'expr'") }
                 for (key, _) in fields where !["alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"].contains(key.string ?? "") {
                     throw fail(key, "field \(key.string ?? "?") not found in type rulefmt.Rule")
+                }
+                if rule["keep_firing_for"] != nil {
+                    throw fail(rule["keep_firing_for"], "'keep_firing_for' is not supported by the lab's monitor")
                 }
                 if rule["record"] != nil {
                     throw fail(rule, "recording rules ('record:') are not supported by the lab's monitor; use 'alert:'")

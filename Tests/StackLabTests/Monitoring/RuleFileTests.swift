@@ -2,6 +2,25 @@ import Foundation
 import Testing
 @testable import StackLab
 
+@Suite("The text exposition format, read back")
+struct MonitoringExpositionTests {
+    @Test func readsLabelsWithEscapesValuesAndTimestamps() throws {
+        let samples = try ExpositionParser.parse("""
+            # HELP x help
+            # TYPE x counter
+            x_total{a="1",b="say \\"hi\\"\\n"} 3 1700000000000
+            y +Inf
+            z{le="0.5",} NaN
+            """)
+        #expect(samples.count == 3)
+        #expect(samples[0] == Sample(name: "x_total", labels: ["a": "1", "b": "say \"hi\"\n"], value: 3))
+        #expect(samples[1].value == .infinity)
+        #expect(samples[2].labels == ["le": "0.5"] && samples[2].value.isNaN)
+        #expect(throws: ExpositionParser.ParseError.self) { try ExpositionParser.parse("x{a=1} 2") }
+        #expect(throws: ExpositionParser.ParseError.self) { try ExpositionParser.parse("x") }
+    }
+}
+
 @Suite("Prometheus rule files")
 struct MonitoringRuleFileTests {
     @Test func theDefaultRulesHaveInstanceDownForFiveSeconds() throws {
@@ -34,6 +53,7 @@ struct MonitoringRuleFileTests {
             ("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up == 0\n        for: five\n", "not a valid duration"),
             ("groups:\n  - name: a\n    rules:\n      - alrt: X\n        expr: up == 0\n", "field alrt not found"),
             ("groups:\n  - name: a\n    rules:\n      - record: x\n        expr: up\n", "recording rules"),
+            ("groups:\n  - name: a\n    interval: 30s\n    rules: []\n", "'interval' is not supported"),
         ]
         for (text, reason) in cases {
             do {
