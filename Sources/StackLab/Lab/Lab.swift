@@ -125,6 +125,7 @@ public final class Lab: Sendable {
     /// Stops every process (gracefully, but quickly) and releases the threads.
     public func shutdown() async {
         flushTimer.withLockedValue { $0?.cancel() }
+        await Monitor.stopAll(watching: self)
         // Close every port at once, then let each process end its own work (stores flush, replication stops),
         // then close the app servers' database connections, and only then stop the threads.
         for process in processes.reversed() where process.state.isListening {

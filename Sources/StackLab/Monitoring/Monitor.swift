@@ -46,6 +46,8 @@ extension Lab {
     /// let monitor = try await lab.startMonitor()
     /// for await event in monitor.events() { print(event) }   // alert InstanceDown pending: instance=web-02/nginx …
     /// ```
+    ///
+    /// `monitor.stop()` stops it; `lab.shutdown()` stops the monitors still running on the lab.
     public func startMonitor(rules: [AlertRule]? = nil, interval: Double = 1, address: String = Monitor.defaultAddress,
                              port: Int = MetricsEndpoint.monitorPort) async throws -> Monitor {
         let chosen: [AlertRule]
@@ -112,10 +114,24 @@ public final class Monitor: Sendable {
         try await listener.start()
         let task = Task { [self] in await run() }
         box.withLockedValue { $0.loop = task }
+        Self.running.withLockedValue { $0[ObjectIdentifier(lab), default: []].append(self) }
+    }
+
+    /// The monitors started on each lab, so the lab's shutdown stops them too.
+    private static let running = NIOLockedValueBox<[ObjectIdentifier: [Monitor]]>([:])
+
+    /// Stops every monitor still watching `lab` (called by `Lab.shutdown`).
+    static func stopAll(watching lab: Lab) async {
+        let monitors = running.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(lab)) ?? [] }
+        for monitor in monitors { await monitor.stop() }
     }
 
     /// Stops scraping, closes the port, ends every event stream.
     public func stop() async {
+        Self.running.withLockedValue { running in
+            running[ObjectIdentifier(lab)]?.removeAll { $0 === self }
+            if running[ObjectIdentifier(lab)]?.isEmpty == true { running[ObjectIdentifier(lab)] = nil }
+        }
         let (task, subscribers) = box.withLockedValue { box in
             defer { box.subscribers = [:]; box.loop = nil }
             return (box.loop, Array(box.subscribers.values))

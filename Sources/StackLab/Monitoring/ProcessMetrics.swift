@@ -6,8 +6,9 @@ import Prometheus
 /// at each scrape, plus the few hot-path counters that cannot be read from state (the app's per-route latencies).
 ///
 /// Most values are *read* at scrape time (balancer server states, request counters the processes already keep), so
-/// the request path pays nothing for them. Code that wants to count something new can use swift-metrics against this
-/// process's registry:
+/// the request path pays nothing for them. The exporters use the registry's own API because it carries HELP text,
+/// which `promtool check metrics` requires; code that wants to count something new quickly can use swift-metrics
+/// against this process's registry (its metrics then have no HELP line):
 ///
 /// ```swift
 /// let counter = CoreMetrics.Counter(label: "foobar_logins_total", factory: process.runtime.metrics.factory)

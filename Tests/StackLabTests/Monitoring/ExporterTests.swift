@@ -84,4 +84,21 @@ struct MonitoringExporterTests {
         #expect(response.status == 200)
         #expect(response.body.contains("gunicorn_workers 2"))
     }
+
+    @Test func totalsReadFromStateBecomeCountersThatResetWhenTheTotalDoes() {
+        let metrics = ProcessMetrics()
+        metrics.counter("x_total", "X.", [], 5)
+        metrics.counter("x_total", "X.", [], 8)
+        #expect(metrics.exposition().contains("x_total 8\n"))
+        metrics.counter("x_total", "X.", [], 2)   // the process restarted its count
+        #expect(metrics.exposition().contains("x_total 2\n"))
+        metrics.routes.record(method: .GET, uri: "/api/posts?limit=3", status: 200, seconds: 0.02)
+        metrics.routes.record(method: .GET, uri: "/nope", status: 404, seconds: 20)
+        let text = metrics.exposition()
+        #expect(text.contains("flask_http_request_duration_seconds_bucket{method=\"GET\",path=\"/api/posts\",le=\"0.01\"} 0"))
+        #expect(text.contains("flask_http_request_duration_seconds_bucket{method=\"GET\",path=\"/api/posts\",le=\"0.025\"} 1"))
+        #expect(text.contains("flask_http_request_duration_seconds_bucket{method=\"other\",path=\"other\",le=\"10.0\"} 0"))
+        #expect(text.contains("flask_http_request_duration_seconds_bucket{method=\"other\",path=\"other\",le=\"+Inf\"} 1"))
+        #expect(text.contains("flask_http_request_duration_seconds_sum{method=\"other\",path=\"other\"} 20.0"))
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOPosix
 import Testing
 @testable import StackLab
 
@@ -80,6 +81,31 @@ struct MonitoringMonitorTests {
         #expect(down == ["web-01/gunicorn"])
         #expect(health?.up == false)
         #expect(health?.lastError?.contains("timed out") == true, "\(health?.lastError ?? "-")")
+    }
+}
+
+extension MonitoringMonitorTests {
+    @Test func shuttingTheLabDownStopsItsMonitor() async throws {
+        let (lab, folder) = try await startMonitoringLab()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let monitor = try await lab.startMonitor(interval: 0.2)
+        let stream = monitor.events()
+        let ended = NIOLockedValueBox(false)
+        let listening = Task {
+            for await _ in stream {}
+            ended.withLockedValue { $0 = true }
+        }
+        try await waitUntil("a first round") { monitor.rounds > 0 }
+        await lab.shutdown()
+        // The event stream ends only when the monitor has stopped (its loop awaited, its port closed).
+        try await waitUntil("the monitor's event stream to end") { ended.withLockedValue { $0 } }
+        listening.cancel()
+        let refused = await #expect(throws: (any Error).self) {
+            _ = try await HTTPClient(dialer: Dialer(network: lab.network, fromServer: "internet", sourceAddress: "127.0.0.1"),
+                                     group: MultiThreadedEventLoopGroup.singleton)
+                .request(host: monitor.address, port: monitor.port, path: "/metrics", timeout: 2)
+        }
+        #expect(refused != nil)
     }
 }
 
