@@ -306,18 +306,7 @@ public final class Monitor: Sendable {
         return "{\"status\":\"success\",\"data\":{\"alerts\":[\(items.joined(separator: ","))]}}\n"
     }
 
-    static func json(_ text: String) -> String {
-        var out = "\""
-        for char in text.unicodeScalars {
-            switch char {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(char)
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ text: String) -> String { JSONText.quote(text) }
 }
 
 private final class MonitorResponder: HTTPResponder {
