@@ -119,7 +119,12 @@ public final class Lab: Sendable {
 
     private func startAll(_ list: [any LabProcess]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for process in list { group.addTask { try await process.start() } }
+            for process in list {
+                group.addTask {
+                    try await process.start()
+                    try await process.startExporter()
+                }
+            }
             try await group.waitForAll()
         }
     }
@@ -127,6 +132,7 @@ public final class Lab: Sendable {
     /// Stops every process (gracefully, but quickly) and releases the threads.
     public func shutdown() async {
         flushTimer.withLockedValue { $0?.cancel() }
+        await Monitor.stopAll(watching: self)
         // Close every port at once, then let each process end its own work (stores flush, replication stops),
         // then close the app servers' database connections, and only then stop the threads.
         for process in processes.reversed() where process.state.isListening {
