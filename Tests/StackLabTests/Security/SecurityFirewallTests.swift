@@ -118,6 +118,25 @@ extension SecurityFirewallTests {
     }
 }
 
+extension SecurityFirewallTests {
+    /// The hardened firewalls let the monitor (127.0.1.20) scrape every exporter, and nobody else.
+    @Test func theMonitorScrapesEveryTargetThroughTheHardenedFirewalls() async throws {
+        let running = try await RunningLab.start("foobar-hardened")
+        let lab = running.lab
+        let monitor = try await lab.startMonitor(interval: 0.2)
+        var waited: (any Error)?
+        do {
+            try await waitUntil("every target scraped and up") {
+                monitor.targetHealth.count == lab.metricsTargets.count && monitor.targetHealth.allSatisfy(\.up)
+            }
+        } catch { waited = error }
+        let exporters = await Scanner.scan(lab, address: "127.0.1.11", ports: [9102, 9104, 9113], timeoutMilliseconds: 500)
+        await running.cleanup()
+        #expect(waited == nil, "targets down: \(monitor.targetHealth.filter { !$0.up })")
+        #expect(exporters.allSatisfy { $0.state == .filtered }, "the exporters must not be open to the internet: \(exporters)")
+    }
+}
+
 extension HTTPClient {
     /// The hardened lab answers plain HTTP with a redirect only; requests go to HTTPS with the real curl.
     func requestOverHTTPS(_ running: RunningLab, method: String, path: String, body: String?) async throws -> String {
