@@ -47,3 +47,10 @@ tools:
 
 clean:
 	rm -rf .build
+
+# The exercises are edited in exercises/; the installed binary reads the copy in the module's resources.
+# (ExerciseCatalogTests fails when the two differ.)
+.PHONY: exercises-resources
+exercises-resources:
+	rm -rf Sources/StackLabExercises/Resources/exercises
+	cp -R exercises Sources/StackLabExercises/Resources/exercises

@@ -63,11 +63,26 @@ let package = Package(
             // Every request crosses this code several times: no dynamic exclusivity checks in release builds.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // Graded exercises: the exercise folders (as resources), the grader that boots a learner's lab and breaks it,
+        // hints and progress.
+        .target(
+            name: "StackLabExercises",
+            dependencies: [
+                "StackLab", "StackLabStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources/exercises")]
+        ),
         // The shell: commands, parsing, completion, rendering. Talks to a LineEditor protocol, not to a terminal.
         .target(
             name: "StackLabShell",
             dependencies: [
                 "StackLab",
+                "StackLabExercises",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +91,7 @@ let package = Package(
             dependencies: [
                 "StackLab",
                 "StackLabShell",
+                "StackLabExercises",
                 "CLibEdit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -99,6 +115,11 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "StackLabExercisesTests",
+            dependencies: ["StackLabExercises", "StackLab", "StackLabStore", "StackLabShell"],
+            exclude: ["Solutions"]
         ),
         .testTarget(
             name: "StackLabShellTests",

@@ -18,7 +18,7 @@ struct Stacklab: AsyncParsableCommand {
           stacklab serve
           stacklab lab init ~/my-lab && stacklab --lab ~/my-lab
         """,
-        subcommands: [ShellCommand.self, RunCommand.self, ServeCommand.self, LabCommand.self],
+        subcommands: [ShellCommand.self, RunCommand.self, ServeCommand.self, LabCommand.self, GradeCommand.self],
         defaultSubcommand: ShellCommand.self)
 }
 

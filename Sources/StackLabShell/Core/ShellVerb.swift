@@ -22,6 +22,7 @@ public enum VerbGroup: String, Sendable, CaseIterable {
     case fix = "Fix it"
     case store = "The database"
     case labs = "Lab folders"
+    case exercises = "Exercises"
     case shell = "The shell"
 }
 
@@ -42,6 +43,7 @@ public enum VerbTable {
         ReviveVerb.self, HealVerb.self, ResetVerb.self, UFWVerb.self,
         SQLVerb.self, ReplicationVerb.self,
         LabVerb.self,
+        ExercisesVerb.self, ExerciseVerb.self, GradeVerb.self, HintVerb.self,
         WatchVerb.self, SleepVerb.self, HelpVerb.self, QuitVerb.self,
     ]
 

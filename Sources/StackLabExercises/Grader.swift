@@ -1,0 +1,128 @@
+import Foundation
+import NIOCore
+import StackLab
+
+/// Grades an exercise by behaviour: boots a lab from the learner's files (a copy, so the learner's folder is not
+/// filled with data and logs), runs the exercise's checks in order — traffic, faults, assertions on what clients
+/// saw — and stops the lab. Never reads the learner's files for keywords.
+///
+/// ```swift
+/// let report = await Grader().grade(ExerciseCatalog.builtIn.exercise(matching: "1")!, directory: "~/stacklab-exercises/01-weights")
+/// print(report.render())
+/// ```
+public struct Grader: Sendable {
+    /// The lab's port offset; nil takes the next of `GradingPorts`.
+    public var portOffset: Int?
+
+    public init(portOffset: Int? = nil) { self.portOffset = portOffset }
+
+    public static let loadCheckName = "the lab loads and starts"
+
+    public func grade(_ exercise: Exercise, directory: String, progress: (@Sendable (CheckResult) -> Void)? = nil) async -> GradeReport {
+        let started = Date()
+        let scenario = ScenarioTable.scenario(for: exercise.id)
+        var report = GradeReport(exercise: exercise, checks: [], seconds: 0)
+        func finish() -> GradeReport {
+            report.seconds = Date().timeIntervalSince(started)
+            return report
+        }
+        if let missing = scenario.unavailable {
+            report.unavailable = missing
+            return finish()
+        }
+        func record(_ result: CheckResult) {
+            report.checks.append(result)
+            progress?(result)
+        }
+        func skipRest(_ why: String) {
+            for check in scenario.checks { record(CheckResult(name: check.name, points: check.points, status: .skipped, message: why, seconds: 0)) }
+        }
+
+        // A copy of the learner's folder: the lab writes data/ and logs/ into its folder.
+        let run: String
+        do {
+            run = try Self.copyForGrading(directory, exercise: exercise)
+        } catch {
+            record(CheckResult(name: Self.loadCheckName, points: 1, status: .failed, message: "\(error)", seconds: 0))
+            skipRest("not run: the lab did not load")
+            return finish()
+        }
+        defer { try? FileManager.default.removeItem(atPath: run) }
+
+        let loadStarted = Date()
+        let definition: LabDefinition
+        do {
+            definition = try scenario.prepare(try LabDefinition.load(directory: run))
+        } catch {
+            record(CheckResult(name: Self.loadCheckName, points: 1, status: .failed, message: "\(error)", seconds: Date().timeIntervalSince(loadStarted)))
+            skipRest("not run: the lab does not load")
+            return finish()
+        }
+        let lab: Lab
+        do {
+            lab = try await Lab.start(definition, options: LabOptions(portOffset: portOffset ?? GradingPorts.offset(), threads: 2))
+        } catch {
+            record(CheckResult(name: Self.loadCheckName, points: 1, status: .failed, message: "the lab does not start: \(error)",
+                               seconds: Date().timeIntervalSince(loadStarted)))
+            skipRest("not run: the lab did not start")
+            return finish()
+        }
+        let context = GradingContext(lab: lab)
+        let ready = await scenario.ready(context)
+        record(CheckResult(name: Self.loadCheckName, points: 1, status: ready == nil ? .passed : .failed,
+                           message: ready ?? "", seconds: Date().timeIntervalSince(loadStarted)))
+        if ready != nil {
+            skipRest("not run: the lab is not ready")
+        } else {
+            for check in scenario.checks {
+                let checkStarted = Date()
+                let outcome = await check.run(context)
+                let status: CheckResult.Status = switch outcome {
+                case .pass: .passed
+                case .fail: .failed
+                case .skip: .skipped
+                }
+                record(CheckResult(name: check.name, points: check.points, status: status, message: outcome.message,
+                                   seconds: Date().timeIntervalSince(checkStarted)))
+            }
+        }
+        await context.stop()
+        await lab.shutdown()
+        return finish()
+    }
+
+    /// Copies the lab files of `directory` to a new temporary folder, leaving out what a lab writes (data/, logs/).
+    static func copyForGrading(_ directory: String, exercise: Exercise) throws -> String {
+        let fm = FileManager.default
+        let source = URL(fileURLWithPath: (directory as NSString).expandingTildeInPath).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: source.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw GradeError("there is no folder \(source.path) — 'exercise \(exercise.number)' writes the starter files there")
+        }
+        let run = NSTemporaryDirectory() + "stacklab-grade-\(exercise.id)-\(UUID().uuidString.prefix(8))"
+        try fm.createDirectory(atPath: run, withIntermediateDirectories: true)
+        try copyTree(source.path, to: run, skipping: ["data", "logs", ".git"])
+        return run
+    }
+
+    private static func copyTree(_ from: String, to: String, skipping: Set<String>) throws {
+        let fm = FileManager.default
+        for item in try fm.contentsOfDirectory(atPath: from) where !skipping.contains(item) {
+            let source = (from as NSString).appendingPathComponent(item)
+            let destination = (to as NSString).appendingPathComponent(item)
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: source, isDirectory: &isDirectory) else { continue }
+            if isDirectory.boolValue {
+                try fm.createDirectory(atPath: destination, withIntermediateDirectories: true)
+                try copyTree(source, to: destination, skipping: skipping)
+            } else {
+                try fm.copyItem(atPath: source, toPath: destination)
+            }
+        }
+    }
+}
+
+public struct GradeError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

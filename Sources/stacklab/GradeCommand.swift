@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import StackLabExercises
+
+/// `stacklab grade N|DIR [--watch]`: grades an exercise from the command line. Exit status 0 only when every check
+/// passes.
+struct GradeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grade",
+        abstract: "Grade an exercise: N (your copy from 'exercise N') or DIR (a folder holding an exercise's files).",
+        discussion: """
+        The grader boots a lab from the files on its own ports, sends traffic, breaks things and checks what the
+        visitors saw. Exit status 0 only when every check passes.
+
+        Examples:
+          stacklab grade 1
+          stacklab grade ~/stacklab-exercises/02-failover --watch
+        """)
+
+    @Argument(help: "An exercise number or name, or a folder with an exercise's files (exercise.json).") var target: String
+    @Flag(help: "Grade again every time a file in the folder is saved (Ctrl-C to stop).") var watch = false
+    @Option(help: "Which exercise the folder holds, when it has no exercise.json (number or name).") var exercise: String?
+
+    func run() async throws {
+        let workspace = ExerciseWorkspace.default()
+        let (exercise, folder) = try resolve(workspace: workspace)
+        let style = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        func paint(_ status: CheckResult.Status, _ text: String) -> String {
+            guard style else { return text }
+            let code = switch status {
+            case .passed: "32"
+            case .failed: "31"
+            case .skipped: "33"
+            }
+            return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+        }
+        func gradeOnce() async -> GradeReport {
+            print("grading \(folder) …")
+            let report = await Grader().grade(exercise, directory: folder)
+            print(report.render(color: paint), terminator: "")
+            try? workspace.update { $0.note(report) }
+            return report
+        }
+        var report = await gradeOnce()
+        guard watch else {
+            if !report.passed { throw ExitCode(1) }
+            return
+        }
+        let watcher = FolderWatch(folder: folder)
+        while true {
+            print("watching \(folder) — save a file to grade again (Ctrl-C to stop)")
+            guard let changed = await watcher.nextChange(after: watcher.snapshot()) else { break }
+            print("\nchanged: \(changed.joined(separator: ", "))")
+            report = await gradeOnce()
+        }
+        if !report.passed { throw ExitCode(1) }
+    }
+
+    private func resolve(workspace: ExerciseWorkspace) throws -> (Exercise, String) {
+        let catalog = ExerciseCatalog.builtIn
+        let path = URL(fileURLWithPath: (target as NSString).expandingTildeInPath).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            let named = exercise.flatMap { catalog.exercise(matching: $0) }
+                ?? ExerciseCatalog.read(folder: path).flatMap { catalog.exercise(matching: $0.id) }
+            guard let found = named else {
+                throw ValidationError("\(path) holds no exercise.json: say which exercise it is with --exercise N")
+            }
+            return (found, path)
+        }
+        guard let found = catalog.exercise(matching: target) else {
+            throw ValidationError("there is no exercise or folder '\(target)' (exercises: 1 to \(catalog.exercises.count))")
+        }
+        let folder = workspace.folder(for: found)
+        guard FileManager.default.fileExists(atPath: folder) else {
+            throw ValidationError("you have not started exercise \(found.number): run 'stacklab -c \"exercise \(found.number)\"' to write its files to \(folder)")
+        }
+        return (found, folder)
+    }
+}

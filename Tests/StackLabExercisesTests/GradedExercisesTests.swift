@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import StackLabExercises
+
+/// Every exercise graded twice: the starter files fail with the expected messages, the reference solution passes
+/// every check, each in under 20 s. Serialized: the checks measure time windows, and labs side by side on two cores
+/// would measure each other.
+@Suite(.serialized)
+struct GradedExercisesTests {
+    @Test func weightsStarterFailsOnTheRatioAndTheSolutionPasses() async throws {
+        let (starter, solution) = try await gradeTwice("01-weights")
+        print(starter.render(), solution.render())
+        #expect(starter.failedNames == ["web-02 serves two thirds of the requests", "the ratio holds with 8 connections at once"])
+        #expect(starter.check("web-02 serves two thirds of the requests")?.message.contains("web-02 served 150 of 300 requests (50 %)") == true)
+        #expect(solution.passed, "\(solution.render())")
+        #expect(starter.seconds < 20 && solution.seconds < 20)
+    }
+
+    @Test func failoverStarterFailsRequestsAndIsSlowToMarkDownAndTheSolutionPasses() async throws {
+        let (starter, solution) = try await gradeTwice("02-failover")
+        print(starter.render(), solution.render())
+        let failures = try #require(starter.check("killing web-01 under load fails no request"))
+        #expect(!failures.passed)
+        #expect(failures.message.contains("failed after web-01 was killed (503"), "\(failures.message)")
+        let rotation = try #require(starter.check("web-01 is out of rotation within 1.5 s"))
+        #expect(!rotation.passed)
+        #expect(rotation.message.contains("web-01 was still UP"), "\(rotation.message)")
+        #expect(solution.passed, "\(solution.render())")
+        #expect(starter.seconds < 20 && solution.seconds < 20)
+    }
+
+    @Test func readReplicaStarterLosesPostsReadsThePrimaryAndWritesTheReplicaAndTheSolutionPasses() async throws {
+        let (starter, solution) = try await gradeTwice("03-read-replica")
+        print(starter.render(), solution.render())
+        #expect(starter.check("every post the site acknowledges lands on the primary")?.message
+            .contains("of 10 posts acknowledged by the site are missing on the primary (web-01)") == true)
+        #expect(starter.check("the replica serves the site's reads")?.message.contains("reads must go to the replica") == true)
+        #expect(starter.check("the replica refuses writes (read-only)")?.message.contains("accepted an INSERT from the app's user") == true)
+        #expect(solution.passed, "\(solution.render())")
+        #expect(starter.seconds < 20 && solution.seconds < 20)
+    }
+
+    @Test func httpsStarterHasNoTLSAndTheSolutionPasses() async throws {
+        let (starter, solution) = try await gradeTwice("04-https")
+        print(starter.render(), solution.render())
+        #expect(starter.check("lb-01 serves the site over HTTPS on 8443")?.message.contains("no HTTPS on lb-01 port 8443") == true)
+        #expect(starter.check("plain HTTP is redirected to HTTPS")?.message.contains("GET http://www.foobar.com:8080/ answered 200") == true)
+        #expect(starter.score == 1)
+        #expect(solution.passed, "\(solution.render())")
+        #expect(starter.seconds < 20 && solution.seconds < 20)
+    }
+
+    @Test func firewallStarterLeavesMySQLOpenAndTheSolutionPasses() async throws {
+        let (starter, solution) = try await gradeTwice("05-firewall")
+        print(starter.render(), solution.render())
+        let scan = try #require(starter.check("from the internet, only lb-01's 8080 and 8443 answer"))
+        #expect(scan.message.contains("web-01 3306/tcp (mysql)"), "\(scan.message)")
+        #expect(starter.check("MySQL refuses connections from lb-01")?.passed == false)
+        #expect(solution.passed, "\(solution.render())")
+        #expect(starter.seconds < 20 && solution.seconds < 20)
+    }
+
+    @Test func alertsStarterPagesOnABlipAndTheSolutionDoesNotButFiresOnADeath() async throws {
+        let (starter, solution) = try await gradeTwice("06-alerts")
+        print(starter.render(), solution.render())
+        let blip = try #require(starter.check("no alert fires when web-01 misses a single health check"))
+        #expect(!blip.passed)
+        #expect(blip.message.contains("InstanceDown"), "\(blip.message)")
+        #expect(solution.passed, "\(solution.render())")
+        #expect(starter.seconds < 25 && solution.seconds < 25)
+    }
+
+    @Test func aLabThatDoesNotParseFailsTheFirstCheckWithFileAndLine() async throws {
+        let folder = try exerciseFolder("01-weights") { folder in
+            let path = folder + "/lb-01/haproxy.cfg"
+            let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "balance roundrobin", with: "balance roundrobbin")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let report = await Grader().grade(exercise("01-weights"), directory: folder)
+        let first = try #require(report.checks.first)
+        #expect(first.name == Grader.loadCheckName)
+        #expect(!first.passed)
+        #expect(first.message.contains("lb-01/haproxy.cfg:"), "\(first.message)")
+        #expect(first.message.contains("roundrobbin"), "\(first.message)")
+        #expect(report.checks.dropFirst().allSatisfy { $0.status == .skipped })
+        #expect(report.score == 0 && !report.passed)
+    }
+
+    @Test func gradingLeavesTheLearnersFolderAsItWas() async throws {
+        let folder = try exerciseFolder("01-weights", solution: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let before = try FileManager.default.subpathsOfDirectory(atPath: folder).sorted()
+        _ = await Grader().grade(exercise("01-weights"), directory: folder)
+        let after = try FileManager.default.subpathsOfDirectory(atPath: folder).sorted()
+        #expect(before == after)
+    }
+}
