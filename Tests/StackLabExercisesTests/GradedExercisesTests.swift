@@ -70,6 +70,26 @@ struct GradedExercisesTests {
         #expect(starter.seconds < 25 && solution.seconds < 25)
     }
 
+    @Test func databaseFailoverStarterLosesAcknowledgedPostsAndTheSemiSyncSolutionLosesNone() async throws {
+        let (starter, solution) = try await gradeTwice("08-db-failover")
+        print(starter.render(), solution.render())
+        let lost = try #require(starter.check("no acknowledged post is lost when the primary dies"))
+        #expect(!lost.passed)
+        #expect(lost.message.contains("3 of 8 posts the site acknowledged are missing on the promoted replica (web-02)"), "\(lost.message)")
+        #expect(solution.passed, "\(solution.render())")
+        #expect(starter.seconds < 20 && solution.seconds < 20)
+    }
+
+    @Test func keepalivedStarterHasNoFloatingAddressAndTheSolutionFailsOverWithinASecond() async throws {
+        let (starter, solution) = try await gradeTwice("07-keepalived")
+        print(starter.render(), solution.render())
+        #expect(starter.check("the site answers at the floating address 127.0.1.100:8080")?.message.contains("nothing serves the site at the floating address") == true)
+        #expect(starter.check("one balancer holds the floating address, another stands by")?.message.contains("the lab runs no keepalived") == true)
+        #expect(starter.check("killing lb-01 under load leaves at most 1 s without service")?.message.contains("no lb-02") == true)
+        #expect(solution.passed, "\(solution.render())")
+        #expect(starter.seconds < 20 && solution.seconds < 20)
+    }
+
     @Test func aLabThatDoesNotParseFailsTheFirstCheckWithFileAndLine() async throws {
         let folder = try exerciseFolder("01-weights") { folder in
             let path = folder + "/lb-01/haproxy.cfg"
@@ -82,7 +102,7 @@ struct GradedExercisesTests {
         #expect(first.name == Grader.loadCheckName)
         #expect(!first.passed)
         #expect(first.message.contains("lb-01/haproxy.cfg:"), "\(first.message)")
-        #expect(first.message.contains("roundrobbin"), "\(first.message)")
+        #expect(first.message.contains("\"balance\": unknown algorithm"), "\(first.message)")
         #expect(report.checks.dropFirst().allSatisfy { $0.status == .skipped })
         #expect(report.score == 0 && !report.passed)
     }

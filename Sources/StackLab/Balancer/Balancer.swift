@@ -18,6 +18,8 @@ public final class Balancer: LabProcess {
     private let activeSessions = ManagedAtomic<Int>(0)
     /// The server's lab folder: `crt` files are read relative to it.
     private let folder: String?
+    /// keepalived's floating addresses on this server: binds on them are open only while the server is MASTER.
+    public let floating = FloatingAddresses()
 
     public init(config: HAProxyConfig, runtime: ProcessRuntime, folder: String? = nil) {
         self.config = config
@@ -47,19 +49,7 @@ public final class Balancer: LabProcess {
         for warning in config.warnings { runtime.log.append("[WARNING]  (\(pid)) : config : \(warning)") }
         do {
             for frontend in config.frontends {
-                for bind in frontend.binds {
-                    // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
-                    let tls = try bind.certificateFile.map { try TLSMaterial.serverContext(certificateFile: resolve($0)) }
-                    let responder = FrontendResponder(balancer: self, frontend: frontend, tls: tls != nil)
-                    try await runtime.listen(host: bind.host, configuredPort: bind.port) { channel in
-                        if let tls {
-                            do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) } catch {
-                                return channel.eventLoop.makeFailedFuture(error)
-                            }
-                        }
-                        return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
-                    }
-                }
+                for bind in frontend.binds where floating.shouldListen(on: bind.host) { try await listen(bind, frontend: frontend) }
             }
         } catch {
             await runtime.abandonListeners()
@@ -70,6 +60,21 @@ public final class Balancer: LabProcess {
         for checker in checkers { checker.start() }
         runtime.log.append("[NOTICE]   (\(pid)) : New worker (\(pid + 1)) forked")
         runtime.log.append("[NOTICE]   (\(pid)) : Loading success.")
+    }
+
+    /// Opens one frontend bind.
+    func listen(_ bind: HAProxyConfig.Bind, frontend: HAProxyConfig.Frontend) async throws {
+        // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
+        let tls = try bind.certificateFile.map { try TLSMaterial.serverContext(certificateFile: resolve($0)) }
+        let responder = FrontendResponder(balancer: self, frontend: frontend, tls: tls != nil)
+        try await runtime.listen(host: bind.host, configuredPort: bind.port) { channel in
+            if let tls {
+                do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
+        }
     }
 
     public func halt(graceful: Bool) async {

@@ -17,6 +17,8 @@ public struct LabDefinition: Sendable {
     public var nginx: [String: NginxConfig]
     public var gunicorn: [String: GunicornConfig]
     public var mysql: [String: MySQLConfig]
+    /// keepalived.conf of the servers that run keepalived (the second balancer's floating address).
+    public var keepalived: [String: KeepalivedConfig] = [:]
     /// Each mysql server's init_file, split into statements (comments removed), keyed by server name.
     public var mysqlInitStatements: [String: [String]]
     /// Each server's firewall from its optional `ufw.rules` (the [security] issue), keyed by server name.
@@ -71,6 +73,7 @@ public struct LabDefinition: Sendable {
                         lab.haproxy[server.name] = config
                         lab.warnings += config.warnings.map { $0.hasPrefix("parsing [") ? $0 : "\(file): \($0)" }
                     case .nginx: lab.nginx[server.name] = try NginxConfigParser.parse(text, file: file)
+                    case .keepalived: lab.keepalived[server.name] = try KeepalivedConfigParser.parse(text, file: file)
                     case .gunicorn: lab.gunicorn[server.name] = try GunicornConfigParser.parse(text, file: file)
                     case .mysql:
                         let config = try MySQLConfigParser.parse(text, file: file)
@@ -168,6 +171,7 @@ extension Topology.ProcessKind {
         case .nginx: "web server configuration (events { } and http { server { … } })"
         case .gunicorn: "app server settings (bind, workers, …, one \"name = value\" per line)"
         case .mysql: "database settings ([mysqld] with server-id, bind-address, …)"
+        case .keepalived: "VRRP settings (vrrp_instance NAME { state, priority, advert_int, virtual_ipaddress { … } })"
         }
     }
 }
@@ -285,7 +289,11 @@ private struct CrossCheck {
     mutating func checkAddresses(_ listeners: [Listener]) {
         for listener in listeners {
             guard let server = lab.topology.server(named: listener.server), listener.host != server.address else { continue }
-            let directive = switch listener.process { case .haproxy: "bind"; case .nginx: "listen"; case .gunicorn: "bind"; case .mysql: "bind-address" }
+            // A floating address of this server's keepalived (virtual_ipaddress) is this server's while it is MASTER.
+            if lab.keepalived[server.name]?.virtualAddresses.contains(listener.host) == true { continue }
+            let directive = switch listener.process {
+            case .haproxy: "bind"; case .nginx: "listen"; case .gunicorn: "bind"; case .mysql: "bind-address"; case .keepalived: "virtual_ipaddress"
+            }
             let reason: String
             if listener.host == "0.0.0.0" {
                 reason = "listens on all addresses; stacklab listens on loopback only, each server on its own address: use \(server.address) (from lab.conf)"

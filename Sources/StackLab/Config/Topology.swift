@@ -7,7 +7,7 @@
 /// ```
 public struct Topology: Sendable, Equatable {
     public enum ProcessKind: String, Sendable, Equatable, CaseIterable {
-        case haproxy, nginx, gunicorn, mysql
+        case haproxy, nginx, gunicorn, mysql, keepalived
 
         /// The config file each process reads, in its server's folder.
         public var configFile: String {
@@ -16,6 +16,7 @@ public struct Topology: Sendable, Equatable {
             case .nginx: "nginx.conf"
             case .gunicorn: "gunicorn.conf.py"
             case .mysql: "my.cnf"
+            case .keepalived: "keepalived.conf"
             }
         }
     }

@@ -60,7 +60,7 @@ public final class Lab: Sendable {
         let traces = TraceStore()
         let pids = PIDAllocator()
         var processes: [any LabProcess] = []
-        let order: [Topology.ProcessKind] = [.mysql, .gunicorn, .nginx, .haproxy]
+        let order: [Topology.ProcessKind] = [.mysql, .gunicorn, .nginx, .haproxy, .keepalived]
         for kind in order {
             for server in definition.topology.servers where server.processes.contains(kind) {
                 let folder = (definition.directory as NSString).appendingPathComponent(server.name)
@@ -72,7 +72,13 @@ public final class Lab: Sendable {
                 switch kind {
                 case .haproxy:
                     guard let config = definition.haproxy[server.name] else { continue }
-                    processes.append(Balancer(config: config, runtime: runtime(), folder: folder))
+                    let balancer = Balancer(config: config, runtime: runtime(), folder: folder)
+                    balancer.floating.declare(definition.keepalived[server.name]?.virtualAddresses ?? [])
+                    processes.append(balancer)
+                case .keepalived:
+                    if let keepalived = makeKeepalived(definition: definition, server: server, runtime: runtime(), processes: processes) {
+                        processes.append(keepalived)
+                    }
                 case .nginx:
                     guard let config = definition.nginx[server.name] else { continue }
                     let access = config.servers.first?.fallback.accessLog

@@ -179,6 +179,15 @@ public final class ProcessRuntime: Sendable {
         }
     }
 
+    /// Closes the ports on one address (a floating address keepalived moved away), connections reset.
+    func closeListeners(host: String) async {
+        let closing = box.withLockedValue { box in
+            defer { box.listeners.removeAll { $0.host == host } }
+            return box.listeners.filter { $0.host == host }
+        }
+        for listener in closing { await listener.crash() }
+    }
+
     /// Closes ports that were opened by a start that then failed.
     func abandonListeners() async { await crashListeners() }
 }

@@ -26,6 +26,7 @@ public enum MetricsEndpoint {
         case .nginx: 9113
         case .gunicorn: 9102
         case .mysql: 9104
+        case .keepalived: 9165   // keepalived_exporter's default
         }
     }
 
@@ -39,6 +40,7 @@ public enum MetricsEndpoint {
         case .nginx: "nginx"
         case .gunicorn: "gunicorn"
         case .mysql: "mysql"
+        case .keepalived: "keepalived"
         }
     }
 }

@@ -77,6 +77,7 @@ public struct StatusView: Sendable {
         case .nginx: return definition.nginx[server]?.servers.flatMap { $0.listens.map(\.port) } ?? []
         case .gunicorn: return definition.gunicorn[server].map { [$0.bindPort] } ?? []
         case .mysql: return definition.mysql[server].map { [$0.port] } ?? []
+        case .keepalived: return []
         }
     }
 

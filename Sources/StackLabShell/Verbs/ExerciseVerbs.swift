@@ -125,8 +125,8 @@ struct HintVerb: ShellVerb {
     func execute(in shell: Shell) async throws {
         let exercise = try ExerciseVerbs.current(which)
         let workspace = ExerciseShellContext.workspace
-        let hint = try? workspace.update { $0.nextHint(for: exercise) }
-        guard let hint, let hint else {
+        let next: (index: Int, text: String)?? = try? workspace.update { $0.nextHint(for: exercise) }
+        guard let hint = next.flatMap({ $0 }) else {
             shell.say("No more hints for exercise \(exercise.number) (there were \(exercise.hints.count)). The task: \(exercise.folder)/README.md")
             return
         }

@@ -1,0 +1,303 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// lb-0N/keepalived: VRRP between the balancers. The MASTER holds the floating address (its haproxy listens on it);
+/// a BACKUP that hears no advert for Master_Down_Interval becomes MASTER and takes the address. Adverts travel as
+/// UDP datagrams from each balancer's own address to the others' (honouring partitions); track scripts watch the
+/// local haproxy.
+public final class Keepalived: LabProcess {
+    public let kind = Topology.ProcessKind.keepalived
+    public let runtime: ProcessRuntime
+    public let config: KeepalivedConfig
+    /// The configured VRRP port (UDP; the lab's port plan is applied). VRRP is IP protocol 112, hence 8112.
+    public static let vrrpPort = 8112
+
+    /// The addresses of the other keepalived servers of the lab.
+    private let peers: [String]
+    /// The state of a process on this server (the track scripts' "killall -0 haproxy").
+    private let localProcessState: @Sendable (Topology.ProcessKind) -> ProcessState?
+    /// The balancer on this server, which listens on the floating address while MASTER.
+    private let balancer: @Sendable () -> Balancer?
+    private let box: NIOLockedValueBox<Box>
+    private let clock = ContinuousClock()
+    private let epoch: ContinuousClock.Instant
+
+    private struct Box {
+        var instances: [VRRPInstance] = []
+        var channel: Channel?
+        var timer: RepeatedTask?
+        var scriptState: [String: ScriptState] = [:]
+        var transitions: [(instance: String, role: VRRPInstance.Role, at: Date)] = []
+    }
+
+    private struct ScriptState {
+        var ok = true
+        var failures = 0
+        var successes = 0
+        var nextRun = 0.0
+    }
+
+    init(config: KeepalivedConfig, runtime: ProcessRuntime, peers: [String],
+         localProcessState: @escaping @Sendable (Topology.ProcessKind) -> ProcessState?, balancer: @escaping @Sendable () -> Balancer?) {
+        self.config = config
+        self.runtime = runtime
+        self.peers = peers
+        self.localProcessState = localProcessState
+        self.balancer = balancer
+        self.box = NIOLockedValueBox(Box())
+        self.epoch = clock.now
+    }
+
+    /// Each instance's role (`VI_1 MASTER`).
+    public var roles: [(instance: String, role: VRRPInstance.Role)] {
+        box.withLockedValue { $0.instances.map { ($0.config.name, $0.role) } }
+    }
+
+    /// Whether this server holds `address` (its instance is MASTER).
+    public func holds(_ address: String) -> Bool {
+        box.withLockedValue { $0.instances.contains { $0.role == .master && $0.config.virtualAddresses.contains(address) } }
+    }
+
+    private var now: Double {
+        let d = clock.now - epoch
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    public func start() async throws {
+        let pid = runtime.pid
+        runtime.log.append("Keepalived_vrrp[\(pid)]: Starting VRRP child process, pid=\(pid)")
+        let channel = try await DatagramBootstrap(group: runtime.group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AdvertReader(keepalived: self)) }
+            }
+            .bind(host: runtime.serverAddress, port: runtime.network.port(Self.vrrpPort)).get()
+        let instances = config.instances.map { VRRPInstance(config: $0, address: runtime.serverAddress) }
+        var actions: [(Int, [VRRPInstance.Action])] = []
+        box.withLockedValue { box in
+            box.channel = channel
+            box.instances = instances
+            box.scriptState = [:]
+            let t = now
+            for name in config.scripts.keys { box.scriptState[name] = ScriptState() }
+            for index in box.instances.indices {
+                runtime.log.append("Keepalived_vrrp[\(pid)]: (\(box.instances[index].config.name)) Entering BACKUP STATE (init)")
+                actions.append((index, box.instances[index].start(now: t)))
+            }
+        }
+        runtime.markRunning()
+        for (index, list) in actions { await perform(list, instance: index) }
+        let timer = channel.eventLoop.scheduleRepeatedAsyncTask(initialDelay: .milliseconds(5), delay: .milliseconds(5)) { _ in
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            promise.completeWithTask { await self.tick() }
+            return promise.futureResult
+        }
+        box.withLockedValue { $0.timer = timer }
+    }
+
+    public func halt(graceful: Bool) async {
+        let (channel, timer, actions) = box.withLockedValue { box -> (Channel?, RepeatedTask?, [(Int, [VRRPInstance.Action])]) in
+            var actions: [(Int, [VRRPInstance.Action])] = []
+            if graceful { for index in box.instances.indices { actions.append((index, box.instances[index].shutdown())) } }
+            defer { box.channel = nil; box.timer = nil }
+            return (box.channel, box.timer, actions)
+        }
+        timer?.cancel()
+        if graceful {
+            for (index, list) in actions { await perform(list, instance: index, channel: channel) }
+            runtime.log.append("Keepalived_vrrp[\(runtime.pid)]: Stopped")
+        }
+        // Whether stopped or killed, the floating address leaves this server with keepalived (a simplification: a
+        // real `kill -9 keepalived` leaves the address on the interface).
+        for address in config.virtualAddresses { await balancer()?.releaseFloating(address) }
+        box.withLockedValue { box in for index in box.instances.indices { _ = box.instances[index].shutdown() } }
+        try? await channel?.close()
+    }
+
+    // MARK: - Events
+
+    func received(_ bytes: [UInt8], from sender: String) async {
+        guard runtime.state.isAlive, !runtime.faults.isHung else { return }
+        guard let advert = VRRPAdvert.decode(bytes) else {
+            runtime.log.append("Keepalived_vrrp[\(runtime.pid)]: bogus VRRP packet received from \(sender) !!!")
+            return
+        }
+        if runtime.network.isPartitioned(runtime.serverName, runtime.network.serverName(forAddress: sender)) { return }
+        let t = now
+        let actions = box.withLockedValue { box -> [(Int, [VRRPInstance.Action])] in
+            box.instances.indices.compactMap { index in
+                let instance = box.instances[index]
+                guard instance.config.virtualRouterID == advert.virtualRouterID else { return nil }
+                guard instance.config.authPass == advert.authPass else {
+                    runtime.log.append("Keepalived_vrrp[\(runtime.pid)]: (\(instance.config.name)) bad authentication from \(sender)")
+                    return nil
+                }
+                return (index, box.instances[index].advertReceived(priority: advert.priority, from: sender, now: t))
+            }
+        }
+        for (index, list) in actions { await perform(list, instance: index) }
+    }
+
+    private func tick() async {
+        guard runtime.state.isAlive else { return }
+        let t = now
+        // Track scripts first: they may change the priority or put an instance in FAULT.
+        var changed = false
+        box.withLockedValue { box in
+            for (name, script) in config.scripts {
+                guard var state = box.scriptState[name], t >= state.nextRun else { continue }
+                state.nextRun = t + script.interval
+                // `killall -0 haproxy` succeeds while the process exists: running, slow or hung.
+                let passed = script.checksProcess.flatMap { localProcessState($0) }.map(\.isListening) ?? false
+                if passed {
+                    state.successes += 1
+                    state.failures = 0
+                    if !state.ok && state.successes >= script.rise {
+                        state.ok = true
+                        changed = true
+                        runtime.log.append("Keepalived_vrrp[\(runtime.pid)]: VRRP_Script(\(name)) succeeded")
+                    }
+                } else {
+                    state.failures += 1
+                    state.successes = 0
+                    if state.ok && state.failures >= script.fall {
+                        state.ok = false
+                        changed = true
+                        runtime.log.append("Keepalived_vrrp[\(runtime.pid)]: VRRP_Script(\(name)) failed (exited with status 1)")
+                    }
+                }
+                box.scriptState[name] = state
+            }
+        }
+        var actions: [(Int, [VRRPInstance.Action])] = []
+        box.withLockedValue { box in
+            for index in box.instances.indices {
+                if changed {
+                    let tracked = box.instances[index].config.trackScripts.compactMap { config.scripts[$0] }
+                    let failing = tracked.filter { !(box.scriptState[$0.name]?.ok ?? true) }
+                    let fault = failing.contains { $0.weight == 0 }
+                    let weight = failing.filter { $0.weight < 0 }.map(\.weight).reduce(0, +)
+                        + tracked.filter { $0.weight > 0 && (box.scriptState[$0.name]?.ok ?? true) }.map(\.weight).reduce(0, +)
+                    actions.append((index, box.instances[index].trackChanged(ok: !fault, weight: weight, now: t)))
+                }
+                actions.append((index, box.instances[index].tick(now: t)))
+            }
+        }
+        for (index, list) in actions where !list.isEmpty { await perform(list, instance: index) }
+    }
+
+    private func perform(_ actions: [VRRPInstance.Action], instance index: Int, channel: Channel? = nil) async {
+        guard let instance = box.withLockedValue({ $0.instances.indices.contains(index) ? $0.instances[index] : nil }) else { return }
+        let name = instance.config.name
+        let pid = runtime.pid
+        for action in actions {
+            switch action {
+            case .becomeMaster:
+                runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) Entering MASTER STATE")
+                record(name, .master)
+                for address in instance.config.virtualAddresses {
+                    do {
+                        try await balancer()?.takeFloating(address)
+                        runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) Sending/queueing gratuitous ARPs on \(instance.config.interface) for \(address)")
+                    } catch {
+                        runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) cannot take \(address): \(error)")
+                    }
+                }
+            case .becomeBackup:
+                runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) Entering BACKUP STATE")
+                record(name, .backup)
+                for address in instance.config.virtualAddresses { await balancer()?.releaseFloating(address) }
+            case .enterFault:
+                runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) Entering FAULT STATE")
+                record(name, .fault)
+                for address in instance.config.virtualAddresses { await balancer()?.releaseFloating(address) }
+            case .sendAdvert(let priority):
+                let advert = VRRPAdvert(virtualRouterID: instance.config.virtualRouterID, priority: priority,
+                                        advertInterval: instance.config.advertInterval, addresses: instance.config.virtualAddresses,
+                                        authPass: instance.config.authPass)
+                send(advert, on: channel)
+            }
+        }
+    }
+
+    private func record(_ name: String, _ role: VRRPInstance.Role) {
+        box.withLockedValue { box in
+            box.transitions.append((name, role, Date()))
+            if box.transitions.count > 100 { box.transitions.removeFirst() }
+        }
+    }
+
+    private func send(_ advert: VRRPAdvert, on given: Channel? = nil) {
+        guard !runtime.faults.isHung, let channel = given ?? box.withLockedValue({ $0.channel }) else { return }
+        let bytes = advert.encoded()
+        for peer in peers where !runtime.network.isPartitioned(runtime.serverName, runtime.network.serverName(forAddress: peer)) {
+            guard let address = try? SocketAddress(ipAddress: peer, port: runtime.network.port(Self.vrrpPort)) else { continue }
+            var buffer = channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+        }
+    }
+
+    /// Reads adverts off the UDP socket.
+    private final class AdvertReader: ChannelInboundHandler, Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let keepalived: Keepalived
+        init(keepalived: Keepalived) { self.keepalived = keepalived }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let envelope = unwrapInboundIn(data)
+            let bytes = Array(envelope.data.readableBytesView)
+            let sender = envelope.remoteAddress.ipAddress ?? ""
+            let keepalived = self.keepalived
+            Task { await keepalived.received(bytes, from: sender) }
+        }
+    }
+}
+
+/// The floating addresses a balancer serves while its server is MASTER.
+public final class FloatingAddresses: Sendable {
+    private let box = NIOLockedValueBox<(floating: Set<String>, held: Set<String>)>(([], []))
+
+    public init() {}
+
+    /// Declares the addresses keepalived on this server manages (from keepalived.conf).
+    func declare(_ addresses: [String]) { box.withLockedValue { $0.floating.formUnion(addresses) } }
+
+    /// Whether a bind on `host` is opened now: an ordinary address always, a floating one only while held.
+    func shouldListen(on host: String) -> Bool {
+        box.withLockedValue { !$0.floating.contains(host) || $0.held.contains(host) }
+    }
+
+    func hold(_ address: String) -> Bool { box.withLockedValue { $0.held.insert(address).inserted } }
+    func release(_ address: String) -> Bool { box.withLockedValue { $0.held.remove(address) != nil } }
+}
+
+extension Balancer {
+    /// keepalived made this server MASTER: listen on the frontends' binds on `address`.
+    func takeFloating(_ address: String) async throws {
+        guard floating.hold(address), runtime.state.isListening else { return }
+        for frontend in config.frontends {
+            for bind in frontend.binds where bind.host == address { try await listen(bind, frontend: frontend) }
+        }
+    }
+
+    /// The server is no longer MASTER: close the binds on `address`.
+    func releaseFloating(_ address: String) async {
+        guard floating.release(address) else { return }
+        await runtime.closeListeners(host: address)
+    }
+}
+
+/// lb-0N/keepalived for `Lab.start`: its peers are the other keepalived servers; it watches and drives the
+/// balancer on its own server.
+func makeKeepalived(definition: LabDefinition, server: Topology.Server, runtime: ProcessRuntime, processes: [any LabProcess]) -> Keepalived? {
+    guard let config = definition.keepalived[server.name] else { return nil }
+    let peers = definition.topology.servers.filter { $0.name != server.name && $0.processes.contains(.keepalived) }.map(\.address)
+    let local = processes.filter { $0.serverName == server.name }
+    let balancer = local.compactMap { $0 as? Balancer }.first
+    return Keepalived(config: config, runtime: runtime, peers: peers,
+                      localProcessState: { kind in local.first { $0.kind == kind }?.state },
+                      balancer: { balancer })
+}
