@@ -76,7 +76,7 @@ public final class GradingContext: Sendable {
             return "the balancer's servers were not all UP \(Int(timeout)) s after the lab started: " + words.joined(separator: ", ")
         }
         let first = await request("/")
-        guard first.status == 200 else { return "the site does not answer: GET / got \(first.word)" }
+        guard !first.failed else { return "the site does not answer: GET / got \(first.word)" }
         return nil
     }
 

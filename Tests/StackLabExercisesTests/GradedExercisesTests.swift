@@ -75,7 +75,7 @@ struct GradedExercisesTests {
         print(starter.render(), solution.render())
         let lost = try #require(starter.check("no acknowledged post is lost when the primary dies"))
         #expect(!lost.passed)
-        #expect(lost.message.contains("3 of 8 posts the site acknowledged are missing on the promoted replica (web-02)"), "\(lost.message)")
+        #expect(lost.message.contains("posts the site acknowledged are missing on the promoted replica (web-02)"), "\(lost.message)")
         #expect(solution.passed, "\(solution.render())")
         #expect(starter.seconds < 20 && solution.seconds < 20)
     }
