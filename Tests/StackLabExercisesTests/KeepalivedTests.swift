@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+@testable import StackLab
+
+/// The keepalived subset built for exercise 7: the config parser, the VRRP state machine, the advert's bytes.
+@Suite struct KeepalivedConfigTests {
+    static let master = """
+    ! lb-01
+    vrrp_script chk_haproxy {
+        script "killall -0 haproxy"   # is haproxy alive?
+        interval 0.2
+        fall 2
+    }
+    vrrp_instance VI_1 {
+        state MASTER
+        interface lo
+        virtual_router_id 51
+        priority 150
+        advert_int 1
+        virtual_ipaddress {
+            127.0.1.100/32
+        }
+        track_script {
+            chk_haproxy
+        }
+    }
+    """
+
+    @Test func theSubsetParsesWithKeepalivedsDefaultsAndMasterDownInterval() throws {
+        let config = try KeepalivedConfigParser.parse(Self.master, file: "lb-01/keepalived.conf")
+        let instance = try #require(config.instances.first)
+        #expect(instance.name == "VI_1" && instance.initialMaster && instance.virtualRouterID == 51 && instance.priority == 150)
+        #expect(instance.virtualAddresses == ["127.0.1.100"] && instance.trackScripts == ["chk_haproxy"] && instance.preempt)
+        #expect(config.scripts["chk_haproxy"]?.checksProcess == .haproxy && config.scripts["chk_haproxy"]?.fall == 2)
+        // FIDELITY.md: 3 × advert_int + (256 − priority)/256 s — about 3.6 s with the defaults.
+        #expect(abs(KeepalivedConfig.Instance(name: "d").masterDownInterval - (3 + 156.0 / 256)) < 1e-9)
+        #expect(abs(instance.masterDownInterval - (3 + 106.0 / 256)) < 1e-9)
+    }
+
+    @Test func anUnsupportedKeywordIsAnErrorWithFileAndLine() {
+        let text = Self.master.replacingOccurrences(of: "    advert_int 1\n", with: "    advert_int 1\n    garp_master_delay 5\n")
+        #expect(throws: ConfigError.self) { try KeepalivedConfigParser.parse(text, file: "lb-01/keepalived.conf") }
+        do { _ = try KeepalivedConfigParser.parse(text, file: "lb-01/keepalived.conf") } catch let error as ConfigError {
+            #expect(error.description.hasPrefix("lb-01/keepalived.conf:13: \"garp_master_delay\": not supported"), "\(error)")
+        } catch {}
+        let shell = Self.master.replacingOccurrences(of: "killall -0 haproxy", with: "curl -f http://localhost/")
+        #expect(throws: ConfigError.self) { try KeepalivedConfigParser.parse(shell, file: "k") }
+        let missing = Self.master.replacingOccurrences(of: "    state MASTER\n", with: "")
+        #expect(throws: ConfigError.self) { try KeepalivedConfigParser.parse(missing, file: "k") }
+    }
+}
+
+@Suite struct VRRPInstanceTests {
+    func instance(master: Bool, priority: Int, advert: Double = 1, preempt: Bool = true, address: String = "127.0.1.2") -> VRRPInstance {
+        var config = KeepalivedConfig.Instance(name: "VI_1")
+        config.initialMaster = master
+        config.priority = priority
+        config.advertInterval = advert
+        config.preempt = preempt
+        config.virtualRouterID = 51
+        config.virtualAddresses = ["127.0.1.100"]
+        return VRRPInstance(config: config, address: address)
+    }
+
+    @Test func theBackupTakesOverAfterMasterDownIntervalWithoutAdverts() {
+        var backup = instance(master: false, priority: 100)
+        #expect(backup.start(now: 0) == [.becomeBackup])
+        #expect(backup.role == .backup)
+        // Adverts keep it BACKUP; the timer restarts from each one.
+        #expect(backup.advertReceived(priority: 150, from: "127.0.1.1", now: 1).isEmpty)
+        #expect(backup.tick(now: 1 + 3.6).isEmpty)
+        #expect(backup.tick(now: 1 + 3 + 156.0 / 256 + 0.001) == [.becomeMaster, .sendAdvert(priority: 100)])
+        #expect(backup.role == .master)
+    }
+
+    @Test func aMasterAdvertisesEveryIntervalAndYieldsToAHigherPriority() {
+        var master = instance(master: true, priority: 150, advert: 0.5, address: "127.0.1.1")
+        #expect(master.start(now: 0) == [.becomeMaster, .sendAdvert(priority: 150)])
+        #expect(master.tick(now: 0.4).isEmpty)
+        #expect(master.tick(now: 0.5) == [.sendAdvert(priority: 150)])
+        #expect(master.advertReceived(priority: 100, from: "127.0.1.2", now: 0.6).isEmpty)
+        #expect(master.advertReceived(priority: 200, from: "127.0.1.2", now: 0.7) == [.becomeBackup])
+    }
+
+    @Test func priorityZeroFromAStoppingMasterMeansTakeOverAfterTheSkewOnly() {
+        var backup = instance(master: false, priority: 200)
+        _ = backup.start(now: 0)
+        _ = backup.advertReceived(priority: 0, from: "127.0.1.1", now: 1)
+        #expect(backup.tick(now: 1 + 56.0 / 256 + 0.001).first == .becomeMaster)
+    }
+
+    @Test func aFailedWeightZeroTrackScriptPutsTheMasterInFaultAndItRecovers() {
+        var master = instance(master: true, priority: 150)
+        _ = master.start(now: 0)
+        #expect(master.trackChanged(ok: false, weight: 0, now: 1) == [.sendAdvert(priority: 0), .enterFault])
+        #expect(master.role == .fault)
+        #expect(master.tick(now: 10).isEmpty)
+        #expect(master.trackChanged(ok: true, weight: 0, now: 11) == [.becomeBackup])
+    }
+
+    @Test func nopreemptKeepsALowerPriorityMaster() {
+        var backup = instance(master: false, priority: 200, preempt: false)
+        _ = backup.start(now: 0)
+        _ = backup.advertReceived(priority: 100, from: "127.0.1.1", now: 1)
+        #expect(backup.tick(now: 3).isEmpty)
+        var preempting = instance(master: false, priority: 200)
+        _ = preempting.start(now: 0)
+        _ = preempting.advertReceived(priority: 100, from: "127.0.1.1", now: 1)
+        // A lower-priority master's adverts do not reset a preempting backup's timer.
+        #expect(preempting.tick(now: 3 + 56.0 / 256 + 0.001).first == .becomeMaster)
+    }
+
+    @Test func theAdvertIsAVRRPv2PacketWithAValidChecksum() throws {
+        let advert = VRRPAdvert(virtualRouterID: 51, priority: 150, advertInterval: 1, addresses: ["127.0.1.100"], authPass: "secret")
+        let bytes = advert.encoded()
+        #expect(bytes.count == 8 + 4 + 8)
+        #expect(Array(bytes[0..<6]) == [0x21, 51, 150, 1, 1, 1])
+        #expect(VRRPAdvert.checksum(bytes) == 0)
+        #expect(VRRPAdvert.decode(bytes) == advert)
+        var corrupted = bytes
+        corrupted[2] = 200
+        #expect(VRRPAdvert.decode(corrupted) == nil)
+    }
+}
