@@ -8,12 +8,12 @@ import Testing
     ! lb-01
     vrrp_script chk_haproxy {
         script "killall -0 haproxy"   # is haproxy alive?
-        interval 0.2
+        interval 1
         fall 2
     }
     vrrp_instance VI_1 {
         state MASTER
-        interface lo
+        interface eth0
         virtual_router_id 51
         priority 150
         advert_int 1
@@ -47,6 +47,18 @@ import Testing
         #expect(throws: ConfigError.self) { try KeepalivedConfigParser.parse(shell, file: "k") }
         let missing = Self.master.replacingOccurrences(of: "    state MASTER\n", with: "")
         #expect(throws: ConfigError.self) { try KeepalivedConfigParser.parse(missing, file: "k") }
+        // What the real keepalived refuses: VRRP on lo, a fractional script interval, a fractional VRRPv2 advert_int.
+        let loopback = Self.master.replacingOccurrences(of: "interface eth0", with: "interface lo")
+        #expect(throws: ConfigError.self) { try KeepalivedConfigParser.parse(loopback, file: "k") }
+        let fractionalScript = Self.master.replacingOccurrences(of: "    interval 1\n", with: "    interval 0.5\n")
+        #expect(throws: ConfigError.self) { try KeepalivedConfigParser.parse(fractionalScript, file: "k") }
+        let fractionalAdvert = Self.master.replacingOccurrences(of: "advert_int 1", with: "advert_int 0.1")
+        #expect(throws: ConfigError.self) { try KeepalivedConfigParser.parse(fractionalAdvert, file: "k") }
+        let version3 = "global_defs {\n    vrrp_version 3\n}\n" + fractionalAdvert
+        let instance = try? #require(try KeepalivedConfigParser.parse(version3, file: "k").instances.first)
+        #expect(instance?.version == 3)
+        // VRRPv3 scales the skew by advert_int: 3 × 0.1 + (256 − 150) × 0.1 / 256.
+        #expect(abs((instance?.masterDownInterval ?? 0) - (0.3 + 10.6 / 256)) < 1e-9)
     }
 }
 
@@ -120,5 +132,8 @@ import Testing
         var corrupted = bytes
         corrupted[2] = 200
         #expect(VRRPAdvert.decode(corrupted) == nil)
+        let v3 = VRRPAdvert(virtualRouterID: 51, priority: 200, advertInterval: 0.1, addresses: ["127.0.1.100"], authPass: nil, version: 3)
+        #expect(v3.encoded().count == 12 && v3.encoded()[0] == 0x31 && v3.encoded()[5] == 10)
+        #expect(VRRPAdvert.decode(v3.encoded()) == v3)
     }
 }

@@ -39,13 +39,17 @@ public struct KeepalivedConfig: Sendable, Equatable {
         public var trackScripts: [String] = []
         /// `authentication { auth_type PASS auth_pass … }`: adverts with another password are dropped.
         public var authPass: String?
+        /// VRRP version 2 (keepalived's default: advert_int in whole seconds) or 3 (centiseconds); `vrrp_version` in
+        /// global_defs or `version` in the instance.
+        public var version = 2
         public var line = 0
 
         public init(name: String) { self.name = name }
 
-        /// Master_Down_Interval = 3 × advert_int + skew, skew = (256 − priority) / 256 s (VRRPv2, RFC 3768 §6.1).
+        /// Master_Down_Interval = 3 × advert_int + skew: skew = (256 − priority) / 256 s in VRRPv2 (RFC 3768 §6.1),
+        /// (256 − priority) × advert_int / 256 in VRRPv3 (RFC 5798 §6.1).
         public var masterDownInterval: Double { 3 * advertInterval + skewTime }
-        public var skewTime: Double { Double(256 - priority) / 256 }
+        public var skewTime: Double { VRRPInstance.skew(priority: priority, advertInterval: advertInterval, version: version) }
     }
 
     public struct Script: Sendable, Equatable {
@@ -67,6 +71,7 @@ public struct KeepalivedConfig: Sendable, Equatable {
     public var instances: [Instance] = []
     public var scripts: [String: Script] = [:]
     public var routerID: String?
+    public var scriptSecurity = false
 
     public init() {}
 
@@ -85,6 +90,9 @@ public enum KeepalivedConfigParser {
         var tokens = tokenize(text)
         tokens.reverse()
         var config = KeepalivedConfig()
+        var globalVersion: (version: Int, line: Int)?
+        var instanceVersions: [String: Int] = [:]
+        var advertLines: [String: Int] = [:]
         func fail(_ line: Int, _ directive: String, _ reason: String) -> ConfigError {
             ConfigError(file: file, line: line, directive: directive, reason: reason)
         }
@@ -128,7 +136,15 @@ public enum KeepalivedConfigParser {
                 while let t = next(), t.text != "}" {
                     switch t.text {
                     case "router_id": config.routerID = try value(t).text
-                    default: throw fail(t.line, t.text, "not supported by stacklab's keepalived in global_defs (supported: router_id)")
+                    case "vrrp_version": globalVersion = (try integer(t, 2...3), t.line)
+                    case "enable_script_security": config.scriptSecurity = true
+                    case "script_user":
+                        _ = try value(t)
+                        // An optional group on the same line.
+                        if let group = tokens.last, group.line == t.line, group.text != "}" { _ = next() }
+                    default:
+                        throw fail(t.line, t.text, "not supported by stacklab's keepalived in global_defs "
+                            + "(supported: router_id, vrrp_version, enable_script_security, script_user)")
                     }
                 }
             case "vrrp_script":
@@ -146,7 +162,8 @@ public enum KeepalivedConfigParser {
                             throw fail(t.line, "script", "stacklab runs no shell: it understands \"killall -0 PROCESS\" and \"pidof PROCESS\" "
                                 + "(PROCESS: haproxy, nginx, gunicorn, mysqld), not \"\(v.text)\"")
                         }
-                    case "interval": script.interval = try number(t, 0.01...3600)
+                    // keepalived: "vrrp script interval must be between 1 and 4294" (whole seconds).
+                    case "interval": script.interval = Double(try integer(t, 1...4294))
                     case "weight": script.weight = try integer(t, -253...253)
                     case "fall": script.fall = try integer(t, 1...100)
                     case "rise": script.rise = try integer(t, 1...100)
@@ -173,10 +190,19 @@ public enum KeepalivedConfigParser {
                         default: throw fail(t.line, "state", "\"\(v.text)\" is not a state: MASTER or BACKUP")
                         }
                         sawState = true
-                    case "interface": instance.interface = try value(t).text
+                    case "interface":
+                        let v = try value(t)
+                        guard v.text != "lo" else {
+                            throw fail(t.line, "interface", "keepalived cannot run VRRP on the loopback interface: name the server's network "
+                                + "interface (e.g. eth0); stacklab carries the adverts between the balancers' addresses itself")
+                        }
+                        instance.interface = v.text
+                    case "version": instanceVersions[name.text] = try integer(t, 2...3)
                     case "virtual_router_id": instance.virtualRouterID = try integer(t, 1...255)
                     case "priority": instance.priority = try integer(t, 1...255)
-                    case "advert_int": instance.advertInterval = try number(t, 0.01...255)
+                    case "advert_int":
+                        instance.advertInterval = try number(t, 0.01...255)
+                        advertLines[name.text] = t.line
                     case "nopreempt": instance.preempt = false
                     case "preempt": instance.preempt = true
                     case "virtual_ipaddress":
@@ -215,6 +241,19 @@ public enum KeepalivedConfigParser {
                 var reason = "not supported by stacklab's keepalived (supported: global_defs, vrrp_script, vrrp_instance)"
                 if let near = ConfigText.nearest(word.text, in: ["global_defs", "vrrp_script", "vrrp_instance"]) { reason += " — did you mean \"\(near)\"?" }
                 throw fail(word.line, word.text, reason)
+            }
+        }
+        for index in config.instances.indices {
+            let instance = config.instances[index]
+            let version = instanceVersions[instance.name] ?? globalVersion?.version ?? 2
+            config.instances[index].version = version
+            let line = advertLines[instance.name] ?? instance.line
+            if version == 2 && instance.advertInterval != instance.advertInterval.rounded() {
+                throw fail(line, "advert_int", "VRRPv2 advertisement interval \(instance.advertInterval)s must be an integer (whole seconds): "
+                    + "for fractions, use VRRP version 3 (vrrp_version 3 in global_defs)")
+            }
+            if version == 3 && (instance.advertInterval > 40.95 || (instance.advertInterval * 100).rounded() != instance.advertInterval * 100) {
+                throw fail(line, "advert_int", "VRRPv3 advertisement interval is in centiseconds, at most 40.95 s")
             }
         }
         for instance in config.instances {

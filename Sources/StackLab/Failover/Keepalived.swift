@@ -130,7 +130,8 @@ public final class Keepalived: LabProcess {
             box.instances.indices.compactMap { index in
                 let instance = box.instances[index]
                 guard instance.config.virtualRouterID == advert.virtualRouterID else { return nil }
-                guard instance.config.authPass == advert.authPass else {
+                guard instance.config.version == advert.version else { return nil }
+                guard instance.config.version == 3 || instance.config.authPass == advert.authPass else {
                     runtime.log.append("Keepalived_vrrp[\(runtime.pid)]: (\(instance.config.name)) bad authentication from \(sender)")
                     return nil
                 }
@@ -216,7 +217,8 @@ public final class Keepalived: LabProcess {
             case .sendAdvert(let priority):
                 let advert = VRRPAdvert(virtualRouterID: instance.config.virtualRouterID, priority: priority,
                                         advertInterval: instance.config.advertInterval, addresses: instance.config.virtualAddresses,
-                                        authPass: instance.config.authPass)
+                                        authPass: instance.config.version == 3 ? nil : instance.config.authPass,
+                                        version: instance.config.version)
                 send(advert, on: channel)
             }
         }

@@ -36,7 +36,13 @@ public struct VRRPInstance: Sendable, Equatable {
         self.priority = config.priority
     }
 
-    public var masterDownInterval: Double { 3 * config.advertInterval + Double(256 - priority) / 256 }
+    public var masterDownInterval: Double { 3 * config.advertInterval + skewTime }
+    var skewTime: Double { Self.skew(priority: priority, advertInterval: config.advertInterval, version: config.version) }
+
+    /// VRRPv2: (256 − priority)/256 s; VRRPv3: (256 − priority) × advert_int / 256.
+    static func skew(priority: Int, advertInterval: Double, version: Int) -> Double {
+        version == 3 ? Double(256 - priority) * advertInterval / 256 : Double(256 - priority) / 256
+    }
 
     public mutating func start(now: Double) -> [Action] {
         guard tracksOK else {
@@ -55,7 +61,7 @@ public struct VRRPInstance: Sendable, Equatable {
         case .backup:
             if sender == 0 {
                 // The master is leaving: take over after the skew time only.
-                masterDownAt = now + Double(256 - priority) / 256
+                masterDownAt = now + skewTime
             } else if !config.preempt || sender >= priority {
                 masterDownAt = now + masterDownInterval
             }
@@ -147,8 +153,10 @@ public struct VRRPAdvert: Sendable, Equatable {
     public var advertInterval: Double
     public var addresses: [String]
     public var authPass: String?
+    public var version: Int
 
-    public init(virtualRouterID: Int, priority: Int, advertInterval: Double, addresses: [String], authPass: String?) {
+    public init(virtualRouterID: Int, priority: Int, advertInterval: Double, addresses: [String], authPass: String?, version: Int = 2) {
+        self.version = version
         self.virtualRouterID = virtualRouterID
         self.priority = priority
         self.advertInterval = advertInterval
@@ -157,6 +165,20 @@ public struct VRRPAdvert: Sendable, Equatable {
     }
 
     public func encoded() -> [UInt8] {
+        if version == 3 {
+            // VRRPv3 (RFC 5798 §5.1): 4 reserved bits and a 12-bit interval in centiseconds; no authentication.
+            let centiseconds = min(4095, Int((advertInterval * 100).rounded()))
+            var bytes: [UInt8] = [0x31, UInt8(virtualRouterID & 0xFF), UInt8(priority & 0xFF), UInt8(addresses.count & 0xFF),
+                                  UInt8(centiseconds >> 8), UInt8(centiseconds & 0xFF), 0, 0]
+            for address in addresses {
+                let parts = address.split(separator: ".").compactMap { UInt8($0) }
+                bytes += parts.count == 4 ? parts : [0, 0, 0, 0]
+            }
+            let sum = Self.checksum(bytes)
+            bytes[6] = UInt8(sum >> 8)
+            bytes[7] = UInt8(sum & 0xFF)
+            return bytes
+        }
         var bytes: [UInt8] = [0x21, UInt8(virtualRouterID & 0xFF), UInt8(priority & 0xFF), UInt8(addresses.count & 0xFF),
                               authPass == nil ? 0 : 1, UInt8(min(255, Int(advertInterval.rounded(.up)))), 0, 0]
         for address in addresses {
@@ -174,6 +196,14 @@ public struct VRRPAdvert: Sendable, Equatable {
 
     /// Nil for anything that is not a valid VRRPv2 advert (bad version, type, length or checksum).
     public static func decode(_ bytes: [UInt8]) -> VRRPAdvert? {
+        if bytes.count >= 8, bytes[0] == 0x31 {
+            let count = Int(bytes[3])
+            guard bytes.count == 8 + 4 * count, checksum(bytes) == 0 else { return nil }
+            let addresses = (0..<count).map { i in (0..<4).map { "\(bytes[8 + 4 * i + $0])" }.joined(separator: ".") }
+            let centiseconds = Int(bytes[4] & 0x0F) << 8 | Int(bytes[5])
+            return VRRPAdvert(virtualRouterID: Int(bytes[1]), priority: Int(bytes[2]), advertInterval: Double(centiseconds) / 100,
+                              addresses: addresses, authPass: nil, version: 3)
+        }
         guard bytes.count >= 16, bytes[0] == 0x21 else { return nil }
         let count = Int(bytes[3])
         guard bytes.count == 8 + 4 * count + 8, checksum(bytes) == 0 else { return nil }
