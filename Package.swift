@@ -43,7 +43,9 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
-            resources: [.copy("Resources/labs")]
+            resources: [.copy("Resources/labs")],
+            // Every request crosses this code several times: no dynamic exclusivity checks in release builds.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // The shell: commands, parsing, completion, rendering. Talks to a LineEditor protocol, not to a terminal.
         .target(
@@ -65,7 +67,7 @@ let package = Package(
         // The release-build benchmark of the stack: wrk against the lab, start time, memory.
         .executableTarget(
             name: "stacklab-bench",
-            dependencies: ["StackLab"]
+            dependencies: ["StackLab", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "StackLabStoreTests",

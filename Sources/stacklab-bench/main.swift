@@ -4,6 +4,7 @@
 //
 //   stacklab-bench [--port-base N] [--duration SECONDS] [--connections N] [--threads N]
 import Foundation
+import NIOCore
 import StackLab
 
 struct Options {
@@ -11,18 +12,26 @@ struct Options {
     var duration = 10
     var connections = 64
     var threads = 2
+    var labThreads = System.coreCount
+    /// `page`, `static` or both (nil): one phase alone is handy under a profiler.
+    var only: String?
 
     init(_ arguments: [String]) {
         var rest = arguments.dropFirst()
         while let flag = rest.popFirst() {
+            if flag == "--only", let what = rest.popFirst() {
+                only = what
+                continue
+            }
             let value = rest.popFirst().flatMap(Int.init)
             switch (flag, value) {
             case ("--port-base", let v?): portBase = v
             case ("--duration", let v?): duration = v
             case ("--connections", let v?): connections = v
             case ("--threads", let v?): threads = v
+            case ("--lab-threads", let v?): labThreads = v
             default:
-                FileHandle.standardError.write(Data("usage: stacklab-bench [--port-base N] [--duration S] [--connections N] [--threads N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: stacklab-bench [--port-base N] [--duration S] [--connections N] [--threads N] [--lab-threads N]\n".utf8))
                 exit(2)
             }
         }
@@ -91,7 +100,7 @@ defer { try? FileManager.default.removeItem(atPath: folder) }
 let memoryBefore = residentMemory()
 let started = Date()
 let definition = try LabDefinition.load(directory: folder)
-let lab = try await Lab.start(definition, options: LabOptions(portOffset: options.portBase))
+let lab = try await Lab.start(definition, options: LabOptions(portOffset: options.portBase, threads: options.labThreads))
 let startMilliseconds = Date().timeIntervalSince(started) * 1000
 guard let entry = lab.entryAddress else { throw BenchError("the lab has no balancer") }
 
@@ -103,9 +112,17 @@ while Date() < deadline, !(lab.balancers.first?.serverStatuses.allSatisfy { $0.s
 
 print("stacklab-bench: lab foobar on \(entry) (port base \(options.portBase)), wrk -t\(options.threads) -c\(options.connections) -d\(options.duration)s")
 print(String(format: "lab start: %.1f ms (load + parse + bind every port)", startMilliseconds))
+if options.only == "hold" {
+    // Keep the lab up for a profiler or a hand-run wrk, then stop.
+    print("holding the lab for \(options.duration) s")
+    try await Task.sleep(nanoseconds: UInt64(options.duration) * 1_000_000_000)
+    await lab.shutdown()
+    exit(0)
+}
 _ = try wrk("http://\(entry)/", options: options, duration: 2)   // warm-up
-let page = try wrk("http://\(entry)/", options: options, duration: options.duration)
-let file = try wrk("http://\(entry)/static/hello.txt", options: options, duration: options.duration)
+let skipped = WrkResult(requestsPerSecond: 0, p50: "-", p99: "-", errors: "skipped")
+let page = options.only == "static" ? skipped : try wrk("http://\(entry)/", options: options, duration: options.duration)
+let file = options.only == "page" ? skipped : try wrk("http://\(entry)/static/hello.txt", options: options, duration: options.duration)
 let memory = residentMemory()
 await lab.shutdown()
 

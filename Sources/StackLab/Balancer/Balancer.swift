@@ -232,7 +232,7 @@ public final class Balancer: LabProcess {
         let serverName = index.map { backend.config.servers[$0].name } ?? "<NOSRV>"
         let total = Self.milliseconds(since: exchange.request.received)
         if exchange.frontend.httpLog {
-            runtime.log.append(logLine(exchange, serverName: serverName, status: status, bytes: response.bodyBytes + 180,
+            runtime.log.append(logLine(exchange, serverName: serverName, status: status, bytes: Self.wireSize(response),
                                        termination: termination, serverMs: serverMs, total: total))
         }
         let note = index == nil ? "no server available" : "-> \(serverName)"
@@ -259,6 +259,13 @@ public final class Balancer: LabProcess {
         return "\(request.remoteAddress):\(request.remotePort) [\(LogTime.haproxy(request.receivedDate))] \(exchange.frontend.name) "
             + "\(backendName)/\(serverName) 0/0/\(connect)/\(serverMs)/\(total) \(status) \(bytes) - - \(termination) "
             + "\(active)/\(active)/\(active)/\(serverSessions + (serverName == "<NOSRV>" ? 0 : 1))/\(retries) 0/0 \"\(line)\""
+    }
+
+    /// HAProxy's `%B`: the bytes sent to the client, status line and headers included.
+    static func wireSize(_ response: ServerResponse) -> Int {
+        var size = 17 + response.status.reasonPhrase.utf8.count   // "HTTP/1.1 200 OK\r\n"
+        for header in response.headers { size += header.name.utf8.count + header.value.utf8.count + 4 }
+        return size + 2 + response.bodyBytes
     }
 
     static func milliseconds(since start: NIODeadline) -> Int {

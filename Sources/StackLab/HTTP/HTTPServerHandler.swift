@@ -59,6 +59,8 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     /// Whole requests waiting for the one in progress (a client that pipelines).
     private var waiting: [NIOHTTPServerRequestFull] = []
     private var busy = false
+    /// The connection's addresses, worked out once (not per request).
+    private var peer: (remote: String, remotePort: Int, local: String, localPort: Int)?
     private var closing = false
     private var quiescing = false
     static let maxBody = 1 << 20
@@ -108,12 +110,15 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     private func handle(_ full: NIOHTTPServerRequestFull, context: ChannelHandlerContext) {
         busy = true
-        let remote = context.remoteAddress
-        let local = context.localAddress
+        if peer == nil {
+            let remote = context.remoteAddress
+            let local = context.localAddress
+            peer = (remote?.ipAddress ?? "-", remote?.port ?? 0, local?.ipAddress ?? "-", local?.port ?? 0)
+        }
+        let peer = self.peer!
         let request = IncomingRequest(
             head: full.head, body: full.body,
-            remoteAddress: remote?.ipAddress ?? "-", remotePort: remote?.port ?? 0,
-            localAddress: local?.ipAddress ?? "-", localPort: local?.port ?? 0,
+            remoteAddress: peer.remote, remotePort: peer.remotePort, localAddress: peer.local, localPort: peer.localPort,
             received: .now(), receivedDate: Date(), eventLoop: context.eventLoop)
         let keepAlive = full.head.isKeepAlive && !quiescing
         let version = full.head.version

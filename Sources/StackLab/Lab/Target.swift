@@ -49,30 +49,10 @@ public struct TargetError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// "Did you mean …?" for names typed by a learner.
+/// "Did you mean …?" for names typed by a learner (the same rule as the config parsers' suggestions).
 public enum Suggestions {
     /// The closest candidate within a small edit distance, nil when nothing is close.
     public static func nearest(_ word: String, in candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
-        let limit = max(1, min(3, word.count / 3 + 1))
-        return best.1 <= limit ? best.0 : nil
-    }
-
-    /// Levenshtein distance.
-    public static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = Array(repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
+        ConfigText.nearest(word, in: candidates)
     }
 }

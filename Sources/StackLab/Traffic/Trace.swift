@@ -16,13 +16,20 @@ public struct TraceContext: Sendable, Equatable {
 
     /// Parses a `traceparent` header; nil when absent or malformed (then a hop starts a new trace, as the spec says).
     public init?(traceparent: String?) {
+        // 00-<32 hex>-<16 hex>-<2 hex>: 55 bytes, checked in place (every hop of every request parses one).
         guard let traceparent else { return nil }
-        let parts = traceparent.split(separator: "-")
-        guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
-              parts[1].allSatisfy(\.isHexDigit), parts[2].allSatisfy(\.isHexDigit),
-              parts[1] != Substring(String(repeating: "0", count: 32)) else { return nil }
-        self.traceID = String(parts[1]).lowercased()
-        self.spanID = String(parts[2]).lowercased()
+        let bytes = Array(traceparent.utf8)
+        guard bytes.count == 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-") else {
+            return nil
+        }
+        func isHex(_ byte: UInt8) -> Bool {
+            (48...57).contains(byte) || (97...102).contains(byte) || (65...70).contains(byte)
+        }
+        guard bytes[3..<35].allSatisfy(isHex), bytes[36..<52].allSatisfy(isHex), bytes[3..<35].contains(where: { $0 != 48 }) else {
+            return nil
+        }
+        self.traceID = String(decoding: bytes[3..<35], as: UTF8.self).lowercased()
+        self.spanID = String(decoding: bytes[36..<52], as: UTF8.self).lowercased()
     }
 
     /// The same trace, a new span (this hop).
@@ -86,40 +93,45 @@ public struct Span: Sendable, Equatable {
     }
 }
 
-/// The lab's recent traces, so the shell can show a request's path hop by hop (`curl -v`).
+/// The lab's recent spans, so the shell can show a request's path hop by hop (`curl -v`). A fixed ring: recording
+/// is one locked array write on every hop of every request; looking a trace up scans the ring, which only the shell
+/// does, once per command.
 public final class TraceStore: Sendable {
     private let capacity: Int
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
 
     private struct State {
-        var spans: [String: [Span]] = [:]
-        var order: [String] = []
+        var ring: [Span?]
+        var next = 0
+        var latest: String?
     }
 
-    public init(capacity: Int = 2000) { self.capacity = capacity }
+    public init(capacity: Int = 8192) {
+        self.capacity = max(16, capacity)
+        self.state = NIOLockedValueBox(State(ring: Array(repeating: nil, count: max(16, capacity))))
+    }
 
     public func record(_ span: Span) {
         state.withLockedValue { state in
-            if state.spans[span.traceID] == nil {
-                state.order.append(span.traceID)
-                if state.order.count > capacity {
-                    let excess = state.order.count - capacity
-                    for id in state.order[..<excess] { state.spans.removeValue(forKey: id) }
-                    state.order.removeFirst(excess)
-                }
-                state.spans[span.traceID] = [span]
-            } else {
-                state.spans[span.traceID]?.append(span)
-            }
+            state.ring[state.next] = span
+            state.next = (state.next + 1) % capacity
+            if span.parentID == nil { state.latest = span.traceID }
         }
     }
 
     /// The spans of one trace, outermost hop first.
     public func trace(_ traceID: String) -> [Span] {
-        state.withLockedValue { $0.spans[traceID] ?? [] }.sorted { $0.start < $1.start }
+        state.withLockedValue { $0.ring.compactMap { $0?.traceID == traceID ? $0 : nil } }.sorted { $0.start < $1.start }
     }
 
-    public var latestTraceID: String? { state.withLockedValue { $0.order.last } }
+    /// The trace of the most recent request that entered the lab without a trace of its own.
+    public var latestTraceID: String? { state.withLockedValue { $0.latest } }
 
-    public func clear() { state.withLockedValue { $0 = State() } }
+    public func clear() {
+        state.withLockedValue { state in
+            state.ring = Array(repeating: nil, count: capacity)
+            state.next = 0
+            state.latest = nil
+        }
+    }
 }

@@ -29,6 +29,8 @@ final class StaticFiles: Sendable {
     /// a NUL byte (nginx answers 400 Bad Request).
     static func normalise(_ uri: String) -> String? {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+        // The common case has nothing to decode or resolve.
+        if Self.isPlain(path) { return path }
         guard let decoded = path.removingPercentEncoding ?? Optional(path), !decoded.contains("\0"), decoded.hasPrefix("/") else {
             return nil
         }
@@ -44,6 +46,22 @@ final class StaticFiles: Sendable {
         }
         let joined = "/" + parts.joined(separator: "/")
         return decoded.hasSuffix("/") && joined != "/" ? joined + "/" : joined
+    }
+
+    /// Starts with "/" and holds no "%", "/." or "//" and no NUL: nothing to decode or resolve.
+    private static func isPlain(_ path: String) -> Bool {
+        var previous: UInt8 = 0
+        var first = true
+        for byte in path.utf8 {
+            if first {
+                guard byte == UInt8(ascii: "/") else { return false }
+                first = false
+            }
+            if byte == UInt8(ascii: "%") || byte == 0 { return false }
+            if previous == UInt8(ascii: "/") && (byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")) { return false }
+            previous = byte
+        }
+        return !first
     }
 
     func lookup(root: String, uri: String, index: [String]) -> Lookup {

@@ -7,6 +7,7 @@ struct PartitionTests {
     @Test func partitionedServerFailsItsChecksByTimeoutAndComesBackAfterHeal() async throws {
         var builder = TestLabBuilder()
         builder.checkInter = 200
+        builder.timeoutCheck = 400   // a cut link fails a check by timeout: keep it short
         let (lab, folder) = try await builder.start()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let balancer = lab.balancers[0]

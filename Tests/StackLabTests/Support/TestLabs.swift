@@ -24,7 +24,9 @@ func makeLabFolder(_ name: String = "stacklab-test") -> String {
 
 /// The foobar design built in code: lb-01 in front of web-01 and web-02 (nginx + gunicorn each), with knobs tests turn.
 struct TestLabBuilder {
-    var checkInter = 200
+    var checkInter = 1000
+    /// Generous, so a busy CI machine does not fail a check by accident.
+    var timeoutCheck = 3000
     var fall = 3
     var rise = 2
     var weights = [1, 1]
@@ -53,7 +55,7 @@ struct TestLabBuilder {
                                                httpLog: true, forwardFor: true)],
             backends: [HAProxyConfig.Backend(name: "web", servers: backendServers, httpCheck: httpCheck, retries: retries,
                                              redispatch: redispatch,
-                                             timeouts: HAProxyConfig.Timeouts(connect: timeoutConnect, client: 30_000, server: timeoutServer))])
+                                             timeouts: HAProxyConfig.Timeouts(connect: timeoutConnect, client: 30_000, server: timeoutServer, check: timeoutCheck))])
         var nginx: [String: NginxConfig] = [:]
         var gunicorn: [String: GunicornConfig] = [:]
         for (name, address) in [("web-01", "127.0.1.11"), ("web-02", "127.0.1.12")] {
@@ -75,9 +77,11 @@ struct TestLabBuilder {
                              nginx: nginx, gunicorn: gunicorn)
     }
 
+    /// Starts the lab and waits until lb-01 has seen every web server pass a check (they start at `UP 1/3`).
     func start() async throws -> (Lab, String) {
         let folder = makeLabFolder()
         let lab = try await Lab.start(definition(directory: folder), options: LabOptions(portOffset: TestPorts.offset()))
+        try await waitUntil("lb-01 sees every server UP") { lab.balancers[0].serverStatuses.allSatisfy { $0.status == "UP" } }
         return (lab, folder)
     }
 }

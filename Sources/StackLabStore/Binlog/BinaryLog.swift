@@ -1,0 +1,250 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The source's binary log: numbered files (`mysql-bin.000001` …) listed in `mysql-bin.index`, each starting with
+/// the magic bytes, a FORMAT_DESCRIPTION and a PREVIOUS_GTIDS event, then transactions (GTID, QUERY, XID). A new
+/// file is started at every server start, as mysqld does. All events are also kept in memory for the dump threads.
+final class BinaryLog: Sendable {
+    struct Entry: Sendable {
+        var file: String
+        var start: UInt32
+        var event: BinlogEvent
+        var gtid: (uuid: String, gno: Int64)?
+    }
+
+    struct State: Sendable {
+        var entries: [Entry] = []
+        var files: [(name: String, size: UInt64)] = []
+        var fd: Int32 = -1
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var closed = false
+        var xid: UInt64 = 1
+    }
+
+    let directory: String
+    let baseName: String
+    let serverID: UInt32
+    let version: String
+    let fsync: Bool
+    let state = NIOLockedValueBox(State())
+
+    init(directory: String, baseName: String, serverID: Int, version: String, fsync: Bool) {
+        self.directory = directory
+        self.baseName = baseName
+        self.serverID = UInt32(truncatingIfNeeded: serverID)
+        self.version = version
+        self.fsync = fsync
+    }
+
+    private var indexPath: String { directory + "/" + baseName + ".index" }
+
+    static func fileName(_ base: String, _ n: Int) -> String {
+        let s = String(n)
+        return base + "." + String(repeating: "0", count: max(0, 6 - s.count)) + s
+    }
+
+    /// Loads existing files (dropping a torn last event, like crash recovery) and starts the next file.
+    func open(executed: GTIDSet) throws {
+        let names = ((try? String(contentsOfFile: indexPath, encoding: .utf8)) ?? "")
+            .split(separator: "\n").map { String($0).replacingOccurrences(of: "./", with: "") }.filter { !$0.isEmpty }
+        var entries: [Entry] = []
+        var files: [(String, UInt64)] = []
+        for name in names {
+            let path = directory + "/" + name
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            var good = 4
+            if data.count >= 4 {
+                var buffer = ByteBufferAllocator().buffer(capacity: data.count)
+                buffer.writeBytes(data)
+                buffer.moveReaderIndex(forwardBy: 4)
+                while buffer.readableBytes > 0 {
+                    let start = buffer.readerIndex
+                    guard let e = BinlogEvent.decode(&buffer) else { break }
+                    entries.append(Entry(file: name, start: UInt32(start), event: e, gtid: e.gtid))
+                    good = buffer.readerIndex
+                }
+            }
+            if good < data.count { truncate(path: path, to: good) }
+            files.append((name, UInt64(good)))
+        }
+        // A transaction cut short by a crash (GTID without its XID) never committed: drop it from memory and disk.
+        if let lastGTID = entries.lastIndex(where: { $0.event.kind == .gtid }),
+           !entries[lastGTID...].contains(where: { $0.event.kind == .xid }) {
+            let cut = entries[lastGTID]
+            entries.removeSubrange(lastGTID...)
+            truncate(path: directory + "/" + cut.file, to: Int(cut.start))
+            if let i = files.firstIndex(where: { $0.0 == cut.file }) { files[i].1 = UInt64(cut.start) }
+        }
+        state.withLockedValue { s in
+            s.entries = entries
+            s.files = files.map { (name: $0.0, size: $0.1) }
+        }
+        try startNewFile(number: (names.last.flatMap { Int($0.split(separator: ".").last ?? "") } ?? 0) + 1, executed: executed)
+    }
+
+    private func truncate(path: String, to length: Int) {
+        let fd = Foundation.open(path, O_WRONLY)
+        if fd >= 0 { _ = ftruncate(fd, off_t(length)); Foundation.close(fd) }
+    }
+
+    private func startNewFile(number: Int, executed: GTIDSet) throws {
+        let name = Self.fileName(baseName, number)
+        let path = directory + "/" + name
+        let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o640)
+        guard fd >= 0 else { throw StoreError(code: 1, sqlState: "HY000", message: "Can't create/write to file '\(path)' (OS errno \(errno))") }
+        let now = UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
+        var fde = BinlogEvent.formatDescription(serverID: serverID, timestamp: now, version: version)
+        fde.endPosition = UInt32(4 + fde.size)
+        var prev = BinlogEvent.previousGTIDs(executed, serverID: serverID, timestamp: now)
+        prev.endPosition = fde.endPosition + UInt32(prev.size)
+        let bytes = binlogMagic + fde.encoded() + prev.encoded()
+        try writeAll(fd: fd, bytes)
+        state.withLockedValue { s in
+            if s.fd >= 0 { Foundation.close(s.fd) }
+            s.fd = fd
+            s.entries.append(Entry(file: name, start: 4, event: fde, gtid: nil))
+            s.entries.append(Entry(file: name, start: fde.endPosition, event: prev, gtid: nil))
+            s.files.append((name: name, size: UInt64(prev.endPosition)))
+            s.closed = false
+        }
+        let index = state.withLockedValue { $0.files.map { "./" + $0.name }.joined(separator: "\n") + "\n" }
+        try index.write(toFile: indexPath, atomically: true, encoding: .utf8)
+    }
+
+    private func writeAll(fd: Int32, _ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { throw StoreError(code: 3, sqlState: "HY000", message: "Error writing file '\(baseName)' (errno: \(errno))") }
+            offset += n
+        }
+        if fsync { _ = Foundation.fsync(fd) }
+    }
+
+    /// Appends one transaction (GTID, QUERY, XID) with a single write, then wakes the dump threads.
+    /// Returns the file and the position after the transaction (what semi-sync waits for).
+    func appendTransaction(uuid: String, gno: Int64, database: String?, sql: String, insertID: Int64, millis: UInt64) throws -> (file: String, position: UInt64) {
+        let result: (String, UInt64, [CheckedContinuation<Void, Never>]) = try state.withLockedValue { s in
+            guard s.fd >= 0, let current = s.files.last else { throw StoreError(code: 3, sqlState: "HY000", message: "Binary logging not possible. Message: binlog is closed") }
+            let ts = UInt32(truncatingIfNeeded: millis / 1000)
+            var events = [
+                BinlogEvent.gtid(uuid: uuid, gno: gno, serverID: serverID, timestamp: ts),
+                BinlogEvent.query(database: database, sql: sql, insertID: insertID, millis: millis, serverID: serverID),
+                BinlogEvent.xid(s.xid, serverID: serverID, timestamp: ts),
+            ]
+            s.xid += 1
+            var pos = UInt32(truncatingIfNeeded: current.size)
+            var bytes: [UInt8] = []
+            var newEntries: [Entry] = []
+            for i in events.indices {
+                let start = pos
+                pos += UInt32(events[i].size)
+                events[i].endPosition = pos
+                bytes += events[i].encoded()
+                newEntries.append(Entry(file: current.name, start: start, event: events[i], gtid: events[i].gtid))
+            }
+            try writeAll(fd: s.fd, bytes)
+            s.entries += newEntries
+            s.files[s.files.count - 1].size = UInt64(pos)
+            let w = s.waiters
+            s.waiters = []
+            return (current.name, UInt64(pos), w)
+        }
+        for w in result.2 { w.resume() }
+        return (result.0, result.1)
+    }
+
+    var status: (file: String, position: UInt64) {
+        state.withLockedValue { s in (s.files.last?.name ?? "", s.files.last?.size ?? 0) }
+    }
+
+    var fileList: [(name: String, size: UInt64)] { state.withLockedValue { $0.files } }
+
+    var entryCount: Int { state.withLockedValue { $0.entries.count } }
+
+    func entries(from index: Int, max: Int = 512) -> [Entry] {
+        state.withLockedValue { s in
+            guard index < s.entries.count else { return [] }
+            return Array(s.entries[index..<min(s.entries.count, index + max)])
+        }
+    }
+
+    /// Where a dump from (file, position) starts, or nil if the file is not in the index (MySQL's error 1236).
+    func startIndex(file: String, position: UInt64) -> Int? {
+        state.withLockedValue { s in
+            if file.isEmpty { return 0 }
+            guard s.files.contains(where: { $0.name == file }) else { return nil }
+            if let i = s.entries.firstIndex(where: { $0.file == file && UInt64($0.start) >= position && $0.event.kind != .formatDescription && $0.event.kind != .previousGTIDs }) {
+                return i
+            }
+            // Past the end of that file: continue with the files after it.
+            if let i = s.entries.firstIndex(where: { e in (s.files.firstIndex { $0.name == e.file } ?? 0) > (s.files.firstIndex { $0.name == file } ?? 0) }) {
+                return i
+            }
+            return s.entries.count
+        }
+    }
+
+    /// Waits until entries beyond `count` exist or the log closes.
+    func waitForEntries(beyond count: Int) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let ready = state.withLockedValue { s -> Bool in
+                if s.entries.count > count || s.closed { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if ready { c.resume() }
+        }
+    }
+
+    var isClosed: Bool { state.withLockedValue { $0.closed } }
+
+    /// Graceful shutdown writes a STOP_EVENT as mysqld does; a crash just drops the descriptor.
+    func close(graceful: Bool) {
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLockedValue { s in
+            if s.fd >= 0 {
+                if graceful, let current = s.files.last {
+                    var stop = BinlogEvent(timestamp: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)), kind: .stop, serverID: serverID, endPosition: 0, body: [])
+                    stop.endPosition = UInt32(truncatingIfNeeded: current.size) + UInt32(stop.size)
+                    if (try? writeAll(fd: s.fd, stop.encoded())) != nil {
+                        s.entries.append(Entry(file: current.name, start: UInt32(truncatingIfNeeded: current.size), event: stop, gtid: nil))
+                        s.files[s.files.count - 1].size = UInt64(stop.endPosition)
+                    }
+                }
+                Foundation.close(s.fd)
+                s.fd = -1
+            }
+            s.closed = true
+            let w = s.waiters
+            s.waiters = []
+            return w
+        }
+        for w in waiters { w.resume() }
+    }
+
+    /// RESET MASTER / RESET BINARY LOGS AND GTIDS: delete every file and start again at .000001.
+    func reset() throws {
+        let names = state.withLockedValue { s -> [String] in
+            if s.fd >= 0 { Foundation.close(s.fd); s.fd = -1 }
+            let n = s.files.map(\.name)
+            s.files = []
+            s.entries = []
+            return n
+        }
+        for n in names { try? FileManager.default.removeItem(atPath: directory + "/" + n) }
+        try startNewFile(number: 1, executed: GTIDSet())
+    }
+}
+
+extension BinaryLog {
+    /// Wakes every dump thread (one of them lost its replica and should notice).
+    func wakeWaiters() {
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLockedValue { s in
+            let w = s.waiters
+            s.waiters = []
+            return w
+        }
+        for w in waiters { w.resume() }
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+
+/// A column as the engine stores it.
+struct Column: Sendable, Codable, Equatable {
+    var name: String
+    var kind: ColumnKind
+    var notNull: Bool
+    var defaultValue: SQLValue?      // nil = no DEFAULT clause
+    var defaultIsNow: Bool = false   // DEFAULT CURRENT_TIMESTAMP
+    var autoIncrement: Bool
+    var primaryKey: Bool
+    var unique: Bool
+
+    var wireType: MySQLType {
+        switch kind {
+        case .int: return .long
+        case .bigint: return .longlong
+        case .tinyint: return .tiny
+        case .smallint: return .short
+        case .varchar: return .varString
+        case .char: return .string
+        case .text: return .blob
+        case .datetime: return .datetime
+        case .timestamp: return .timestamp
+        case .date: return .date
+        case .double: return .double
+        }
+    }
+
+    /// Display length as MySQL 8 reports it in column definitions (characters × 4 for utf8mb4).
+    var wireLength: UInt32 {
+        switch kind {
+        case .int: return 11
+        case .bigint: return 20
+        case .tinyint: return 4
+        case .smallint: return 6
+        case .varchar(let n), .char(let n): return UInt32(clamping: n * 4)
+        case .text: return 262_140
+        case .datetime, .timestamp: return 19
+        case .date: return 10
+        case .double: return 22
+        }
+    }
+}
+
+/// A unique index: the primary key is the one named PRIMARY.
+struct UniqueIndex: Sendable, Codable, Equatable {
+    var name: String
+    var columns: [Int]
+}
+
+struct Table: Sendable, Codable {
+    var name: String
+    var columns: [Column]
+    var rows: [[SQLValue]] = []
+    var indexes: [UniqueIndex] = []
+    var autoIncrement: Int64 = 1
+    /// Keys present per index, for duplicate checks in O(1).
+    var keySets: [Set<String>] = []
+
+    func columnIndex(_ name: String) -> Int? {
+        let lower = name.lowercased()
+        return columns.firstIndex { $0.name.lowercased() == lower }
+    }
+
+    var autoIncrementColumn: Int? { columns.firstIndex { $0.autoIncrement } }
+
+    /// Index key of a row, or nil when a key column is NULL (NULLs never collide in MySQL unique indexes).
+    func key(_ row: [SQLValue], _ index: UniqueIndex) -> String? {
+        var parts: [String] = []
+        for c in index.columns {
+            guard c < row.count, let t = row[c].text else { return nil }
+            parts.append(t.lowercased())  // utf8mb4_0900_ai_ci compares case-insensitively
+        }
+        return parts.joined(separator: "\u{1}")
+    }
+
+    func keyDisplay(_ row: [SQLValue], _ index: UniqueIndex) -> String {
+        index.columns.map { $0 < row.count ? (row[$0].text ?? "NULL") : "" }.joined(separator: "-")
+    }
+
+    mutating func rebuildKeys() {
+        keySets = indexes.map { idx in Set(rows.compactMap { key($0, idx) }) }
+    }
+}
+
+struct Database: Sendable, Codable {
+    var name: String
+    var tables: [String: Table] = [:]
+}
+
+struct Grant: Sendable, Codable, Equatable {
+    var privileges: Set<String>
+    var database: String  // "*" for all
+    var table: String
+}
+
+struct Account: Sendable, Codable, Equatable {
+    var name: String
+    var host: String
+    var password: String
+    var isSuper: Bool = false
+    var grants: [Grant] = []
+
+    var display: String { "'\(name)'@'\(host)'" }
+
+    func has(_ privilege: String, database: String?) -> Bool {
+        if isSuper { return true }
+        return grants.contains { g in
+            (g.database == "*" || g.database == database) && (g.privileges.contains(privilege) || g.privileges.contains("ALL") || g.privileges.contains("ALL PRIVILEGES"))
+        }
+    }
+
+    func hasAny(on database: String) -> Bool {
+        if isSuper { return true }
+        return grants.contains { g in (g.database == "*" || g.database == database) && !g.privileges.isEmpty && g.privileges != ["USAGE"] }
+    }
+}
+
+/// Everything the store persists: schemas, rows and accounts.
+struct Catalog: Sendable, Codable {
+    var databases: [String: Database] = [:]
+    var accounts: [Account] = []
+
+    /// Databases MySQL always shows; they hold no user tables here.
+    static let systemDatabases = ["information_schema", "mysql", "performance_schema", "sys"]
+
+    /// The account a login matches, most specific host first (MySQL sorts the user table the same way).
+    func account(named name: String, from address: String) -> Account? {
+        let candidates = accounts.filter { $0.name == name && HostPattern.matches($0.host, address) }
+        return candidates.sorted { HostPattern.specificity($0.host) > HostPattern.specificity($1.host) }.first
+    }
+}
+
+enum HostPattern {
+    /// 'localhost' stands for any loopback address: in the miniature every "server" lives on 127.0.0.0/8.
+    static func matches(_ pattern: String, _ address: String) -> Bool {
+        let p = pattern.lowercased()
+        if p == "%" || p.isEmpty { return true }
+        if p == "localhost" { return address.hasPrefix("127.") || address == "::1" || address == "localhost" }
+        if let slash = p.firstIndex(of: "/") {
+            let net = String(p[..<slash]), mask = String(p[p.index(after: slash)...])
+            guard let n = ipv4(net), let m = ipv4(mask), let a = ipv4(address) else { return false }
+            return a & m == n & m
+        }
+        return Like.matches(address, pattern: p)
+    }
+
+    static func specificity(_ pattern: String) -> Int {
+        if pattern == "%" || pattern.isEmpty { return 0 }
+        if pattern.contains("%") || pattern.contains("_") || pattern.contains("/") { return 1 }
+        return 2
+    }
+
+    static func ipv4(_ s: String) -> UInt32? {
+        let parts = s.split(separator: ".")
+        guard parts.count == 4 else { return nil }
+        var v: UInt32 = 0
+        for p in parts {
+            guard let b = UInt8(p) else { return nil }
+            v = v << 8 | UInt32(b)
+        }
+        return v
+    }
+}
+
+/// SQL LIKE with % and _ (and \ escapes), case-insensitive as MySQL's default collation.
+enum Like {
+    static func matches(_ text: String, pattern: String) -> Bool {
+        let t = Array(text.lowercased()), p = Array(pattern.lowercased())
+        var memo = [Int: Bool]()
+        func go(_ i: Int, _ j: Int) -> Bool {
+            let k = i * (p.count + 1) + j
+            if let m = memo[k] { return m }
+            var r: Bool
+            if j == p.count {
+                r = i == t.count
+            } else if p[j] == "%" {
+                r = go(i, j + 1) || (i < t.count && go(i + 1, j))
+            } else if p[j] == "\\" && j + 1 < p.count {
+                r = i < t.count && t[i] == p[j + 1] && go(i + 1, j + 2)
+            } else if p[j] == "_" {
+                r = i < t.count && go(i + 1, j + 1)
+            } else {
+                r = i < t.count && t[i] == p[j] && go(i + 1, j + 1)
+            }
+            memo[k] = r
+            return r
+        }
+        return go(0, 0)
+    }
+}
+
+extension SQLValue: Codable {
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null } else if let i = try? c.decode(Int64.self) { self = .int(i) } else if let d = try? c.decode(Double.self) { self = .double(d) } else { self = .string(try c.decode(String.self)) }
+    }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        }
+    }
+}
+
+extension ColumnKind: Codable {
+    init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        switch s {
+        case "int": self = .int
+        case "bigint": self = .bigint
+        case "tinyint": self = .tinyint
+        case "smallint": self = .smallint
+        case "text": self = .text
+        case "datetime": self = .datetime
+        case "timestamp": self = .timestamp
+        case "date": self = .date
+        case "double": self = .double
+        default:
+            let digits = Int(s.filter(\.isNumber)) ?? 255
+            self = s.hasPrefix("char") ? .char(digits) : .varchar(digits)
+        }
+    }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(sqlName)
+    }
+}
+
+/// Time formatting shared by NOW(), logs and binlog timestamps.
+enum Clock {
+    static func datetime(_ date: Date, utc: Bool = false) -> String {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = utc ? TimeZone(identifier: "UTC") ?? .current : .current
+        let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func p(_ v: Int?, _ w: Int = 2) -> String {
+            let s = String(v ?? 0)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(p(c.year, 4))-\(p(c.month))-\(p(c.day)) \(p(c.hour)):\(p(c.minute)):\(p(c.second))"
+    }
+
+    /// MySQL 8 error-log timestamp: 2026-11-24T13:55:36.123456Z (UTC, microseconds).
+    static func errorLogStamp(_ date: Date = Date()) -> String {
+        let base = datetime(date, utc: true).replacingOccurrences(of: " ", with: "T")
+        let micros = Int((date.timeIntervalSince1970 - floor(date.timeIntervalSince1970)) * 1_000_000)
+        let m = String(micros)
+        return base + "." + String(repeating: "0", count: max(0, 6 - m.count)) + m + "Z"
+    }
+}

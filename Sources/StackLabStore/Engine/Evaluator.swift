@@ -1,0 +1,329 @@
+import Foundation
+
+/// Evaluates expressions against one row (or a group of rows for aggregates), with MySQL's NULL and
+/// type-conversion rules.
+struct Evaluator {
+    var table: Table?
+    var session: Session
+    var engine: StoreEngine
+    var state: StoreEngine.State
+    /// The clause named in "Unknown column 'x' in '…'".
+    var clause: String
+
+    func nowMillis() -> UInt64 { session.replay?.millis ?? UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Checks every column reference before any row is read, as MySQL does when it prepares a statement.
+    func validate(_ e: Expr) throws {
+        switch e {
+        case .column(let t, let name):
+            guard let table, table.columnIndex(name) != nil else {
+                throw StoreError.unknownColumn(t.map { "\($0).\(name)" } ?? name, in: clause)
+            }
+        case .function(_, let args, _): for a in args { try validate(a) }
+        case .unary(_, let a), .isNull(let a, _): try validate(a)
+        case .binary(_, let a, let b), .like(let a, let b, _): try validate(a); try validate(b)
+        case .inList(let a, let l, _): try validate(a); for x in l { try validate(x) }
+        case .between(let a, let b, let c, _): try validate(a); try validate(b); try validate(c)
+        case .systemVariable(let name): _ = try systemVariable(name)
+        default: break
+        }
+    }
+
+    func eval(_ e: Expr, row: [SQLValue]?, group: [[SQLValue]]? = nil) throws -> SQLValue {
+        switch e {
+        case .literal(let v): return v
+        case .column(let t, let name):
+            guard let table, let i = table.columnIndex(name) else { throw StoreError.unknownColumn(t.map { "\($0).\(name)" } ?? name, in: clause) }
+            if let row, i < row.count { return row[i] }
+            if let first = group?.first, i < first.count { return first[i] }
+            return .null
+        case .systemVariable(let name): return try systemVariable(name)
+        case .userVariable(let name): return session.userVariables[name] ?? .null
+        case .unary(let op, let a):
+            let v = try eval(a, row: row, group: group)
+            if op == "NOT" { return v.truth.map { .int($0 ? 0 : 1) } ?? .null }
+            switch v {
+            case .null: return .null
+            case .int(let i): return i == .min ? .double(-Double(i)) : .int(-i)
+            default: return .double(-(v.number ?? 0))
+            }
+        case .binary(let op, let a, let b):
+            if op == "AND" {
+                let l = try eval(a, row: row, group: group).truth
+                if l == false { return .int(0) }
+                let r = try eval(b, row: row, group: group).truth
+                if r == false { return .int(0) }
+                return (l == nil || r == nil) ? .null : .int(1)
+            }
+            if op == "OR" {
+                let l = try eval(a, row: row, group: group).truth
+                if l == true { return .int(1) }
+                let r = try eval(b, row: row, group: group).truth
+                if r == true { return .int(1) }
+                return (l == nil || r == nil) ? .null : .int(0)
+            }
+            let l = try eval(a, row: row, group: group), r = try eval(b, row: row, group: group)
+            switch op {
+            case "XOR":
+                guard let x = l.truth, let y = r.truth else { return .null }
+                return .int(x != y ? 1 : 0)
+            case "<=>":
+                if l.isNull || r.isNull { return .int(l.isNull && r.isNull ? 1 : 0) }
+                return .int(Self.compare(l, r) == 0 ? 1 : 0)
+            case "=", "!=", "<", ">", "<=", ">=":
+                guard let c = Self.compare(l, r) else { return .null }
+                let t: Bool
+                switch op {
+                case "=": t = c == 0
+                case "!=": t = c != 0
+                case "<": t = c < 0
+                case ">": t = c > 0
+                case "<=": t = c <= 0
+                default: t = c >= 0
+                }
+                return .int(t ? 1 : 0)
+            default:
+                return try Self.arithmetic(op, l, r)
+            }
+        case .isNull(let a, let negated):
+            let v = try eval(a, row: row, group: group)
+            return .int(v.isNull != negated ? 1 : 0)
+        case .like(let a, let p, let negated):
+            let v = try eval(a, row: row, group: group), pat = try eval(p, row: row, group: group)
+            guard let text = v.text, let pattern = pat.text else { return .null }
+            return .int(Like.matches(text, pattern: pattern) != negated ? 1 : 0)
+        case .inList(let a, let list, let negated):
+            let v = try eval(a, row: row, group: group)
+            if v.isNull { return .null }
+            var sawNull = false
+            for x in list {
+                let w = try eval(x, row: row, group: group)
+                if w.isNull { sawNull = true; continue }
+                if Self.compare(v, w) == 0 { return .int(negated ? 0 : 1) }
+            }
+            return sawNull ? .null : .int(negated ? 1 : 0)
+        case .between(let a, let lo, let hi, let negated):
+            let v = try eval(a, row: row, group: group), l = try eval(lo, row: row, group: group), h = try eval(hi, row: row, group: group)
+            guard let c1 = Self.compare(v, l), let c2 = Self.compare(v, h) else { return .null }
+            return .int((c1 >= 0 && c2 <= 0) != negated ? 1 : 0)
+        case .function(let name, let args, let star):
+            return try function(name, args, star: star, row: row, group: group)
+        }
+    }
+
+    private func function(_ name: String, _ args: [Expr], star: Bool, row: [SQLValue]?, group: [[SQLValue]]?) throws -> SQLValue {
+        func arg(_ i: Int) throws -> SQLValue { i < args.count ? try eval(args[i], row: row, group: group) : .null }
+        func argc(_ n: ClosedRange<Int>) throws {
+            guard n.contains(args.count) else {
+                throw StoreError(code: 1582, sqlState: "42000", message: "Incorrect parameter count in the call to native function '\(name)'")
+            }
+        }
+        switch name {
+        case "COUNT", "SUM", "MIN", "MAX", "AVG":
+            let rows = group ?? (row.map { [$0] } ?? [[]])
+            if star { return .int(Int64(rows.count)) }
+            try argc(1...1)
+            var values: [SQLValue] = []
+            for r in rows {
+                let v = try eval(args[0], row: r)
+                if !v.isNull { values.append(v) }
+            }
+            switch name {
+            case "COUNT": return .int(Int64(values.count))
+            case "MIN": return values.min { (Self.compare($0, $1) ?? 0) < 0 } ?? .null
+            case "MAX": return values.max { (Self.compare($0, $1) ?? 0) < 0 } ?? .null
+            case "SUM":
+                if values.isEmpty { return .null }
+                if values.allSatisfy({ if case .int = $0 { return true }; return false }) {
+                    var total: Int64 = 0
+                    for case .int(let i) in values {
+                        let (r, o) = total.addingReportingOverflow(i)
+                        if o { return .double(values.reduce(0) { $0 + ($1.number ?? 0) }) }
+                        total = r
+                    }
+                    return .int(total)
+                }
+                return .double(values.reduce(0) { $0 + ($1.number ?? 0) })
+            default:
+                if values.isEmpty { return .null }
+                return .double(values.reduce(0) { $0 + ($1.number ?? 0) } / Double(values.count))
+            }
+        case "NOW", "SYSDATE", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "LOCALTIME":
+            return .string(Clock.datetime(Date(timeIntervalSince1970: Double(nowMillis()) / 1000)))
+        case "UTC_TIMESTAMP":
+            return .string(Clock.datetime(Date(timeIntervalSince1970: Double(nowMillis()) / 1000), utc: true))
+        case "CURDATE":
+            return .string(String(Clock.datetime(Date(timeIntervalSince1970: Double(nowMillis()) / 1000)).prefix(10)))
+        case "CURTIME":
+            return .string(String(Clock.datetime(Date(timeIntervalSince1970: Double(nowMillis()) / 1000)).suffix(8)))
+        case "UNIX_TIMESTAMP": return .int(Int64(nowMillis() / 1000))
+        case "DATABASE", "SCHEMA": return session.database.map { .string($0) } ?? .null
+        case "VERSION": return .string(StoreEngine.version)
+        case "USER", "SESSION_USER", "SYSTEM_USER": return .string("\(session.user)@\(session.host)")
+        case "CURRENT_USER": return .string("\(session.account.name)@\(session.account.host)")
+        case "LAST_INSERT_ID":
+            if !args.isEmpty { return try arg(0) }
+            return .int(session.lastInsertID)
+        case "CONNECTION_ID": return .int(Int64(session.connectionID))
+        case "TRUTH": return try arg(0).truth.map { .int($0 ? 1 : 0) } ?? .null
+        case "CONCAT":
+            var s = ""
+            for i in args.indices {
+                guard let t = try arg(i).text else { return .null }
+                s += t
+            }
+            return .string(s)
+        case "UPPER", "UCASE": return try arg(0).text.map { .string($0.uppercased()) } ?? .null
+        case "LOWER", "LCASE": return try arg(0).text.map { .string($0.lowercased()) } ?? .null
+        case "LENGTH", "OCTET_LENGTH": return try arg(0).text.map { .int(Int64($0.utf8.count)) } ?? .null
+        case "CHAR_LENGTH", "CHARACTER_LENGTH": return try arg(0).text.map { .int(Int64($0.count)) } ?? .null
+        case "COALESCE":
+            for i in args.indices { let v = try arg(i); if !v.isNull { return v } }
+            return .null
+        case "IFNULL":
+            try argc(2...2)
+            let v = try arg(0)
+            return v.isNull ? try arg(1) : v
+        case "IF":
+            try argc(3...3)
+            return try arg(0).truth == true ? try arg(1) : try arg(2)
+        case "ABS":
+            let v = try arg(0)
+            if case .int(let i) = v, i != .min { return .int(abs(i)) }
+            return v.number.map { .double(abs($0)) } ?? .null
+        case "ROUND", "FLOOR", "CEIL", "CEILING":
+            guard let n = try arg(0).number else { return .null }
+            let r = name == "ROUND" ? n.rounded() : name == "FLOOR" ? n.rounded(.down) : n.rounded(.up)
+            return abs(r) < 9e18 ? .int(Int64(r)) : .double(r)
+        case "UUID": return .string(UUID().uuidString.lowercased())
+        case "RAND": return .double(Double.random(in: 0..<1))
+        case "SLEEP": throw StoreError.notSupported("SLEEP")
+        default: throw StoreError.unknownFunction(name.lowercased(), db: session.database)
+        }
+    }
+
+    func systemVariable(_ name: String) throws -> SQLValue {
+        guard let v = SystemVariables.value(name.lowercased(), engine: engine, state: state, session: session) else {
+            throw StoreError.unknownSystemVariable(name)
+        }
+        return v
+    }
+
+    // MARK: - Comparison and arithmetic
+
+    /// MySQL's comparison: numbers numerically (strings converted), strings case-insensitively.
+    static func compare(_ a: SQLValue, _ b: SQLValue) -> Int? {
+        switch (a, b) {
+        case (.null, _), (_, .null): return nil
+        case (.int(let x), .int(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.string(let x), .string(let y)):
+            let l = x.lowercased(), r = y.lowercased()
+            return l < r ? -1 : (l > r ? 1 : 0)
+        default:
+            guard let x = a.number, let y = b.number else { return nil }
+            return x < y ? -1 : (x > y ? 1 : 0)
+        }
+    }
+
+    static func arithmetic(_ op: String, _ l: SQLValue, _ r: SQLValue) throws -> SQLValue {
+        if l.isNull || r.isNull { return .null }
+        if case .int(let x) = l, case .int(let y) = r {
+            switch op {
+            case "+", "-", "*":
+                let (v, o) = op == "+" ? x.addingReportingOverflow(y) : op == "-" ? x.subtractingReportingOverflow(y) : x.multipliedReportingOverflow(by: y)
+                if o { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) \(op) \(y))'") }
+                return .int(v)
+            case "DIV", "%":
+                if y == 0 { return .null }
+                if x == .min && y == -1 { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) DIV \(y))'") }
+                return .int(op == "DIV" ? x / y : x % y)
+            default: break
+            }
+        }
+        guard let x = l.number, let y = r.number else { return .null }
+        switch op {
+        case "+": return .double(x + y)
+        case "-": return .double(x - y)
+        case "*": return .double(x * y)
+        case "/": return y == 0 ? .null : .double(x / y)
+        case "%": return y == 0 ? .null : .double(x.truncatingRemainder(dividingBy: y))
+        case "DIV":
+            let q = (x / y).rounded(.towardZero)
+            guard y != 0, q.isFinite else { return .null }
+            guard abs(q) < 9.2e18 else { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) DIV \(y))'") }
+            return .int(Int64(q))
+        default: return .null
+        }
+    }
+}
+
+/// @@variables the miniature answers. Values come from settings, live state and replication.
+enum SystemVariables {
+    static let names = [
+        "autocommit", "bind_address", "binlog_format", "character_set_client", "character_set_connection",
+        "character_set_results", "character_set_server", "collation_connection", "collation_server", "datadir",
+        "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit",
+        "interactive_timeout", "log_bin", "log_bin_basename", "log_replica_updates", "lower_case_table_names",
+        "max_allowed_packet", "port", "read_only", "relay_log", "rpl_semi_sync_source_enabled",
+        "rpl_semi_sync_source_timeout", "rpl_semi_sync_source_wait_point", "server_id", "server_uuid", "sql_mode",
+        "super_read_only", "sync_binlog", "system_time_zone", "time_zone", "transaction_isolation", "version",
+        "version_comment", "version_compile_os", "wait_timeout",
+    ]
+
+    static func value(_ name: String, engine: StoreEngine, state: StoreEngine.State, session: Session) -> SQLValue? {
+        let s = engine.settings
+        let v = state.variables
+        switch name {
+        case "server_id": return .int(Int64(s.serverID))
+        case "read_only": return .int(v.readOnly ? 1 : 0)
+        case "super_read_only": return .int(v.superReadOnly ? 1 : 0)
+        case "hostname": return .string(s.serverName)
+        case "version": return .string(StoreEngine.version)
+        case "version_comment": return .string(StoreEngine.versionComment)
+        case "version_compile_os": return .string("Linux")
+        case "gtid_executed": return .string(state.gtidExecuted.description)
+        case "gtid_mode": return .string(s.gtidMode ? "ON" : "OFF")
+        case "enforce_gtid_consistency": return .string(s.gtidMode ? "ON" : "OFF")
+        case "server_uuid": return .string(engine.serverUUID)
+        case "port": return .int(Int64(s.port))
+        case "bind_address": return .string(s.host)
+        case "log_bin": return .int(s.logBin == nil ? 0 : 1)
+        case "log_bin_basename": return s.logBin.map { .string(s.dataDirectory + "/" + $0) } ?? .null
+        case "relay_log": return .string(s.relayLog)
+        case "log_replica_updates", "log_slave_updates": return .int(1)
+        case "binlog_format": return .string("STATEMENT")
+        case "datadir": return .string(s.dataDirectory + "/")
+        case "rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled": return .int(v.semiSyncSourceEnabled ? 1 : 0)
+        case "rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout": return .int(Int64(v.semiSyncSourceTimeout))
+        case "rpl_semi_sync_source_wait_point", "rpl_semi_sync_master_wait_point": return .string("AFTER_SYNC")
+        case "autocommit": return .int(1)
+        case "sql_mode": return .string("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
+        case "max_allowed_packet": return .int(67_108_864)
+        case "character_set_client", "character_set_connection", "character_set_results", "character_set_server",
+             "character_set_database": return .string("utf8mb4")
+        case "character_set_system": return .string("utf8mb3")
+        case "character_set_filesystem": return .string("binary")
+        case "collation_connection", "collation_server", "collation_database": return .string("utf8mb4_0900_ai_ci")
+        case "time_zone": return .string("SYSTEM")
+        case "system_time_zone": return .string(TimeZone.current.abbreviation() ?? "UTC")
+        case "transaction_isolation", "tx_isolation": return .string("REPEATABLE-READ")
+        case "lower_case_table_names": return .int(0)
+        case "wait_timeout", "interactive_timeout": return .int(28800)
+        case "innodb_flush_log_at_trx_commit", "sync_binlog": return .int(1)
+        case "session_track_gtids": return .string("OFF")
+        case "net_write_timeout": return .int(60)
+        case "net_read_timeout": return .int(30)
+        case "license": return .string("GPL")
+        case "identity", "last_insert_id": return .int(session.lastInsertID)
+        case "tx_read_only", "transaction_read_only": return .int(0)
+        case "max_execution_time": return .int(0)
+        case "sql_select_limit": return .int(Int64.max)
+        case "performance_schema": return .int(0)
+        case "lower_case_file_system": return .int(0)
+        case "default_storage_engine": return .string("InnoDB")
+        case "protocol_version": return .int(10)
+        case "skip_name_resolve": return .int(1)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,210 @@
+extension ExecutionContext {
+    func evaluator(_ table: Table?, _ session: Session, clause: String) -> Evaluator {
+        Evaluator(table: table, session: session, engine: engine, state: state, clause: clause)
+    }
+
+    mutating func select(_ q: SelectStatement, session: inout Session) throws -> StoreResult {
+        var table: Table?
+        var dbName = ""
+        if let from = q.from {
+            let r = try self.table(from, session, privilege: "SELECT")
+            table = r.table
+            dbName = r.db
+        }
+        let fieldEval = evaluator(table, session, clause: "field list")
+        // Prepare: every name must resolve before any row is read.
+        for item in q.items {
+            switch item.kind {
+            case .star: if table == nil { throw StoreError(code: 1096, sqlState: "HY000", message: "No tables used") }
+            case .expr(let e): try fieldEval.validate(e)
+            }
+        }
+        let whereEval = evaluator(table, session, clause: "where clause")
+        if let w = q.whereClause {
+            if w.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
+            try whereEval.validate(w)
+        }
+        var rows: [[SQLValue]] = []
+        if let table {
+            for row in table.rows {
+                if let w = q.whereClause, try whereEval.eval(w, row: row).truth != true { continue }
+                rows.append(row)
+            }
+        } else if let w = q.whereClause {
+            rows = try whereEval.eval(w, row: nil).truth == true ? [[]] : []
+        } else {
+            rows = [[]]
+        }
+
+        let aggregate = q.items.contains { if case .expr(let e) = $0.kind { return e.containsAggregate }; return false }
+        var output: [[SQLValue]] = []
+        if aggregate {
+            for (n, item) in q.items.enumerated() {
+                if case .expr(let e) = item.kind, !e.containsAggregate, Self.referencesColumn(e) {
+                    throw StoreError(code: 1140, sqlState: "42000", message: "In aggregated query without GROUP BY, expression #\(n + 1) of SELECT list contains nonaggregated column '\(dbName).\(table?.name ?? "").\(Self.firstColumn(e) ?? "")'; this is incompatible with sql_mode=only_full_group_by")
+                }
+            }
+            var line: [SQLValue] = []
+            for item in q.items {
+                if case .expr(let e) = item.kind { line.append(try fieldEval.eval(e, row: nil, group: table == nil ? [[]] : rows)) }
+            }
+            output = [line]
+        } else {
+            if !q.orderBy.isEmpty {
+                let orderEval = evaluator(table, session, clause: "order clause")
+                var keyed: [([SQLValue], [SQLValue])] = []
+                var keyExprs: [Expr] = []
+                for o in q.orderBy {
+                    keyExprs.append(try resolveOrder(o.expr, items: q.items, table: table, evaluator: orderEval))
+                }
+                for row in rows {
+                    var k: [SQLValue] = []
+                    for e in keyExprs { k.append(try orderEval.eval(e, row: row)) }
+                    keyed.append((k, row))
+                }
+                let desc = q.orderBy.map(\.descending)
+                keyed = Self.stableSorted(keyed) { a, b in
+                    for i in desc.indices {
+                        let c = Self.sortCompare(a.0[i], b.0[i])
+                        if c != 0 { return desc[i] ? c > 0 : c < 0 }
+                    }
+                    return false
+                }
+                rows = keyed.map(\.1)
+            }
+            for row in rows {
+                var line: [SQLValue] = []
+                for item in q.items {
+                    switch item.kind {
+                    case .star: line += row
+                    case .expr(let e): line.append(try fieldEval.eval(e, row: row))
+                    }
+                }
+                output.append(line)
+            }
+        }
+        if q.offset > 0 { output = Array(output.dropFirst(q.offset)) }
+        if let limit = q.limit { output = Array(output.prefix(max(0, limit))) }
+
+        // Column definitions: table columns carry their real types; expressions are typed from their values.
+        var columns: [StoreColumn] = []
+        var position = 0
+        for item in q.items {
+            switch item.kind {
+            case .star:
+                for c in table?.columns ?? [] {
+                    columns.append(Self.columnDefinition(c, name: c.name, table: table?.name ?? "", db: dbName))
+                    position += 1
+                }
+            case .expr(let e):
+                if case .column(_, let name) = e, let table, let i = table.columnIndex(name) {
+                    columns.append(Self.columnDefinition(table.columns[i], name: item.name, table: table.name, db: dbName))
+                } else {
+                    columns.append(Self.inferColumn(item.name, expr: e, values: output.map { position < $0.count ? $0[position] : .null }))
+                }
+                position += 1
+            }
+        }
+        return StoreResult(columns: columns, rows: output.map { $0.map { Self.display($0) } })
+    }
+
+    static func display(_ v: SQLValue) -> String? {
+        if case .double(let d) = v {
+            if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+            return String(d)
+        }
+        return v.text
+    }
+
+    private func resolveOrder(_ e: Expr, items: [SelectItem], table: Table?, evaluator: Evaluator) throws -> Expr {
+        if case .literal(.int(let n)) = e {
+            var exprs: [Expr] = []
+            for item in items {
+                switch item.kind {
+                case .star: exprs += (table?.columns ?? []).map { Expr.column(table: nil, name: $0.name) }
+                case .expr(let x): exprs.append(x)
+                }
+            }
+            guard n >= 1, Int(n) <= exprs.count else { throw StoreError.unknownColumn(String(n), in: "order clause") }
+            return exprs[Int(n) - 1]
+        }
+        if case .column(nil, let name) = e {
+            if let item = items.first(where: { $0.name.lowercased() == name.lowercased() }), case .expr(let x) = item.kind, !(table?.columnIndex(name) != nil && x != e) {
+                return x
+            }
+        }
+        try evaluator.validate(e)
+        return e
+    }
+
+    static func referencesColumn(_ e: Expr) -> Bool { firstColumn(e) != nil }
+
+    static func firstColumn(_ e: Expr) -> String? {
+        switch e {
+        case .column(_, let n): return n
+        case .function(_, let args, _): return args.lazy.compactMap { firstColumn($0) }.first
+        case .unary(_, let a), .isNull(let a, _): return firstColumn(a)
+        case .binary(_, let a, let b), .like(let a, let b, _): return firstColumn(a) ?? firstColumn(b)
+        case .inList(let a, let l, _): return firstColumn(a) ?? l.lazy.compactMap { firstColumn($0) }.first
+        case .between(let a, let b, let c, _): return firstColumn(a) ?? firstColumn(b) ?? firstColumn(c)
+        default: return nil
+        }
+    }
+
+    /// NULLs sort first ascending, as in MySQL.
+    static func sortCompare(_ a: SQLValue, _ b: SQLValue) -> Int {
+        switch (a.isNull, b.isNull) {
+        case (true, true): return 0
+        case (true, false): return -1
+        case (false, true): return 1
+        default: return Evaluator.compare(a, b) ?? 0
+        }
+    }
+
+    static func stableSorted<T>(_ items: [T], by less: (T, T) -> Bool) -> [T] {
+        items.enumerated().sorted { a, b in
+            if less(a.element, b.element) { return true }
+            if less(b.element, a.element) { return false }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    static func columnDefinition(_ c: Column, name: String, table: String, db: String) -> StoreColumn {
+        var flags: UInt16 = 0
+        if c.notNull { flags |= ColumnFlag.notNull }
+        if c.primaryKey { flags |= ColumnFlag.primaryKey | ColumnFlag.partKey }
+        if c.unique { flags |= ColumnFlag.uniqueKey | ColumnFlag.partKey }
+        if c.autoIncrement { flags |= ColumnFlag.autoIncrement }
+        if c.kind == .text { flags |= ColumnFlag.blob }
+        if c.defaultValue == nil && c.notNull && !c.autoIncrement { flags |= ColumnFlag.noDefaultValue }
+        var col = StoreColumn(name: name, type: c.wireType, length: c.wireLength, flags: flags, table: table, database: db, orgName: c.name,
+                              decimals: c.kind == .double ? 31 : 0)
+        col.orgTable = table
+        return col
+    }
+
+    /// MySQL types literals and functions statically; the subset infers from the values and a few known functions.
+    static func inferColumn(_ name: String, expr: Expr, values: [SQLValue]) -> StoreColumn {
+        let notNull = !values.contains(.null) && !values.isEmpty
+        let nn = notNull ? ColumnFlag.notNull : 0
+        if case .function(let f, _, _) = expr {
+            switch f {
+            case "COUNT": return StoreColumn(name: name, type: .longlong, length: 21, flags: ColumnFlag.notNull)
+            case "NOW", "SYSDATE", "UTC_TIMESTAMP": return StoreColumn(name: name, type: .datetime, length: 19, flags: nn)
+            case "CURDATE": return StoreColumn(name: name, type: .date, length: 10, flags: nn)
+            default: break
+            }
+        }
+        if case .literal(.null) = expr { return StoreColumn(name: name, type: .null, length: 0) }
+        let nonNull = values.filter { !$0.isNull }
+        if !nonNull.isEmpty, nonNull.allSatisfy({ if case .int = $0 { return true }; return false }) {
+            let width = nonNull.map { $0.text?.count ?? 1 }.max() ?? 1
+            return StoreColumn(name: name, type: .longlong, length: UInt32(max(width, 1)), flags: nn)
+        }
+        if !nonNull.isEmpty, nonNull.allSatisfy({ if case .double = $0 { return true }; return false }) {
+            return StoreColumn(name: name, type: .double, length: 23, flags: nn, decimals: 31)
+        }
+        let width = nonNull.map { $0.text?.count ?? 0 }.max() ?? 0
+        return StoreColumn(name: name, type: .varString, length: UInt32(width * 4), flags: nn)
+    }
+}

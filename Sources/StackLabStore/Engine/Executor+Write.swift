@@ -1,0 +1,434 @@
+import Foundation
+
+extension ExecutionContext {
+    /// Converts a value to a column's type with strict sql_mode's errors.
+    static func coerce(_ v: SQLValue, to c: Column, row: Int) throws -> SQLValue {
+        if v.isNull { return .null }
+        switch c.kind {
+        case .int, .bigint, .tinyint, .smallint:
+            let range: ClosedRange<Int64>
+            switch c.kind {
+            case .int: range = -2_147_483_648...2_147_483_647
+            case .tinyint: range = -128...127
+            case .smallint: range = -32768...32767
+            default: range = Int64.min...Int64.max
+            }
+            var n: Int64
+            switch v {
+            case .int(let i): n = i
+            case .double(let d):
+                guard d.isFinite, d >= -9.2e18, d <= 9.2e18 else { throw StoreError.outOfRange(c.name, row: row) }
+                n = Int64(d.rounded())
+            case .string(let s):
+                let t = s.trimmingCharacters(in: .whitespaces)
+                if let i = Int64(t) { n = i } else if let d = Double(t), d.isFinite, abs(d) < 9.2e18 { n = Int64(d.rounded()) } else {
+                    if !t.isEmpty, Int64(t.filter { $0.isNumber || $0 == "-" }) != nil, t.allSatisfy({ $0.isNumber || $0 == "-" }) {
+                        throw StoreError.outOfRange(c.name, row: row)
+                    }
+                    throw StoreError.incorrectInteger(s, column: c.name, row: row)
+                }
+            case .null: return .null
+            }
+            guard range.contains(n) else { throw StoreError.outOfRange(c.name, row: row) }
+            return .int(n)
+        case .varchar(let limit), .char(let limit):
+            let s = v.text ?? ""
+            if s.count > limit { throw StoreError.dataTooLong(c.name, row: row) }
+            return .string(s)
+        case .text:
+            let s = v.text ?? ""
+            if s.utf8.count > 65535 { throw StoreError.dataTooLong(c.name, row: row) }
+            return .string(s)
+        case .double:
+            guard let d = v.number else { return .null }
+            if case .string(let s) = v, Double(s.trimmingCharacters(in: .whitespaces)) == nil {
+                throw StoreError(code: 1265, sqlState: "01000", message: "Data truncated for column '\(c.name)' at row \(row)")
+            }
+            return .double(d)
+        case .datetime, .timestamp, .date:
+            guard case .string(let s) = v, let normalized = normalizeDatetime(s, dateOnly: c.kind == .date) else {
+                throw StoreError.incorrectDatetime(v.text ?? "", column: c.name, row: row)
+            }
+            return .string(normalized)
+        }
+    }
+
+    static func normalizeDatetime(_ s: String, dateOnly: Bool) -> String? {
+        let parts = s.trimmingCharacters(in: .whitespaces).split(whereSeparator: { $0 == " " || $0 == "T" })
+        guard let datePart = parts.first else { return nil }
+        let d = datePart.split(separator: "-").compactMap { Int($0) }
+        guard d.count == 3, (1...9999).contains(d[0]), (1...12).contains(d[1]), (1...31).contains(d[2]) else { return nil }
+        func p(_ v: Int, _ w: Int = 2) -> String { String(repeating: "0", count: max(0, w - String(v).count)) + String(v) }
+        let date = "\(p(d[0], 4))-\(p(d[1]))-\(p(d[2]))"
+        if dateOnly { return date }
+        var t = [0, 0, 0]
+        if parts.count > 1 {
+            let timeText = parts[1].split(separator: ".").first ?? ""
+            let tt = timeText.split(separator: ":").compactMap { Int($0) }
+            guard (1...3).contains(tt.count), tt.count == timeText.split(separator: ":").count else { return nil }
+            for (i, v) in tt.enumerated() { t[i] = v }
+            guard t[0] < 24, t[1] < 60, t[2] < 60 else { return nil }
+        }
+        return "\(date) \(p(t[0])):\(p(t[1])):\(p(t[2]))"
+    }
+
+    mutating func withTable<R>(_ db: String, _ name: String, _ body: (inout Table) throws -> R) throws -> R {
+        guard var t = catalog.databases[db]?.tables[name] else { throw StoreError.noSuchTable(db, name) }
+        catalog.databases[db]?.tables[name] = nil  // keep the rows uniquely referenced while mutating
+        defer { catalog.databases[db]?.tables[name] = t }
+        return try body(&t)
+    }
+
+    mutating func insert(_ t: TableName, columns: [String]?, rows: [[Expr]], ignore: Bool, session: inout Session) throws -> (StoreResult, Int64) {
+        let (db, table) = try self.table(t, session, privilege: "INSERT")
+        let targets: [Int]
+        if let columns {
+            var idx: [Int] = []
+            for c in columns {
+                guard let i = table.columnIndex(c) else { throw StoreError.unknownColumn(c, in: "field list") }
+                idx.append(i)
+            }
+            targets = idx
+        } else {
+            targets = Array(table.columns.indices)
+        }
+        let ev = evaluator(nil, session, clause: "field list")
+        let millis = ev.nowMillis()
+        var nextAuto = table.autoIncrement
+        if let forced = session.replay?.insertID, forced > 0 { nextAuto = forced }
+        var firstGenerated: Int64 = 0
+        var newRows: [[SQLValue]] = []
+        var duplicates = 0
+        var keySets = table.keySets
+        for (n, exprs) in rows.enumerated() {
+            let rowNumber = n + 1
+            guard exprs.count == targets.count else { throw StoreError.columnCountMismatch(row: rowNumber) }
+            var given: [Int: SQLValue] = [:]
+            for (k, e) in exprs.enumerated() {
+                if case .function("DEFAULT", _, _) = e { continue }
+                given[targets[k]] = try ev.eval(e, row: nil)
+            }
+            var row: [SQLValue] = []
+            for (i, c) in table.columns.enumerated() {
+                var v: SQLValue
+                if let g = given[i] {
+                    v = g
+                } else if c.autoIncrement {
+                    v = .null
+                } else if c.defaultIsNow {
+                    v = .string(Clock.datetime(Date(timeIntervalSince1970: Double(millis) / 1000)))
+                } else if let d = c.defaultValue {
+                    v = d
+                } else if c.notNull {
+                    throw StoreError.noDefault(c.name)
+                } else {
+                    v = .null
+                }
+                if c.autoIncrement {
+                    if v.isNull || v == .int(0) || v == .string("0") {
+                        v = .int(nextAuto)
+                        if firstGenerated == 0 { firstGenerated = nextAuto }
+                        nextAuto += 1
+                    } else {
+                        let coerced = try Self.coerce(v, to: c, row: rowNumber)
+                        if case .int(let x) = coerced, x >= nextAuto { nextAuto = x + 1 }
+                        v = coerced
+                    }
+                } else {
+                    if v.isNull && c.notNull {
+                        if rows.count == 1 { throw StoreError.cannotBeNull(c.name) }
+                        throw StoreError.cannotBeNull(c.name)
+                    }
+                    v = try Self.coerce(v, to: c, row: rowNumber)
+                }
+                row.append(v)
+            }
+            var duplicate: StoreError?
+            for (k, index) in table.indexes.enumerated() {
+                if let key = table.key(row, index), keySets[k].contains(key) {
+                    duplicate = StoreError.duplicateEntry(table.keyDisplay(row, index), key: "\(table.name).\(index.name)")
+                    break
+                }
+            }
+            if let duplicate {
+                if ignore { duplicates += 1; continue }
+                throw duplicate
+            }
+            for (k, index) in table.indexes.enumerated() { if let key = table.key(row, index) { keySets[k].insert(key) } }
+            newRows.append(row)
+        }
+        let finalAuto = max(nextAuto, table.autoIncrement)
+        try withTable(db, table.name) { tb in
+            tb.rows += newRows
+            tb.keySets = keySets
+            tb.autoIncrement = finalAuto
+        }
+        if firstGenerated > 0 { session.lastInsertID = firstGenerated }
+        var result = StoreResult(affectedRows: newRows.count, lastInsertID: Int(firstGenerated), warnings: duplicates)
+        if rows.count > 1 { result.info = "Records: \(rows.count)  Duplicates: \(duplicates)  Warnings: \(duplicates)" }
+        return (result, firstGenerated)
+    }
+
+    mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, session: Session) throws -> StoreResult {
+        let (db, table) = try self.table(t, session, privilege: "UPDATE")
+        let fieldEval = evaluator(table, session, clause: "field list")
+        var targets: [Int] = []
+        for (name, e) in assignments {
+            guard let i = table.columnIndex(name) else { throw StoreError.unknownColumn(name, in: "field list") }
+            targets.append(i)
+            try fieldEval.validate(e)
+        }
+        let whereEval = evaluator(table, session, clause: "where clause")
+        if let w = whereClause { try whereEval.validate(w) }
+        var changes: [(Int, [SQLValue])] = []
+        var matched = 0
+        for (r, row) in table.rows.enumerated() {
+            if let limit, matched >= limit { break }
+            if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
+            matched += 1
+            var newRow = row
+            for (k, (_, e)) in assignments.enumerated() {
+                let c = table.columns[targets[k]]
+                var v: SQLValue
+                if case .function("DEFAULT", _, _) = e { v = c.defaultValue ?? .null } else { v = try fieldEval.eval(e, row: newRow) }
+                if v.isNull && c.notNull { throw StoreError.cannotBeNull(c.name) }
+                v = try Self.coerce(v, to: c, row: matched)
+                newRow[targets[k]] = v
+            }
+            if newRow != row { changes.append((r, newRow)) }
+        }
+        if !changes.isEmpty {
+            // Unique keys must hold after the whole update.
+            var keySets = table.keySets
+            for (r, _) in changes {
+                for (k, index) in table.indexes.enumerated() { if let key = table.key(table.rows[r], index) { keySets[k].remove(key) } }
+            }
+            for (_, newRow) in changes {
+                for (k, index) in table.indexes.enumerated() {
+                    if let key = table.key(newRow, index) {
+                        if keySets[k].contains(key) { throw StoreError.duplicateEntry(table.keyDisplay(newRow, index), key: "\(table.name).\(index.name)") }
+                        keySets[k].insert(key)
+                    }
+                }
+            }
+            var maxAuto: Int64 = 0
+            if let a = table.autoIncrementColumn {
+                for (_, row) in changes { if case .int(let x) = row[a] { maxAuto = max(maxAuto, x) } }
+            }
+            try withTable(db, table.name) { tb in
+                for (r, newRow) in changes { tb.rows[r] = newRow }
+                tb.keySets = keySets
+                if maxAuto >= tb.autoIncrement { tb.autoIncrement = maxAuto + 1 }
+            }
+        }
+        return StoreResult(affectedRows: changes.count, info: "Rows matched: \(matched)  Changed: \(changes.count)  Warnings: 0")
+    }
+
+    mutating func delete(_ t: TableName, whereClause: Expr?, limit: Int?, session: Session) throws -> StoreResult {
+        let (db, table) = try self.table(t, session, privilege: "DELETE")
+        let whereEval = evaluator(table, session, clause: "where clause")
+        if let w = whereClause { try whereEval.validate(w) }
+        var doomed = IndexSet()
+        for (r, row) in table.rows.enumerated() {
+            if let limit, doomed.count >= limit { break }
+            if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
+            doomed.insert(r)
+        }
+        if !doomed.isEmpty {
+            try withTable(db, table.name) { tb in
+                tb.rows = tb.rows.enumerated().filter { !doomed.contains($0.offset) }.map(\.element)
+                tb.rebuildKeys()
+            }
+        }
+        return StoreResult(affectedRows: doomed.count)
+    }
+
+    mutating func truncate(_ t: TableName, session: Session) throws -> StoreResult {
+        let (db, table) = try self.table(t, session, privilege: "DROP")
+        try withTable(db, table.name) { tb in
+            tb.rows = []
+            tb.autoIncrement = 1
+            tb.rebuildKeys()
+        }
+        return StoreResult(affectedRows: 0)
+    }
+
+    // MARK: - DDL
+
+    func checkDatabasePrivilege(_ privilege: String, db: String, session: Session) throws {
+        guard session.replay == nil, !session.account.has(privilege, database: db) else { return }
+        throw StoreError.databaseDenied(user: session.user, host: session.host, db: db)
+    }
+
+    mutating func createDatabase(_ name: String, ifNotExists: Bool, session: Session) throws -> StoreResult {
+        try checkDatabasePrivilege("CREATE", db: name, session: session)
+        if catalog.databases[name] != nil || Catalog.systemDatabases.contains(name.lowercased()) {
+            if ifNotExists { return StoreResult(affectedRows: 1, warnings: 1) }
+            throw StoreError.databaseExists(name)
+        }
+        guard name.count <= 64, !name.isEmpty, !name.hasSuffix(" ") else {
+            throw StoreError(code: 1102, sqlState: "42000", message: "Incorrect database name '\(name)'")
+        }
+        catalog.databases[name] = Database(name: name)
+        return StoreResult(affectedRows: 1)
+    }
+
+    mutating func dropDatabase(_ name: String, ifExists: Bool, session: Session) throws -> StoreResult {
+        try checkDatabasePrivilege("DROP", db: name, session: session)
+        if Catalog.systemDatabases.contains(name.lowercased()) {
+            throw StoreError.databaseDenied(user: session.user, host: session.host, db: name)
+        }
+        guard let db = catalog.databases[name] else {
+            if ifExists { return StoreResult(affectedRows: 0, warnings: 1) }
+            throw StoreError.databaseMissing(name)
+        }
+        catalog.databases[name] = nil
+        return StoreResult(affectedRows: db.tables.count)
+    }
+
+    mutating func createTable(_ t: TableName, ifNotExists: Bool, columns defs: [ColumnDefinition], primaryKey: [String], unique: [(String, [String])], session: Session) throws -> StoreResult {
+        let db = try databaseName(t, session)
+        try checkDatabasePrivilege("CREATE", db: db, session: session)
+        guard catalog.databases[db] != nil else { throw StoreError.unknownDatabase(db) }
+        if catalog.databases[db]?.tables[t.name] != nil {
+            if ifNotExists { return StoreResult(affectedRows: 0, warnings: 1) }
+            throw StoreError.tableExists(t.name)
+        }
+        guard !defs.isEmpty else { throw StoreError(code: 1113, sqlState: "42000", message: "A table must have at least 1 column") }
+        var columns: [Column] = []
+        for d in defs {
+            if columns.contains(where: { $0.name.lowercased() == d.name.lowercased() }) { throw StoreError.duplicateColumn(d.name) }
+            var c = Column(name: d.name, kind: d.kind, notNull: d.notNull, defaultValue: nil, autoIncrement: d.autoIncrement, primaryKey: false, unique: d.unique)
+            if let e = d.defaultValue {
+                if case .function(let f, _, _) = e, ["NOW", "CURRENT_TIMESTAMP"].contains(f) {
+                    guard [.datetime, .timestamp].contains(d.kind) else { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
+                    c.defaultIsNow = true
+                } else if case .literal(let v) = e {
+                    if v.isNull && d.notNull { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
+                    do { c.defaultValue = try Self.coerce(v, to: c, row: 1) } catch {
+                        throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
+                    }
+                    if v.isNull { c.defaultValue = nil }
+                } else {
+                    throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
+                }
+            }
+            if d.kind == .text, c.defaultValue != nil {
+                throw StoreError(code: 1101, sqlState: "42000", message: "BLOB, TEXT, GEOMETRY or JSON column '\(d.name)' can't have a default value")
+            }
+            columns.append(c)
+        }
+        var pk: [Int] = []
+        let inlinePK = defs.enumerated().filter { $0.element.primaryKey }.map(\.offset)
+        if inlinePK.count > 1 || (!inlinePK.isEmpty && !primaryKey.isEmpty) { throw StoreError.multiplePrimaryKey() }
+        pk = inlinePK
+        for name in primaryKey {
+            guard let i = columns.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) else { throw StoreError.keyColumnMissing(name) }
+            pk.append(i)
+        }
+        var table = Table(name: t.name, columns: columns)
+        if !pk.isEmpty {
+            for i in pk { table.columns[i].primaryKey = true; table.columns[i].notNull = true }
+            table.indexes.append(UniqueIndex(name: "PRIMARY", columns: pk))
+        }
+        for (i, d) in defs.enumerated() where d.unique && !pk.contains(i) {
+            table.indexes.append(UniqueIndex(name: d.name, columns: [i]))
+        }
+        for (name, cols) in unique {
+            var idx: [Int] = []
+            for c in cols {
+                guard let i = table.columnIndex(c) else { throw StoreError.keyColumnMissing(c) }
+                idx.append(i)
+                if cols.count == 1 { table.columns[i].unique = true }
+            }
+            table.indexes.append(UniqueIndex(name: name, columns: idx))
+        }
+        let autos = table.columns.enumerated().filter { $0.element.autoIncrement }
+        if autos.count > 1 { throw StoreError.autoIncrementMustBeKey() }
+        if let a = autos.first {
+            guard table.indexes.contains(where: { $0.columns.first == a.offset }), a.element.kind.isInteger || a.element.kind == .double else {
+                throw StoreError.autoIncrementMustBeKey()
+            }
+            table.columns[a.offset].notNull = true
+        }
+        table.rebuildKeys()
+        catalog.databases[db]?.tables[t.name] = table
+        return StoreResult(affectedRows: 0)
+    }
+
+    mutating func dropTable(_ names: [TableName], ifExists: Bool, session: Session) throws -> StoreResult {
+        var missing: [String] = []
+        var found: [(String, String)] = []
+        for t in names {
+            let db = try databaseName(t, session)
+            try checkDatabasePrivilege("DROP", db: db, session: session)
+            if catalog.databases[db]?.tables[t.name] == nil { missing.append("\(db).\(t.name)") } else { found.append((db, t.name)) }
+        }
+        if !missing.isEmpty && !ifExists { throw StoreError.unknownTable(missing.joined(separator: ",")) }
+        for (db, name) in found { catalog.databases[db]?.tables[name] = nil }
+        return StoreResult(affectedRows: 0, warnings: missing.count)
+    }
+
+    mutating func use(_ db: String, session: inout Session) throws {
+        guard catalog.databases[db] != nil || Catalog.systemDatabases.contains(db.lowercased()) else {
+            if session.replay == nil, !session.account.hasAny(on: db) { throw StoreError.databaseDenied(user: session.user, host: session.host, db: db) }
+            throw StoreError.unknownDatabase(db)
+        }
+        if session.replay == nil, !session.account.hasAny(on: db), !Catalog.systemDatabases.contains(db.lowercased()) {
+            throw StoreError.databaseDenied(user: session.user, host: session.host, db: db)
+        }
+        session.database = db
+    }
+
+    // MARK: - Accounts
+
+    mutating func createUser(_ users: [UserSpec], ifNotExists: Bool, session: Session) throws -> StoreResult {
+        try requireSuper(session, "CREATE USER")
+        var failed: [String] = []
+        for u in users {
+            if catalog.accounts.contains(where: { $0.name == u.name && $0.host.lowercased() == u.host.lowercased() }) {
+                failed.append("'\(u.name)'@'\(u.host)'")
+                continue
+            }
+            catalog.accounts.append(Account(name: u.name, host: u.host, password: u.password ?? ""))
+        }
+        if !failed.isEmpty && !ifNotExists { throw StoreError.operationFailed("CREATE USER", failed.joined(separator: ",")) }
+        return StoreResult(affectedRows: 0, warnings: failed.count)
+    }
+
+    mutating func dropUser(_ users: [UserSpec], ifExists: Bool, session: Session) throws -> StoreResult {
+        try requireSuper(session, "CREATE USER")
+        var failed: [String] = []
+        for u in users {
+            let before = catalog.accounts.count
+            catalog.accounts.removeAll { $0.name == u.name && $0.host.lowercased() == u.host.lowercased() }
+            if catalog.accounts.count == before { failed.append("'\(u.name)'@'\(u.host)'") }
+        }
+        if !failed.isEmpty && !ifExists { throw StoreError.operationFailed("DROP USER", failed.joined(separator: ",")) }
+        return StoreResult(affectedRows: 0)
+    }
+
+    mutating func alterUser(_ u: UserSpec, session: Session) throws -> StoreResult {
+        try requireSuper(session, "CREATE USER")
+        guard let i = catalog.accounts.firstIndex(where: { $0.name == u.name && $0.host.lowercased() == u.host.lowercased() }) else {
+            throw StoreError.operationFailed("ALTER USER", "'\(u.name)'@'\(u.host)'")
+        }
+        if let p = u.password { catalog.accounts[i].password = p }
+        return StoreResult(affectedRows: 0)
+    }
+
+    mutating func grant(_ privileges: [String], database: String, table: String, user: UserSpec, session: Session) throws -> StoreResult {
+        try requireSuper(session, "GRANT OPTION")
+        guard let i = catalog.accounts.firstIndex(where: { $0.name == user.name && $0.host.lowercased() == user.host.lowercased() }) else {
+            throw StoreError(code: 1410, sqlState: "42000", message: "You are not allowed to create a user with GRANT")
+        }
+        let db = database.isEmpty ? (session.database ?? "*") : database
+        let privs = Set(privileges.map { $0 == "ALL PRIVILEGES" ? "ALL" : $0 })
+        if let g = catalog.accounts[i].grants.firstIndex(where: { $0.database == db && $0.table == table }) {
+            catalog.accounts[i].grants[g].privileges.formUnion(privs)
+        } else {
+            catalog.accounts[i].grants.append(Grant(privileges: privs, database: db, table: table))
+        }
+        return StoreResult(affectedRows: 0)
+    }
+}

@@ -1,0 +1,537 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The role a store plays right now: a replica has a configured source.
+public struct StoreStatus: Sendable, Equatable {
+    public enum Role: String, Sendable { case primary, replica }
+    public var running: Bool
+    public var role: Role
+    public var serverName: String
+    public var serverID: Int
+    public var serverUUID: String
+    public var host: String
+    public var port: Int
+    public var readOnly: Bool
+    public var superReadOnly: Bool
+    public var binlogFile: String?
+    public var binlogPosition: UInt64?
+    public var gtidExecuted: String
+    public var semiSyncEnabled: Bool
+    /// Rpl_semi_sync_source_status: false after a timeout fell back to async.
+    public var semiSyncActive: Bool
+    public var connections: Int
+    public var replica: ReplicaStatus?
+}
+
+/// A MySQL-like server: SQL engine, binlog, replication and the wire protocol, on sockets the lab owns.
+///
+/// ```swift
+/// let store = MySQLStore(settings: settings, group: group, dial: StoreDialers.direct(group: group), log: { print($0) })
+/// try await store.start()
+/// // for each accepted connection:
+/// store.configureConnection(channel)
+/// ```
+public final class MySQLStore: Sendable {
+    public let settings: StoreSettings
+    let group: EventLoopGroup
+    let dial: StoreDialer
+    private let logSink: @Sendable (String) -> Void
+
+    struct Runtime: Sendable {
+        var engine: StoreEngine
+        var replica: ReplicaChannel?
+        var running = false
+        var channels: [UInt32: Channel] = [:]
+        var replicas: [UInt32: String] = [:]
+        var startedAt = Date()
+        var questions = 0
+    }
+
+    private let runtime: NIOLockedValueBox<Runtime>
+    private let connectionIDs = NIOLockedValueBox<UInt32>(0)
+    let semiSyncBox: NIOLockedValueBox<SemiSyncSource?> = NIOLockedValueBox(nil)
+
+    public init(settings: StoreSettings, group: EventLoopGroup, dial: @escaping StoreDialer, log: @escaping @Sendable (String) -> Void) {
+        self.settings = settings
+        self.group = group
+        self.dial = dial
+        self.logSink = log
+        let closed = StoreEngine(settings: settings, serverUUID: "", binlog: nil, dataLog: DataLog(directory: settings.dataDirectory, fsync: false))
+        closed.close()
+        self.runtime = NIOLockedValueBox(Runtime(engine: closed))
+    }
+
+    var engine: StoreEngine { runtime.withLockedValue { $0.engine } }
+    var binlog: BinaryLog? { engine.binlog }
+    var replica: ReplicaChannel? { runtime.withLockedValue { $0.replica } }
+
+    var semiSync: SemiSyncSource {
+        semiSyncBox.withLockedValue { box in
+            if let s = box { return s }
+            let s = SemiSyncSource(
+                enabled: { [weak self] in
+                    guard let self else { return (false, 0) }
+                    let v = self.engine.variables
+                    return (v.semiSyncSourceEnabled, v.semiSyncSourceTimeout)
+                },
+                binlogEnd: { [weak self] in self?.binlog?.status ?? ("", 0) },
+                log: { [weak self] level, code, message in self?.log(level: level, code: code, subsystem: "Repl", message) })
+            box = s
+            return s
+        }
+    }
+
+    /// MySQL 8's error-log line: `2026-11-24T13:55:36.123456Z 0 [System] [MY-010931] [Server] …`.
+    func log(level: String, code: String, subsystem: String, thread: Int = 0, _ message: String) {
+        logSink("\(Clock.errorLogStamp()) \(thread) [\(level)] [\(code)] [\(subsystem)] \(message)")
+    }
+
+    func nextConnectionID() -> UInt32 {
+        connectionIDs.withLockedValue { $0 &+= 1; return $0 }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Opens (or creates) the data directory, recovers committed transactions, runs the init statements on
+    /// first start, and restarts replication if it was running.
+    public func start() async throws {
+        let fm = FileManager.default
+        let dir = settings.dataDirectory
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        log(level: "System", code: "MY-010116", subsystem: "Server", "/usr/sbin/mysqld (mysqld \(StoreEngine.version)) starting as process \(ProcessInfo.processInfo.processIdentifier)")
+        // auto.cnf holds the server_uuid, created on first start like mysqld does.
+        let autoCnf = dir + "/auto.cnf"
+        let firstStart = !fm.fileExists(atPath: autoCnf)
+        var uuid = UUID().uuidString.lowercased()
+        if let text = try? String(contentsOfFile: autoCnf, encoding: .utf8), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("server-uuid=") }) {
+            uuid = String(line.dropFirst("server-uuid=".count))
+        } else {
+            try "[auto]\nserver-uuid=\(uuid)\n".write(toFile: autoCnf, atomically: true, encoding: .utf8)
+            log(level: "Warning", code: "MY-010075", subsystem: "Server", "No existing UUID has been found, so we assume that this is the first time that this server has been started. Generating a new UUID: \(uuid).")
+        }
+        let runningMarker = dir + "/mysqld.running"
+        let crashed = fm.fileExists(atPath: runningMarker)
+        _ = fm.createFile(atPath: runningMarker, contents: Data())
+
+        log(level: "System", code: "MY-013576", subsystem: "InnoDB", thread: 1, "InnoDB initialization has started.")
+        let dataLog = DataLog(directory: dir, fsync: settings.fsyncOnCommit)
+        let binlog = settings.logBin.map { BinaryLog(directory: dir, baseName: $0, serverID: settings.serverID, version: StoreEngine.version, fsync: settings.fsyncOnCommit) }
+        let engine = StoreEngine(settings: settings, serverUUID: uuid, binlog: binlog, dataLog: dataLog)
+        if let snap = dataLog.loadSnapshot() { engine.restore(snap) }
+        let redo = dataLog.loadRedo()
+        if crashed && !redo.isEmpty {
+            log(level: "Note", code: "MY-012551", subsystem: "InnoDB", thread: 1, "Database was not shutdown normally!")
+            log(level: "Note", code: "MY-013083", subsystem: "InnoDB", thread: 1, "Starting crash recovery.")
+        }
+        for record in redo { try replay(record, engine: engine) }
+        log(level: "System", code: "MY-013577", subsystem: "InnoDB", thread: 1, "InnoDB initialization has ended.")
+        try dataLog.openForAppend()
+        try binlog?.open(executed: engine.gtidExecuted)
+
+        if firstStart {
+            engine.setAccounts { accounts in
+                for host in ["localhost", "127.0.0.1", "::1"] {
+                    accounts.append(Account(name: "root", host: host, password: settings.rootPassword, isSuper: true))
+                }
+                for u in settings.users where !accounts.contains(where: { $0.name == u.name && $0.host == u.host }) {
+                    accounts.append(Account(name: u.name, host: u.host, password: u.password))
+                }
+            }
+            // Accounts made from settings are part of the data: make them durable before anything else.
+            try dataLog.checkpoint(engine.snapshot())
+        }
+        runtime.withLockedValue { r in
+            r.engine = engine
+            r.running = true
+            r.startedAt = Date()
+        }
+        semiSync.reset()
+
+        if firstStart {
+            var session = Session.root()
+            for sql in settings.initStatements {
+                let run = runScript(sql, session: &session, bypassReadOnly: true)
+                for case .failure(let e) in run.outcomes {
+                    log(level: "ERROR", code: "MY-000061", subsystem: "Server", "\(e.code)  \(e.message).")
+                }
+            }
+        }
+        if runtime.withLockedValue({ $0.replica }) == nil, let config = ReplicaChannel.loadConfig(dataDirectory: dir) {
+            let channel = ReplicaChannel(store: self, settings: settings, config: config, applied: engine.appliedSource)
+            runtime.withLockedValue { $0.replica = channel }
+            if config.running { channel.start(.both) }
+        }
+        log(level: "System", code: "MY-010931", subsystem: "Server", "/usr/sbin/mysqld: ready for connections. Version: '\(StoreEngine.version)'  socket: ''  port: \(settings.port)  Source distribution.")
+    }
+
+    private func replay(_ record: RedoRecord, engine: StoreEngine) throws {
+        let gtid: (uuid: String, gno: Int64)? = record.gtid.flatMap { g in
+            guard let colon = g.lastIndex(of: ":"), let n = Int64(g[g.index(after: colon)...]) else { return nil }
+            return (String(g[..<colon]), n)
+        }
+        guard let sql = record.sql else {
+            if let source = record.source { try? engine.recordSourcePositionWithoutLogging(source, gtid: gtid) }
+            return
+        }
+        var session = Session.root()
+        session.database = record.db
+        session.replay = Replay(insertID: record.insertID, millis: record.millis, gtid: gtid, source: record.source, writeBinlog: false, writeRedo: false)
+        do {
+            let parsed = try Parser.parse(sql)
+            _ = try engine.execute(ParsedStatement(statement: parsed, text: sql), session: &session)
+        } catch {
+            log(level: "ERROR", code: "MY-013183", subsystem: "InnoDB", "Recovery could not repeat '\(sql)': \(error)")
+        }
+    }
+
+    /// Graceful shutdown: replication stops, the binlog gets its STOP event, the data log becomes a snapshot.
+    public func stop() async {
+        guard runtime.withLockedValue({ $0.running }) else { return }
+        log(level: "System", code: "MY-013172", subsystem: "Server", "Received SHUTDOWN from user <via user signal>. Shutting down mysqld (Version: \(StoreEngine.version)).")
+        let (replica, channels): (ReplicaChannel?, [Channel]) = runtime.withLockedValue { r in
+            r.running = false
+            let c = Array(r.channels.values)
+            r.channels = [:]
+            let rep = r.replica
+            r.replica = nil
+            return (rep, c)
+        }
+        replica?.stop(.both, persist: false)
+        let engine = self.engine
+        engine.close()
+        semiSync.failAll()
+        for c in channels { c.close(promise: nil) }
+        engine.binlog?.close(graceful: true)
+        try? engine.dataLog.checkpoint(engine.snapshot())
+        engine.dataLog.close()
+        try? FileManager.default.removeItem(atPath: settings.dataDirectory + "/mysqld.running")
+        log(level: "System", code: "MY-010910", subsystem: "Server", "/usr/sbin/mysqld: Shutdown complete (mysqld \(StoreEngine.version))  Source distribution.")
+    }
+
+    /// Abrupt end, like kill -9: nothing more is written, connections drop, tasks stop. What was acknowledged is
+    /// already in the data log; the next start() recovers it.
+    public func crash() {
+        let (replica, channels, engine): (ReplicaChannel?, [Channel], StoreEngine) = runtime.withLockedValue { r in
+            r.running = false
+            let c = Array(r.channels.values)
+            r.channels = [:]
+            let rep = r.replica
+            r.replica = nil
+            return (rep, c, r.engine)
+        }
+        engine.close()
+        replica?.stop(.both, persist: false)
+        semiSync.failAll()
+        engine.binlog?.close(graceful: false)
+        engine.dataLog.close()
+        for c in channels { c.close(mode: .all, promise: nil) }
+    }
+
+    // MARK: - Connections
+
+    /// Installs the server-side handlers on an accepted connection. The lab owns the listening socket.
+    public func configureConnection(_ channel: Channel) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            let handler = MySQLServerHandler(store: self)
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MySQLPacketDecoder()))
+            try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(MySQLPacketEncoder()))
+            try channel.pipeline.syncOperations.addHandler(handler)
+        }.map { [weak self] in
+            guard let self else { return }
+            let id = self.connectionIDs.withLockedValue { $0 } &+ 1
+            let accepted = self.runtime.withLockedValue { r -> Bool in
+                guard r.running else { return false }
+                r.channels[id] = channel
+                return true
+            }
+            if !accepted { channel.close(promise: nil) }
+            channel.closeFuture.whenComplete { [weak self] _ in
+                self?.runtime.withLockedValue { r in
+                    if r.channels[id] === channel { r.channels[id] = nil }
+                }
+            }
+        }
+    }
+
+    func connectionClosed(_ id: UInt32) {}
+
+    func registerReplica(serverID: UInt32, host: String) { runtime.withLockedValue { $0.replicas[serverID] = host } }
+    func unregisterReplica(serverID: UInt32) { runtime.withLockedValue { _ = $0.replicas.removeValue(forKey: serverID) } }
+
+    func authenticate(user: String, address: String, token: [UInt8], scramble: [UInt8], connectionID: UInt32) -> Result<Session, StoreError> {
+        let engine = self.engine
+        guard runtime.withLockedValue({ $0.running }) else {
+            return .failure(StoreError(code: 1053, sqlState: "08S01", message: "Server shutdown in progress"))
+        }
+        guard let account = engine.account(named: user, from: address), NativePassword.verify(token: token, password: account.password, scramble: scramble) else {
+            return .failure(StoreError.accessDenied(user: user, host: address, usingPassword: !token.isEmpty))
+        }
+        return .success(Session(connectionID: connectionID, user: user, host: address, account: account))
+    }
+
+    func statisticsLine() -> String {
+        let (start, questions, count) = runtime.withLockedValue { ($0.startedAt, $0.questions, $0.channels.count) }
+        let uptime = max(1, Int(Date().timeIntervalSince(start)))
+        return "Uptime: \(uptime)  Threads: \(count)  Questions: \(questions)  Slow queries: 0  Opens: 0  Flush tables: 3  Open tables: 0  Queries per second avg: \(String(format: "%.3f", Double(questions) / Double(uptime)))"
+    }
+
+    // MARK: - Queries
+
+    struct ScriptRun: Sendable {
+        var outcomes: [Result<StoreResult, StoreError>]
+        var commit: (file: String, position: UInt64)?
+    }
+
+    /// Runs every statement of a query text in order, stopping at the first error (as MySQL does).
+    func runScript(_ sql: String, session: inout Session, bypassReadOnly: Bool = false) -> ScriptRun {
+        runtime.withLockedValue { $0.questions += 1 }
+        var run = ScriptRun(outcomes: [], commit: nil)
+        let pending: [Parser.Pending]
+        do {
+            pending = try Parser.parseScript(sql)
+        } catch {
+            run.outcomes.append(.failure(Self.storeError(error)))
+            return run
+        }
+        for p in pending {
+            do {
+                let parsed = try p.parse()
+                let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
+                run.outcomes.append(.success(executed.result))
+                if let c = executed.commit { run.commit = c }
+            } catch {
+                run.outcomes.append(.failure(Self.storeError(error)))
+                break
+            }
+        }
+        return run
+    }
+
+    static func storeError(_ error: Error) -> StoreError {
+        if let e = error as? StoreError { return e }
+        if let c = error as? StoreConnectionError { return StoreError(code: c.code, sqlState: "HY000", message: c.message) }
+        return StoreError(code: 1105, sqlState: "HY000", message: "Unknown error: \(error)")
+    }
+
+    private func dispatch(_ parsed: ParsedStatement, session: inout Session, bypassReadOnly: Bool) throws -> Executed {
+        func requireSuper(_ what: String = "SUPER or REPLICATION_SLAVE_ADMIN") throws {
+            if !session.isSuper { throw StoreError.specificDenied(what) }
+        }
+        switch parsed.statement {
+        case .startReplica(let threads):
+            try requireSuper()
+            guard let replica else {
+                throw StoreError(code: 1200, sqlState: "HY000", message: "The server is not configured as replica; fix in config file or with CHANGE REPLICATION SOURCE TO")
+            }
+            replica.start(threads)
+            return Executed(result: StoreResult(affectedRows: 0), commit: nil)
+        case .stopReplica(let threads):
+            try requireSuper()
+            replica?.stop(threads)
+            return Executed(result: StoreResult(affectedRows: 0, warnings: replica == nil ? 1 : 0), commit: nil)
+        case .resetReplica(let all):
+            try requireSuper("RELOAD")
+            if let replica {
+                if replica.isRunning { throw StoreError.replicaRunning() }
+                let config = replica.runtime.withLockedValue { $0.config }
+                runtime.withLockedValue { $0.replica = nil }
+                deleteRelayLogs()
+                if all {
+                    try? FileManager.default.removeItem(atPath: replica.configPath)
+                } else {
+                    var c = config
+                    c.logFile = ""
+                    c.logPosition = 4
+                    c.running = false
+                    let fresh = ReplicaChannel(store: self, settings: settings, config: c, applied: nil)
+                    fresh.saveConfig()
+                    runtime.withLockedValue { $0.replica = fresh }
+                }
+                engine.clearAppliedSource()
+            }
+            return Executed(result: StoreResult(affectedRows: 0), commit: nil)
+        case .changeSource(let options):
+            try requireSuper()
+            if let replica, replica.isRunning { throw StoreError.replicaRunning() }
+            var config = replica?.runtime.withLockedValue { $0.config } ?? ReplicaConfig(connectRetry: settings.connectRetrySeconds)
+            var positionChanged = false
+            var sourceChanged = false
+            for (name, value) in options {
+                let text = value.text ?? ""
+                func int() throws -> Int {
+                    guard case .int(let i) = value, i >= 0, i <= Int64(Int32.max) else {
+                        throw StoreError.syntax(near: text, line: 1)
+                    }
+                    return Int(i)
+                }
+                switch name {
+                case "SOURCE_HOST": config.host = text; sourceChanged = true
+                case "SOURCE_PORT": config.port = try int(); sourceChanged = true
+                case "SOURCE_USER": config.user = text
+                case "SOURCE_PASSWORD": config.password = text
+                case "SOURCE_LOG_FILE": config.logFile = text; positionChanged = true
+                case "SOURCE_LOG_POS": config.logPosition = UInt64(try int()); positionChanged = true
+                case "SOURCE_AUTO_POSITION": config.autoPosition = try int() != 0
+                case "SOURCE_DELAY": config.delay = try int()
+                case "SOURCE_CONNECT_RETRY": config.connectRetry = try int()
+                case "SOURCE_RETRY_COUNT", "SOURCE_HEARTBEAT_PERIOD", "GET_SOURCE_PUBLIC_KEY", "SOURCE_SSL", "SOURCE_USE_GTID",
+                     "SOURCE_SSL_VERIFY_SERVER_CERT", "SOURCE_ZSTD_COMPRESSION_LEVEL":
+                    break
+                default:
+                    throw StoreError.notSupported("CHANGE REPLICATION SOURCE TO \(name)")
+                }
+            }
+            if sourceChanged && !positionChanged { config.logFile = ""; config.logPosition = 4 }
+            config.running = false
+            let applied: SourcePosition? = positionChanged || sourceChanged ? nil : engine.appliedSource
+            if positionChanged || sourceChanged { engine.clearAppliedSource() }
+            let channel = ReplicaChannel(store: self, settings: settings, config: config, applied: applied ?? (replica.map { r in
+                r.runtime.withLockedValue { SourcePosition(file: $0.relaySourceLogFile, position: $0.execSourceLogPos) }
+            }).flatMap { positionChanged || sourceChanged ? nil : $0 })
+            if let old = replica {
+                // Keep what was received but not applied (CHANGE … SOURCE_DELAY on a stopped replica).
+                let keep = old.runtime.withLockedValue { r in (r.relay, r.applied, r.retrieved, r.sourceLogFile, r.readSourceLogPos, r.completeFile, r.completePos, r.relayFileNumber, r.relayLogFile, r.relayLogPos, r.relaySourceLogFile, r.execSourceLogPos) }
+                if !(positionChanged || sourceChanged) {
+                    channel.runtime.withLockedValue { r in
+                        (r.relay, r.applied, r.retrieved, r.sourceLogFile, r.readSourceLogPos, r.completeFile, r.completePos, r.relayFileNumber, r.relayLogFile, r.relayLogPos, r.relaySourceLogFile, r.execSourceLogPos) = keep
+                    }
+                }
+            }
+            channel.saveConfig()
+            runtime.withLockedValue { $0.replica = channel }
+            return Executed(result: StoreResult(affectedRows: 0, warnings: config.password.isEmpty ? 0 : 2), commit: nil)
+        case .resetBinaryLogs:
+            try requireSuper("RELOAD")
+            try binlog?.reset()
+            engine.resetGTIDs()
+            return Executed(result: StoreResult(affectedRows: 0), commit: nil)
+        case .show(.replicaStatus(let legacy)):
+            if !session.isSuper, !session.account.has("REPLICATION CLIENT", database: nil) {
+                throw StoreError.specificDenied("SUPER, REPLICATION CLIENT")
+            }
+            guard let replica else {
+                let empty = ReplicaStatus.emptyColumns(legacyNames: legacy)
+                return Executed(result: StoreResult(columns: empty, rows: []), commit: nil)
+            }
+            return Executed(result: replica.snapshot(executed: engine.gtidExecuted).result(legacyNames: legacy), commit: nil)
+        case .show(.status(let like)):
+            let c = semiSync.counters
+            let (start, questions, count) = runtime.withLockedValue { ($0.startedAt, $0.questions, $0.channels.count) }
+            var rows: [[String?]] = [
+                ["Questions", String(questions)],
+                ["Rpl_semi_sync_source_clients", String(c.clients)],
+                ["Rpl_semi_sync_source_no_tx", String(c.no)],
+                ["Rpl_semi_sync_source_status", c.active ? "ON" : "OFF"],
+                ["Rpl_semi_sync_source_yes_tx", String(c.yes)],
+                ["Threads_connected", String(count)],
+                ["Uptime", String(Int(Date().timeIntervalSince(start)))],
+            ]
+            if let like { rows = rows.filter { Like.matches($0[0] ?? "", pattern: like) } }
+            return Executed(result: StoreResult(columns: [.text("Variable_name"), .text("Value", chars: 1024)], rows: rows), commit: nil)
+        case .show(.replicas(let legacy)):
+            try requireSuper("REPLICATION SLAVE")
+            let list = runtime.withLockedValue { $0.replicas }
+            let cols: [StoreColumn] = [.number("Server_Id", length: 10), .text("Host"), .number("Port", length: 10), .number(legacy ? "Master_Id" : "Source_Id", length: 10), .text(legacy ? "Slave_UUID" : "Replica_UUID")]
+            return Executed(result: StoreResult(columns: cols, rows: list.sorted { $0.key < $1.key }.map { [String($0.key), "", "3306", String(settings.serverID), ""] }), commit: nil)
+        case .show(.processlist):
+            let count = runtime.withLockedValue { $0.channels.count }
+            let cols: [StoreColumn] = [.number("Id"), .text("User", chars: 32), .text("Host"), .text("db", notNull: false), .text("Command", chars: 16), .number("Time", length: 7), .text("State", chars: 30, notNull: false), .text("Info", chars: 100, notNull: false)]
+            _ = count
+            return Executed(result: StoreResult(columns: cols, rows: [[String(session.connectionID), session.user, session.host, session.database, "Query", "0", "init", "SHOW PROCESSLIST"]]), commit: nil)
+        case .set(let assignments) where assignments.contains(where: { $0.global && $0.name.hasPrefix("rpl_semi_sync") && $0.name.hasSuffix("enabled") }):
+            let r = try engine.execute(parsed, session: &session)
+            semiSync.reset()
+            return r
+        default:
+            if bypassReadOnly && parsed.statement.isWrite {
+                // init_file runs as the bootstrap thread, which read_only does not stop.
+                let saved = engine.variables
+                engine.mutateVariables { $0.readOnly = false; $0.superReadOnly = false }
+                defer { engine.mutateVariables { $0 = saved } }
+                return try engine.execute(parsed, session: &session)
+            }
+            return try engine.execute(parsed, session: &session)
+        }
+    }
+
+    private func deleteRelayLogs() {
+        let fm = FileManager.default
+        let files = (try? fm.contentsOfDirectory(atPath: settings.dataDirectory)) ?? []
+        for f in files where f.hasPrefix(settings.relayLog + ".") {
+            try? fm.removeItem(atPath: settings.dataDirectory + "/" + f)
+        }
+    }
+
+    /// The applier's entry point: repeat a source transaction with its GTID, insert id and clock.
+    func applyReplicated(_ q: BinlogEvent.QueryBody, gtid: (String, Int64)?, source: SourcePosition) throws {
+        var session = Session.root()
+        session.database = q.database
+        session.replay = Replay(insertID: q.insertID, millis: q.millis, gtid: gtid.map { (uuid: $0.0, gno: $0.1) }, source: source,
+                                writeBinlog: settings.logBin != nil, writeRedo: true)
+        let parsed = try Parser.parse(q.sql)
+        _ = try engine.execute(ParsedStatement(statement: parsed, text: q.sql), session: &session)
+    }
+
+    /// Runs SQL in-process, for the shell's `sql` command and tests. Several statements may be separated by ';';
+    /// the last result is returned, the first error thrown.
+    public func execute(_ sql: String, user: String = "root") async throws -> StoreResult {
+        guard runtime.withLockedValue({ $0.running }) else { throw StoreConnectionError.cannotConnect(host: settings.host, port: settings.port) }
+        var session: Session
+        if let account = engine.account(named: user, from: "localhost") {
+            session = Session(connectionID: nextConnectionID(), user: user, host: "localhost", account: account)
+        } else {
+            throw StoreError.accessDenied(user: user, host: "localhost", usingPassword: false)
+        }
+        let run = runScript(sql, session: &session)
+        if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
+            try await wait.get()
+        }
+        var last: StoreResult?
+        for o in run.outcomes {
+            switch o {
+            case .success(let r): last = r
+            case .failure(let e): throw e
+            }
+        }
+        return last ?? StoreResult(affectedRows: 0)
+    }
+
+    public var status: StoreStatus {
+        let (running, replica, connections) = runtime.withLockedValue { ($0.running, $0.replica, $0.channels.count) }
+        let engine = self.engine
+        let vars = engine.variables
+        let executed = engine.gtidExecuted
+        let bl = engine.binlog?.status
+        let semi = semiSync.counters
+        return StoreStatus(
+            running: running, role: replica == nil ? .primary : .replica, serverName: settings.serverName, serverID: settings.serverID,
+            serverUUID: engine.serverUUID, host: settings.host, port: settings.port, readOnly: vars.readOnly, superReadOnly: vars.superReadOnly,
+            binlogFile: bl?.file, binlogPosition: bl?.position, gtidExecuted: executed.description, semiSyncEnabled: vars.semiSyncSourceEnabled,
+            semiSyncActive: semi.active, connections: connections, replica: replica?.snapshot(executed: executed))
+    }
+}
+
+extension ReplicaStatus {
+    static func emptyColumns(legacyNames: Bool) -> [StoreColumn] {
+        let blank = ReplicaStatus(ioState: "", sourceHost: "", sourceUser: "", sourcePort: 0, connectRetry: 0, sourceLogFile: "", readSourceLogPos: 0,
+                                  relayLogFile: "", relayLogPos: 0, relaySourceLogFile: "", ioRunning: .no, sqlRunning: false, lastErrno: 0, lastError: "",
+                                  execSourceLogPos: 0, relayLogSpace: 0, secondsBehindSource: nil, lastIOErrno: 0, lastIOError: "", lastSQLErrno: 0,
+                                  lastSQLError: "", sourceServerID: 0, sourceUUID: "", sqlDelay: 0, sqlRemainingDelay: nil, sqlRunningState: "",
+                                  lastIOErrorTimestamp: "", lastSQLErrorTimestamp: "", retrievedGtidSet: "", executedGtidSet: "", autoPosition: false)
+        return blank.result(legacyNames: legacyNames).columnInfo
+    }
+}
+
+extension StoreEngine {
+    func clearAppliedSource() { state.withLockedValue { $0.appliedSource = nil } }
+    func resetGTIDs() { state.withLockedValue { $0.gtidExecuted = GTIDSet() } }
+
+    /// Recovery of a position-only record: no new log write.
+    func recordSourcePositionWithoutLogging(_ position: SourcePosition, gtid: (uuid: String, gno: Int64)?) throws {
+        state.withLockedValue { st in
+            st.appliedSource = position
+            if let g = gtid { st.gtidExecuted.insert(uuid: g.uuid, gno: g.gno) }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// An account the store knows at start (in addition to root).
+public struct StoreUser: Sendable, Equatable {
+    public var name: String
+    public var host: String
+    public var password: String
+    public init(name: String, host: String, password: String) {
+        self.name = name
+        self.host = host
+        self.password = password
+    }
+}
+
+/// The my.cnf subset the lab hands to a store.
+///
+/// ```swift
+/// var settings = StoreSettings(serverName: "web-01", serverID: 1, host: "127.0.1.11", port: 3306,
+///                              dataDirectory: "/tmp/lab/web-01/mysql")
+/// settings.logBin = "mysql-bin"
+/// ```
+public struct StoreSettings: Sendable {
+    public var serverName: String
+    public var serverID: Int
+    public var host: String
+    public var port: Int
+    public var logBin: String?
+    public var relayLog: String
+    public var readOnly: Bool
+    public var superReadOnly: Bool
+    public var gtidMode: Bool
+    public var semiSyncSourceEnabled: Bool
+    public var semiSyncSourceTimeoutMilliseconds: Int
+    public var dataDirectory: String
+    public var initStatements: [String]
+    public var rootPassword: String
+    public var connectRetrySeconds: Int
+    /// Extra accounts created on first start of an empty data directory (like init_file's CREATE USER).
+    public var users: [StoreUser]
+    /// fsync the binlog and data log before acknowledging (sync_binlog=1 + innodb_flush_log_at_trx_commit=1 on
+    /// real disks). Off by default: a crash of the miniature is a crash of the process, not of the machine, so a
+    /// write() that returned is already safe.
+    public var fsyncOnCommit: Bool
+
+    public init(serverName: String, serverID: Int, host: String, port: Int, dataDirectory: String) {
+        self.serverName = serverName
+        self.serverID = serverID
+        self.host = host
+        self.port = port
+        self.logBin = "mysql-bin"  // MySQL 8 enables the binlog by default
+        self.relayLog = "relay-bin"
+        self.readOnly = false
+        self.superReadOnly = false
+        self.gtidMode = true
+        self.semiSyncSourceEnabled = false
+        self.semiSyncSourceTimeoutMilliseconds = 10000  // rpl_semi_sync_source_timeout default
+        self.dataDirectory = dataDirectory
+        self.initStatements = []
+        self.rootPassword = ""
+        self.connectRetrySeconds = 60  // SOURCE_CONNECT_RETRY default
+        self.users = []
+        self.fsyncOnCommit = false
+    }
+}

@@ -1,0 +1,284 @@
+import NIOCore
+
+/// One client connection on the server side: handshake, authentication, then one command at a time.
+/// Commands are answered in order; a write waiting for a semi-sync acknowledgement holds back the next command
+/// (a MySQL connection is strictly request/response).
+final class MySQLServerHandler: ChannelInboundHandler {
+    typealias InboundIn = MySQLPacket
+    typealias OutboundOut = MySQLPacket
+
+    private enum State {
+        case awaitingHandshakeResponse
+        case awaitingAuthSwitch(HandshakeResponse)
+        case command
+        case binlogDump
+        case closed
+    }
+
+    private let store: MySQLStore
+    private var state = State.awaitingHandshakeResponse
+    private var scramble: [UInt8] = []
+    private var connectionID: UInt32 = 0
+    private var capabilities = Capabilities()
+    private var session: Session?
+    private var sequence: UInt8 = 0
+    private var queue: [MySQLPacket] = []
+    private var busy = false
+    private var peerAddress = "127.0.0.1"
+
+    init(store: MySQLStore) {
+        self.store = store
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connectionID = store.nextConnectionID()
+        peerAddress = context.channel.remoteAddress?.ipAddress ?? "127.0.0.1"
+        // MySQL's scramble: 20 printable-ish bytes, never NUL.
+        scramble = (0..<20).map { _ in UInt8.random(in: 0x21...0x7E) }
+        sequence = 0
+        send(context, ServerMessages.handshake(connectionID: connectionID, scramble: scramble))
+        context.flush()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        store.connectionClosed(connectionID)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        queue.append(unwrapInboundIn(data))
+        drain(context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Oversized or undecodable input: answer like MySQL (08S01) and hang up; never trap.
+        if case .command = state {
+            sequence = 0
+            send(context, ServerMessages.error(StoreError(code: 1153, sqlState: "08S01", message: "Got a packet bigger than 'max_allowed_packet' bytes")))
+            context.flush()
+        }
+        context.close(promise: nil)
+    }
+
+    private func drain(_ context: ChannelHandlerContext) {
+        while !busy, !queue.isEmpty {
+            let packet = queue.removeFirst()
+            handle(context, packet)
+        }
+    }
+
+    private func send(_ context: ChannelHandlerContext, _ payload: ByteBuffer) {
+        sequence &+= 1
+        context.write(wrapOutboundOut(MySQLPacket(sequenceID: sequence &- 1, payload: payload)), promise: nil)
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ error: StoreError, close: Bool = false) {
+        send(context, ServerMessages.error(error))
+        context.flush()
+        if close {
+            state = .closed
+            context.close(promise: nil)
+        }
+    }
+
+    private func handle(_ context: ChannelHandlerContext, _ packet: MySQLPacket) {
+        switch state {
+        case .awaitingHandshakeResponse:
+            sequence = packet.sequenceID &+ 1
+            guard let response = HandshakeResponse(packet.payload) else {
+                // An SSL request or garbage: MySQL answers "Bad handshake" and closes.
+                fail(context, StoreError(code: 1043, sqlState: "08S01", message: "Bad handshake"), close: true)
+                return
+            }
+            capabilities = response.capabilities.intersection(Capabilities.server)
+            if let plugin = response.plugin, !plugin.isEmpty, plugin != "mysql_native_password" {
+                state = .awaitingAuthSwitch(response)
+                send(context, ServerMessages.authSwitch(scramble: scramble))
+                context.flush()
+                return
+            }
+            finishAuthentication(context, response, token: response.authResponse)
+        case .awaitingAuthSwitch(let response):
+            sequence = packet.sequenceID &+ 1
+            finishAuthentication(context, response, token: Array(packet.payload.readableBytesView))
+        case .command:
+            sequence = packet.sequenceID &+ 1
+            command(context, packet.payload)
+        case .binlogDump:
+            // The replica's semi-sync acknowledgements: 0xEF, position (8 bytes), file name.
+            var b = packet.payload
+            if b.readInteger(as: UInt8.self) == 0xEF, let pos = b.readInteger(endianness: .little, as: UInt64.self),
+               let file = b.readString(length: b.readableBytes) {
+                store.semiSync.acknowledge(file: file, position: pos)
+            }
+        case .closed:
+            break
+        }
+    }
+
+    private func finishAuthentication(_ context: ChannelHandlerContext, _ response: HandshakeResponse, token: [UInt8]) {
+        switch store.authenticate(user: response.user, address: peerAddress, token: token, scramble: scramble, connectionID: connectionID) {
+        case .failure(let e):
+            store.log(level: "Note", code: "MY-010926", subsystem: "Server", "Access denied for user '\(response.user)'@'\(peerAddress)' (using password: \(token.isEmpty ? "NO" : "YES"))")
+            fail(context, e, close: true)
+        case .success(var s):
+            if let db = response.database {
+                do {
+                    _ = try store.engine.execute(ParsedStatement(statement: .use(db), text: "USE \(db)"), session: &s)
+                } catch {
+                    fail(context, (error as? StoreError) ?? StoreError.unknownDatabase(db), close: true)
+                    return
+                }
+            }
+            session = s
+            state = .command
+            send(context, ServerMessages.ok())
+            context.flush()
+        }
+    }
+
+    private func command(_ context: ChannelHandlerContext, _ payload: ByteBuffer) {
+        var b = payload
+        guard var session, let byte = b.readInteger(as: UInt8.self) else {
+            fail(context, StoreError.malformedPacket())
+            return
+        }
+        guard let cmd = Command(rawValue: byte) else {
+            fail(context, StoreError.unknownCommand())
+            return
+        }
+        switch cmd {
+        case .quit:
+            state = .closed
+            context.close(promise: nil)
+        case .ping, .resetConnection, .refresh, .registerReplica, .debug:
+            if cmd == .resetConnection { session.userVariables = [:]; self.session = session }
+            send(context, ServerMessages.ok())
+            context.flush()
+        case .setOption:
+            send(context, capabilities.contains(.deprecateEOF) ? ServerMessages.ok(header: 0xFE) : ServerMessages.eof())
+            context.flush()
+        case .statistics:
+            var s = ByteBuffer()
+            s.writeString(store.statisticsLine())
+            send(context, s)
+            context.flush()
+        case .initDB:
+            let db = b.readString(length: b.readableBytes) ?? ""
+            do {
+                _ = try store.engine.execute(ParsedStatement(statement: .use(db), text: "USE \(db)"), session: &session)
+                self.session = session
+                send(context, ServerMessages.ok())
+            } catch {
+                send(context, ServerMessages.error((error as? StoreError) ?? StoreError.unknownDatabase(db)))
+            }
+            context.flush()
+        case .fieldList:
+            fieldList(context, &b, session: session)
+        case .query:
+            let sql = b.readString(length: b.readableBytes) ?? ""
+            query(context, sql, session: session)
+        case .binlogDump, .binlogDumpGTID:
+            startDump(context, cmd, &b, session: session)
+        case .stmtPrepare:
+            fail(context, StoreError.notSupported("prepared statements"))
+        default:
+            fail(context, StoreError.unknownCommand())
+        }
+    }
+
+    private func fieldList(_ context: ChannelHandlerContext, _ b: inout ByteBuffer, session: Session) {
+        let table = b.readNullTerminatedString() ?? ""
+        var s = session
+        do {
+            let r = try store.engine.execute(ParsedStatement(statement: .select(SelectStatement(items: [SelectItem(kind: .star(table: nil), name: "*")], from: TableName(database: nil, name: table), whereClause: nil, orderBy: [], limit: 0, offset: 0)), text: ""), session: &s)
+            for c in r.result.columnInfo { send(context, ServerMessages.columnDefinition(c, defaultForFieldList: true)) }
+            send(context, capabilities.contains(.deprecateEOF) ? ServerMessages.ok(header: 0xFE) : ServerMessages.eof())
+        } catch {
+            send(context, ServerMessages.error((error as? StoreError) ?? StoreError.unknownCommand()))
+        }
+        context.flush()
+    }
+
+    private func query(_ context: ChannelHandlerContext, _ sql: String, session: Session) {
+        var s = session
+        let run = store.runScript(sql, session: &s)
+        self.session = s
+        let deprecateEOF = capabilities.contains(.deprecateEOF)
+        let multi = capabilities.contains(.multiResults)
+        let write: (ChannelHandlerContext) -> Void = { context in
+            for (i, outcome) in run.outcomes.enumerated() {
+                switch outcome {
+                case .success(let r):
+                    let more = multi && i < run.outcomes.count - 1
+                    for p in ServerMessages.result(r, deprecateEOF: deprecateEOF, moreResults: more) { self.send(context, p) }
+                case .failure(let e):
+                    self.send(context, ServerMessages.error(e))
+                }
+            }
+            context.flush()
+        }
+        guard let commit = run.commit, let wait = store.semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: context.eventLoop) else {
+            write(context)
+            return
+        }
+        // AFTER_SYNC: the commit is durable here; the client hears OK once a replica has the transaction.
+        busy = true
+        let bound = NIOLoopBound((self, context, write), eventLoop: context.eventLoop)
+        wait.whenComplete { _ in
+            let (handler, context, write) = bound.value
+            handler.busy = false
+            guard case .command = handler.state else { return }
+            write(context)
+            handler.drain(context)
+        }
+    }
+
+    private func startDump(_ context: ChannelHandlerContext, _ cmd: Command, _ b: inout ByteBuffer, session: Session) {
+        guard session.account.has("REPLICATION SLAVE", database: nil) else {
+            fail(context, StoreError.specificDenied("REPLICATION SLAVE"))
+            return
+        }
+        var request = BinlogDumpRequest(file: "", position: 4, gtids: nil, replicaServerID: 0)
+        if cmd == .binlogDump {
+            guard let pos = b.readInteger(endianness: .little, as: UInt32.self), b.readInteger(endianness: .little, as: UInt16.self) != nil,
+                  let sid = b.readInteger(endianness: .little, as: UInt32.self) else {
+                fail(context, StoreError.malformedPacket())
+                return
+            }
+            request.position = UInt64(pos)
+            request.replicaServerID = sid
+            request.file = b.readString(length: b.readableBytes) ?? ""
+        } else {
+            // Ours: flags(2) server_id(4) name_len(4) name pos(8) gtid text (lenenc), instead of the binary SID block.
+            guard b.readInteger(endianness: .little, as: UInt16.self) != nil, let sid = b.readInteger(endianness: .little, as: UInt32.self),
+                  let n = b.readInteger(endianness: .little, as: UInt32.self), n <= 512, let file = b.readString(length: Int(n)),
+                  let pos = b.readInteger(endianness: .little, as: UInt64.self), let gtids = b.readLengthEncodedString() else {
+                fail(context, StoreError.malformedPacket())
+                return
+            }
+            request.replicaServerID = sid
+            request.file = file
+            request.position = pos
+            request.gtids = GTIDSet(parsing: gtids) ?? GTIDSet()
+        }
+        guard let binlog = store.binlog else {
+            fail(context, StoreError(code: 1236, sqlState: "HY000", message: "Binary log is not open"))
+            return
+        }
+        let semiSync = session.userVariables["rpl_semi_sync_replica"]?.truth == true
+        state = .binlogDump
+        let sender = BinlogDumpSender(store: store, binlog: binlog, channel: context.channel, request: request,
+                                      semiSync: semiSync, firstSequence: sequence, peer: peerAddress)
+        sender.start()
+    }
+}
+
+struct BinlogDumpRequest: Sendable {
+    var file: String
+    var position: UInt64
+    var gtids: GTIDSet?
+    var replicaServerID: UInt32
+}

@@ -1,0 +1,132 @@
+import Foundation
+import NIOCore
+import NIOPosix
+@testable import StackLabStore
+
+/// Shared event loops for all tests (2 threads: the machine has 2 cores).
+let testGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
+/// A store behind a real listening socket on 127.0.0.1, as the lab would run it.
+final class TestServer: Sendable {
+    let store: MySQLStore
+    let listener: Channel
+    let port: Int
+    let settings: StoreSettings
+    let logLines: LogCollector
+
+    private init(store: MySQLStore, listener: Channel, port: Int, settings: StoreSettings, log: LogCollector) {
+        self.store = store
+        self.listener = listener
+        self.port = port
+        self.settings = settings
+        self.logLines = log
+    }
+
+    static func temporaryDirectory(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "stacklab-store-tests/\(name)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Starts a store; `port` 0 picks a free one (read back), a fixed port restarts on the same address.
+    static func start(name: String = "web-01", serverID: Int = 1, port: Int = 0, dataDirectory: String? = nil,
+                      configure: (inout StoreSettings) -> Void = { _ in }) async throws -> TestServer {
+        var settings = StoreSettings(serverName: name, serverID: serverID, host: "127.0.0.1", port: port,
+                                     dataDirectory: dataDirectory ?? temporaryDirectory(name))
+        settings.users = [StoreUser(name: "app", host: "%", password: "app"), StoreUser(name: "repl", host: "%", password: "repl")]
+        settings.initStatements = ["GRANT ALL ON foobar.* TO 'app'@'%'", "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%'"]
+        configure(&settings)
+        let log = LogCollector()
+        let storeBox = NIOLockedValueBoxRef<MySQLStore?>(nil)
+        let listener = try await ServerBootstrap(group: testGroup)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                guard let store = storeBox.value else { return channel.close() }
+                return store.configureConnection(channel)
+            }
+            .bind(host: "127.0.0.1", port: port).get()
+        let actualPort = listener.localAddress?.port ?? port
+        settings.port = actualPort
+        let store = MySQLStore(settings: settings, group: testGroup, dial: StoreDialers.direct(group: testGroup), log: { log.append($0) })
+        storeBox.value = store
+        try await store.start()
+        return TestServer(store: store, listener: listener, port: actualPort, settings: settings, log: log)
+    }
+
+    func stop() async {
+        try? await listener.close()
+        await store.stop()
+    }
+
+    /// kill -9: the listening socket goes too, so clients are refused until a restart.
+    func crash() async {
+        store.crash()
+        try? await listener.close()
+    }
+
+    func sql(_ q: String) async throws -> StoreResult { try await store.execute(q) }
+}
+
+/// Tiny lock-protected reference box for values handed to NIO closures.
+final class NIOLockedValueBoxRef<T: Sendable>: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var _value: T
+    init(_ v: T) { _value = v }
+    var value: T {
+        get { lock.lock(); defer { lock.unlock() }; return _value }
+        set { lock.lock(); _value = newValue; lock.unlock() }
+    }
+}
+
+final class LogCollector: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}
+
+struct Timeout: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Polls a condition until it holds or the (generous) deadline passes.
+func waitUntil(_ what: String, timeout: Double = 30, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(nanoseconds: 20_000_000)
+    }
+    if try await condition() { return }
+    throw Timeout(what: what)
+}
+
+/// The real mariadb command-line client, when installed.
+enum MariaDBClient {
+    static let path: String? = ["/usr/bin/mariadb", "/usr/local/bin/mariadb", "/usr/bin/mysql"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var available: Bool { path != nil }
+
+    struct Output { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(port: Int, user: String = "app", password: String = "app", database: String? = nil, _ args: [String], stdin: String? = nil) throws -> Output {
+        guard let path else { throw Timeout(what: "mariadb client") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        var a = ["--no-defaults", "-h", "127.0.0.1", "-P", String(port), "-u", user, "-p\(password)", "--connect-timeout=20"]
+        if let database { a += ["-D", database] }
+        p.arguments = a + args
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
