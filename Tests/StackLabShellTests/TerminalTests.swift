@@ -10,11 +10,11 @@ struct TerminalTests {
     @Test func typeTabCtrlCHistoryInARealTerminal() throws {
         let state = temporaryFolder("stacklab-tmux-state")
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let offset = ShellTestPorts.offset()
+        let offset = ShellTestPorts.terminal
 
         let first = try Tmux.start(state: state, portBase: offset)
         defer { first.kill() }
-        try first.waitFor("foobar ● ")
+        try first.waitFor("foobar ●")
         // Tab completes the verb; the cursor lands right after it (the prompt's colour codes take no room).
         first.send("sta", "Tab")
         try first.waitFor("foobar ● status")
@@ -37,7 +37,7 @@ struct TerminalTests {
         // A new shell remembers the last command: Up brings it back.
         let second = try Tmux.start(state: state, portBase: offset)
         defer { second.kill() }
-        try second.waitFor("foobar ● ")
+        try second.waitFor("foobar ●")
         second.send("Up")
         try second.waitFor("foobar ● curl /health")
         second.send("C-u", "quit", "Enter")
@@ -69,21 +69,25 @@ struct Tmux {
 
     static func start(state: String, portBase: Int) throws -> Tmux {
         let session = Tmux(name: "stacklab-test-\(getpid())-\(UUID().uuidString.prefix(6))")
-        let command = "env XDG_STATE_HOME='\(state)' TERM=xterm-256color '\(binary)' --port-base \(portBase); echo EXITED $?; sleep 120"
-        try run(["new-session", "-d", "-s", session.name, "-x", "120", "-y", "50", command])
+        let command = "env XDG_STATE_HOME='\(state)' TERM=xterm-256color timeout --foreground 120 '\(binary)' --port-base \(portBase); echo EXITED $?; sleep 60"
+        // Through system(), not Process: a tmux server started here inherits Process's internal descriptors, and
+        // waiting for the client would then last as long as the server.
+        let quoted = command.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
+        let status = system("tmux new-session -d -s \(session.name) -x 120 -y 50 \"\(quoted)\" </dev/null >/dev/null 2>&1")
+        guard status == 0 else { throw WaitTimeout(what: "tmux new-session (status \(status))") }
         return session
     }
 
     @discardableResult
-    static func run(_ arguments: [String]) throws -> String {
+    static func run(_ arguments: [String], output: Bool = true) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: which("tmux")!)
         process.arguments = arguments
         let pipe = Pipe()
-        process.standardOutput = pipe
+        process.standardOutput = output ? pipe : FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = output ? pipe.fileHandleForReading.readDataToEndOfFile() : Data()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }
