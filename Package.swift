@@ -52,6 +52,7 @@ let package = Package(
             name: "StackLabShell",
             dependencies: [
                 "StackLab",
+                "StackLabStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
