@@ -97,6 +97,7 @@ public final class Lab: Sendable {
         do {
             // Stores first (the apps connect to them), then the HTTP processes, each group at once.
             try await lab.startAll(processes.filter { $0.kind == .mysql })
+            await lab.waitForReplicasToCatchUp(timeout: .seconds(3))
             try await lab.startAll(processes.filter { $0.kind != .mysql })
         } catch {
             await lab.shutdown()
@@ -111,7 +112,12 @@ public final class Lab: Sendable {
 
     private func startAll(_ list: [any LabProcess]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for process in list { group.addTask { try await process.start() } }
+            for process in list {
+                group.addTask {
+                    try await process.start()
+                    try await process.startExporter()
+                }
+            }
             try await group.waitForAll()
         }
     }
@@ -119,11 +125,15 @@ public final class Lab: Sendable {
     /// Stops every process (gracefully, but quickly) and releases the threads.
     public func shutdown() async {
         flushTimer.withLockedValue { $0?.cancel() }
+        await Monitor.stopAll(watching: self)
+        // Close every port at once, then let each process end its own work (stores flush, replication stops),
+        // then close the app servers' database connections, and only then stop the threads.
         for process in processes.reversed() where process.state.isListening {
             await process.runtime.crashListenersQuietly()
-            await process.halt(graceful: false)
+            await process.halt(graceful: true)
             process.runtime.setState(.stopped)
         }
+        for case let app as AppServer in processes { await app.app.posts?.close() }
         flushLogs()
         for process in processes { process.log.close() }
         for case let web as WebServer in processes { web.accessLog.close() }

@@ -93,6 +93,7 @@ extension LabProcess {
         case .stopped, .crashed:
             runtime.newPID()
             try await start()
+            try await startExporter()
         }
     }
 }
@@ -113,6 +114,8 @@ public final class ProcessRuntime: Sendable {
 
     public let requests = ManagedAtomic<Int>(0)
     public let errors = ManagedAtomic<Int>(0)
+    /// The process's Prometheus metrics (served on its exporter port; see `MetricsEndpoint`).
+    public let metrics = ProcessMetrics()
 
     private struct Box {
         var state: ProcessState = .stopped
