@@ -68,6 +68,7 @@ let package = Package(
             name: "StackLabShell",
             dependencies: [
                 "StackLab",
+                "StackLabStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

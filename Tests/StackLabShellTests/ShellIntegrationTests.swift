@@ -267,11 +267,16 @@ import Testing
         }
     }
 
-    @Test func sqlSaysPlainlyWhenThereIsNoStore() async throws {
+    @Test func sqlRunsOnThePrimaryAndTheReplicaRefusesWrites() async throws {
         try await withShell { shell, out in
-            let (ok, text) = await out.of(shell, "sql SELECT * FROM posts")
-            #expect(!ok)
-            #expect(text.contains("store"))
+            let select = await out.of(shell, "sql SELECT 1 + 1 AS two")
+            #expect(select.ok, "\(select.text)")
+            #expect(select.text.contains("| two |") || select.text.contains("two"), "\(select.text)")
+            let unknown = await out.of(shell, "sql web-09 SELECT 1")
+            #expect(!unknown.ok && unknown.text.contains("unknown server 'web-09'"))
+            let replication = await out.of(shell, "replication")
+            #expect(replication.ok, "\(replication.text)")
+            #expect(replication.text.contains("PRIMARY") && replication.text.contains("REPLICA"), "\(replication.text)")
         }
     }
 }
