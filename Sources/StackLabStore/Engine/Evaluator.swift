@@ -245,7 +245,12 @@ struct Evaluator {
         case "+": return .double(x + y)
         case "-": return .double(x - y)
         case "*": return .double(x * y)
-        case "/": return y == 0 ? .null : .double(x / y)
+        case "/":
+            // MySQL divides in DECIMAL with div_precision_increment=4: 1/3 is 0.3333.
+            guard y != 0 else { return .null }
+            let q = x / y
+            guard q.isFinite else { return .null }
+            return .string(String(format: "%.4f", q))
         case "%": return y == 0 ? .null : .double(x.truncatingRemainder(dividingBy: y))
         case "DIV":
             let q = (x / y).rounded(.towardZero)

@@ -196,6 +196,10 @@ extension ExecutionContext {
             }
         }
         if case .literal(.null) = expr { return StoreColumn(name: name, type: .null, length: 0) }
+        if case .binary("/", _, _) = expr {
+            let width = values.map { $0.text?.count ?? 0 }.max() ?? 0
+            return StoreColumn(name: name, type: .newDecimal, length: UInt32(width), flags: nn, decimals: 4)
+        }
         let nonNull = values.filter { !$0.isNull }
         if !nonNull.isEmpty, nonNull.allSatisfy({ if case .int = $0 { return true }; return false }) {
             let width = nonNull.map { $0.text?.count ?? 1 }.max() ?? 1
