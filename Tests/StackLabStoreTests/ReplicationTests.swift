@@ -308,3 +308,40 @@ struct ReplicaLifecycleTests {
         await pair.stop()
     }
 }
+
+@Suite("Silent sources", .serialized)
+struct SilentSourceTests {
+    @Test func heartbeatsKeepAnIdleReplicaConnectedAndSilenceMakesItReconnect() async throws {
+        let primary = try await TestServer.start(name: "web-01", serverID: 1) { s in
+            s.initStatements += ["CREATE DATABASE foobar", "CREATE TABLE foobar.posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64))"]
+        }
+        let proxy = try await BlackholeProxy.start(to: primary.port)
+        let replica = try await TestServer.start(name: "web-02", serverID: 2) { s in
+            s.replicaNetTimeoutSeconds = 2
+            s.initStatements = ["CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=\(proxy.port), SOURCE_USER='repl', SOURCE_PASSWORD='repl', SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=0.2", "START REPLICA"]
+        }
+        let pair = Pair(primary: primary, replica: replica)
+        try await pair.waitForReplicaCount(0)
+        // Idle but alive: heartbeats arrive and the receiver stays connected far past replica_net_timeout's share.
+        let channel = try #require(replica.store.replica)
+        try await waitUntil("heartbeats") { channel.runtime.withLockedValue { $0.heartbeats } >= 12 }
+        #expect(replica.store.status.replica?.ioRunning == .yes)
+        #expect(replica.store.status.replica?.lastIOErrno == 0)
+        // The network starts dropping packets: no FIN, no RST, just silence.
+        proxy.blackholed = true
+        try await waitUntil("the receiver to give up on the silent source", timeout: 30) {
+            replica.store.status.replica?.ioRunning == .connecting && replica.store.status.replica?.lastIOErrno == 2013
+        }
+        let s = try await replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Last_IO_Error")?.hasSuffix("Message: Lost connection to MySQL server at 'reading initial communication packet', system error: 110") == true)
+        #expect(replica.logLines.all.contains { $0.contains("[MY-010557] [Repl] Error reading packet from server for channel '': Lost connection to MySQL server during query (server_errno=2013)") })
+        // The network heals: the receiver reconnects and nothing written meanwhile is lost.
+        _ = try await primary.sql("INSERT INTO foobar.posts (author) VALUES ('during the partition')")
+        proxy.blackholed = false
+        try await pair.waitForReplicaCount(1)
+        #expect(replica.store.status.replica?.ioRunning == .yes)
+        await replica.stop()
+        await proxy.close()
+        await primary.stop()
+    }
+}

@@ -6,6 +6,7 @@ final class PacketInbox: Sendable {
     private struct State {
         var buffered: [MySQLPacket] = []
         var waiter: CheckedContinuation<MySQLPacket, Error>?
+        var waiterID = 0
         var failure: Error?
     }
     private let state = NIOLockedValueBox(State())
@@ -29,19 +30,31 @@ final class PacketInbox: Sendable {
         w?.resume(throwing: error)
     }
 
-    func next() async throws -> MySQLPacket {
+    /// The next packet; with a timeout, a read that waits longer fails with `timeoutError` (net_read_timeout).
+    func next(timeout: TimeAmount? = nil, on loop: EventLoop? = nil, timeoutError: Error = StoreConnectionError.lostConnection()) async throws -> MySQLPacket {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<MySQLPacket, Error>) in
-            enum Action { case packet(MySQLPacket), fail(Error), wait }
+            enum Action { case packet(MySQLPacket), fail(Error), wait(Int) }
             let action: Action = state.withLockedValue { s in
                 if !s.buffered.isEmpty { return .packet(s.buffered.removeFirst()) }
                 if let f = s.failure { return .fail(f) }
                 s.waiter = c
-                return .wait
+                s.waiterID += 1
+                return .wait(s.waiterID)
             }
             switch action {
             case .packet(let p): c.resume(returning: p)
             case .fail(let e): c.resume(throwing: e)
-            case .wait: break
+            case .wait(let id):
+                if let timeout, let loop {
+                    loop.scheduleTask(in: timeout) { [self] in
+                        let w: CheckedContinuation<MySQLPacket, Error>? = self.state.withLockedValue { s in
+                            guard s.waiterID == id, let w = s.waiter else { return nil }
+                            s.waiter = nil
+                            return w
+                        }
+                        w?.resume(throwing: timeoutError)
+                    }
+                }
             }
         }
     }

@@ -269,7 +269,7 @@ enum SystemVariables {
         "character_set_results", "character_set_server", "collation_connection", "collation_server", "datadir",
         "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit",
         "interactive_timeout", "log_bin", "log_bin_basename", "log_replica_updates", "lower_case_table_names",
-        "max_allowed_packet", "port", "read_only", "relay_log", "rpl_semi_sync_source_enabled",
+        "max_allowed_packet", "port", "read_only", "relay_log", "replica_net_timeout", "rpl_semi_sync_source_enabled",
         "rpl_semi_sync_source_timeout", "rpl_semi_sync_source_wait_point", "server_id", "server_uuid", "sql_mode",
         "super_read_only", "sync_binlog", "system_time_zone", "time_zone", "transaction_isolation", "version",
         "version_comment", "version_compile_os", "wait_timeout",
@@ -301,6 +301,7 @@ enum SystemVariables {
         case "rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled": return .int(v.semiSyncSourceEnabled ? 1 : 0)
         case "rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout": return .int(Int64(v.semiSyncSourceTimeout))
         case "rpl_semi_sync_source_wait_point", "rpl_semi_sync_master_wait_point": return .string("AFTER_SYNC")
+        case "replica_net_timeout", "slave_net_timeout": return .int(Int64(v.replicaNetTimeout))
         case "autocommit": return .int(1)
         case "sql_mode": return .string("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
         case "max_allowed_packet": return .int(67_108_864)

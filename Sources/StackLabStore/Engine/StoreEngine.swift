@@ -7,6 +7,7 @@ struct ServerVariables: Sendable {
     var superReadOnly: Bool
     var semiSyncSourceEnabled: Bool
     var semiSyncSourceTimeout: Int
+    var replicaNetTimeout: Int
 }
 
 /// The SQL engine: catalog, GTIDs, variables, and the commit path (binlog, then redo log, then OK).
@@ -39,7 +40,8 @@ final class StoreEngine: Sendable {
         self.state = NIOLockedValueBox(State(variables: ServerVariables(
             readOnly: settings.readOnly || settings.superReadOnly, superReadOnly: settings.superReadOnly,
             semiSyncSourceEnabled: settings.semiSyncSourceEnabled,
-            semiSyncSourceTimeout: settings.semiSyncSourceTimeoutMilliseconds)))
+            semiSyncSourceTimeout: settings.semiSyncSourceTimeoutMilliseconds,
+            replicaNetTimeout: max(1, settings.replicaNetTimeoutSeconds))))
     }
 
     var variables: ServerVariables { state.withLockedValue { $0.variables } }

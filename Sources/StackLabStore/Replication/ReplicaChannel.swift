@@ -13,6 +13,8 @@ struct ReplicaConfig: Codable, Sendable, Equatable {
     var autoPosition = false
     var delay = 0
     var connectRetry = 60
+    /// SOURCE_HEARTBEAT_PERIOD in seconds; nil = half of replica_net_timeout.
+    var heartbeatPeriod: Double?
     /// Whether replication was running, so it restarts with the server (no skip-replica-start).
     var running = false
 }
@@ -42,6 +44,8 @@ final class ReplicaChannel: Sendable {
         var ioTask: Task<Void, Never>?
         var sqlTask: Task<Void, Never>?
         var connection: MySQLConnection?
+        /// Heartbeats received (performance_schema's COUNT_RECEIVED_HEARTBEATS).
+        var heartbeats = 0
         // Receiver position in the source's binlog.
         var sourceLogFile = ""
         var readSourceLogPos: UInt64 = 4
@@ -189,7 +193,9 @@ final class ReplicaChannel: Sendable {
             let config = runtime.withLockedValue { $0.config }
             let source = "\(config.user)@\(config.host):\(config.port)"
             do {
-                let conn = try await MySQLConnection.connect(host: config.host, port: config.port, user: config.user, password: config.password, database: nil, dial: store.dial)
+                let netTimeout = store.engine.variables.replicaNetTimeout
+                let conn = try await MySQLConnection.connect(host: config.host, port: config.port, user: config.user, password: config.password,
+                                                             database: nil, dial: store.dial, readTimeoutSeconds: netTimeout)
                 guard runtime.withLockedValue({ r -> Bool in
                     guard r.ioGeneration == generation else { return false }
                     r.connection = conn
@@ -258,6 +264,9 @@ final class ReplicaChannel: Sendable {
             throw StoreConnectionError(code: 13117, message: "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server ids; these ids must be different for replication to work (or the --replicate-same-server-id option must be used on replica but this does not always make sense; please check the manual before using it).")
         }
         _ = try await conn.query("SET @rpl_semi_sync_replica = 1")
+        let netTimeout = store.engine.variables.replicaNetTimeout
+        let heartbeat = runtime.withLockedValue { $0.config.heartbeatPeriod } ?? Double(netTimeout) / 2
+        _ = try await conn.query("SET @source_heartbeat_period = \(Int64(heartbeat * 1_000_000_000))")
         let (config, file, pos, relayNumber): (ReplicaConfig, String, UInt64, Int) = runtime.withLockedValue { r in
             r.sourceServerID = sourceID
             r.sourceUUID = info.rows.first?[1] ?? ""
@@ -289,7 +298,8 @@ final class ReplicaChannel: Sendable {
         store.log(level: "System", code: "MY-010562", subsystem: "Repl", "Replica I/O thread for channel '': connected to source '\(source)',replication started in log '\(file.isEmpty ? "FIRST" : file)' at position \(pos)")
         var pendingGTID: (String, Int64)?
         while isCurrentIO(generation) {
-            let packet = try await conn.nextPacket()
+            // Silence longer than replica_net_timeout (no event, no heartbeat) means the source is gone.
+            let packet = try await conn.nextPacket(timeoutSeconds: netTimeout)
             var p = packet.payload
             guard let head = p.readInteger(as: UInt8.self) else { throw StoreConnectionError.lostConnection() }
             if head == 0xFF {
@@ -308,6 +318,10 @@ final class ReplicaChannel: Sendable {
                 needAck = p.readInteger(as: UInt8.self) == 1
             }
             guard let event = BinlogEvent.decode(&p) else { throw StoreConnectionError(code: 13114, message: "Got fatal error 1236 from source when reading data from binary log: 'corrupt event'") }
+            if event.kind == .heartbeat {  // keeps the connection alive; not written to the relay log
+                runtime.withLockedValue { $0.heartbeats += 1 }
+                continue
+            }
             let ack: (String, UInt64)? = try runtime.withLockedValue { r in
                 guard r.ioGeneration == generation else { return nil }
                 if let rot = event.rotation {

@@ -375,7 +375,10 @@ public final class MySQLStore: Sendable {
                 case "SOURCE_AUTO_POSITION": config.autoPosition = try int() != 0
                 case "SOURCE_DELAY": config.delay = try int()
                 case "SOURCE_CONNECT_RETRY": config.connectRetry = try int()
-                case "SOURCE_RETRY_COUNT", "SOURCE_HEARTBEAT_PERIOD", "GET_SOURCE_PUBLIC_KEY", "SOURCE_SSL", "SOURCE_USE_GTID",
+                case "SOURCE_HEARTBEAT_PERIOD":
+                    guard let p = value.number, p >= 0, p <= 4_294_967 else { throw StoreError.syntax(near: text, line: 1) }
+                    config.heartbeatPeriod = p
+                case "SOURCE_RETRY_COUNT", "GET_SOURCE_PUBLIC_KEY", "SOURCE_SSL", "SOURCE_USE_GTID",
                      "SOURCE_SSL_VERIFY_SERVER_CERT", "SOURCE_ZSTD_COMPRESSION_LEVEL":
                     break
                 default:

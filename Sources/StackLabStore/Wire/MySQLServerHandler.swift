@@ -270,8 +270,10 @@ final class MySQLServerHandler: ChannelInboundHandler {
         }
         let semiSync = session.userVariables["rpl_semi_sync_replica"]?.truth == true
         state = .binlogDump
+        let period = (session.userVariables["source_heartbeat_period"] ?? session.userVariables["master_heartbeat_period"])?.number
+            .map { $0 / 1_000_000_000 }.flatMap { $0 > 0 ? min($0, 4_294_967) : nil }
         let sender = BinlogDumpSender(store: store, binlog: binlog, channel: context.channel, request: request,
-                                      semiSync: semiSync, firstSequence: sequence, peer: peerAddress)
+                                      semiSync: semiSync, firstSequence: sequence, peer: peerAddress, heartbeatPeriod: period)
         sender.start()
     }
 }
