@@ -42,7 +42,7 @@ public final class MySQLStore: Sendable {
         var engine: StoreEngine
         var replica: ReplicaChannel?
         var running = false
-        var channels: [UInt32: Channel] = [:]
+        var channels: [ObjectIdentifier: Channel] = [:]
         var replicas: [UInt32: String] = [:]
         var startedAt = Date()
         var questions = 0
@@ -239,7 +239,7 @@ public final class MySQLStore: Sendable {
             try channel.pipeline.syncOperations.addHandler(handler)
         }.map { [weak self] in
             guard let self else { return }
-            let id = self.connectionIDs.withLockedValue { $0 } &+ 1
+            let id = ObjectIdentifier(channel)
             let accepted = self.runtime.withLockedValue { r -> Bool in
                 guard r.running else { return false }
                 r.channels[id] = channel

@@ -30,7 +30,21 @@ final class MySQLServerHandler: ChannelInboundHandler {
         self.store = store
     }
 
+    private var greeted = false
+
+    /// Installed on a connection that is already up (a wrapper added after accept): greet now.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { greet(context) }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
+        greet(context)
+        context.fireChannelActive()
+    }
+
+    private func greet(_ context: ChannelHandlerContext) {
+        guard !greeted else { return }
+        greeted = true
         connectionID = store.nextConnectionID()
         peerAddress = context.channel.remoteAddress?.ipAddress ?? "127.0.0.1"
         // MySQL's scramble: 20 printable-ish bytes, never NUL.
@@ -38,7 +52,6 @@ final class MySQLServerHandler: ChannelInboundHandler {
         sequence = 0
         send(context, ServerMessages.handshake(connectionID: connectionID, scramble: scramble))
         context.flush()
-        context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
