@@ -65,6 +65,21 @@ struct ReplicationTests {
     }
 }
 
+@Suite("Process list")
+struct ProcessListTests {
+    @Test func dumpThreadAndReplicaThreadsAreListed() async throws {
+        let pair = try await Pair.start()
+        try await pair.waitForReplicaCount(0)
+        let onPrimary = try await pair.primary.sql("SHOW PROCESSLIST")
+        #expect(onPrimary.columns == ["Id", "User", "Host", "db", "Command", "Time", "State", "Info"])
+        #expect(onPrimary.rows.contains { $0[1] == "repl" && $0[4] == "Binlog Dump" && $0[6] == "Source has sent all binlog to replica; waiting for more updates" })
+        let onReplica = try await pair.replica.sql("SHOW PROCESSLIST")
+        #expect(onReplica.rows.contains { $0[1] == "system user" && $0[4] == "Connect" && $0[6] == "Waiting for source to send event" })
+        #expect(onReplica.rows.contains { $0[1] == "system user" && $0[4] == "Query" && $0[6] == "Replica has read all relay log; waiting for more updates" })
+        await pair.stop()
+    }
+}
+
 @Suite("Replication failures", .serialized)
 struct ReplicationFailureTests {
     @Test func crashedPrimaryRestartsWithoutLosingOrRepeatingAcknowledgedWrites() async throws {

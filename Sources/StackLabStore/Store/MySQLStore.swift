@@ -254,7 +254,9 @@ public final class MySQLStore: Sendable {
         }
     }
 
-    func connectionClosed(_ id: UInt32) {}
+    let processes = ProcessList()
+
+    func connectionClosed(_ id: UInt32) { processes.closed(id) }
 
     func registerReplica(serverID: UInt32, host: String) { runtime.withLockedValue { $0.replicas[serverID] = host } }
     func unregisterReplica(serverID: UInt32) { runtime.withLockedValue { _ = $0.replicas.removeValue(forKey: serverID) } }
@@ -438,10 +440,7 @@ public final class MySQLStore: Sendable {
             let cols: [StoreColumn] = [.number("Server_Id", length: 10), .text("Host"), .number("Port", length: 10), .number(legacy ? "Master_Id" : "Source_Id", length: 10), .text(legacy ? "Slave_UUID" : "Replica_UUID")]
             return Executed(result: StoreResult(columns: cols, rows: list.sorted { $0.key < $1.key }.map { [String($0.key), "", "3306", String(settings.serverID), ""] }), commit: nil)
         case .show(.processlist):
-            let count = runtime.withLockedValue { $0.channels.count }
-            let cols: [StoreColumn] = [.number("Id"), .text("User", chars: 32), .text("Host"), .text("db", notNull: false), .text("Command", chars: 16), .number("Time", length: 7), .text("State", chars: 30, notNull: false), .text("Info", chars: 100, notNull: false)]
-            _ = count
-            return Executed(result: StoreResult(columns: cols, rows: [[String(session.connectionID), session.user, session.host, session.database, "Query", "0", "init", "SHOW PROCESSLIST"]]), commit: nil)
+            return Executed(result: processes.result(replica: replica?.snapshot(executed: engine.gtidExecuted)), commit: nil)
         case .set(let assignments) where assignments.contains(where: { $0.global && $0.name.hasPrefix("rpl_semi_sync") && $0.name.hasSuffix("enabled") }):
             let r = try engine.execute(parsed, session: &session)
             semiSync.reset()

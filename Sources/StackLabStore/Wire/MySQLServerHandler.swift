@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// One client connection on the server side: handshake, authentication, then one command at a time.
@@ -47,6 +48,7 @@ final class MySQLServerHandler: ChannelInboundHandler {
         greeted = true
         connectionID = store.nextConnectionID()
         peerAddress = context.channel.remoteAddress?.ipAddress ?? "127.0.0.1"
+        store.processes.connected(connectionID, host: "\(peerAddress):\(context.channel.remoteAddress?.port ?? 0)")
         // MySQL's scramble: 20 printable-ish bytes, never NUL.
         scramble = (0..<20).map { _ in UInt8.random(in: 0x21...0x7E) }
         sequence = 0
@@ -147,6 +149,13 @@ final class MySQLServerHandler: ChannelInboundHandler {
             }
             session = s
             state = .command
+            store.processes.update(connectionID) { p in
+                p.user = s.user
+                p.db = s.database
+                p.command = "Sleep"
+                p.state = nil
+                p.since = Date()
+            }
             send(context, ServerMessages.ok())
             context.flush()
         }
@@ -192,6 +201,12 @@ final class MySQLServerHandler: ChannelInboundHandler {
             fieldList(context, &b, session: session)
         case .query:
             let sql = b.readString(length: b.readableBytes) ?? ""
+            store.processes.update(connectionID) { p in
+                p.command = "Query"
+                p.state = "executing"
+                p.info = sql
+                p.since = Date()
+            }
             query(context, sql, session: session)
         case .binlogDump, .binlogDumpGTID:
             startDump(context, cmd, &b, session: session)
@@ -219,6 +234,16 @@ final class MySQLServerHandler: ChannelInboundHandler {
         var s = session
         let run = store.runScript(sql, session: &s)
         self.session = s
+        let database = s.database
+        let done: @Sendable () -> Void = { [store, connectionID] in
+            store.processes.update(connectionID) { p in
+                p.command = "Sleep"
+                p.state = nil
+                p.info = nil
+                p.db = database
+                p.since = Date()
+            }
+        }
         let deprecateEOF = capabilities.contains(.deprecateEOF)
         let multi = capabilities.contains(.multiResults)
         let write: (ChannelHandlerContext) -> Void = { context in
@@ -234,9 +259,11 @@ final class MySQLServerHandler: ChannelInboundHandler {
             context.flush()
         }
         guard let commit = run.commit, let wait = store.semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: context.eventLoop) else {
+            done()
             write(context)
             return
         }
+        store.processes.update(connectionID) { $0.state = "Waiting for semi-sync ACK from replica" }
         // AFTER_SYNC: the commit is durable here; the client hears OK once a replica has the transaction.
         busy = true
         let bound = NIOLoopBound((self, context, write), eventLoop: context.eventLoop)
@@ -244,6 +271,7 @@ final class MySQLServerHandler: ChannelInboundHandler {
             let (handler, context, write) = bound.value
             handler.busy = false
             guard case .command = handler.state else { return }
+            done()
             write(context)
             handler.drain(context)
         }
@@ -283,6 +311,12 @@ final class MySQLServerHandler: ChannelInboundHandler {
         }
         let semiSync = session.userVariables["rpl_semi_sync_replica"]?.truth == true
         state = .binlogDump
+        store.processes.update(connectionID) { p in
+            p.command = cmd == .binlogDumpGTID ? "Binlog Dump GTID" : "Binlog Dump"
+            p.state = "Source has sent all binlog to replica; waiting for more updates"
+            p.info = nil
+            p.since = Date()
+        }
         let period = (session.userVariables["source_heartbeat_period"] ?? session.userVariables["master_heartbeat_period"])?.number
             .map { $0 / 1_000_000_000 }.flatMap { $0 > 0 ? min($0, 4_294_967) : nil }
         let sender = BinlogDumpSender(store: store, binlog: binlog, channel: context.channel, request: request,
