@@ -61,6 +61,18 @@ struct ReplicationTests {
         #expect(status.value("Source_Log_File") == "mysql-bin.000001")
         #expect(status.value("Seconds_Behind_Source") == "0")
         #expect(try await pair.replica.sql("SELECT @@gtid_executed").rows[0][0] == master.value("Executed_Gtid_Set"))
+        // The old spellings still work, with the old column names.
+        let legacy = try await pair.replica.sql("SHOW SLAVE STATUS")
+        #expect(Array(legacy.columns.prefix(13)) == ["Slave_IO_State", "Master_Host", "Master_User", "Master_Port", "Connect_Retry", "Master_Log_File",
+                                                     "Read_Master_Log_Pos", "Relay_Log_File", "Relay_Log_Pos", "Relay_Master_Log_File", "Slave_IO_Running",
+                                                     "Slave_SQL_Running", "Replicate_Do_DB"])
+        #expect(legacy.value("Seconds_Behind_Master") == "0")
+        #expect(legacy.columns.contains("Get_master_public_key"))
+        #expect(try await pair.primary.sql("SHOW MASTER STATUS").rows == master.rows)
+        _ = try await pair.replica.sql("STOP SLAVE")
+        #expect(try await pair.replica.sql("SHOW SLAVE STATUS").value("Slave_IO_Running") == "No")
+        _ = try await pair.replica.sql("CHANGE MASTER TO MASTER_CONNECT_RETRY=5; START SLAVE")
+        #expect(try await pair.replica.sql("SHOW REPLICA STATUS").value("Connect_Retry") == "5")
         await pair.stop()
     }
 }

@@ -588,9 +588,11 @@ public struct ReplicaStatus: Sendable, Equatable {
             ("Get_Source_public_key", "0"), ("Network_Namespace", ""),
         ]
         guard legacyNames else { return all }
+        // SHOW SLAVE STATUS keeps the pre-8.0.22 names ("Replicate_Do_DB" stays as it is).
         return all.map { name, value in
-            (name.replacingOccurrences(of: "Replica", with: "Slave").replacingOccurrences(of: "Source", with: "Master")
-                .replacingOccurrences(of: "source", with: "master"), value)
+            if name == "Get_Source_public_key" { return ("Get_master_public_key", value) }
+            if name == "Source_public_key_path" { return ("Master_public_key_path", value) }
+            return (name.replacingOccurrences(of: "Replica_", with: "Slave_").replacingOccurrences(of: "Source", with: "Master"), value)
         }
     }
 
