@@ -45,6 +45,23 @@ struct DurabilityTests {
         await again.stop()
     }
 
+    @Test func theSameStoreObjectCanCrashAndStartAgain() async throws {
+        let store = try await startedStore()
+        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('one')")
+        store.crash()
+        #expect(!store.status.running)
+        try await store.start()
+        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('two')")
+        await store.stop()
+        try await store.start()
+        let outcomes = await store.executeScript("SELECT author FROM foobar.posts ORDER BY id; SELECT nosuch FROM foobar.posts; SELECT 1")
+        #expect(outcomes.count == 2, "stops at the first error")
+        #expect(try outcomes[0].get().rows == [["one"], ["two"]])
+        #expect(throws: StoreError.self) { try outcomes[1].get() }
+        #expect(store.status.binlogFile == "mysql-bin.000003")
+        await store.stop()
+    }
+
     @Test func aTornLastRecordWasNeverAcknowledgedAndIsDropped() async throws {
         let store = try await startedStore()
         let dir = store.settings.dataDirectory

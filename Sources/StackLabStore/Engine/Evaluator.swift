@@ -29,9 +29,30 @@ struct Evaluator {
         }
     }
 
+    /// Replaces column names by row positions once per statement, so rows are not searched by name.
+    func resolve(_ e: Expr) -> Expr {
+        switch e {
+        case .column(_, let name):
+            if let table, let i = table.columnIndex(name) { return .slot(i) }
+            return e
+        case .function(let n, let args, let star): return .function(name: n, args: args.map(resolve), star: star)
+        case .unary(let op, let a): return .unary(op, resolve(a))
+        case .binary(let op, let a, let b): return .binary(op, resolve(a), resolve(b))
+        case .isNull(let a, let n): return .isNull(resolve(a), negated: n)
+        case .inList(let a, let l, let n): return .inList(resolve(a), l.map(resolve), negated: n)
+        case .like(let a, let b, let n): return .like(resolve(a), resolve(b), negated: n)
+        case .between(let a, let b, let c, let n): return .between(resolve(a), resolve(b), resolve(c), negated: n)
+        default: return e
+        }
+    }
+
     func eval(_ e: Expr, row: [SQLValue]?, group: [[SQLValue]]? = nil) throws -> SQLValue {
         switch e {
         case .literal(let v): return v
+        case .slot(let i):
+            if let row, i < row.count { return row[i] }
+            if let first = group?.first, i < first.count { return first[i] }
+            return .null
         case .column(let t, let name):
             guard let table, let i = table.columnIndex(name) else { throw StoreError.unknownColumn(t.map { "\($0).\(name)" } ?? name, in: clause) }
             if let row, i < row.count { return row[i] }

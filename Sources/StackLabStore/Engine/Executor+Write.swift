@@ -180,6 +180,7 @@ extension ExecutionContext {
         }
         let whereEval = evaluator(table, session, clause: "where clause")
         if let w = whereClause { try whereEval.validate(w) }
+        let whereClause = whereClause.map { whereEval.resolve($0) }
         var changes: [(Int, [SQLValue])] = []
         var matched = 0
         for (r, row) in table.rows.enumerated() {
@@ -228,6 +229,7 @@ extension ExecutionContext {
         let (db, table) = try self.table(t, session, privilege: "DELETE")
         let whereEval = evaluator(table, session, clause: "where clause")
         if let w = whereClause { try whereEval.validate(w) }
+        let whereClause = whereClause.map { whereEval.resolve($0) }
         var doomed = IndexSet()
         for (r, row) in table.rows.enumerated() {
             if let limit, doomed.count >= limit { break }

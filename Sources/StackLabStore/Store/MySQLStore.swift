@@ -499,6 +499,24 @@ public final class MySQLStore: Sendable {
         return last ?? StoreResult(affectedRows: 0)
     }
 
+    /// Like `execute`, but returns every statement's outcome in order (the mysql client prints one block per
+    /// statement and stops at the first error), for the shell.
+    public func executeScript(_ sql: String, user: String = "root") async -> [Result<StoreResult, StoreError>] {
+        guard runtime.withLockedValue({ $0.running }) else {
+            let e = StoreConnectionError.cannotConnect(host: settings.host, port: settings.port)
+            return [.failure(StoreError(code: e.code, sqlState: "HY000", message: e.message))]
+        }
+        guard let account = engine.account(named: user, from: "localhost") else {
+            return [.failure(StoreError.accessDenied(user: user, host: "localhost", usingPassword: false))]
+        }
+        var session = Session(connectionID: nextConnectionID(), user: user, host: "localhost", account: account)
+        let run = runScript(sql, session: &session)
+        if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
+            do { try await wait.get() } catch { return run.outcomes + [.failure(Self.storeError(error))] }
+        }
+        return run.outcomes
+    }
+
     public var status: StoreStatus {
         let (running, replica, connections) = runtime.withLockedValue { ($0.running, $0.replica, $0.channels.count) }
         let engine = self.engine
