@@ -7,16 +7,25 @@ final class PacketInbox: Sendable {
         var buffered: [MySQLPacket] = []
         var waiter: CheckedContinuation<MySQLPacket, Error>?
         var waiterID = 0
+        /// The read timeout of the current waiter, cancelled when its packet arrives (a stream of thousands of
+        /// events must not leave thousands of timers behind).
+        var timer: Scheduled<Void>?
         var failure: Error?
     }
     private let state = NIOLockedValueBox(State())
 
     func push(_ packet: MySQLPacket) {
-        let w: CheckedContinuation<MySQLPacket, Error>? = state.withLockedValue { s in
-            if let w = s.waiter { s.waiter = nil; return w }
+        let (w, timer): (CheckedContinuation<MySQLPacket, Error>?, Scheduled<Void>?) = state.withLockedValue { s in
+            if let w = s.waiter {
+                s.waiter = nil
+                let t = s.timer
+                s.timer = nil
+                return (w, t)
+            }
             s.buffered.append(packet)
-            return nil
+            return (nil, nil)
         }
+        timer?.cancel()
         w?.resume(returning: packet)
     }
 
@@ -25,6 +34,8 @@ final class PacketInbox: Sendable {
             if s.failure == nil { s.failure = error }
             let w = s.waiter
             s.waiter = nil
+            s.timer?.cancel()
+            s.timer = nil
             return w
         }
         w?.resume(throwing: error)
@@ -46,14 +57,21 @@ final class PacketInbox: Sendable {
             case .fail(let e): c.resume(throwing: e)
             case .wait(let id):
                 if let timeout, let loop {
-                    loop.scheduleTask(in: timeout) { [self] in
+                    let timer = loop.scheduleTask(in: timeout) { [self] in
                         let w: CheckedContinuation<MySQLPacket, Error>? = self.state.withLockedValue { s in
                             guard s.waiterID == id, let w = s.waiter else { return nil }
                             s.waiter = nil
+                            s.timer = nil
                             return w
                         }
                         w?.resume(throwing: timeoutError)
                     }
+                    let stale: Bool = state.withLockedValue { s in
+                        guard s.waiterID == id, s.waiter != nil else { return true }
+                        s.timer = timer
+                        return false
+                    }
+                    if stale { timer.cancel() }
                 }
             }
         }

@@ -116,7 +116,9 @@ struct ExecutionContext {
             // read_only spares SUPER users; super_read_only spares nobody (but the applier, which has replay set).
             if state.variables.superReadOnly || !session.isSuper {
                 try checkWritePrivilege(statement, session: session)
-                throw StoreError.readOnly(superReadOnly: state.variables.superReadOnly)
+                // mysqld's err_readonly(): the option named depends on who asks — SUPER users can only be stopped
+                // by super_read_only, so they are told "--super-read-only"; everyone else "--read-only".
+                throw StoreError.readOnly(superReadOnly: session.isSuper)
             }
         }
         var result: StoreResult
