@@ -105,6 +105,16 @@ struct SQLErrorTests {
         await s.stop()
     }
 
+    @Test func gtidModeOffShowsNoGTIDs() async throws {
+        let s = try await startedStore { $0.gtidMode = false }
+        _ = try await s.execute("INSERT INTO foobar.posts (author) VALUES ('a')")
+        #expect(try await s.execute("SELECT @@gtid_executed, @@gtid_mode").rows == [["", "OFF"]])
+        #expect(try await s.execute("SHOW BINARY LOG STATUS").value("Executed_Gtid_Set") == "")
+        await expectError(s, "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_AUTO_POSITION=1",
+                          "ERROR 1777 (HY000): CHANGE REPLICATION SOURCE TO SOURCE_AUTO_POSITION = 1 cannot be executed because @@GLOBAL.GTID_MODE = OFF.")
+        await s.stop()
+    }
+
     @Test func usersAndGrantsAreCoarseButEnforced() async throws {
         let s = try await startedStore()
         _ = try await s.execute("CREATE USER 'reader'@'%' IDENTIFIED BY 'r'; GRANT SELECT ON foobar.* TO 'reader'@'%'")

@@ -307,7 +307,7 @@ enum SystemVariables {
         case "version": return .string(StoreEngine.version)
         case "version_comment": return .string(StoreEngine.versionComment)
         case "version_compile_os": return .string("Linux")
-        case "gtid_executed": return .string(state.gtidExecuted.description)
+        case "gtid_executed": return .string(s.gtidMode ? state.gtidExecuted.description : "")
         case "gtid_mode": return .string(s.gtidMode ? "ON" : "OFF")
         case "enforce_gtid_consistency": return .string(s.gtidMode ? "ON" : "OFF")
         case "server_uuid": return .string(engine.serverUUID)

@@ -59,7 +59,7 @@ extension ExecutionContext {
             let cols: [StoreColumn] = [.text("File"), .number("Position"), .text("Binlog_Do_DB"), .text("Binlog_Ignore_DB"), .text("Executed_Gtid_Set", chars: 1024)]
             guard let binlog = engine.binlog else { return StoreResult(columns: cols, rows: []) }
             let s = binlog.status
-            return StoreResult(columns: cols, rows: [[s.file, String(s.position), "", "", state.gtidExecuted.description]])
+            return StoreResult(columns: cols, rows: [[s.file, String(s.position), "", "", settings.gtidMode ? state.gtidExecuted.description : ""]])
         case .binaryLogs:
             try requireSuper(session, "SUPER, REPLICATION CLIENT")
             guard let binlog = engine.binlog else {

@@ -525,7 +525,8 @@ final class ReplicaChannel: Sendable {
                 lastIOErrno: r.receiver.lastErrno, lastIOError: r.receiver.lastError, lastSQLErrno: r.applier.lastErrno, lastSQLError: r.applier.lastError,
                 sourceServerID: r.sourceServerID, sourceUUID: r.sourceUUID, sqlDelay: r.config.delay, sqlRemainingDelay: r.applier.remainingDelay,
                 sqlRunningState: r.applier.stateText, lastIOErrorTimestamp: r.receiver.lastErrorTimestamp, lastSQLErrorTimestamp: r.applier.lastErrorTimestamp,
-                retrievedGtidSet: r.retrieved.description, executedGtidSet: executed.description, autoPosition: r.config.autoPosition)
+                retrievedGtidSet: settings.gtidMode ? r.retrieved.description : "", executedGtidSet: settings.gtidMode ? executed.description : "",
+                autoPosition: r.config.autoPosition)
         }
     }
 }

@@ -374,7 +374,11 @@ public final class MySQLStore: Sendable {
                 case "SOURCE_PASSWORD": config.password = text
                 case "SOURCE_LOG_FILE": config.logFile = text; positionChanged = true
                 case "SOURCE_LOG_POS": config.logPosition = UInt64(try int()); positionChanged = true
-                case "SOURCE_AUTO_POSITION": config.autoPosition = try int() != 0
+                case "SOURCE_AUTO_POSITION":
+                    config.autoPosition = try int() != 0
+                    if config.autoPosition && !settings.gtidMode {
+                        throw StoreError(code: 1777, sqlState: "HY000", message: "CHANGE REPLICATION SOURCE TO SOURCE_AUTO_POSITION = 1 cannot be executed because @@GLOBAL.GTID_MODE = OFF.")
+                    }
                 case "SOURCE_DELAY": config.delay = try int()
                 case "SOURCE_CONNECT_RETRY": config.connectRetry = try int()
                 case "SOURCE_HEARTBEAT_PERIOD":
@@ -527,7 +531,7 @@ public final class MySQLStore: Sendable {
         return StoreStatus(
             running: running, role: replica == nil ? .primary : .replica, serverName: settings.serverName, serverID: settings.serverID,
             serverUUID: engine.serverUUID, host: settings.host, port: settings.port, readOnly: vars.readOnly, superReadOnly: vars.superReadOnly,
-            binlogFile: bl?.file, binlogPosition: bl?.position, gtidExecuted: executed.description, semiSyncEnabled: vars.semiSyncSourceEnabled,
+            binlogFile: bl?.file, binlogPosition: bl?.position, gtidExecuted: settings.gtidMode ? executed.description : "", semiSyncEnabled: vars.semiSyncSourceEnabled,
             semiSyncActive: semi.active, connections: connections, replica: replica?.snapshot(executed: executed))
     }
 }
