@@ -82,6 +82,25 @@ struct MariaDBClientTests {
         await server.stop()
     }
 
+    @Test func warningsAndErrorsAreListedBySHOWWARNINGS() async throws {
+        let server = try await TestServer.start()
+        let out = try MariaDBClient.run(port: server.port, user: "root", password: "", ["-t", "-e", "CREATE DATABASE IF NOT EXISTS mysql; SHOW WARNINGS"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout == """
+            +-------+------+------------------------------------------------+
+            | Level | Code | Message                                        |
+            +-------+------+------------------------------------------------+
+            | Note  | 1007 | Can't create database 'mysql'; database exists |
+            +-------+------+------------------------------------------------+
+
+            """)
+        var session = Session.root()
+        _ = server.store.runScript("SELECT * FROM nosuch.t", session: &session)
+        let shown = server.store.runScript("SHOW WARNINGS", session: &session)
+        #expect(try shown.outcomes.first?.get().rows == [["Error", "1146", "Table 'nosuch.t' doesn't exist"]])
+        await server.stop()
+    }
+
     @Test func wrongPasswordIsAccessDenied1045() async throws {
         let server = try await TestServer.start()
         let out = try MariaDBClient.run(port: server.port, password: "wrong", ["-e", "SELECT 1"])

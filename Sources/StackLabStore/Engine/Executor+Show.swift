@@ -53,7 +53,9 @@ extension ExecutionContext {
             }
             return StoreResult(columns: [.text("Variable_name"), .text("Value", chars: 1024)], rows: rows)
         case .warnings, .errors:
-            return StoreResult(columns: [.text("Level", chars: 7), StoreColumn.number("Code", length: 4), .text("Message", chars: 512)], rows: [])
+            let list = kind == .errors ? session.lastWarnings.filter { $0.level == "Error" } : session.lastWarnings
+            return StoreResult(columns: [.text("Level", chars: 7), StoreColumn(name: "Code", type: .long, length: 4, flags: ColumnFlag.notNull | ColumnFlag.unsigned), .text("Message", chars: 512)],
+                               rows: list.map { [$0.level, String($0.code), $0.message] })
         case .binaryLogStatus:
             try requireSuper(session, "SUPER, REPLICATION CLIENT")
             let cols: [StoreColumn] = [.text("File"), .number("Position"), .text("Binlog_Do_DB"), .text("Binlog_Ignore_DB"), .text("Executed_Gtid_Set", chars: 1024)]

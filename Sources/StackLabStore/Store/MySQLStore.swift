@@ -258,6 +258,8 @@ public final class MySQLStore: Sendable {
 
     func connectionClosed(_ id: UInt32) { processes.closed(id) }
 
+    var isRunning: Bool { runtime.withLockedValue { $0.running } }
+
     func registerReplica(serverID: UInt32, host: String) { runtime.withLockedValue { $0.replicas[serverID] = host } }
     func unregisterReplica(serverID: UInt32) { runtime.withLockedValue { _ = $0.replicas.removeValue(forKey: serverID) } }
 
@@ -293,7 +295,9 @@ public final class MySQLStore: Sendable {
         do {
             pending = try Parser.parseScript(sql)
         } catch {
-            run.outcomes.append(.failure(Self.storeError(error)))
+            let e = Self.storeError(error)
+            session.lastWarnings = [StoreWarning(level: "Error", code: e.code, message: e.message)]
+            run.outcomes.append(.failure(e))
             return run
         }
         for p in pending {
@@ -302,8 +306,13 @@ public final class MySQLStore: Sendable {
                 let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
                 run.outcomes.append(.success(executed.result))
                 if let c = executed.commit { run.commit = c }
+                if case .show(.warnings) = parsed.statement {} else if case .show(.errors) = parsed.statement {} else {
+                    session.lastWarnings = executed.result.warningList
+                }
             } catch {
-                run.outcomes.append(.failure(Self.storeError(error)))
+                let e = Self.storeError(error)
+                session.lastWarnings = [StoreWarning(level: "Error", code: e.code, message: e.message)]
+                run.outcomes.append(.failure(e))
                 break
             }
         }
@@ -331,7 +340,11 @@ public final class MySQLStore: Sendable {
         case .stopReplica(let threads):
             try requireSuper()
             replica?.stop(threads)
-            return Executed(result: StoreResult(affectedRows: 0, warnings: replica == nil ? 1 : 0), commit: nil)
+            var r = StoreResult(affectedRows: 0)
+            if replica == nil || replica?.isRunning == false {
+                r.warningList = [StoreWarning(level: "Note", code: 3084, message: "Replication thread(s) for channel '' are already stopped.")]
+            }
+            return Executed(result: r, commit: nil)
         case .resetReplica(let all):
             try requireSuper("RELOAD")
             if let replica {
@@ -409,7 +422,14 @@ public final class MySQLStore: Sendable {
             }
             channel.saveConfig()
             runtime.withLockedValue { $0.replica = channel }
-            return Executed(result: StoreResult(affectedRows: 0, warnings: config.password.isEmpty ? 0 : 2), commit: nil)
+            var r = StoreResult(affectedRows: 0)
+            if options.contains(where: { $0.0 == "SOURCE_PASSWORD" || $0.0 == "SOURCE_USER" }) {
+                r.warningList = [
+                    StoreWarning(level: "Note", code: 1759, message: "Sending passwords in plain text without SSL/TLS is extremely insecure."),
+                    StoreWarning(level: "Note", code: 1760, message: "Storing MySQL user name or password information in the connection metadata repository is not secure and is therefore not recommended. Please consider using the USER and PASSWORD connection options for START REPLICA; see the 'START REPLICA Syntax' in the MySQL Manual for more information."),
+                ]
+            }
+            return Executed(result: r, commit: nil)
         case .resetBinaryLogs:
             try requireSuper("RELOAD")
             try binlog?.reset()
@@ -490,6 +510,7 @@ public final class MySQLStore: Sendable {
             throw StoreError.accessDenied(user: user, host: "localhost", usingPassword: false)
         }
         let run = runScript(sql, session: &session)
+        guard isRunning else { throw StoreConnectionError.lostConnection() }
         if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
             try await wait.get()
         }

@@ -234,6 +234,13 @@ final class MySQLServerHandler: ChannelInboundHandler {
         var s = session
         let run = store.runScript(sql, session: &s)
         self.session = s
+        // A crash in the middle of the statement: a dead server answers nothing; the client sees the connection
+        // drop (2013), never an ERR packet made up by the server.
+        guard store.isRunning else {
+            state = .closed
+            context.close(promise: nil)
+            return
+        }
         let database = s.database
         let done: @Sendable () -> Void = { [store, connectionID] in
             store.processes.update(connectionID) { p in
