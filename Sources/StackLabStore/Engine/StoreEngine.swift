@@ -54,7 +54,12 @@ final class StoreEngine: Sendable {
         return try state.withLockedValue { st in
             guard st.open else { throw StoreConnectionError.lostConnection() }
             var ctx = ExecutionContext(engine: self, state: st)
-            defer { st = ctx.state }
+            defer {
+                st = ctx.state
+                if dataLog.needsCheckpoint {
+                    try? dataLog.checkpoint(DataLog.Snapshot(catalog: st.catalog, gtidExecuted: st.gtidExecuted.description, source: st.appliedSource))
+                }
+            }
             return try ctx.run(parsed, session: &s)
         }
     }

@@ -170,6 +170,8 @@ public final class MySQLStore: Sendable {
             guard let colon = g.lastIndex(of: ":"), let n = Int64(g[g.index(after: colon)...]) else { return nil }
             return (String(g[..<colon]), n)
         }
+        // Already in the snapshot (a crash between writing it and emptying the redo log): skip.
+        if let g = gtid, engine.gtidExecuted.contains(uuid: g.uuid, gno: g.gno) { return }
         guard let sql = record.sql else {
             if let source = record.source { try? engine.recordSourcePositionWithoutLogging(source, gtid: gtid) }
             return
