@@ -168,7 +168,7 @@ public struct StoreResult: Sendable, Equatable {
     }
 
     static func elapsed(_ seconds: Double) -> String {
-        let hundredths = Int((max(0, seconds) * 100).rounded())
+        let hundredths = Int((min(max(0, seconds.isNaN ? 0 : seconds), 1e9) * 100).rounded())
         return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100) sec"
     }
 
