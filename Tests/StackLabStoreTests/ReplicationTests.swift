@@ -292,6 +292,19 @@ struct ReplicaLifecycleTests {
         await again.stop()
     }
 
+    @Test func skipReplicaStartLeavesReplicationStoppedAfterARestart() async throws {
+        let pair = try await Pair.start()
+        await pair.replica.stop()
+        let replica = try await TestServer.start(name: "web-02", serverID: 2, dataDirectory: pair.replica.settings.dataDirectory) { $0.skipReplicaStart = true }
+        let s = try await replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Replica_IO_Running") == "No" && s.value("Replica_SQL_Running") == "No")
+        #expect(s.value("Source_Port") == String(pair.primary.port), "the connection settings survive the restart")
+        _ = try await replica.sql("START REPLICA")
+        try await waitUntil("the receiver to connect") { replica.store.status.replica?.ioRunning == .yes }
+        await replica.stop()
+        await pair.primary.stop()
+    }
+
     @Test func promotedReplicaTakesWritesAndTheOldPrimaryRejoinsByGTID() async throws {
         let pair = try await Pair.start(autoPosition: true)
         for i in 1...10 { _ = try await pair.primary.sql("INSERT INTO foobar.posts (author) VALUES ('p\(i)')") }

@@ -160,7 +160,7 @@ public final class MySQLStore: Sendable {
         if runtime.withLockedValue({ $0.replica }) == nil, let config = ReplicaChannel.loadConfig(dataDirectory: dir) {
             let channel = ReplicaChannel(store: self, settings: settings, config: config, applied: engine.appliedSource)
             runtime.withLockedValue { $0.replica = channel }
-            if config.running { channel.start(.both) }
+            if config.running && !settings.skipReplicaStart { channel.start(.both) }
         }
         log(level: "System", code: "MY-010931", subsystem: "Server", "/usr/sbin/mysqld: ready for connections. Version: '\(StoreEngine.version)'  socket: ''  port: \(settings.port)  Source distribution.")
     }
