@@ -218,7 +218,7 @@ struct Evaluator {
             return abs(r) < 9e18 ? .int(Int64(r)) : .double(r)
         case "UUID": return .string(UUID().uuidString.lowercased())
         case "RAND": return .double(Double.random(in: 0..<1))
-        case "SLEEP": throw StoreError.notSupported("SLEEP")
+        case "SLEEP": throw StoreError.notSupported("SLEEP() other than as SELECT SLEEP(n)")
         default: throw StoreError.unknownFunction(name.lowercased(), db: session.database)
         }
     }

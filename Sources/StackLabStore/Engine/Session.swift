@@ -36,4 +36,6 @@ struct Replay: Sendable {
 struct Executed: Sendable {
     var result: StoreResult
     var commit: (file: String, position: UInt64)?
+    /// SELECT SLEEP(n): the answer is held back this many seconds (without blocking anyone else).
+    var delaySeconds: Double = 0
 }

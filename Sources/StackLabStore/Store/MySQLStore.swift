@@ -287,6 +287,7 @@ public final class MySQLStore: Sendable {
     struct ScriptRun: Sendable {
         var outcomes: [Result<StoreResult, StoreError>]
         var commit: (file: String, position: UInt64)?
+        var delaySeconds: Double = 0
     }
 
     /// Runs every statement of a query text in order, stopping at the first error (as MySQL does).
@@ -308,6 +309,7 @@ public final class MySQLStore: Sendable {
                 let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
                 run.outcomes.append(.success(executed.result))
                 if let c = executed.commit { run.commit = c }
+                run.delaySeconds += executed.delaySeconds
                 if case .show(.warnings) = parsed.statement {} else if case .show(.errors) = parsed.statement {} else {
                     session.lastWarnings = executed.result.warningList
                 }
@@ -332,6 +334,15 @@ public final class MySQLStore: Sendable {
             if !session.isSuper { throw StoreError.specificDenied(what) }
         }
         switch parsed.statement {
+        case .select(let q) where q.from == nil && q.items.count == 1 && Self.sleepArgument(q.items[0]) != nil:
+            // SELECT SLEEP(n), the classic "slow query": answered n seconds later, returning 0.
+            guard let arg = Self.sleepArgument(q.items[0]) else { return try engine.execute(parsed, session: &session) }
+            let seconds = try Evaluator(table: nil, session: session, engine: engine, state: engine.state.withLockedValue { $0 }, clause: "field list").eval(arg, row: nil)
+            guard let n = seconds.number, n >= 0 else {
+                return Executed(result: StoreResult(columns: [StoreColumn(name: q.items[0].name, type: .longlong, length: 1)], rows: [[nil]]), commit: nil)
+            }
+            let result = StoreResult(columns: [StoreColumn(name: q.items[0].name, type: .longlong, length: 1, flags: ColumnFlag.notNull)], rows: [["0"]])
+            return Executed(result: result, commit: nil, delaySeconds: min(n, 86_400))
         case .startReplica(let threads):
             try requireSuper()
             guard let replica else {
@@ -483,6 +494,11 @@ public final class MySQLStore: Sendable {
         }
     }
 
+    static func sleepArgument(_ item: SelectItem) -> Expr? {
+        if case .expr(.function("SLEEP", let args, false)) = item.kind, args.count == 1 { return args[0] }
+        return nil
+    }
+
     private func deleteRelayLogs() {
         let fm = FileManager.default
         let files = (try? fm.contentsOfDirectory(atPath: settings.dataDirectory)) ?? []
@@ -516,6 +532,7 @@ public final class MySQLStore: Sendable {
         if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
             try await wait.get()
         }
+        if run.delaySeconds > 0 { try await Task.sleep(nanoseconds: UInt64(run.delaySeconds * 1_000_000_000)) }
         var last: StoreResult?
         for o in run.outcomes {
             switch o {

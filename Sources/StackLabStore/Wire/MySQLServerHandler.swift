@@ -265,13 +265,23 @@ final class MySQLServerHandler: ChannelInboundHandler {
             }
             context.flush()
         }
-        guard let commit = run.commit, let wait = store.semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: context.eventLoop) else {
+        var wait: EventLoopFuture<Void>?
+        if let commit = run.commit, let semiSync = store.semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: context.eventLoop) {
+            // AFTER_SYNC: the commit is durable here; the client hears OK once a replica has the transaction.
+            store.processes.update(connectionID) { $0.state = "Waiting for semi-sync ACK from replica" }
+            wait = semiSync
+        }
+        if run.delaySeconds > 0 {
+            store.processes.update(connectionID) { $0.state = "User sleep" }
+            let loop = context.eventLoop
+            let nanos = Int64(run.delaySeconds * 1_000_000_000)
+            wait = (wait ?? loop.makeSucceededVoidFuture()).flatMap { loop.scheduleTask(in: .nanoseconds(nanos)) {}.futureResult }
+        }
+        guard let wait else {
             done()
             write(context)
             return
         }
-        store.processes.update(connectionID) { $0.state = "Waiting for semi-sync ACK from replica" }
-        // AFTER_SYNC: the commit is durable here; the client hears OK once a replica has the transaction.
         busy = true
         let bound = NIOLoopBound((self, context, write), eventLoop: context.eventLoop)
         wait.whenComplete { _ in
