@@ -292,6 +292,28 @@ struct ReplicaLifecycleTests {
         await again.stop()
     }
 
+    @Test func wrongBinlogCoordinatesStopTheReceiverWith13114() async throws {
+        let pair = try await Pair.start()
+        _ = try await pair.replica.sql("STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='mysql-bin.000009', SOURCE_LOG_POS=4; START REPLICA")
+        try await waitUntil("the receiver to stop") { pair.replica.store.status.replica?.lastIOErrno == 13114 }
+        let s = try await pair.replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Replica_IO_Running") == "No")
+        #expect(s.value("Last_IO_Error") == "Got fatal error 1236 from source when reading data from binary log: 'Could not find first log file name in binary log index file'")
+        #expect(pair.replica.logLines.all.contains { $0.contains("[ERROR] [MY-013114] [Repl] Replica I/O for channel '': Got fatal error 1236") })
+        await pair.stop()
+    }
+
+    @Test func wrongReplicationPasswordKeepsRetryingWith1045() async throws {
+        let pair = try await Pair.start()
+        _ = try await pair.replica.sql("STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD='wrong'; START REPLICA")
+        try await waitUntil("the receiver to report the refusal") { pair.replica.store.status.replica?.lastIOErrno == 1045 }
+        let s = try await pair.replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Replica_IO_Running") == "Connecting")
+        #expect(s.value("Last_IO_Error")?.hasPrefix("Error connecting to source 'repl@127.0.0.1:\(pair.primary.port)'. This was attempt ") == true)
+        #expect(s.value("Last_IO_Error")?.hasSuffix("Message: Access denied for user 'repl'@'127.0.0.1' (using password: YES)") == true)
+        await pair.stop()
+    }
+
     @Test func skipReplicaStartLeavesReplicationStoppedAfterARestart() async throws {
         let pair = try await Pair.start()
         await pair.replica.stop()
