@@ -46,12 +46,22 @@ struct GradeCommand: AsyncParsableCommand {
             if !report.passed { throw ExitCode(1) }
             return
         }
+        // Ctrl-C ends the watch: say so and exit with the last grade's status (a script can tell done from not).
+        let last = LastGrade(passed: report.passed)
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
+        interrupt.setEventHandler {
+            print("\nstopped watching")
+            Foundation.exit(last.passed ? 0 : 1)
+        }
+        interrupt.resume()
         let watcher = FolderWatch(folder: folder)
         while true {
             print("watching \(folder) — save a file to grade again (Ctrl-C to stop)")
             guard let changed = await watcher.nextChange(after: watcher.snapshot()) else { break }
             print("\nchanged: \(changed.joined(separator: ", "))")
             report = await gradeOnce()
+            last.passed = report.passed
         }
         if !report.passed { throw ExitCode(1) }
     }
@@ -76,5 +86,17 @@ struct GradeCommand: AsyncParsableCommand {
             throw ValidationError("you have not started exercise \(found.number): run 'stacklab -c \"exercise \(found.number)\"' to write its files to \(folder)")
         }
         return (found, folder)
+    }
+}
+
+/// The last grade's verdict, written by the watch loop and read by the Ctrl-C handler.
+private final class LastGrade: @unchecked Sendable {
+    // Sendable because every access to `value` holds `lock`.
+    private let lock = NSLock()
+    private var value: Bool
+    init(passed: Bool) { value = passed }
+    var passed: Bool {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }

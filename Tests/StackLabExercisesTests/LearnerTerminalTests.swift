@@ -1,0 +1,133 @@
+import Foundation
+import StackLabExercises
+import Testing
+
+/// A learner at a real terminal (tmux) with the real `stacklab` binary: start an exercise, grade (fail), edit a
+/// file, grade (pass), see the progress; and `stacklab grade DIR --watch` grading again on save. Needs tmux and the
+/// built binary (`swift build --build-tests` builds it); skipped when either is missing.
+@Suite(.serialized, .enabled(if: LearnerTerminal.available, "needs tmux and .build/debug/stacklab"))
+struct LearnerTerminalTests {
+    static func giveWeb02TwiceTheWeight(in folder: String) throws {
+        let cfg = folder + "/lb-01/haproxy.cfg"
+        let text = try String(contentsOfFile: cfg, encoding: .utf8)
+        let fixed = text.replacingOccurrences(of: "server web-02 127.0.1.12:8080 check inter 2s fall 3 rise 2",
+                                              with: "server web-02 127.0.1.12:8080 check inter 2s fall 3 rise 2 weight 2")
+        #expect(fixed != text)
+        try fixed.write(toFile: cfg, atomically: true, encoding: .utf8)
+    }
+
+    @Test func aLearnerStartsGradesFailsEditsGradesPassesAndSeesProgress() throws {
+        let root = NSTemporaryDirectory() + "stacklab-learner-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let terminal = try LearnerTerminal.start(root: root, arguments: "--port-base \(GradingPorts.offset())")
+        defer { terminal.kill() }
+        try terminal.waitFor("foobar ●")
+        terminal.send("exercise 1", "Enter")
+        try terminal.waitFor("Starter files written to \(root)/work/01-weights")
+        terminal.send("hint", "Enter")
+        try terminal.waitFor("Hint 1 of 3")
+        terminal.send("grade", "Enter")
+        try terminal.waitFor("exercise 1 is not done yet: 2 of 4 checks pass", timeout: 60)
+        #expect(terminal.capture().contains("FAIL web-02 serves two thirds of the requests"))
+
+        // The learner edits the file in their editor.
+        try Self.giveWeb02TwiceTheWeight(in: root + "/work/01-weights")
+        terminal.send("grade", "Enter")
+        try terminal.waitFor("all checks pass", timeout: 60)
+        terminal.send("exercises", "Enter")
+        try terminal.waitFor("1 of 8 done")
+        #expect(terminal.capture().contains("done 6/6"))
+        terminal.send("quit", "Enter")
+        try terminal.waitFor("EXITED 0")
+        let progress = try String(contentsOfFile: root + "/state/stacklab/exercises.json", encoding: .utf8)
+        #expect(progress.contains("\"passed\" : true"))
+    }
+
+    @Test func gradeOnTheCommandLineExitsNonZeroUntilDoneAndWatchGradesAgainOnSave() throws {
+        let root = NSTemporaryDirectory() + "stacklab-learner-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let folder = try exerciseFolder("01-weights")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let terminal = try LearnerTerminal.start(root: root, arguments: "grade '\(folder)' --watch")
+        defer { terminal.kill() }
+        try terminal.waitFor("Score: 2/6", timeout: 60)
+        try terminal.waitFor("save a file to grade again")
+        try Self.giveWeb02TwiceTheWeight(in: folder)
+        try terminal.waitFor("changed: lb-01/haproxy.cfg", timeout: 30)
+        try terminal.waitFor("Score: 6/6 — all checks pass", timeout: 60)
+        terminal.send("C-c")
+        try terminal.waitFor("EXITED")
+
+        let once = try LearnerTerminal.start(root: root, arguments: "grade '\(folder)'")
+        defer { once.kill() }
+        try once.waitFor("EXITED 0", timeout: 60)
+        try FileManager.default.removeItem(atPath: folder + "/lb-01/haproxy.cfg")
+        let broken = try LearnerTerminal.start(root: root, arguments: "grade '\(folder)'")
+        defer { broken.kill() }
+        try broken.waitFor("EXITED 1", timeout: 60)
+        #expect(broken.capture().contains("lb-01/haproxy.cfg: missing"))
+    }
+}
+
+/// A tmux session running the stacklab binary with its own state and exercise folders under `root`.
+struct LearnerTerminal {
+    let name: String
+
+    static var binary: String { Repository.root + "/.build/debug/stacklab" }
+    static var tmux: String? {
+        ((ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/tmux" })
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+    static var available: Bool { tmux != nil && FileManager.default.isExecutableFile(atPath: binary) }
+
+    static func start(root: String, arguments: String) throws -> LearnerTerminal {
+        let session = LearnerTerminal(name: "stacklab-learner-\(getpid())-\(UUID().uuidString.prefix(6))")
+        let command = "env XDG_STATE_HOME='\(root)/state' STACKLAB_EXERCISES='\(root)/work' NO_COLOR=1 TERM=xterm-256color "
+            + "timeout --foreground 150 '\(binary)' \(arguments); echo EXITED $?; sleep 60"
+        // Through system(), not Process: a tmux server started here would inherit Process's descriptors.
+        let quoted = command.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
+        let status = system("tmux new-session -d -s \(session.name) -x 160 -y 60 \"\(quoted)\" </dev/null >/dev/null 2>&1")
+        guard status == 0 else { throw TerminalTimeout(what: "tmux new-session (status \(status))") }
+        return session
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tmux!)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func send(_ keys: String...) {
+        for key in keys {
+            let named = ["Enter", "C-c", "C-d"].contains(key)
+            _ = try? Self.run(["send-keys", "-t", name] + (named ? [key] : ["-l", key]))
+        }
+    }
+
+    func capture() -> String { (try? Self.run(["capture-pane", "-p", "-J", "-S", "-400", "-t", name])) ?? "" }
+
+    /// Waits until the pane shows `text`; generous deadlines, no fixed sleeps.
+    func waitFor(_ text: String, timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if capture().contains(text) { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw TerminalTimeout(what: "'\(text)' in the terminal; it shows:\n\(capture())")
+    }
+
+    func kill() { _ = try? Self.run(["kill-session", "-t", name]) }
+}
+
+struct TerminalTimeout: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
