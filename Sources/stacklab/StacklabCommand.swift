@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StackLab
 import StackLabShell
+import StackLabExercises
 
 @main
 struct Stacklab: AsyncParsableCommand {
@@ -68,6 +69,7 @@ struct ShellCommand: AsyncParsableCommand {
         let interactive = c == nil && isatty(STDIN_FILENO) == 1
         let shell = Shell(session: session, output: StandardOutput(), style: .detect(), interactive: interactive)
         shell.echoCommands = x
+        shell.courseNames += ExerciseCatalog.builtIn.exercises.map { String($0.id.dropFirst(3)) }   // exercise weights, grade failover …
         let status: Int32
         if let c {
             let signals = SignalHandlers(shell: shell, editor: nil)
