@@ -64,11 +64,13 @@ import Testing
             for port in Self.basePorts { theirs.insert(port + offset) }
         }
         var clashes: [String] = []
+        // The grader's labs may also run keepalived: its exporter on 9165 (VRRP itself is UDP, apart from TCP).
         for offset in stride(from: GradingPorts.first, through: GradingPorts.last, by: 100) {
-            for port in Self.basePorts where theirs.contains(port + offset) { clashes.append("\(port)+\(offset)") }
+            for port in Self.basePorts + [9165] where theirs.contains(port + offset) { clashes.append("\(port)+\(offset)") }
         }
         #expect(clashes.isEmpty, "\(clashes.prefix(5))")
-        #expect(GradingPorts.last + 9113 <= 65_535)
+        // Below the ephemeral ports, where outgoing connections from the same addresses take their source ports.
+        #expect(GradingPorts.last + 9165 < 32_768)
     }
 
     @Test func offsetsStayInTheirRange() {

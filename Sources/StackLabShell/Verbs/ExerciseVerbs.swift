@@ -111,9 +111,13 @@ struct GradeVerb: ShellVerb {
 }
 
 struct HintVerb: ShellVerb {
+    /// The lessons' hint, when a lesson is being played: `hint` serves both (the lesson's step while a lesson runs,
+    /// else the current exercise's next hint). Nil (or returning nil) when no lesson is active.
+    @MainActor static var lessonHint: ((Shell) -> String?)?
+
     static let configuration = CommandConfiguration(
         commandName: "hint",
-        abstract: "The next hint for the current exercise (one more each time).",
+        abstract: "The next hint: for the lesson being played, else for the current exercise (one more each time).",
         discussion: """
         Examples:
           hint
@@ -123,6 +127,10 @@ struct HintVerb: ShellVerb {
     @Argument(help: "The exercise's number or name (default: the current one).") var which: String?
 
     func execute(in shell: Shell) async throws {
+        if which == nil, let text = Self.lessonHint?(shell) {
+            shell.say(text)
+            return
+        }
         let exercise = try ExerciseVerbs.current(which)
         let workspace = ExerciseShellContext.workspace
         let next: (index: Int, text: String)?? = try? workspace.update { $0.nextHint(for: exercise) }
