@@ -60,7 +60,7 @@ public struct Grader: Sendable {
         }
         let lab: Lab
         do {
-            lab = try await Lab.start(definition, options: LabOptions(portOffset: portOffset ?? GradingPorts.offset(), threads: 2))
+            lab = try await startLab(definition)
         } catch {
             record(CheckResult(name: Self.loadCheckName, points: 1, status: .failed, message: "the lab does not start: \(error)",
                                seconds: Date().timeIntervalSince(loadStarted)))
@@ -89,6 +89,21 @@ public struct Grader: Sendable {
         await context.stop()
         await lab.shutdown()
         return finish()
+    }
+
+    /// Starts the lab on the chosen offset; with automatic offsets, a port another program holds (a learner's
+    /// second shell, a grade running beside this one) moves the lab to the next offset, a few times.
+    private func startLab(_ definition: LabDefinition) async throws -> Lab {
+        if let portOffset { return try await Lab.start(definition, options: LabOptions(portOffset: portOffset, threads: 2)) }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await Lab.start(definition, options: LabOptions(portOffset: GradingPorts.offset(), threads: 2))
+            } catch where attempt < 5 && "\(error)".contains("already in use") {
+                continue
+            }
+        }
     }
 
     /// Copies the lab files of `directory` to a new temporary folder, leaving out what a lab writes (data/, logs/).
