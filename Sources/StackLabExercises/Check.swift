@@ -48,6 +48,8 @@ public struct GradeReport: Sendable, Equatable {
     public var seconds: Double
     /// Set when the whole exercise cannot be graded by this build (it needs a part stacklab does not have yet).
     public var unavailable: String?
+    /// The kept run folder (the lab as graded, `logs/`, `grade.txt`), when the grader keeps runs.
+    public var runFolder: String?
 
     public var score: Int { checks.map(\.earned).reduce(0, +) }
     public var maxScore: Int { checks.map(\.points).reduce(0, +) }
@@ -71,6 +73,7 @@ public struct GradeReport: Sendable, Equatable {
         }
         let verdict = passed ? color(.passed, "all checks pass") : "\(checks.filter(\.passed).count) of \(checks.count) checks pass"
         lines.append("Score: \(score)/\(maxScore) — \(verdict) (graded in \(String(format: "%.1f", seconds)) s)")
+        if let runFolder { lines.append("This run's lab and logs: \(runFolder)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

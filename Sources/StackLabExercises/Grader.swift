@@ -13,8 +13,16 @@ import StackLab
 public struct Grader: Sendable {
     /// The lab's port offset; nil takes the next of `GradingPorts`.
     public var portOffset: Int?
+    /// Where to keep each run's folder (the lab as graded, its logs, the report), with a `latest` link per exercise;
+    /// nil grades in a temporary folder and removes it.
+    public var runsDirectory: String?
+    /// Runs kept per exercise.
+    public static let keptRuns = 5
 
-    public init(portOffset: Int? = nil) { self.portOffset = portOffset }
+    public init(portOffset: Int? = nil, runsDirectory: String? = nil) {
+        self.portOffset = portOffset
+        self.runsDirectory = runsDirectory
+    }
 
     public static let loadCheckName = "the lab loads and starts"
 
@@ -41,13 +49,20 @@ public struct Grader: Sendable {
         // A copy of the learner's folder: the lab writes data/ and logs/ into its folder.
         let run: String
         do {
-            run = try Self.copyForGrading(directory, exercise: exercise)
+            run = try Self.copyForGrading(directory, exercise: exercise, runs: runsDirectory)
         } catch {
             record(CheckResult(name: Self.loadCheckName, points: 1, status: .failed, message: "\(error)", seconds: 0))
             skipRest("not run: the lab did not load")
             return finish()
         }
-        defer { try? FileManager.default.removeItem(atPath: run) }
+        if runsDirectory != nil { report.runFolder = run }
+        defer {
+            if runsDirectory == nil {
+                try? FileManager.default.removeItem(atPath: run)
+            } else {
+                try? report.render().write(toFile: (run as NSString).appendingPathComponent("grade.txt"), atomically: true, encoding: .utf8)
+            }
+        }
 
         let loadStarted = Date()
         let definition: LabDefinition
@@ -87,6 +102,7 @@ public struct Grader: Sendable {
             }
         }
         await context.stop()
+        if runsDirectory != nil { Self.saveLogs(of: lab, in: run) }
         await lab.shutdown()
         return finish()
     }
@@ -107,17 +123,46 @@ public struct Grader: Sendable {
     }
 
     /// Copies the lab files of `directory` to a new temporary folder, leaving out what a lab writes (data/, logs/).
-    static func copyForGrading(_ directory: String, exercise: Exercise) throws -> String {
+    static func copyForGrading(_ directory: String, exercise: Exercise, runs: String? = nil) throws -> String {
         let fm = FileManager.default
         let source = URL(fileURLWithPath: (directory as NSString).expandingTildeInPath).standardizedFileURL
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: source.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw GradeError("there is no folder \(source.path) — 'exercise \(exercise.number)' writes the starter files there")
         }
-        let run = NSTemporaryDirectory() + "stacklab-grade-\(exercise.id)-\(UUID().uuidString.prefix(8))"
-        try fm.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let run: String
+        if let runs {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "yyyyMMdd-HHmmss"
+            let parent = (runs as NSString).appendingPathComponent(exercise.id)
+            var name = formatter.string(from: Date())
+            if fm.fileExists(atPath: (parent as NSString).appendingPathComponent(name)) { name += "-\(UUID().uuidString.prefix(4))" }
+            run = (parent as NSString).appendingPathComponent(name)
+            try fm.createDirectory(atPath: run, withIntermediateDirectories: true)
+            let latest = (parent as NSString).appendingPathComponent("latest")
+            try? fm.removeItem(atPath: latest)
+            try? fm.createSymbolicLink(atPath: latest, withDestinationPath: name)
+            // Keep the last few runs.
+            let old = ((try? fm.contentsOfDirectory(atPath: parent)) ?? []).filter { $0 != "latest" }.sorted().dropLast(keptRuns)
+            for item in old { try? fm.removeItem(atPath: (parent as NSString).appendingPathComponent(item)) }
+        } else {
+            run = NSTemporaryDirectory() + "stacklab-grade-\(exercise.id)-\(UUID().uuidString.prefix(8))"
+            try fm.createDirectory(atPath: run, withIntermediateDirectories: true)
+        }
         try copyTree(source.path, to: run, skipping: ["data", "logs", ".git"])
         return run
+    }
+
+    /// Every process's log (HAProxy's, gunicorn's … kept in memory) into the run's `logs/` folder.
+    static func saveLogs(of lab: Lab, in run: String) {
+        let folder = (run as NSString).appendingPathComponent("logs")
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for process in lab.processes {
+            let text = process.log.tail().joined(separator: "\n")
+            let file = (folder as NSString).appendingPathComponent("\(process.serverName)-\(process.kind.rawValue).log")
+            try? (text.isEmpty ? "" : text + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        }
     }
 
     private static func copyTree(_ from: String, to: String, skipping: Set<String>) throws {

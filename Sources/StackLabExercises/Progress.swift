@@ -76,6 +76,9 @@ public struct ExerciseWorkspace: Sendable {
 
     public func folder(for exercise: Exercise) -> String { (root as NSString).appendingPathComponent(exercise.id) }
 
+    /// Where graded runs are kept (`…/state/stacklab/runs/NN-name/latest`), beside the progress file.
+    public var runsDirectory: String { ((progressFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent("runs") }
+
     /// Copies the starter files into the learner's folder for the exercise, once: an existing folder is kept as it
     /// is. Returns the folder and whether it was written now. Makes it the current exercise.
     @discardableResult

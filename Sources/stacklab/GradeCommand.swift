@@ -36,7 +36,7 @@ struct GradeCommand: AsyncParsableCommand {
         }
         func gradeOnce() async -> GradeReport {
             print("grading \(folder) …")
-            let report = await Grader().grade(exercise, directory: folder)
+            let report = await Grader(runsDirectory: workspace.runsDirectory).grade(exercise, directory: folder)
             print(report.render(color: paint), terminator: "")
             try? workspace.update { $0.note(report) }
             return report

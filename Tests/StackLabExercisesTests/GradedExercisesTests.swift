@@ -107,6 +107,23 @@ struct GradedExercisesTests {
         #expect(report.score == 0 && !report.passed)
     }
 
+    @Test func aKeptRunHoldsTheLabAsGradedItsLogsAndTheReportBehindALatestLink() async throws {
+        let folder = try exerciseFolder("01-weights", solution: true)
+        let runs = NSTemporaryDirectory() + "stacklab-runs-\(UUID().uuidString.prefix(8))"
+        defer {
+            try? FileManager.default.removeItem(atPath: folder)
+            try? FileManager.default.removeItem(atPath: runs)
+        }
+        let report = await Grader(runsDirectory: runs).grade(exercise("01-weights"), directory: folder)
+        let run = try #require(report.runFolder)
+        let latest = try FileManager.default.destinationOfSymbolicLink(atPath: runs + "/01-weights/latest")
+        #expect(run.hasSuffix("/" + latest))
+        let haproxy = try String(contentsOfFile: run + "/logs/lb-01-haproxy.log", encoding: .utf8)
+        #expect(haproxy.contains("\"GET / HTTP/1.1\""), "\(haproxy.prefix(500))")
+        #expect(try String(contentsOfFile: run + "/grade.txt", encoding: .utf8).contains("Score: 6/6"))
+        #expect(FileManager.default.fileExists(atPath: run + "/lb-01/haproxy.cfg"))
+    }
+
     @Test func gradingLeavesTheLearnersFolderAsItWas() async throws {
         let folder = try exerciseFolder("01-weights", solution: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }

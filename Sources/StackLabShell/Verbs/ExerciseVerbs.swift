@@ -90,7 +90,7 @@ struct GradeVerb: ShellVerb {
             throw ShellError("you have not started exercise \(exercise.number) yet: 'exercise \(exercise.number)' writes its files to \(folder)")
         }
         shell.say(shell.style.dim("grading \(folder) …"))
-        let report = await Grader().grade(exercise, directory: folder)
+        let report = await Grader(runsDirectory: workspace.runsDirectory).grade(exercise, directory: folder)
         shell.write(report.render { status, text in
             switch status {
             case .passed: shell.style.green(text)
