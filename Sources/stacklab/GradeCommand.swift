@@ -7,7 +7,7 @@ import StackLabExercises
 struct GradeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grade",
-        abstract: "Grade an exercise: N (your copy from 'exercise N') or DIR (a folder holding an exercise's files).",
+        abstract: "Grade an exercise: N (your copy from 'exercise N') or DIR (a folder holding an exercise's files), or a class's folders into a CSV.",
         discussion: """
         The grader boots a lab from the files on its own ports, sends traffic, breaks things and checks what the
         visitors saw. Exit status 0 only when every check passes.
@@ -15,15 +15,28 @@ struct GradeCommand: AsyncParsableCommand {
         Examples:
           stacklab grade 1
           stacklab grade ~/stacklab-exercises/02-failover --watch
+          stacklab grade --csv class.csv ~/class/*/02-failover
         """)
 
-    @Argument(help: "An exercise number or name, or a folder with an exercise's files (exercise.json).") var target: String
+    @Argument(help: "An exercise number or name, or a folder with an exercise's files (exercise.json); several folders with --csv.")
+    var targets: [String] = []
     @Flag(help: "Grade again every time a file in the folder is saved (Ctrl-C to stop).") var watch = false
+    @Option(help: "Grade every folder given and write one CSV row per folder (an instructor's class).") var csv: String?
     @Option(help: "Which exercise the folder holds, when it has no exercise.json (number or name).") var exercise: String?
+
+    func validate() throws {
+        if targets.isEmpty { throw ValidationError("say which exercise: a number (stacklab grade 2) or a folder (stacklab grade DIR)") }
+        if targets.count > 1 && csv == nil { throw ValidationError("several folders are graded into a CSV: add --csv FILE") }
+        if watch && (targets.count > 1 || csv != nil) { throw ValidationError("--watch grades one folder") }
+    }
 
     func run() async throws {
         let workspace = ExerciseWorkspace.default()
-        let (exercise, folder) = try resolve(workspace: workspace)
+        if let csv {
+            try await gradeClass(into: csv, workspace: workspace)
+            return
+        }
+        let (exercise, folder) = try resolve(targets[0], workspace: workspace)
         let style = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         func paint(_ status: CheckResult.Status, _ text: String) -> String {
             guard style else { return text }
@@ -66,7 +79,30 @@ struct GradeCommand: AsyncParsableCommand {
         if !report.passed { throw ExitCode(1) }
     }
 
-    private func resolve(workspace: ExerciseWorkspace) throws -> (Exercise, String) {
+    /// Grades every folder, one after the other, into one CSV (folder, exercise, score, max, passed, failed checks).
+    private func gradeClass(into file: String, workspace: ExerciseWorkspace) async throws {
+        var rows = ["folder,exercise,score,max,passed,failed_checks"]
+        var allPassed = true
+        for target in targets {
+            let (exercise, folder) = try resolve(target, workspace: workspace)
+            let report = await Grader().grade(exercise, directory: folder)
+            allPassed = allPassed && report.passed
+            let failed = report.unavailable ?? report.checks.filter { !$0.passed }.map(\.name).joined(separator: "; ")
+            rows.append([folder, exercise.id, "\(report.score)", "\(report.maxScore)", report.passed ? "yes" : "no", failed]
+                .map(Self.csvField).joined(separator: ","))
+            print("\(folder): \(report.score)/\(report.maxScore)\(report.passed ? " done" : "")")
+        }
+        try (rows.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        print("wrote \(targets.count) row\(targets.count == 1 ? "" : "s") to \(file)")
+        if !allPassed { throw ExitCode(1) }
+    }
+
+    /// RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled.
+    static func csvField(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+
+    private func resolve(_ target: String, workspace: ExerciseWorkspace) throws -> (Exercise, String) {
         let catalog = ExerciseCatalog.builtIn
         let path = URL(fileURLWithPath: (target as NSString).expandingTildeInPath).standardizedFileURL.path
         var isDirectory: ObjCBool = false

@@ -69,6 +69,32 @@ struct LearnerTerminalTests {
     }
 }
 
+/// An instructor grades a class's folders into one CSV with the real binary.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"))
+struct ClassGradingTests {
+    @Test func aClassIsGradedIntoOneCSVRowPerFolder() throws {
+        let ann = try exerciseFolder("01-weights", solution: true)
+        let bob = try exerciseFolder("01-weights")
+        let csv = NSTemporaryDirectory() + "stacklab-class-\(UUID().uuidString.prefix(8)).csv"
+        defer { for path in [ann, bob, csv] { try? FileManager.default.removeItem(atPath: path) } }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LearnerTerminal.binary)
+        process.arguments = ["grade", "--csv", csv, ann, bob]
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_STATE_HOME"] = NSTemporaryDirectory() + "stacklab-class-state-\(UUID().uuidString.prefix(8))"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)   // bob is not done
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(rows.count == 3)
+        #expect(rows[0] == "folder,exercise,score,max,passed,failed_checks")
+        #expect(rows[1] == "\(ann),01-weights,6,6,yes,")
+        #expect(rows[2] == "\(bob),01-weights,2,6,no,web-02 serves two thirds of the requests; the ratio holds with 8 connections at once")
+    }
+}
+
 /// A tmux session running the stacklab binary with its own state and exercise folders under `root`.
 struct LearnerTerminal {
     let name: String
