@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLab
+import StackLabExercises
 
 /// The keepalived subset built for exercise 7: the config parser, the VRRP state machine, the advert's bytes.
 @Suite struct KeepalivedConfigTests {
@@ -135,5 +136,66 @@ import Testing
         let v3 = VRRPAdvert(virtualRouterID: 51, priority: 200, advertInterval: 0.1, addresses: ["127.0.1.100"], authPass: nil, version: 3)
         #expect(v3.encoded().count == 12 && v3.encoded()[0] == 0x31 && v3.encoded()[5] == 10)
         #expect(VRRPAdvert.decode(v3.encoded()) == v3)
+    }
+}
+
+/// The floating address on a live lab (exercise 7's reference solution): it moves to lb-02 when lb-01 dies or only
+/// its haproxy dies (track_script), and back when lb-01 returns (preemption).
+@Suite(.serialized) struct FloatingAddressLabTests {
+    static let floating = "127.0.1.100"
+
+    func withSolutionLab(_ body: (Lab) async throws -> Void) async throws {
+        let folder = try exerciseFolder("07-keepalived", solution: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let lab = try await Lab.start(try LabDefinition.load(directory: folder), options: LabOptions(portOffset: GradingPorts.offset()))
+        do { try await body(lab) } catch {
+            await lab.shutdown()
+            throw error
+        }
+        await lab.shutdown()
+    }
+
+    func holder(_ lab: Lab) -> String? {
+        lab.processes.compactMap { $0 as? Keepalived }.first { $0.holds(Self.floating) }?.serverName
+    }
+
+    func siteAnswers(_ lab: Lab) async -> Bool {
+        (try? await lab.internetClient.request(host: Self.floating, port: lab.network.port(8080), path: "/health", timeout: 1))?.status == 200
+    }
+
+    func waitUntil(_ what: String, timeout: Double = 20, _ condition: () async -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if await condition() { return }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        Issue.record("timed out waiting for \(what)")
+        throw CancellationError()
+    }
+
+    @Test func theAddressMovesToLB02AndBackWhenLB01Returns() async throws {
+        try await withSolutionLab { lab in
+            try await waitUntil("lb-01 to hold the address") { holder(lab) == "lb-01" }
+            #expect(await siteAnswers(lab))
+            try await lab.apply(.crash, to: .server("lb-01"))
+            try await waitUntil("lb-02 to take the address and serve") { holder(lab) == "lb-02" }
+            try await waitUntil("the site at the floating address") { await siteAnswers(lab) }
+            try await lab.apply(.revive, to: .server("lb-01"))
+            // lb-01 has the higher priority and preempts; it binds once lb-02 has let go.
+            try await waitUntil("lb-01 to take the address back") { holder(lab) == "lb-01" && lab.processes.contains { $0.name == "lb-01/haproxy" && $0.runtime.addresses.contains { $0.hasPrefix(Self.floating) } } }
+            try await waitUntil("the site at the floating address again") { await siteAnswers(lab) }
+            #expect(lab.process("lb-02", .keepalived).flatMap { $0 as? Keepalived }?.roles.first?.role == .backup)
+        }
+    }
+
+    @Test func killingOnlyHAProxyMovesTheAddressThroughTheTrackScript() async throws {
+        try await withSolutionLab { lab in
+            try await waitUntil("lb-01 to hold the address") { holder(lab) == "lb-01" }
+            try await lab.apply(.crash, to: .process(server: "lb-01", process: .haproxy))
+            try await waitUntil("lb-01's keepalived to see haproxy gone and lb-02 to take over") { holder(lab) == "lb-02" }
+            #expect(lab.process("lb-01", .keepalived).flatMap { $0 as? Keepalived }?.roles.first?.role == .fault)
+            try await waitUntil("the site at the floating address") { await siteAnswers(lab) }
+            #expect(lab.process("lb-01", .keepalived)?.log.tail().contains { $0.contains("VRRP_Script(chk_haproxy) failed") } == true)
+        }
     }
 }

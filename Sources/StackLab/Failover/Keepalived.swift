@@ -30,6 +30,8 @@ public final class Keepalived: LabProcess {
         var timer: RepeatedTask?
         var scriptState: [String: ScriptState] = [:]
         var transitions: [(instance: String, role: VRRPInstance.Role, at: Date)] = []
+        /// Addresses a MASTER could not take yet (the old master's haproxy still listened there): tried again each tick.
+        var untaken: Set<String> = []
     }
 
     private struct ScriptState {
@@ -187,6 +189,25 @@ public final class Keepalived: LabProcess {
             }
         }
         for (index, list) in actions where !list.isEmpty { await perform(list, instance: index) }
+        // A MASTER whose address was still held elsewhere takes it as soon as it is free.
+        let retry = box.withLockedValue { box in
+            box.instances.filter { $0.role == .master }.flatMap(\.config.virtualAddresses).filter { box.untaken.contains($0) }
+        }
+        for address in retry { await take(address, instance: nil) }
+    }
+
+    /// Makes the local haproxy listen on `address`; remembers it for another try when the port is still taken.
+    private func take(_ address: String, instance name: String?) async {
+        do {
+            try await balancer()?.takeFloating(address)
+            box.withLockedValue { _ = $0.untaken.remove(address) }
+            if let name {
+                runtime.log.append("Keepalived_vrrp[\(runtime.pid)]: (\(name)) Sending/queueing gratuitous ARPs for \(address)")
+            }
+        } catch {
+            let first = box.withLockedValue { $0.untaken.insert(address).inserted }
+            if first { runtime.log.append("Keepalived_vrrp[\(runtime.pid)]: cannot take \(address) yet (\(error)); trying again") }
+        }
     }
 
     private func perform(_ actions: [VRRPInstance.Action], instance index: Int, channel: Channel? = nil) async {
@@ -198,21 +219,16 @@ public final class Keepalived: LabProcess {
             case .becomeMaster:
                 runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) Entering MASTER STATE")
                 record(name, .master)
-                for address in instance.config.virtualAddresses {
-                    do {
-                        try await balancer()?.takeFloating(address)
-                        runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) Sending/queueing gratuitous ARPs on \(instance.config.interface) for \(address)")
-                    } catch {
-                        runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) cannot take \(address): \(error)")
-                    }
-                }
+                for address in instance.config.virtualAddresses { await take(address, instance: name) }
             case .becomeBackup:
                 runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) Entering BACKUP STATE")
                 record(name, .backup)
+                box.withLockedValue { $0.untaken.subtract(instance.config.virtualAddresses) }
                 for address in instance.config.virtualAddresses { await balancer()?.releaseFloating(address) }
             case .enterFault:
                 runtime.log.append("Keepalived_vrrp[\(pid)]: (\(name)) Entering FAULT STATE")
                 record(name, .fault)
+                box.withLockedValue { $0.untaken.subtract(instance.config.virtualAddresses) }
                 for address in instance.config.virtualAddresses { await balancer()?.releaseFloating(address) }
             case .sendAdvert(let priority):
                 let advert = VRRPAdvert(virtualRouterID: instance.config.virtualRouterID, priority: priority,
@@ -280,8 +296,15 @@ extension Balancer {
     /// keepalived made this server MASTER: listen on the frontends' binds on `address`.
     func takeFloating(_ address: String) async throws {
         guard floating.hold(address), runtime.state.isListening else { return }
-        for frontend in config.frontends {
-            for bind in frontend.binds where bind.host == address { try await listen(bind, frontend: frontend) }
+        do {
+            for frontend in config.frontends {
+                for bind in frontend.binds where bind.host == address { try await listen(bind, frontend: frontend) }
+            }
+        } catch {
+            // Not held after all: close what did open, so the next try starts clean.
+            _ = floating.release(address)
+            await runtime.closeListeners(host: address)
+            throw error
         }
     }
 
