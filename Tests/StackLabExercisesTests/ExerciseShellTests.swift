@@ -16,8 +16,9 @@ struct ExerciseShellTests {
         // starts its own, on its own ports).
         let labFolder = try exerciseFolder("01-weights")
         defer { try? FileManager.default.removeItem(atPath: labFolder) }
-        let session = try await LabSession.start(LabSource(directory: labFolder), options: LabOptions(portOffset: GradingPorts.offset()),
-                                                 loader: FolderLabLoader())
+        let session = try await onFreeOffset {
+            try await LabSession.start(LabSource(directory: labFolder), options: LabOptions(portOffset: $0), loader: FolderLabLoader())
+        }
         let output = CapturedOutput()
         let shell = Shell(session: session, output: output, style: .plain)
         func run(_ line: String) async -> (ok: Bool, text: String) {

@@ -57,3 +57,17 @@ extension GradeReport {
     func check(_ name: String) -> CheckResult? { checks.first { $0.name == name } }
     var failedNames: [String] { checks.filter { !$0.passed }.map(\.name) }
 }
+
+/// Starts something on the next grading offset, moving on when a port is taken: the real binary in the terminal
+/// tests grades on the same offsets from its own process.
+func onFreeOffset<T>(isolation: isolated (any Actor)? = #isolation, _ start: (Int) async throws -> T) async throws -> T {
+    var attempt = 0
+    while true {
+        attempt += 1
+        do {
+            return try await start(GradingPorts.offset())
+        } catch where attempt < 5 && "\(error)".contains("already in use") {
+            continue
+        }
+    }
+}

@@ -147,7 +147,8 @@ import StackLabExercises
     func withSolutionLab(_ body: (Lab) async throws -> Void) async throws {
         let folder = try exerciseFolder("07-keepalived", solution: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let lab = try await Lab.start(try LabDefinition.load(directory: folder), options: LabOptions(portOffset: GradingPorts.offset()))
+        let definition = try LabDefinition.load(directory: folder)
+        let lab = try await onFreeOffset { try await Lab.start(definition, options: LabOptions(portOffset: $0)) }
         do { try await body(lab) } catch {
             await lab.shutdown()
             throw error
