@@ -47,11 +47,23 @@ let package = Package(
             // Every request crosses this code several times: no dynamic exclusivity checks in release builds.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // Guided lessons: the lesson format and its checks, learner progress, the asciicast recorder. No terminal code;
+        // the shell's lesson verbs (StackLabShell) drive it.
+        .target(
+            name: "StackLabCourse",
+            dependencies: [
+                "StackLab",
+                "StackLabStore",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources/lessons")]
+        ),
         // The shell: commands, parsing, completion, rendering. Talks to a LineEditor protocol, not to a terminal.
         .target(
             name: "StackLabShell",
             dependencies: [
                 "StackLab",
+                "StackLabCourse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -83,6 +95,10 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "StackLabCourseTests",
+            dependencies: ["StackLabCourse", "StackLabShell", "StackLab", "StackLabStore"]
         ),
         .testTarget(
             name: "StackLabShellTests",

@@ -22,6 +22,7 @@ public enum VerbGroup: String, Sendable, CaseIterable {
     case fix = "Fix it"
     case store = "The database"
     case labs = "Lab folders"
+    case course = "Lessons"
     case shell = "The shell"
 }
 
@@ -41,6 +42,7 @@ public enum VerbTable {
         ReviveVerb.self, HealVerb.self, ResetVerb.self,
         SQLVerb.self, ReplicationVerb.self,
         LabVerb.self,
+        LessonsVerb.self, LessonVerb.self, CheckVerb.self, NextVerb.self, BackVerb.self, HintVerb.self, ApplyVerb.self, DemoVerb.self,
         WatchVerb.self, SleepVerb.self, HelpVerb.self, QuitVerb.self,
     ]
 
