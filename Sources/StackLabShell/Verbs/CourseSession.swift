@@ -50,18 +50,24 @@ public final class CourseLineEditor: LineEditor {
 /// The course state of each shell (a shell has at most one lesson running).
 @MainActor
 public enum CourseSessions {
-    private static var sessions: [ObjectIdentifier: CourseSession] = [:]
+    /// The shell is held weakly: a new shell at a freed one's address must not inherit its lesson.
+    private struct Entry {
+        weak var shell: Shell?
+        let session: CourseSession
+    }
+    private static var sessions: [ObjectIdentifier: Entry] = [:]
 
     public static func of(_ shell: Shell) -> CourseSession {
         if let session = existing(shell) { return session }
+        sessions = sessions.filter { $0.value.shell != nil }
         let session = CourseSession(shell: shell)
-        sessions[ObjectIdentifier(shell)] = session
+        sessions[ObjectIdentifier(shell)] = Entry(shell: shell, session: session)
         return session
     }
 
     static func existing(_ shell: Shell) -> CourseSession? {
-        guard let session = sessions[ObjectIdentifier(shell)], session.shell === shell else { return nil }
-        return session
+        guard let entry = sessions[ObjectIdentifier(shell)], entry.shell === shell else { return nil }
+        return entry.session
     }
 
     /// Lesson names and numbers, for Tab.
