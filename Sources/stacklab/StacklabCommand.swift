@@ -158,16 +158,17 @@ struct LabCommand: AsyncParsableCommand {
             commandName: "init",
             abstract: "Write a copy of the built-in foobar lab into DIR, to edit and run with --lab DIR.")
         @Argument(help: "A new or empty folder.") var directory: String
+        @Flag(help: "The hardened foobar lab: HTTPS at lb-01 (redirect, HSTS) and a firewall on every server.") var hardened = false
 
         func run() async throws {
             let path = (directory as NSString).expandingTildeInPath
             do {
-                try FolderLabLoader().writeStarter(to: path)
+                if hardened { try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: path) } else { try FolderLabLoader().writeStarter(to: path) }
             } catch {
                 FileHandle.standardError.write(Data("stacklab: \(error)\n".utf8))
                 throw ExitCode(1)
             }
-            print("wrote the foobar lab to \(path) — edit it, then: stacklab --lab \(directory)")
+            print("wrote the \(hardened ? "foobar-hardened" : "foobar") lab to \(path) — edit it, then: stacklab --lab \(directory)")
         }
     }
 }

@@ -11,7 +11,7 @@ import Testing
         let result = completer.complete("dia")
         #expect(result.candidates == ["diagram"])
         #expect(result.insertion == "gram ")
-        #expect(Set(completer.complete("s").candidates) == ["status", "stop", "slow", "sql", "sleep"])
+        #expect(Set(completer.complete("s").candidates) == ["status", "stop", "slow", "sql", "sleep", "scan"])
     }
 
     @Test func targetsCompleteToServersAndProcesses() {

@@ -295,6 +295,8 @@ struct ReplicaLifecycleTests {
 
     @Test func applierErrorStopsTheSQLThreadWithMySQLsMessage() async throws {
         let pair = try await Pair.start()
+        // The replica gets the table from the primary: wait for it before writing there.
+        try await pair.waitForReplicaCount(0)
         // Someone wrote on the replica directly (as root, which read_only does not stop without super_read_only).
         _ = try await pair.replica.sql("SET GLOBAL super_read_only = OFF; INSERT INTO foobar.posts (id, author) VALUES (1, 'local')")
         _ = try await pair.primary.sql("INSERT INTO foobar.posts (author) VALUES ('from source')")

@@ -79,6 +79,8 @@ public final class AppServer: LabProcess {
             guard !response.abort else { return response }
             let status = Int(response.status.code)
             if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
+            runtime.metrics.routes.record(method: request.head.method, uri: request.head.uri, status: status,
+                                          seconds: Double((NIODeadline.now() - request.received).nanoseconds) / 1e9)
             accessLog?.append(accessLine(request, status: status, bytes: response.bodyBytes))
             runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: incoming?.spanID, process: runtime.name,
                                        start: request.receivedDate, duration: Date().timeIntervalSince(request.receivedDate),

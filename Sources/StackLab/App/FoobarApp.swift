@@ -20,6 +20,8 @@ public struct Post: Sendable, Equatable {
 public protocol PostsStore: Sendable {
     func recentPosts(limit: Int) async throws -> [Post]
     func createPost(author: String, body: String) async throws -> Int
+    /// Closes the connections (when the lab shuts down).
+    func close() async
 }
 
 /// The application files of the design: the foobar app that gunicorn runs. Routes:
@@ -215,21 +217,7 @@ public struct FoobarApp: Sendable {
         return fields
     }
 
-    static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ text: String) -> String { JSONText.quote(text) }
 
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")

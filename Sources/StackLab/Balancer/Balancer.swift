@@ -3,6 +3,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// lb-01: the HAProxy-like load balancer. Frontends accept clients; a backend picks a server per request
 /// (round robin by default), forwards the request over a kept-alive connection, retries and redispatches on
@@ -15,10 +16,13 @@ public final class Balancer: LabProcess {
     private let checkers: [HealthChecker]
     private let pool = UpstreamPool(maxIdlePerTarget: 64)
     private let activeSessions = ManagedAtomic<Int>(0)
+    /// The server's lab folder: `crt` files are read relative to it.
+    private let folder: String?
 
-    public init(config: HAProxyConfig, runtime: ProcessRuntime) {
+    public init(config: HAProxyConfig, runtime: ProcessRuntime, folder: String? = nil) {
         self.config = config
         self.runtime = runtime
+        self.folder = folder
         var backends: [String: BackendState] = [:]
         var checkers: [HealthChecker] = []
         for backend in config.backends {
@@ -43,10 +47,17 @@ public final class Balancer: LabProcess {
         for warning in config.warnings { runtime.log.append("[WARNING]  (\(pid)) : config : \(warning)") }
         do {
             for frontend in config.frontends {
-                let responder = FrontendResponder(balancer: self, frontend: frontend)
                 for bind in frontend.binds {
+                    // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
+                    let tls = try bind.certificateFile.map { try TLSMaterial.serverContext(certificateFile: resolve($0)) }
+                    let responder = FrontendResponder(balancer: self, frontend: frontend, tls: tls != nil)
                     try await runtime.listen(host: bind.host, configuredPort: bind.port) { channel in
-                        HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
+                        if let tls {
+                            do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) } catch {
+                                return channel.eventLoop.makeFailedFuture(error)
+                            }
+                        }
+                        return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
                     }
                 }
             }
@@ -70,9 +81,21 @@ public final class Balancer: LabProcess {
         }
     }
 
+    private func resolve(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let folder else { return path }
+        return (folder as NSString).appendingPathComponent(path)
+    }
+
     // MARK: - The request path
 
-    fileprivate func handle(_ request: IncomingRequest, frontend: HAProxyConfig.Frontend) -> EventLoopFuture<ServerResponse> {
+    fileprivate func handle(_ request: IncomingRequest, frontend: HAProxyConfig.Frontend, tls: Bool = false) -> EventLoopFuture<ServerResponse> {
+        var request = request
+        if frontend.httpsRedirect != nil || !frontend.requestHeaders.isEmpty {
+            if let redirect = HTTPSRules.redirect(request, frontend: frontend, tls: tls, network: runtime.network) {
+                return request.eventLoop.makeSucceededFuture(redirect)
+            }
+            HTTPSRules.setRequestHeaders(&request.head.headers, frontend: frontend, tls: tls)
+        }
         let loop = request.eventLoop
         runtime.requests.wrappingIncrement(ordering: .relaxed)
         let incoming = TraceContext(traceparent: request.head.headers.first(name: "traceparent"))
@@ -82,6 +105,7 @@ public final class Balancer: LabProcess {
         }
         activeSessions.wrappingIncrement(ordering: .relaxed)
         var exchange = Exchange(request: request, frontend: frontend, backend: backend, trace: trace, parent: incoming?.spanID)
+        exchange.tls = tls
         exchange.retriesLeft = backend.config.retries
         let promise = loop.makePromise(of: ServerResponse.self)
         attempt(exchange, serverIndex: nil, promise: promise)
@@ -101,6 +125,8 @@ public final class Balancer: LabProcess {
         var tried: Set<Int> = []
         var connectMilliseconds = -1
         var connectStarted = NIODeadline.now()
+        /// The client came in over TLS (`ssl_fc`).
+        var tls = false
     }
 
     private func attempt(_ exchange: Exchange, serverIndex chosen: Int?, promise: EventLoopPromise<ServerResponse>) {
@@ -201,6 +227,9 @@ public final class Balancer: LabProcess {
                     var headers = upstream.head.headers
                     Self.stripHopByHop(&headers)
                     headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
+                    if !exchange.frontend.responseHeaders.isEmpty {
+                        HTTPSRules.setResponseHeaders(&headers, frontend: exchange.frontend, tls: exchange.tls)
+                    }
                     let response = ServerResponse(status: upstream.head.status, headers: headers, body: upstream.body)
                     finish(exchange, server: index, response: response, termination: "----",
                            serverMs: Self.milliseconds(since: sent), promise: promise)
@@ -282,8 +311,9 @@ public final class Balancer: LabProcess {
 private struct FrontendResponder: HTTPResponder {
     let balancer: Balancer
     let frontend: HAProxyConfig.Frontend
+    var tls = false
 
     func respond(to request: IncomingRequest) -> EventLoopFuture<ServerResponse> {
-        balancer.handle(request, frontend: frontend)
+        balancer.handle(request, frontend: frontend, tls: tls)
     }
 }

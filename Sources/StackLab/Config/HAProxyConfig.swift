@@ -63,8 +63,18 @@ public struct HAProxyConfig: Sendable, Equatable {
         /// `option forwardfor`: add `X-Forwarded-For: <client address>`.
         public var forwardFor: Bool
         public var maxconn: Int?
+        /// `http-request redirect scheme https unless { ssl_fc }` (or `redirect scheme https if !{ ssl_fc }`).
+        public var httpsRedirect: HTTPSRedirect?
+        /// `http-request set-header NAME VALUE [if|unless COND]`, in order.
+        public var requestHeaders: [HeaderRule]
+        /// `http-response set-header NAME VALUE [if|unless COND]`, in order (not applied to redirects and error pages).
+        public var responseHeaders: [HeaderRule]
         public init(name: String, line: Int = 0, binds: [Bind] = [], defaultBackend: String? = nil, timeouts: Timeouts = Timeouts(),
-                    httpLog: Bool = false, dontLogNull: Bool = false, forwardFor: Bool = false, maxconn: Int? = nil) {
+                    httpLog: Bool = false, dontLogNull: Bool = false, forwardFor: Bool = false, maxconn: Int? = nil,
+                    httpsRedirect: HTTPSRedirect? = nil, requestHeaders: [HeaderRule] = [], responseHeaders: [HeaderRule] = []) {
+            self.httpsRedirect = httpsRedirect
+            self.requestHeaders = requestHeaders
+            self.responseHeaders = responseHeaders
             self.name = name
             self.line = line
             self.binds = binds
@@ -74,6 +84,49 @@ public struct HAProxyConfig: Sendable, Equatable {
             self.dontLogNull = dontLogNull
             self.forwardFor = forwardFor
             self.maxconn = maxconn
+        }
+    }
+
+    /// When a rule applies, in the only ACL the subset knows: `ssl_fc` (the connection came in over TLS).
+    public enum TLSCondition: Sendable, Equatable {
+        case always
+        /// `if { ssl_fc }` / `unless !{ ssl_fc }`
+        case overTLS
+        /// `unless { ssl_fc }` / `if !{ ssl_fc }`
+        case plainHTTP
+
+        public func holds(tls: Bool) -> Bool {
+            switch self {
+            case .always: true
+            case .overTLS: tls
+            case .plainHTTP: !tls
+            }
+        }
+    }
+
+    /// `redirect scheme https [code N]`: HAProxy's default code is 302.
+    public struct HTTPSRedirect: Sendable, Equatable {
+        public var code: Int
+        public var condition: TLSCondition
+        public var line: Int
+        public init(code: Int = 302, condition: TLSCondition = .plainHTTP, line: Int = 0) {
+            self.code = code
+            self.condition = condition
+            self.line = line
+        }
+    }
+
+    /// `set-header NAME VALUE`: replaces every header of that name.
+    public struct HeaderRule: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        public var condition: TLSCondition
+        public var line: Int
+        public init(name: String, value: String, condition: TLSCondition = .always, line: Int = 0) {
+            self.name = name
+            self.value = value
+            self.condition = condition
+            self.line = line
         }
     }
 

@@ -163,6 +163,9 @@ private struct ProxyDraft {
     var settings: ProxySettings
     var binds: [HAProxyConfig.Bind] = []
     var servers: [HAProxyConfig.Server] = []
+    var httpsRedirect: HAProxyConfig.HTTPSRedirect?
+    var requestHeaders: [HAProxyConfig.HeaderRule] = []
+    var responseHeaders: [HAProxyConfig.HeaderRule] = []
 }
 
 private struct Parser {
@@ -327,6 +330,8 @@ private struct Parser {
             guard section != .defaults else { throw error(line, "bind", "\"bind\" is not allowed in defaults: put it in a frontend or listen section") }
             let bind = try parseBind(words, line: line)
             if isFrontend { current!.binds.append(bind) } else { ignored("bind", line: line, missing: "frontend") }
+        case "http-request", "http-response", "redirect":
+            try takeHTTPRule(words, line: line, section: section)
         case "default-server":
             guard isBackend else { throw error(line, "default-server", "'default-server' not allowed because \(section.rawValue) '\(current?.name ?? "")' has no backend capability") }
             s.defaultServer = try parseServerOptions(words, from: 1, line: line, base: s.defaultServer)
@@ -342,6 +347,81 @@ private struct Parser {
             throw error(line, keyword, ConfigText.unknownReason(keyword, kind: "keyword", supported: HAProxyConfigParser.proxyKeywords,
                                                                 realButUnsupported: HAProxyConfigParser.realProxyKeywords, tool: "haproxy"))
         }
+    }
+
+    /// `http-request redirect scheme https [code N] [if|unless COND]`, `redirect scheme https …`,
+    /// `http-request set-header NAME VALUE [if|unless COND]`, `http-response set-header NAME VALUE [if|unless COND]`.
+    mutating func takeHTTPRule(_ words: [String], line: Int, section: SectionKind) throws {
+        let keyword = words[0]
+        guard section == .frontend || section == .listen else {
+            let place = section == .defaults ? "defaults" : "a backend"
+            throw error(line, keyword, "not supported by stacklab's haproxy in \(place): \(keyword) rules work in a frontend or listen section; move it there")
+        }
+        var rest = Array(words.dropFirst())
+        var action = keyword == "redirect" ? "redirect" : (rest.isEmpty ? "" : rest.removeFirst())
+        let directive = keyword == "redirect" ? "redirect" : "\(keyword) \(action)"
+        // The condition, if any, is everything from "if" or "unless" on.
+        var condition = HAProxyConfig.TLSCondition.always
+        if let index = rest.firstIndex(where: { $0 == "if" || $0 == "unless" }) {
+            condition = try parseCondition(Array(rest[index...]), line: line, directive: directive)
+            rest = Array(rest[..<index])
+        }
+        if keyword == "http-response", action == "redirect" { action = "?" }
+        switch action {
+        case "redirect":
+            guard keyword != "http-response" else { break }
+            guard rest.count >= 2, rest[0] == "scheme" else {
+                throw error(line, directive, "stacklab supports \"redirect scheme https\" only (e.g. \"http-request redirect scheme https unless { ssl_fc }\")")
+            }
+            guard rest[1] == "https" else { throw error(line, directive, "the scheme to redirect to must be https") }
+            var redirect = HAProxyConfig.HTTPSRedirect(code: 302, condition: condition, line: line)   // HAProxy's default code
+            var index = 2
+            while index < rest.count {
+                switch rest[index] {
+                case "code":
+                    guard index + 1 < rest.count, let code = Int(rest[index + 1]), [301, 302, 303, 307, 308].contains(code) else {
+                        throw error(line, directive, "code must be one of 301, 302, 303, 307, 308")
+                    }
+                    redirect.code = code
+                    index += 2
+                default:
+                    throw error(line, directive, "\"\(rest[index])\" is not supported after redirect scheme https (supported: code N, if/unless { ssl_fc })")
+                }
+            }
+            current!.httpsRedirect = redirect
+            return
+        case "set-header":
+            guard rest.count == 2 else {
+                throw error(line, directive, "takes a header name and one value; quote a value with spaces: \(directive) Strict-Transport-Security \"max-age=63072000\"")
+            }
+            let name = rest[0], value = rest[1]
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw error(line, directive, "\"\(name)\" is not a header name (letters, digits and -)")
+            }
+            if value.contains("%") {
+                throw error(line, directive, "log-format expressions (%[…]) are not supported in stacklab: write the value itself")
+            }
+            let rule = HAProxyConfig.HeaderRule(name: name, value: value, condition: condition, line: line)
+            if keyword == "http-request" { current!.requestHeaders.append(rule) } else { current!.responseHeaders.append(rule) }
+            return
+        default:
+            break
+        }
+        let supported = keyword == "http-response" ? "set-header" : "redirect scheme https, set-header"
+        throw error(line, directive, "not supported by stacklab's haproxy: the \(keyword) action \"\(action)\" (supported: \(supported))")
+    }
+
+    /// `if { ssl_fc }`, `unless { ssl_fc }`, `if !{ ssl_fc }`, `if ! { ssl_fc }`.
+    func parseCondition(_ words: [String], line: Int, directive: String) throws -> HAProxyConfig.TLSCondition {
+        var rest = words[1...]
+        var negate = words[0] == "unless"
+        if rest.first == "!" { negate.toggle(); rest = rest.dropFirst() }
+        var tokens = Array(rest)
+        if tokens.first == "!{" { negate.toggle(); tokens[0] = "{" }
+        guard tokens == ["{", "ssl_fc", "}"] || tokens == ["ssl_fc"] else {
+            throw error(line, directive, "stacklab understands one condition, ssl_fc: write \"if { ssl_fc }\" or \"unless { ssl_fc }\"")
+        }
+        return negate ? .plainHTTP : .overTLS
     }
 
     mutating func takeTimeout(_ words: [String], line: Int, settings s: inout ProxySettings, isFrontend: Bool, isBackend: Bool) throws {
@@ -563,7 +643,8 @@ private struct Parser {
                 config.frontends.append(HAProxyConfig.Frontend(
                     name: proxy.name, line: proxy.line, binds: proxy.binds, defaultBackend: defaultBackend,
                     timeouts: HAProxyConfig.Timeouts(client: s.timeouts.client),
-                    httpLog: s.httpLog, dontLogNull: s.dontLogNull, forwardFor: s.forwardFor, maxconn: s.maxconn))
+                    httpLog: s.httpLog, dontLogNull: s.dontLogNull, forwardFor: s.forwardFor, maxconn: s.maxconn,
+                    httpsRedirect: proxy.httpsRedirect, requestHeaders: proxy.requestHeaders, responseHeaders: proxy.responseHeaders))
             }
             if proxy.kind.isBackend {
                 config.backends.append(HAProxyConfig.Backend(

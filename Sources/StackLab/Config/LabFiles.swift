@@ -19,6 +19,8 @@ public struct LabDefinition: Sendable {
     public var mysql: [String: MySQLConfig]
     /// Each mysql server's init_file, split into statements (comments removed), keyed by server name.
     public var mysqlInitStatements: [String: [String]]
+    /// Each server's firewall from its optional `ufw.rules` (the [security] issue), keyed by server name.
+    public var ufw: [String: UFWRuleSet] = [:]
     /// What a learner should read before starting: HAProxy's start-up warnings and cross-file doubts (a balancer
     /// server that no lab process listens on), each with its file.
     public var warnings: [String]
@@ -87,6 +89,12 @@ public struct LabDefinition: Sendable {
                     errors.append(error)
                 }
             }
+        }
+        for server in topology.servers {
+            // ufw.rules is optional: without it the server's firewall is as ufw ships, inactive.
+            let file = "\(server.name)/ufw.rules"
+            guard let text = read(file) else { continue }
+            do { lab.ufw[server.name] = try UFWRulesParser.parse(text, file: file) } catch { errors.append(error) }
         }
         var checks = CrossCheck(lab: lab, texts: texts)
         checks.run()

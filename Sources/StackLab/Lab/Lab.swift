@@ -30,6 +30,8 @@ public final class Lab: Sendable {
     /// Processes in start order (stores, app servers, web servers, balancers).
     public let processes: [any LabProcess]
     private let flushTimer: NIOLockedValueBox<RepeatedTask?>
+    /// TLS files this start minted (the [security] issue), for the shell to tell the learner how to trust them.
+    let mintedTLSFiles = NIOLockedValueBox<[TLSMaterial.Minted]>([])
     private let ownsGroup: Bool
 
     public enum Fault: Sendable, Equatable {
@@ -49,8 +51,12 @@ public final class Lab: Sendable {
 
     /// Starts every process of the lab. A port in use, or any other failure, stops what was started and throws.
     public static func start(_ definition: LabDefinition, options: LabOptions = LabOptions()) async throws -> Lab {
+        // TLS files the configs name (crt, ssl_certificate) are minted on first use (the [security] issue).
+        let minted = try TLSMaterial.mintMissing(for: definition)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
         let network = LabNetwork(servers: definition.topology.servers.map { ($0.name, $0.address) }, portOffset: options.portOffset)
+        // The [security] issue: each server's firewall from its ufw.rules.
+        network.security.installFirewalls(servers: definition.topology.servers.map { ($0.name, $0.address) }, rules: definition.ufw)
         let traces = TraceStore()
         let pids = PIDAllocator()
         var processes: [any LabProcess] = []
@@ -66,7 +72,7 @@ public final class Lab: Sendable {
                 switch kind {
                 case .haproxy:
                     guard let config = definition.haproxy[server.name] else { continue }
-                    processes.append(Balancer(config: config, runtime: runtime()))
+                    processes.append(Balancer(config: config, runtime: runtime(), folder: folder))
                 case .nginx:
                     guard let config = definition.nginx[server.name] else { continue }
                     let access = config.servers.first?.fallback.accessLog
@@ -94,9 +100,11 @@ public final class Lab: Sendable {
             }
         }
         let lab = Lab(definition: definition, network: network, group: group, traces: traces, processes: processes)
+        lab.mintedTLSFiles.withLockedValue { $0 = minted }
         do {
             // Stores first (the apps connect to them), then the HTTP processes, each group at once.
             try await lab.startAll(processes.filter { $0.kind == .mysql })
+            await lab.waitForReplicasToCatchUp(timeout: .seconds(3))
             try await lab.startAll(processes.filter { $0.kind != .mysql })
         } catch {
             await lab.shutdown()
@@ -111,7 +119,12 @@ public final class Lab: Sendable {
 
     private func startAll(_ list: [any LabProcess]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for process in list { group.addTask { try await process.start() } }
+            for process in list {
+                group.addTask {
+                    try await process.start()
+                    try await process.startExporter()
+                }
+            }
             try await group.waitForAll()
         }
     }
@@ -119,11 +132,15 @@ public final class Lab: Sendable {
     /// Stops every process (gracefully, but quickly) and releases the threads.
     public func shutdown() async {
         flushTimer.withLockedValue { $0?.cancel() }
+        await Monitor.stopAll(watching: self)
+        // Close every port at once, then let each process end its own work (stores flush, replication stops),
+        // then close the app servers' database connections, and only then stop the threads.
         for process in processes.reversed() where process.state.isListening {
             await process.runtime.crashListenersQuietly()
-            await process.halt(graceful: false)
+            await process.halt(graceful: true)
             process.runtime.setState(.stopped)
         }
+        for case let app as AppServer in processes { await app.app.posts?.close() }
         flushLogs()
         for process in processes { process.log.close() }
         for case let web as WebServer in processes { web.accessLog.close() }

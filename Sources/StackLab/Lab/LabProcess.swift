@@ -93,6 +93,7 @@ extension LabProcess {
         case .stopped, .crashed:
             runtime.newPID()
             try await start()
+            try await startExporter()
         }
     }
 }
@@ -113,6 +114,8 @@ public final class ProcessRuntime: Sendable {
 
     public let requests = ManagedAtomic<Int>(0)
     public let errors = ManagedAtomic<Int>(0)
+    /// The process's Prometheus metrics (served on its exporter port; see `MetricsEndpoint`).
+    public let metrics = ProcessMetrics()
 
     private struct Box {
         var state: ProcessState = .stopped
@@ -149,8 +152,8 @@ public final class ProcessRuntime: Sendable {
     /// Binds a port (configured port; the port plan is applied) for this process and marks it running.
     public func listen(host: String, configuredPort: Int, delaysReads: Bool = true,
                        initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) async throws {
-        let listener = Listener(host: host, port: network.port(configuredPort), serverName: serverName, group: group, network: network,
-                                faults: faults, delaysReads: delaysReads, initializer: initializer)
+        let listener = Listener(host: host, port: network.port(configuredPort), serverName: serverName, processName: processName, group: group,
+                                network: network, faults: faults, delaysReads: delaysReads, initializer: initializer)
         try await listener.start()
         box.withLockedValue { $0.listeners.append(listener) }
     }

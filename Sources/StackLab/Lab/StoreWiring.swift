@@ -48,6 +48,29 @@ public final class StoreProcess: LabProcess {
     }
 }
 
+extension Lab {
+    /// The stores of the lab, primary and replicas.
+    public var stores: [StoreProcess] { processes.compactMap { $0 as? StoreProcess } }
+
+    /// A fresh replica starts empty and receives the users and the schema from its primary. The app servers start
+    /// once that has happened (or after `timeout`), so the site's first request does not meet a replica that does
+    /// not know the app's user yet.
+    func waitForReplicasToCatchUp(timeout: TimeAmount) async {
+        let deadline = NIODeadline.now() + timeout
+        func caughtUp() -> Bool {
+            for store in stores {
+                guard let status = store.store?.status, let replica = status.replica else { continue }
+                guard let source = stores.first(where: { $0.config.bindAddress == replica.sourceHost })?.store?.status else { continue }
+                if !status.gtidExecuted.contains(source.gtidExecuted) { return false }
+            }
+            return true
+        }
+        while !caughtUp() && NIODeadline.now() < deadline {
+            try? await Task.sleep(nanoseconds: 2_000_000)
+        }
+    }
+}
+
 /// A one-value lock box (MySQLStore is Sendable; the box makes swapping it safe).
 final class NIOLockedValueBoxStore: Sendable {
     private let box = NIOLockedValueBox<MySQLStore?>(nil)
@@ -130,6 +153,11 @@ struct MySQLPostsStore: PostsStore {
             try await primary.query("INSERT INTO posts (author, body) VALUES (\(Self.quote(author)), \(Self.quote(body)))")
         }
         return result.lastInsertID
+    }
+
+    func close() async {
+        await primary.close()
+        await replica.close()
     }
 
     private func traced<T: Sendable>(_ address: HostPort, _ note: String, _ body: () async throws -> T) async throws -> T {

@@ -82,6 +82,17 @@ public struct Dialer: Sendable {
             eventLoop.scheduleTask(in: timeout) { promise.fail(DialError.timedOut) }
             return promise.futureResult
         }
+        // A firewall on either end (the [security] issue): deny drops (the caller waits for its timeout), reject refuses.
+        if network.security.isFiltering, let verdict = network.security.verdict(
+            fromServer: fromServer, sourceAddress: sourceAddress, toAddress: host, configuredPort: network.configuredPort(port)) {
+            let promise = eventLoop.makePromise(of: Channel.self)
+            if verdict == .reject {
+                promise.fail(DialError.refused)
+            } else {
+                eventLoop.scheduleTask(in: timeout) { promise.fail(DialError.timedOut) }
+            }
+            return promise.futureResult
+        }
         var bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(timeout)

@@ -10,7 +10,9 @@ public final class Listener: Sendable {
     public let port: Int
     private let group: EventLoopGroup
     private let network: LabNetwork
-    private let serverName: String
+    public let serverName: String
+    /// `haproxy`, `nginx` … (for taps: `tap web-01/mysql`).
+    public let processName: String
     public let faults: FaultSwitch
     private let initializer: @Sendable (Channel) -> EventLoopFuture<Void>
     private let delaysReads: Bool
@@ -25,8 +27,9 @@ public final class Listener: Sendable {
     /// - Parameters:
     ///   - port: the real port (the port plan is already applied).
     ///   - initializer: installs the process's own handlers on an accepted connection.
-    public init(host: String, port: Int, serverName: String, group: EventLoopGroup, network: LabNetwork, faults: FaultSwitch,
-                delaysReads: Bool = true, initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) {
+    public init(host: String, port: Int, serverName: String, processName: String = "", group: EventLoopGroup, network: LabNetwork,
+                faults: FaultSwitch, delaysReads: Bool = true, initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) {
+        self.processName = processName
         self.delaysReads = delaysReads
         self.host = host
         self.port = port
@@ -40,6 +43,12 @@ public final class Listener: Sendable {
     public var isListening: Bool { state.withLockedValue { $0.serverChannel != nil } }
     public var openConnections: Int { state.withLockedValue { $0.children.count } }
     public var acceptedConnections: Int { state.withLockedValue { $0.accepted } }
+    /// The port as the config files write it (the port plan taken off): what firewall rules name.
+    public var configuredPort: Int { network.configuredPort(port) }
+    /// The listening socket (for the firewall's kernel filter); nil when closed.
+    var serverSocket: Channel? { state.withLockedValue { $0.serverChannel } }
+    /// The accepted connections still open (a tap joins them when it starts).
+    var openChannels: [Channel] { state.withLockedValue { Array($0.children.values) } }
 
     /// Binds the port. A port that is taken is a clear error naming the address.
     public func start() async throws {
@@ -49,6 +58,10 @@ public final class Listener: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 track(channel)
+                // Firewall and taps (the [security] issue): one atomic load when neither is in use.
+                if network.security.isWatching, !network.security.admit(channel, listener: self, network: network) {
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         FaultGate(faults: faults, network: network, localServer: serverName, delaysReads: delaysReads))
@@ -58,6 +71,7 @@ public final class Listener: Sendable {
         do {
             let channel = try await bootstrap.bind(host: host, port: port).get()
             state.withLockedValue { $0.serverChannel = channel }
+            await network.security.listenerStarted(self)
         } catch {
             throw ListenError(host: host, port: port, underlying: error)
         }

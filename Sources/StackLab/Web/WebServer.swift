@@ -3,6 +3,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// web-0N/nginx: serves static files from `root` and passes everything else to the app server through an
 /// `upstream`, with nginx's defaults, error pages (502 refused/closed, 504 timed out) and log lines.
@@ -38,9 +39,20 @@ public final class WebServer: LabProcess {
         do {
             for server in config.servers {
                 let responder = VirtualServer(web: self, server: server)
+                // `listen … ssl` with ssl_certificate / ssl_certificate_key / ssl_protocols (the [security] issue).
+                let tls = try server.listens.contains(where: \.ssl) ? server.sslCertificate.map {
+                    try TLSMaterial.serverContext(certificateFile: resolve($0), keyFile: server.sslCertificateKey.map(resolve),
+                                                  protocols: server.sslProtocols)
+                } : nil
                 for listen in server.listens {
+                    let context = listen.ssl ? tls : nil
                     try await runtime.listen(host: listen.host, configuredPort: listen.port) { channel in
-                        HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
+                        if let context {
+                            do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) } catch {
+                                return channel.eventLoop.makeFailedFuture(error)
+                            }
+                        }
+                        return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
                     }
                 }
             }

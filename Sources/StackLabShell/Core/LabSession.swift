@@ -31,6 +31,8 @@ public final class LabSession {
     public private(set) var source: LabSource
     public let options: LabOptions
     public let loader: any LabLoader
+    /// The monitor of `monitor on` (none by default, as in the design); stopped when the lab is replaced or stopped.
+    public var monitoring: MonitorSession?
     /// How long the last start took, in milliseconds.
     public private(set) var startMilliseconds: Int
 
@@ -60,6 +62,7 @@ public final class LabSession {
         // Read the new lab first: a mistake in its files leaves the running lab untouched.
         let definition = try loader.load(newSource)
         let started = ContinuousClock.now
+        await stopMonitor()
         await lab.shutdown()
         Self.retire(lab)
         do {
@@ -73,6 +76,7 @@ public final class LabSession {
     }
 
     public func shutdown() async {
+        await stopMonitor()
         await lab.shutdown()
         Self.retire(lab)
     }

@@ -222,6 +222,9 @@ final class InterruptSwitch: Sendable {
 
     func disarm() { action.withValue { $0 = nil } }
 
+    /// Whether a command is running (armed), rather than the prompt waiting.
+    var armed: Bool { action.current != nil }
+
     /// Whether Ctrl-C reached the command armed last.
     var fired: Bool { firedFlag.current }
 

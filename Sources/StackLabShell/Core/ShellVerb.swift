@@ -36,10 +36,11 @@ public struct ShellError: Error, Sendable, CustomStringConvertible {
 /// Every verb, in the order `help` lists them.
 public enum VerbTable {
     public static let all: [any ShellVerb.Type] = [
-        StatusVerb.self, DiagramVerb.self, LogsVerb.self,
+        StatusVerb.self, DiagramVerb.self, LogsVerb.self, TopVerb.self, MetricsVerb.self, MonitorVerb.self, AlertsVerb.self,
         CurlVerb.self, LoadVerb.self,
+        TapVerb.self, ScanVerb.self, TLSVerb.self,
         KillVerb.self, StopVerb.self, HangVerb.self, SlowVerb.self, PartitionVerb.self,
-        ReviveVerb.self, HealVerb.self, ResetVerb.self,
+        ReviveVerb.self, HealVerb.self, ResetVerb.self, UFWVerb.self,
         SQLVerb.self, ReplicationVerb.self,
         LabVerb.self,
         LessonsVerb.self, LessonVerb.self, CheckVerb.self, NextVerb.self, BackVerb.self, HintVerb.self, ApplyVerb.self, DemoVerb.self,
@@ -47,7 +48,7 @@ public enum VerbTable {
     ]
 
     /// Other words for the same verb.
-    public static let aliases: [String: String] = ["exit": "quit", "crash": "kill", "?": "help", "top": "status"]
+    public static let aliases: [String: String] = ["exit": "quit", "crash": "kill", "?": "help"]
 
     public static var names: [String] { all.map { $0._commandName } }
 

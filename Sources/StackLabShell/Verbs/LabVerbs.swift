@@ -27,11 +27,14 @@ struct LabVerb: ShellVerb {
         static let configuration = CommandConfiguration(commandName: "init", abstract: "Write a copy of the foobar lab into a new folder DIR.")
         static let group = VerbGroup.labs
         @Argument(help: "A new (or empty) folder.") var directory: String
+        @Flag(help: "The hardened foobar lab: HTTPS at lb-01 (redirect, HSTS) and a firewall on every server.") var hardened = false
 
         func execute(in shell: Shell) async throws {
             let path = expandTilde(directory)
-            do { try shell.session.loader.writeStarter(to: path) } catch { throw ShellError("\(error)") }
-            shell.say("wrote the foobar lab to \(path) — edit its files, then: lab load \(directory)")
+            do {
+                if hardened { try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: path) } else { try shell.session.loader.writeStarter(to: path) }
+            } catch { throw ShellError("\(error)") }
+            shell.say("wrote the \(hardened ? "foobar-hardened" : "foobar") lab to \(path) — edit its files, then: lab load \(directory)")
         }
     }
 

@@ -270,6 +270,12 @@ public final class MySQLStore: Sendable {
         return .success(Session(connectionID: connectionID, user: user, host: address, account: account))
     }
 
+    /// `Questions` and when the server started (SHOW GLOBAL STATUS's Questions and Uptime), read without a query,
+    /// for the lab's mysqld_exporter-style metrics.
+    public var questionsAndStart: (questions: Int, startedAt: Date) {
+        runtime.withLockedValue { ($0.questions, $0.startedAt) }
+    }
+
     func statisticsLine() -> String {
         let (start, questions, count) = runtime.withLockedValue { ($0.startedAt, $0.questions, $0.channels.count) }
         let uptime = max(1, Int(Date().timeIntervalSince(start)))

@@ -1,0 +1,49 @@
+import Foundation
+import NIOConcurrencyHelpers
+@testable import StackLab
+
+/// Port offsets for the monitoring tests: 31000–31900 in steps of 100 (the shell's monitoring tests use 32000–32400),
+/// apart from the other suites' ranges.
+enum MonitoringPorts {
+    private static let next = NIOLockedValueBox(31_000 - 100)
+    static func offset() -> Int {
+        next.withLockedValue { value in
+            value += 100
+            if value > 31_900 { value = 31_000 }
+            return value
+        }
+    }
+}
+
+/// The test lab (lb-01, web-01, web-02) on the monitoring tests' ports.
+func startMonitoringLab(_ builder: TestLabBuilder = TestLabBuilder()) async throws -> (Lab, String) {
+    let folder = makeLabFolder("stacklab-monitoring")
+    let lab = try await Lab.start(builder.definition(directory: folder), options: LabOptions(portOffset: MonitoringPorts.offset()))
+    return (lab, folder)
+}
+
+/// A real program from PATH, or nil when it is not installed (the test then skips that part).
+func installedTool(_ name: String) -> String? {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let path = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return nil
+}
+
+/// Runs a program with `input` on stdin; returns its exit status and everything it printed.
+func run(_ executable: String, _ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let stdin = Pipe(), stdout = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = stdout
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input.utf8))
+    try stdin.fileHandleForWriting.close()
+    let data = stdout.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import StackLab
+
+/// The hardened lab's files must pass the real tools too (DESIGN principle 3): haproxy -c with the minted crt file
+/// (read, as by the runtime, relative to lb-01's folder), nginx -t for both web servers.
+@Suite("Security: the hardened lab passes haproxy -c and nginx -t")
+struct SecurityRealToolsTests {
+    func hardenedCopy() throws -> URL {
+        let folder = try temporaryFolder().appendingPathComponent("foobar-hardened")
+        try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: folder.path)
+        try TLSMaterial.mintMissing(for: try LabDefinition.load(directory: folder.path))
+        return folder
+    }
+
+    @Test(.enabled(if: RealTool.haproxy != nil, "haproxy is not installed"))
+    func hardenedBalancerConfigPassesHAProxyCheck() throws {
+        let lab = try hardenedCopy()
+        defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
+        let result = try RealTool.haproxyCheck("haproxy.cfg", in: lab.appendingPathComponent("lb-01"))
+        #expect(result.status == 0, "haproxy -c said:\n\(result.output)")
+        #expect(!result.output.contains("[WARNING]"), "haproxy -c warned:\n\(result.output)")
+    }
+
+    @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"), arguments: ["web-01", "web-02"])
+    func hardenedWebServerConfigPassesNginxTest(server: String) throws {
+        let lab = try hardenedCopy()
+        defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
+        let result = try RealTool.nginxTest(serverFolder: lab.appendingPathComponent(server))
+        #expect(result.status == 0, "nginx -t said:\n\(result.output)")
+    }
+
+    /// nginx's TLS directives, with files minted by the lab: stacklab and the real nginx agree.
+    @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"))
+    func nginxListenSSLWithMintedFilesPassesNginxTest() throws {
+        let lab = try hardenedCopy()
+        defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
+        let web = lab.appendingPathComponent("web-01")
+        let config = """
+        events {
+        }
+        http {
+            server {
+                listen 127.0.1.11:8443 ssl;
+                server_name www.foobar.com;
+                ssl_certificate web-01.crt;
+                ssl_certificate_key web-01.key;
+                ssl_protocols TLSv1.2 TLSv1.3;
+                root www;
+            }
+        }
+
+        """
+        try config.write(to: web.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
+        let definition = try LabDefinition.load(directory: lab.path)
+        let minted = try TLSMaterial.mintMissing(for: definition)
+        #expect(minted.map(\.path) == [web.appendingPathComponent("web-01.crt").path])
+        let result = try RealTool.nginxTest(serverFolder: web)
+        #expect(result.status == 0, "nginx -t said:\n\(result.output)")
+        _ = try TLSMaterial.serverContext(certificateFile: web.appendingPathComponent("web-01.crt").path,
+                                          keyFile: web.appendingPathComponent("web-01.key").path)
+    }
+}

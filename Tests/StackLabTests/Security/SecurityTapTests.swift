@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+@testable import StackLab
+
+@Suite("Security: the wire tap")
+struct SecurityTapTests {
+    func startBuiltLab() async throws -> (Lab, String) {
+        let folder = makeLabFolder("tap")
+        let lab = try await Lab.start(TestLabBuilder().definition(directory: folder), options: LabOptions(portOffset: SecurityPorts.offset()))
+        try await waitUntil("lb-01 sees every server UP") { lab.balancers[0].serverStatuses.allSatisfy { $0.status == "UP" } }
+        return (lab, folder)
+    }
+
+    @Test func aLoginOverPlainHTTPShowsThePasswordInTheTap() async throws {
+        let (lab, folder) = try await startBuiltLab()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let tap = try lab.tap("internet>lb-01")
+        let recorder = TapRecorder(tap)
+        let response = try await lab.get("/login", method: "POST", body: "username=alice&password=wonderland",
+                                         headers: [("Content-Type", "application/x-www-form-urlencoded")])
+        try await recorder.wait(for: "the login form and its answer in the tap") { messages in
+            messages.contains { $0.toServer && $0.text.contains("password=wonderland") }
+                && messages.contains { !$0.toServer && $0.text.contains("HTTP/1.1 200 OK") }
+        }
+        tap.stop()
+        await lab.shutdown()
+
+        #expect(response.status == 200)
+        let request = try #require(recorder.messages.first { $0.toServer && $0.text.contains("POST /login HTTP/1.1") })
+        #expect(request.kind == .text)
+        #expect(request.client.hasPrefix("internet 127.0.0.1:"))
+        #expect(request.server == "lb-01/haproxy 127.0.1.1:\(lab.network.port(8080))")
+        #expect(request.description.contains("→ lb-01/haproxy"))
+        #expect(recorder.messages.allSatisfy { $0.kind == .text })
+    }
+
+    @Test func aTapJoinsKeptAliveConnectionsBetweenServers() async throws {
+        let (lab, folder) = try await startBuiltLab()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Open lb-01's kept-alive connections to both web servers before the tap starts.
+        for _ in 0..<4 { _ = try await lab.get("/static/hello.txt") }
+        let tap = try lab.tap("lb-01>web-01")
+        let recorder = TapRecorder(tap)
+        for _ in 0..<4 { _ = try await lab.get("/static/hello.txt?after-tap") }
+        try await recorder.wait(for: "lb-01's request to web-01 in the tap") { messages in
+            messages.contains { $0.toServer && $0.text.contains("GET /static/hello.txt?after-tap HTTP/1.1") }
+        }
+        tap.stop()
+        await lab.shutdown()
+        let request = try #require(recorder.messages.first { $0.toServer && $0.text.contains("after-tap") })
+        #expect(request.client.hasPrefix("lb-01 127.0.1.1:"))
+        #expect(request.server.hasPrefix("web-01/nginx 127.0.1.11:"))
+        #expect(request.text.contains("X-Forwarded-For: 127.0.0.1"))
+        // Only connections from lb-01 to web-01: nothing between nginx and gunicorn on web-01.
+        #expect(recorder.messages.allSatisfy { $0.server.hasPrefix("web-01/nginx") })
+    }
+
+    @Test func aTapOnTheDatabaseShowsSQLQueries() async throws {
+        let running = try await RunningLab.start("foobar")
+        let tap = try running.lab.tap("web-01/mysql")
+        let recorder = TapRecorder(tap)
+        for n in 0..<2 {
+            let response = try await running.lab.get("/api/posts", method: "POST", body: "author=ann&body=tapped-\(n)",
+                                                     headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            #expect(response.status < 300, "POST /api/posts answered \(response.status): \(response.body)")
+        }
+        try await recorder.wait(for: "an INSERT in COM_QUERY on web-01/mysql") { messages in
+            messages.contains { $0.kind == .mysql && $0.toServer && $0.text.contains("COM_QUERY") && $0.text.contains("INSERT") }
+        }
+        tap.stop()
+        await running.cleanup()
+        let insert = try #require(recorder.messages.first { $0.text.contains("INSERT") && $0.text.contains("COM_QUERY") })
+        #expect(insert.text.contains("tapped-"))
+        #expect(insert.server.hasPrefix("web-01/mysql 127.0.1.11:"))
+    }
+
+    @Test func wireDecoderReadsTLSRecordsAcrossReadsAndHexDumpsBinary() {
+        var decoder = WireDecoder(isMySQL: false, toServer: true)
+        // A ClientHello record header (5 bytes) and the start of its body, then the rest split over two reads.
+        let first: [UInt8] = [22, 3, 1, 0, 8, 1, 0, 0, 4]
+        let (kind, lines) = decoder.decode(first)
+        #expect(kind == .tls)
+        #expect(lines == ["TLS record: handshake (ClientHello), version 0x0301 (TLS 1.0), length 8"])
+        #expect(decoder.decode([3, 3, 0, 0]).1.isEmpty)
+        let (_, more) = decoder.decode([23, 3, 3, 0, 2, 0xAB, 0xCD, 21, 3, 3])
+        #expect(more == ["TLS record: application_data (encrypted), version 0x0303 (TLS 1.2), length 2"])
+        var binary = WireDecoder(isMySQL: false, toServer: false)
+        let (binaryKind, dump) = binary.decode([0, 1, 2, 0x41, 0x42] + Array(repeating: UInt8(0xFF), count: 20))
+        #expect(binaryKind == .binary)
+        #expect(dump.first == "0000  00 01 02 41 42 ff ff ff  ff ff ff ff ff ff ff ff |...AB...........|")
+    }
+
+    @Test func aStoppedTapLeavesTheConnectionsAndEndsItsStream() async throws {
+        let (lab, folder) = try await startBuiltLab()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let tap = try lab.tap("internet>lb-01")
+        tap.stop()
+        var count = 0
+        for await _ in tap.messages { count += 1 }
+        _ = try await lab.get("/")
+        await lab.shutdown()
+        #expect(count == 0)
+        #expect(!lab.network.security.isWatching)
+        #expect(throws: TargetError.self) { try lab.tap("internet>lb-99") }
+    }
+}
