@@ -44,7 +44,7 @@ public struct Check: Sendable, Equatable, CustomStringConvertible {
 
     /// Reads one check; nil when the text fits none of the forms.
     public static func parse(_ raw: String) -> Check? {
-        let text = raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        let text = collapsingSpaces(raw)
         guard !text.isEmpty else { return nil }
         func make(_ kind: Kind) -> Check { Check(kind: kind, text: text) }
 
@@ -71,6 +71,29 @@ public struct Check: Sendable, Equatable, CustomStringConvertible {
         }
         return nil
     }
+}
+
+/// Runs of spaces become one, except inside "quotes" and `backticks` (where they are part of the text to find).
+func collapsingSpaces(_ raw: String) -> String {
+    var out = ""
+    var quote: Character?
+    var lastWasSpace = false
+    for character in raw.trimmingCharacters(in: .whitespaces) {
+        if let open = quote {
+            out.append(character)
+            if character == open { quote = nil }
+            continue
+        }
+        if character == "\"" || character == "`" { quote = character }
+        if character == " " || character == "\t" {
+            if !lastWasSpace { out.append(" ") }
+            lastWasSpace = true
+            continue
+        }
+        lastWasSpace = false
+        out.append(character)
+    }
+    return out
 }
 
 /// Whether a check passed, and why — in words the learner can act on.

@@ -19,6 +19,7 @@ import Testing
         ("at least 20 requests succeeded since the step began", .requests(atLeast: 20, succeeded: true)),
         ("at least 1 request failed", .requests(atLeast: 1, succeeded: false)),
         ("`alerts` shows \"firing\"", .commandShows(command: "alerts", text: "firing", negated: false)),
+        ("output  contains \"3306/tcp open     mysql\"", .outputContains("3306/tcp open     mysql", negated: false)),
     ] as [(String, Check.Kind)])
     func declarationsAreRead(text: String, kind: Check.Kind) {
         #expect(Check.parse(text)?.kind == kind)

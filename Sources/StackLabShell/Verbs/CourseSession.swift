@@ -38,7 +38,15 @@ public final class CourseLineEditor: LineEditor {
         let shell = self.shell
         await CourseSessions.existing(shell)?.beforePrompt()
         let input = await inner.readLine(prompt: prompt)
-        if case .line(let line) = input { await MainActor.run { CourseSessions.existing(shell)?.noteCommand(line) } }
+        guard case .line(let line) = input else { return input }
+        await MainActor.run { CourseSessions.existing(shell)?.noteCommand(line) }
+        // `COMMAND &` runs in the background (a tap while a curl runs); the shell itself then gets an empty line.
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix("&") && trimmed.count > 1 && !trimmed.hasSuffix("&&") {
+            inner.remember(line)
+            await CourseSessions.of(shell).runInBackground(trimmed)
+            return .line("")
+        }
         return input
     }
 
@@ -345,14 +353,18 @@ public final class CourseSession: CheckContext {
     private var variantFolder: String?
 
     /// `apply`: a copy of the lab with this step's files in it, started in place of the running lab.
-    public func applyFiles() async throws {
+    public func applyFiles(builtInLab: String? = nil) async throws {
         let (lesson, step) = try requireLesson()
-        guard !step.files.isEmpty else { throw ShellError("this step has no lesson files to apply") }
+        guard !step.files.isEmpty || builtInLab != nil else {
+            throw ShellError("this step has no lesson files to apply (apply NAME starts a built-in lab instead, e.g. 'apply foobar-hardened')")
+        }
         let base = baseSource ?? shell.session.source
         baseSource = base
         let folder = NSTemporaryDirectory() + "stacklab-lesson-\(lesson.name)-\(UUID().uuidString.prefix(8))"
         do {
-            if let builtIn = base.builtIn {
+            if let builtInLab {
+                try LabDefinition.writeBuiltIn(named: builtInLab, to: folder)
+            } else if let builtIn = base.builtIn {
                 try LabDefinition.writeBuiltIn(named: builtIn, to: folder)
             } else {
                 try Self.copyLab(from: base.directory, to: folder)
@@ -371,6 +383,7 @@ public final class CourseSession: CheckContext {
         }
         removeVariant()
         variantFolder = folder
+        if let builtInLab { say("a fresh copy of the built-in \(builtInLab) lab") }
         for file in step.files {
             say("\(file.path): the lesson's version (\(file.text.split(separator: "\n").count) lines)")
         }
@@ -400,6 +413,46 @@ public final class CourseSession: CheckContext {
             } else {
                 try manager.copyItem(atPath: source + "/" + path, toPath: destination + "/" + path)
             }
+        }
+    }
+
+    // MARK: - Commands in the background
+
+    /// Commands started with a trailing `&` (a `tap` while a `curl` runs), still running.
+    private var background: [Task<Void, Never>] = []
+
+    /// `COMMAND &`: runs the command while the learner (or the demo) goes on, like a Unix shell's `&`. Returns once the
+    /// command has started (printed something) or ended, so that what comes next happens while it runs.
+    public func runInBackground(_ line: String) async {
+        var command = line.trimmingCharacters(in: .whitespaces)
+        if command.hasSuffix("&") { command = String(command.dropLast()).trimmingCharacters(in: .whitespaces) }
+        let output = shell.output as? CourseOutput
+        let before = output?.transcript.sinceMark.utf8.count ?? 0
+        let shell = self.shell
+        let done = LockedBox(false)
+        let task = Task { @MainActor in
+            _ = await shell.execute(command)
+            done.withValue { $0 = true }
+        }
+        background.append(task)
+        say(shell.style.dim("[running in the background: \(command)]"))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !done.current, ContinuousClock.now < deadline, (output?.transcript.sinceMark.utf8.count ?? 1) <= before {
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+    }
+
+    /// Waits for background commands to end (a `tap -n 4` ends after four messages); stops them after `timeout`.
+    func finishBackground(timeout: Double = 10) async {
+        let tasks = background
+        background = []
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        for task in tasks {
+            let finished = LockedBox(false)
+            let waiter = Task { await task.value; finished.withValue { $0 = true } }
+            while !finished.current && ContinuousClock.now < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
+            if !finished.current { task.cancel() }
+            await waiter.value
         }
     }
 
@@ -460,9 +513,14 @@ public final class CourseSession: CheckContext {
                     }
                     write("\n")
                     recorder?.advance(seconds: delay > 0 ? 0 : 0.4)
+                    if command.hasSuffix("&") {
+                        await runInBackground(command)
+                        continue
+                    }
                     if !(await shell.execute(command)) { commandsOK = false }
                     if shell.interruptedScript { throw CancellationError() }
                 }
+                await finishBackground()
                 let outcomes = try await waitForChecks(step)
                 for (check, outcome) in zip(step.checks, outcomes) {
                     say((outcome.passed ? style.green("✓") : style.red("✗")) + " \(check.text) — \(outcome.why)")
@@ -488,7 +546,13 @@ public final class CourseSession: CheckContext {
             await begin(step: index, demo: true)
         }
         demoResume = nil
-        finish(lesson)
+        if lastDemo.allSatisfy(\.passed) {
+            finish(lesson)
+        } else {
+            say("")
+            say(shell.style.red("Demo of lesson \(lesson.number) ended, but not every check passed."))
+            self.lesson = nil
+        }
         return lastDemo
     }
 

@@ -140,12 +140,15 @@ struct ApplyVerb: ShellVerb {
         abstract: "Put the lesson step's version of a lab file (e.g. lb-01/haproxy.cfg) in place and restart the lab.",
         discussion: """
         What you would do on a real server by editing the file and reloading the service. The lesson shows the file;
-        'lab show FILE' prints what is running now.
+        'lab show FILE' prints what is running now. With a NAME, the lab becomes a fresh copy of that built-in lab
+        (foobar, foobar-hardened) instead.
 
-        Example:
+        Examples:
           apply
+          apply foobar-hardened
         """)
     static let group = VerbGroup.course
+    @Argument(help: "A built-in lab to start instead (foobar-hardened).") var lab: String?
 
-    func execute(in shell: Shell) async throws { try await CourseSessions.of(shell).applyFiles() }
+    func execute(in shell: Shell) async throws { try await CourseSessions.of(shell).applyFiles(builtInLab: lab) }
 }
