@@ -57,8 +57,6 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            // The security README section waits here for the lead to move it into README.md (then drop this exclude).
-            exclude: ["Network/README-security-section.md"],
             resources: [.copy("Resources/labs")],
             // Every request crosses this code several times: no dynamic exclusivity checks in release builds.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
@@ -80,6 +78,7 @@ let package = Package(
             dependencies: [
                 "StackLab",
                 "StackLabCourse",
+                "StackLabStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -9,19 +9,21 @@ final class SignalHandlers {
     private let sources: [any DispatchSourceSignal]
 
     init(shell: Shell, editor: LibEditLineEditor?) {
+        let interactive = shell.interactive
+        let interrupt: @Sendable () -> Void = { [shell] in Self.interrupt(shell, editor: editor, interactive: interactive) }
+        sources = Self.install(interrupt: interrupt, editor: editor)
+    }
+
+    /// Built outside the main actor: signal handlers run on a dispatch queue and must not inherit its isolation.
+    private nonisolated static func install(interrupt: @escaping @Sendable () -> Void,
+                                            editor: LibEditLineEditor?) -> [any DispatchSourceSignal] {
         let queue = DispatchQueue(label: "stacklab.signals")
         var sources: [any DispatchSourceSignal] = []
-        let interactive = shell.interactive
         signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: queue)
-        interrupt.setEventHandler {
-            if !shell.interrupt() && !interactive {
-                editor?.restoreTerminal()
-                exit(130)
-            }
-        }
-        interrupt.resume()
-        sources.append(interrupt)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: queue)
+        source.setEventHandler(handler: interrupt)
+        source.resume()
+        sources.append(source)
         for number in [SIGTERM, SIGHUP] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
@@ -33,7 +35,14 @@ final class SignalHandlers {
             source.resume()
             sources.append(source)
         }
-        self.sources = sources
+        return sources
+    }
+
+    private nonisolated static func interrupt(_ shell: Shell, editor: LibEditLineEditor?, interactive: Bool) {
+        if !shell.interrupt() && !interactive {
+            editor?.restoreTerminal()
+            exit(130)
+        }
     }
 
     func cancel() {

@@ -54,7 +54,8 @@ import Testing
             }
             let (_, text) = await out.of(shell, "status")
             let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("web-01") })
-            #expect(line.contains("crashed") && line.contains("DOWN (L4CON)"), "\(line)")
+            // The last check is L4CON (refused) — or, if a check was in flight at the crash, its reset (L7RSP/L7TOUT).
+            #expect(line.contains("crashed") && line.contains("DOWN (L"), "\(line)")
             #expect(shell.prompt.contains("problem"))
             // Every request now goes to web-02.
             let (_, answer) = await out.of(shell, "curl -i /")
@@ -267,11 +268,16 @@ import Testing
         }
     }
 
-    @Test func sqlSaysPlainlyWhenThereIsNoStore() async throws {
+    @Test func sqlRunsOnThePrimaryAndTheReplicaRefusesWrites() async throws {
         try await withShell { shell, out in
-            let (ok, text) = await out.of(shell, "sql SELECT * FROM posts")
-            #expect(!ok)
-            #expect(text.contains("store"))
+            let select = await out.of(shell, "sql SELECT 1 + 1 AS two")
+            #expect(select.ok, "\(select.text)")
+            #expect(select.text.contains("| two |") || select.text.contains("two"), "\(select.text)")
+            let unknown = await out.of(shell, "sql web-09 SELECT 1")
+            #expect(!unknown.ok && unknown.text.contains("unknown server 'web-09'"))
+            let replication = await out.of(shell, "replication")
+            #expect(replication.ok, "\(replication.text)")
+            #expect(replication.text.contains("PRIMARY") && replication.text.contains("REPLICA"), "\(replication.text)")
         }
     }
 }

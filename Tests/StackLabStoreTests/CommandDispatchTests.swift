@@ -11,9 +11,10 @@ final class EmbeddedClient {
     var pending = ByteBuffer()
     var scramble: [UInt8] = []
 
-    init(store: MySQLStore) throws {
+    init(store: MySQLStore, connectFirst: Bool = false) throws {
+        if connectFirst { try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50000)).wait() }
         try store.configureConnection(channel).wait()
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50000)).wait()
+        if !connectFirst { try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50000)).wait() }
     }
 
     func packets() throws -> [MySQLPacket] {
@@ -96,6 +97,13 @@ struct CommandDispatchTests {
         #expect(g.readInteger(as: UInt8.self) == 10)
         #expect(g.readNullTerminatedString() == "8.0.40-stacklab")
         #expect(String(decoding: greeting[0].payload.readableBytesView, as: UTF8.self).hasSuffix("mysql_native_password\0"))
+        await store.stop()
+    }
+
+    @Test func handlersInstalledOnAnAlreadyActiveConnectionStillGreet() async throws {
+        let store = try await startedStore()
+        let client = try EmbeddedClient(store: store, connectFirst: true)
+        #expect(try client.login(user: "app", password: "app").map(\.first) == [0x00])
         await store.stop()
     }
 

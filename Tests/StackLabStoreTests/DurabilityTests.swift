@@ -45,6 +45,35 @@ struct DurabilityTests {
         await again.stop()
     }
 
+    @Test func aCrashBetweenSnapshotAndRedoTruncationAppliesNothingTwice() async throws {
+        let store = try await startedStore()
+        let dir = store.settings.dataDirectory
+        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('a'), ('b'); UPDATE foobar.posts SET author = CONCAT(author, '!')")
+        let redo = try Data(contentsOf: URL(fileURLWithPath: dir + "/redo.log"))
+        await store.stop()  // snapshot written, redo emptied …
+        try redo.write(to: URL(fileURLWithPath: dir + "/redo.log"))  // … as if the crash came before the emptying
+        let again = try await reopen(dir)
+        #expect(try await again.execute("SELECT id, author FROM foobar.posts ORDER BY id").rows == [["1", "a!"], ["2", "b!"]])
+        await again.stop()
+    }
+
+    @Test func theSameStoreObjectCanCrashAndStartAgain() async throws {
+        let store = try await startedStore()
+        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('one')")
+        store.crash()
+        #expect(!store.status.running)
+        try await store.start()
+        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('two')")
+        await store.stop()
+        try await store.start()
+        let outcomes = await store.executeScript("SELECT author FROM foobar.posts ORDER BY id; SELECT nosuch FROM foobar.posts; SELECT 1")
+        #expect(outcomes.count == 2, "stops at the first error")
+        #expect(try outcomes[0].get().rows == [["one"], ["two"]])
+        #expect(throws: StoreError.self) { try outcomes[1].get() }
+        #expect(store.status.binlogFile == "mysql-bin.000003")
+        await store.stop()
+    }
+
     @Test func aTornLastRecordWasNeverAcknowledgedAndIsDropped() async throws {
         let store = try await startedStore()
         let dir = store.settings.dataDirectory

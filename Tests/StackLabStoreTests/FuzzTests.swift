@@ -48,6 +48,24 @@ struct FuzzTests {
         await store.stop()
     }
 
+    @Test func deeplyNestedExpressionsAreAnErrorNotAStackOverflow() async throws {
+        let store = try await startedStore()
+        for sql in ["SELECT " + String(repeating: "(", count: 100_000) + "1" + String(repeating: ")", count: 100_000),
+                    "SELECT " + String(repeating: "NOT ", count: 100_000) + "1",
+                    "SELECT " + String(repeating: "- ", count: 100_000) + "1",
+                    "SELECT 1" + String(repeating: " + 1", count: 5_000),
+                    "SELECT 1 FROM foobar.posts WHERE " + Array(repeating: "id = 1", count: 5_000).joined(separator: " OR ")] {
+            var session = Session.root()
+            let run = store.runScript(sql, session: &session)
+            if case .failure(let e) = run.outcomes.first { #expect(e.code == 1436) } else { Issue.record("accepted \(sql.prefix(40))…") }
+        }
+        // Within the limits, deep expressions work.
+        var session = Session.root()
+        let ok = store.runScript("SELECT " + String(repeating: "(", count: 60) + "1" + String(repeating: ")", count: 60) + String(repeating: " + 1", count: 400), session: &session)
+        #expect(try ok.outcomes.first?.get().rows == [["401"]])
+        await store.stop()
+    }
+
     @Test func randomBytesOnTheWireGetErrorsOrAClose() async throws {
         let store = try await startedStore()
         var rng = SplitMix64(state: 7)

@@ -82,6 +82,46 @@ struct MariaDBClientTests {
         await server.stop()
     }
 
+    @Test func warningsAndErrorsAreListedBySHOWWARNINGS() async throws {
+        let server = try await TestServer.start()
+        let out = try MariaDBClient.run(port: server.port, user: "root", password: "", ["-t", "-e", "CREATE DATABASE IF NOT EXISTS mysql; SHOW WARNINGS"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout == """
+            +-------+------+------------------------------------------------+
+            | Level | Code | Message                                        |
+            +-------+------+------------------------------------------------+
+            | Note  | 1007 | Can't create database 'mysql'; database exists |
+            +-------+------+------------------------------------------------+
+
+            """)
+        var session = Session.root()
+        _ = server.store.runScript("SELECT * FROM nosuch.t", session: &session)
+        let shown = server.store.runScript("SHOW WARNINGS", session: &session)
+        #expect(try shown.outcomes.first?.get().rows == [["Error", "1146", "Table 'nosuch.t' doesn't exist"]])
+        await server.stop()
+    }
+
+    @Test func selectSleepIsASlowQueryThatBlocksNobodyElse() async throws {
+        let server = try await TestServer.start()
+        let started = Date()
+        async let slow = Task.detached { () throws -> (MariaDBClient.Output, Date) in
+            let out = try MariaDBClient.run(port: server.port, ["--batch", "-e", "SELECT SLEEP(3)"])
+            return (out, Date())
+        }.value
+        // Meanwhile another client is served at once.
+        try await waitUntil("the sleeping query to be listed") {
+            try await server.sql("SHOW PROCESSLIST").rows.contains { $0[6] == "User sleep" && $0[7] == "SELECT SLEEP(3)" }
+        }
+        let quick = try MariaDBClient.run(port: server.port, ["--batch", "-e", "SELECT 1"])
+        let quickDone = Date()
+        #expect(quick.stdout == "1\n1\n")
+        let (out, slowDone) = try await slow
+        #expect(out.stdout == "SLEEP(3)\n0\n")
+        #expect(quickDone < slowDone)
+        #expect(slowDone.timeIntervalSince(started) >= 3)
+        await server.stop()
+    }
+
     @Test func wrongPasswordIsAccessDenied1045() async throws {
         let server = try await TestServer.start()
         let out = try MariaDBClient.run(port: server.port, password: "wrong", ["-e", "SELECT 1"])

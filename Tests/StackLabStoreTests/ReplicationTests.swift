@@ -61,6 +61,33 @@ struct ReplicationTests {
         #expect(status.value("Source_Log_File") == "mysql-bin.000001")
         #expect(status.value("Seconds_Behind_Source") == "0")
         #expect(try await pair.replica.sql("SELECT @@gtid_executed").rows[0][0] == master.value("Executed_Gtid_Set"))
+        // The old spellings still work, with the old column names.
+        let legacy = try await pair.replica.sql("SHOW SLAVE STATUS")
+        #expect(Array(legacy.columns.prefix(13)) == ["Slave_IO_State", "Master_Host", "Master_User", "Master_Port", "Connect_Retry", "Master_Log_File",
+                                                     "Read_Master_Log_Pos", "Relay_Log_File", "Relay_Log_Pos", "Relay_Master_Log_File", "Slave_IO_Running",
+                                                     "Slave_SQL_Running", "Replicate_Do_DB"])
+        #expect(legacy.value("Seconds_Behind_Master") == "0")
+        #expect(legacy.columns.contains("Get_master_public_key"))
+        #expect(try await pair.primary.sql("SHOW MASTER STATUS").rows == master.rows)
+        _ = try await pair.replica.sql("STOP SLAVE")
+        #expect(try await pair.replica.sql("SHOW SLAVE STATUS").value("Slave_IO_Running") == "No")
+        _ = try await pair.replica.sql("CHANGE MASTER TO MASTER_CONNECT_RETRY=5; START SLAVE")
+        #expect(try await pair.replica.sql("SHOW REPLICA STATUS").value("Connect_Retry") == "5")
+        await pair.stop()
+    }
+}
+
+@Suite("Process list")
+struct ProcessListTests {
+    @Test func dumpThreadAndReplicaThreadsAreListed() async throws {
+        let pair = try await Pair.start()
+        try await pair.waitForReplicaCount(0)
+        let onPrimary = try await pair.primary.sql("SHOW PROCESSLIST")
+        #expect(onPrimary.columns == ["Id", "User", "Host", "db", "Command", "Time", "State", "Info"])
+        #expect(onPrimary.rows.contains { $0[1] == "repl" && $0[4] == "Binlog Dump" && $0[6] == "Source has sent all binlog to replica; waiting for more updates" })
+        let onReplica = try await pair.replica.sql("SHOW PROCESSLIST")
+        #expect(onReplica.rows.contains { $0[1] == "system user" && $0[4] == "Connect" && $0[6] == "Waiting for source to send event" })
+        #expect(onReplica.rows.contains { $0[1] == "system user" && $0[4] == "Query" && $0[6] == "Replica has read all relay log; waiting for more updates" })
         await pair.stop()
     }
 }
@@ -84,7 +111,11 @@ struct ReplicationFailureTests {
         try await waitUntil("the replica to notice") { pair.replica.store.status.replica?.lastIOErrno == 2003 }
         let down = try await pair.replica.sql("SHOW REPLICA STATUS")
         #expect(down.value("Replica_IO_Running") == "Connecting")
-        #expect(down.value("Last_IO_Error") == "Error reconnecting to source 'repl@127.0.0.1:\(pair.primary.port)'. This was attempt 1/86400, with a delay of 1 seconds between attempts. Message: Can't connect to MySQL server on '127.0.0.1:\(pair.primary.port)' (111)")
+        // The attempt number grows every Connect_Retry second: on a slow machine the test may see the second one.
+        let ioError = down.value("Last_IO_Error") ?? ""
+        let attempt = ioError.range(of: #"attempt [0-9]+/86400"#, options: .regularExpression).map { String(ioError[$0]) } ?? "?"
+        #expect(ioError == "Error reconnecting to source 'repl@127.0.0.1:\(pair.primary.port)'. This was \(attempt), with a delay of 1 seconds between attempts. Message: Can't connect to MySQL server on '127.0.0.1:\(pair.primary.port)' (111)")
+        #expect(attempt != "?")
         // Same data directory, same port.
         let restarted = try await TestServer.start(name: "web-01", serverID: 1, port: pair.primary.port, dataDirectory: pair.primary.settings.dataDirectory)
         #expect(try await restarted.sql("SELECT COUNT(*) FROM foobar.posts").rows[0][0] == "100")
@@ -265,13 +296,51 @@ struct ReplicaLifecycleTests {
         await again.stop()
     }
 
+    @Test func wrongBinlogCoordinatesStopTheReceiverWith13114() async throws {
+        let pair = try await Pair.start()
+        _ = try await pair.replica.sql("STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='mysql-bin.000009', SOURCE_LOG_POS=4; START REPLICA")
+        try await waitUntil("the receiver to stop") { pair.replica.store.status.replica?.lastIOErrno == 13114 }
+        let s = try await pair.replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Replica_IO_Running") == "No")
+        #expect(s.value("Last_IO_Error") == "Got fatal error 1236 from source when reading data from binary log: 'Could not find first log file name in binary log index file'")
+        #expect(pair.replica.logLines.all.contains { $0.contains("[ERROR] [MY-013114] [Repl] Replica I/O for channel '': Got fatal error 1236") })
+        await pair.stop()
+    }
+
+    @Test func wrongReplicationPasswordKeepsRetryingWith1045() async throws {
+        let pair = try await Pair.start()
+        _ = try await pair.replica.sql("STOP REPLICA; CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD='wrong'; START REPLICA")
+        try await waitUntil("the receiver to report the refusal") { pair.replica.store.status.replica?.lastIOErrno == 1045 }
+        let s = try await pair.replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Replica_IO_Running") == "Connecting")
+        #expect(s.value("Last_IO_Error")?.hasPrefix("Error connecting to source 'repl@127.0.0.1:\(pair.primary.port)'. This was attempt ") == true)
+        #expect(s.value("Last_IO_Error")?.hasSuffix("Message: Access denied for user 'repl'@'127.0.0.1' (using password: YES)") == true)
+        await pair.stop()
+    }
+
+    @Test func skipReplicaStartLeavesReplicationStoppedAfterARestart() async throws {
+        let pair = try await Pair.start()
+        await pair.replica.stop()
+        let replica = try await TestServer.start(name: "web-02", serverID: 2, dataDirectory: pair.replica.settings.dataDirectory) { $0.skipReplicaStart = true }
+        let s = try await replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Replica_IO_Running") == "No" && s.value("Replica_SQL_Running") == "No")
+        #expect(s.value("Source_Port") == String(pair.primary.port), "the connection settings survive the restart")
+        _ = try await replica.sql("START REPLICA")
+        try await waitUntil("the receiver to connect") { replica.store.status.replica?.ioRunning == .yes }
+        await replica.stop()
+        await pair.primary.stop()
+    }
+
     @Test func promotedReplicaTakesWritesAndTheOldPrimaryRejoinsByGTID() async throws {
         let pair = try await Pair.start(autoPosition: true)
         for i in 1...10 { _ = try await pair.primary.sql("INSERT INTO foobar.posts (author) VALUES ('p\(i)')") }
         try await pair.waitForReplicaCount(10)
         await pair.primary.crash()
-        // Before promotion the replica refuses the app's writes …
+        // Before promotion the replica refuses the app's writes (a user without SUPER is told "--read-only" even
+        // under super_read_only, as mysqld's err_readonly() does) …
         await expectError(pair.replica.store, "INSERT INTO foobar.posts (author) VALUES ('x')", user: "app",
+                          "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute this statement")
+        await expectError(pair.replica.store, "INSERT INTO foobar.posts (author) VALUES ('x')",
                           "ERROR 1290 (HY000): The MySQL server is running with the --super-read-only option so it cannot execute this statement")
         _ = try await pair.replica.sql("STOP REPLICA")
         _ = try await pair.replica.sql("RESET REPLICA ALL")
@@ -308,5 +377,42 @@ struct ReplicaLifecycleTests {
         #expect(s.value("Last_SQL_Error") == "Error 'Duplicate entry '1' for key 'posts.PRIMARY'' on query. Default database: ''. Query: 'INSERT INTO foobar.posts (author) VALUES ('from source')'")
         #expect(s.value("Seconds_Behind_Source") == nil)
         await pair.stop()
+    }
+}
+
+@Suite("Silent sources", .serialized)
+struct SilentSourceTests {
+    @Test func heartbeatsKeepAnIdleReplicaConnectedAndSilenceMakesItReconnect() async throws {
+        let primary = try await TestServer.start(name: "web-01", serverID: 1) { s in
+            s.initStatements += ["CREATE DATABASE foobar", "CREATE TABLE foobar.posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64))"]
+        }
+        let proxy = try await BlackholeProxy.start(to: primary.port)
+        let replica = try await TestServer.start(name: "web-02", serverID: 2) { s in
+            s.replicaNetTimeoutSeconds = 2
+            s.initStatements = ["CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=\(proxy.port), SOURCE_USER='repl', SOURCE_PASSWORD='repl', SOURCE_CONNECT_RETRY=1, SOURCE_HEARTBEAT_PERIOD=0.2", "START REPLICA"]
+        }
+        let pair = Pair(primary: primary, replica: replica)
+        try await pair.waitForReplicaCount(0)
+        // Idle but alive: heartbeats arrive and the receiver stays connected far past replica_net_timeout's share.
+        let channel = try #require(replica.store.replica)
+        try await waitUntil("heartbeats") { channel.runtime.withLockedValue { $0.heartbeats } >= 12 }
+        #expect(replica.store.status.replica?.ioRunning == .yes)
+        #expect(replica.store.status.replica?.lastIOErrno == 0)
+        // The network starts dropping packets: no FIN, no RST, just silence.
+        proxy.blackholed = true
+        try await waitUntil("the receiver to give up on the silent source", timeout: 30) {
+            replica.store.status.replica?.ioRunning == .connecting && replica.store.status.replica?.lastIOErrno == 2013
+        }
+        let s = try await replica.sql("SHOW REPLICA STATUS")
+        #expect(s.value("Last_IO_Error")?.hasSuffix("Message: Lost connection to MySQL server at 'reading initial communication packet', system error: 110") == true)
+        #expect(replica.logLines.all.contains { $0.contains("[MY-010557] [Repl] Error reading packet from server for channel '': Lost connection to MySQL server during query (server_errno=2013)") })
+        // The network heals: the receiver reconnects and nothing written meanwhile is lost.
+        _ = try await primary.sql("INSERT INTO foobar.posts (author) VALUES ('during the partition')")
+        proxy.blackholed = false
+        try await pair.waitForReplicaCount(1)
+        #expect(replica.store.status.replica?.ioRunning == .yes)
+        await replica.stop()
+        await proxy.close()
+        await primary.stop()
     }
 }

@@ -89,6 +89,23 @@ struct SQLErrorTests {
         await s.stop()
     }
 
+    @Test func likeMatchesLikeMySQL() {
+        #expect(Like.matches("Alice", pattern: "a%"))
+        #expect(Like.matches("alice", pattern: "%LIC%"))
+        #expect(Like.matches("bob", pattern: "b_b"))
+        #expect(!Like.matches("bob", pattern: "b_"))
+        #expect(Like.matches("", pattern: "%"))
+        #expect(!Like.matches("", pattern: "_"))
+        #expect(Like.matches("50%", pattern: "50\\%"))
+        #expect(!Like.matches("500", pattern: "50\\%"))
+        #expect(Like.matches("a_b", pattern: "a\\_b") && !Like.matches("axb", pattern: "a\\_b"))
+        #expect(Like.matches("mississippi", pattern: "%iss%ppi"))
+        #expect(!Like.matches("mississippi", pattern: "%iss%ppx"))
+        #expect(Like.matches("127.0.1.12", pattern: "127.0.1.%"))
+        // Long inputs are no danger.
+        #expect(!Like.matches(String(repeating: "a", count: 100_000), pattern: String(repeating: "%a", count: 20) + "b"))
+    }
+
     @Test func updateDeleteAndInfoStrings() async throws {
         let s = try await startedStore()
         let ins = try await s.execute("INSERT INTO foobar.posts (author) VALUES ('a'), ('b'), ('c')")
@@ -102,6 +119,16 @@ struct SQLErrorTests {
         #expect(try await s.execute("SELECT id, author FROM foobar.posts").rows == [["3", "c"]])
         // AUTO_INCREMENT does not reuse ids.
         #expect(try await s.execute("INSERT INTO foobar.posts (author) VALUES ('d')").lastInsertID == 4)
+        await s.stop()
+    }
+
+    @Test func gtidModeOffShowsNoGTIDs() async throws {
+        let s = try await startedStore { $0.gtidMode = false }
+        _ = try await s.execute("INSERT INTO foobar.posts (author) VALUES ('a')")
+        #expect(try await s.execute("SELECT @@gtid_executed, @@gtid_mode").rows == [["", "OFF"]])
+        #expect(try await s.execute("SHOW BINARY LOG STATUS").value("Executed_Gtid_Set") == "")
+        await expectError(s, "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_AUTO_POSITION=1",
+                          "ERROR 1777 (HY000): CHANGE REPLICATION SOURCE TO SOURCE_AUTO_POSITION = 1 cannot be executed because @@GLOBAL.GTID_MODE = OFF.")
         await s.stop()
     }
 

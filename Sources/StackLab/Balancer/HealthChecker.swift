@@ -39,6 +39,8 @@ final class HealthChecker: Sendable {
     }
 
     private func schedule(_ index: Int, after delay: TimeAmount, generation gen: Int) {
+        // A check that finishes after stop() (or after the lab's threads are gone) schedules nothing more.
+        guard generation.withLockedValue({ $0 }) == gen else { return }
         let loop = runtime.group.next()
         let task = loop.scheduleTask(in: delay) { [self] in
             guard generation.withLockedValue({ $0 }) == gen else { return }

@@ -64,7 +64,6 @@ public final class LabSession {
         let started = ContinuousClock.now
         await stopMonitor()
         await lab.shutdown()
-        Self.retire(lab)
         do {
             lab = try await Lab.start(definition, options: options)
             source = newSource
@@ -78,14 +77,7 @@ public final class LabSession {
     public func shutdown() async {
         await stopMonitor()
         await lab.shutdown()
-        Self.retire(lab)
     }
-
-    /// Stopped labs are kept, not freed: a health check that was in flight at shutdown may still schedule its next
-    /// check on the stopped event loop, and freeing that never-run task trips SwiftNIO's leaked-promise check in debug
-    /// builds (HealthChecker.schedule should check its generation before scheduling; reported to the lab's owner).
-    private static let retired = LockedBox<[Lab]>([])
-    private static func retire(_ lab: Lab) { retired.withValue { $0.append(lab) } }
 }
 
 extension ContinuousClock.Instant {

@@ -59,7 +59,7 @@ public final class Shell {
             case .interrupted:
                 continue
             case .line(let line):
-                if !line.trimmingSpaces.isEmpty { editor.remember(line) }
+                if !line.trimmingSpaces.isEmpty { editor.remember(line.trimmingSpaces) }
                 if !(await execute(line)) { failed = true }
                 if !interactive && interruptedScript { break loop }
                 // A `lab load` changes the names to complete.

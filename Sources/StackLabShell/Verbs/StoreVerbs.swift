@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StackLab
+import StackLabStore
 
 /// The MySQL-like store is built in another part of stacklab; until the lab runs store processes, these verbs say so
 /// plainly instead of pretending.
@@ -9,6 +10,9 @@ struct SQLVerb: RawTextVerb {
         commandName: "sql",
         abstract: "Run one SQL statement on a store (the primary unless TARGET says) and print the result table.",
         discussion: """
+        Statements run in the lab's database (foobar), as the mysql client's root user. End with \\G for one
+        column per line.
+
         Examples:
           sql SELECT * FROM posts ORDER BY id DESC LIMIT 5
           sql web-02 SHOW REPLICA STATUS
@@ -27,7 +31,40 @@ struct SQLVerb: RawTextVerb {
 
     func execute(in shell: Shell) async throws {
         guard !rawText.isEmpty else { throw ShellError("give a statement, e.g. 'sql SELECT * FROM posts'") }
-        try StoreAvailability.require(shell.lab)
+        let lab = shell.lab
+        var statement = rawText
+        var chosen: StoreProcess?
+        // A first word naming a server or its mysql process picks the store; otherwise the primary.
+        if let first = words.first, first.contains("-") || first.contains("/") {
+            let target = try lab.target(first)
+            chosen = lab.processes(for: target).compactMap { $0 as? StoreProcess }.first
+            guard chosen != nil else { throw ShellError("\(target) runs no store — stores: \(StoreAvailability.names(lab))") }
+            statement = String(rawText.dropFirst(first.count)).trimmingSpaces
+        }
+        let process = try chosen ?? StoreAvailability.primary(lab)
+        guard let store = process.store else {
+            throw ShellError("ERROR 2003 (HY000): Can't connect to MySQL server on '\(process.runtime.serverAddress)' — \(process.name) is \(process.state) ('revive \(process.name)')")
+        }
+        guard !statement.isEmpty else { throw ShellError("give a statement after \(process.name), e.g. 'sql \(process.serverName) SHOW REPLICA STATUS'") }
+        var vertical = false
+        if statement.hasSuffix("\\G") {
+            vertical = true
+            statement = String(statement.dropLast(2))
+        }
+        // Like `mysql foobar`: statements run in the database the store's init file creates.
+        let database = StoreAvailability.database(of: process, in: lab)
+        let text = database.map { statement.uppercased().hasPrefix("USE ") ? statement : "USE \($0); \(statement)" } ?? statement
+        let started = ContinuousClock.now
+        do {
+            let result = try await cancellable { try await store.execute(text) }
+            let seconds = Double(started.milliseconds) / 1000
+            let rendered = vertical ? result.renderVertical(seconds: seconds) : result.renderTable(seconds: seconds)
+            shell.write(rendered.hasSuffix("\n") ? rendered : rendered + "\n")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ShellError("\(error)")
+        }
     }
 }
 
@@ -36,23 +73,71 @@ struct ReplicationVerb: ShellVerb {
         commandName: "replication",
         abstract: "Is the replica keeping up with the primary? A summary of SHOW REPLICA STATUS.",
         discussion: """
+        For each store: its role, and for a replica its two threads (IO: fetching the primary's binlog; SQL:
+        applying it) and how far behind it is. "Seconds_Behind_Source: NULL" means it is not replicating at all.
+
         Example:
           replication
         """)
     static let group = VerbGroup.store
 
     func execute(in shell: Shell) async throws {
-        try StoreAvailability.require(shell.lab)
+        let lab = shell.lab
+        let stores = lab.processes.compactMap { $0 as? StoreProcess }
+        guard !stores.isEmpty else { throw StoreAvailability.none }
+        let style = shell.style
+        for process in stores {
+            guard let store = process.store else {
+                shell.say("\(process.name): " + style.red("\(process.state)") + " — not running")
+                continue
+            }
+            let status = store.status
+            guard let replica = status.replica else {
+                let binlog = status.binlogFile.map { " · binlog \($0) position \(status.binlogPosition ?? 0)" } ?? " · no binary log"
+                shell.say("\(process.name): " + style.bold("PRIMARY") + (status.readOnly ? " (read_only)" : " (takes writes)") + binlog)
+                continue
+            }
+            let io = replica.ioRunning.rawValue, sql = replica.sqlRunning ? "Yes" : "No"
+            let healthy = replica.ioRunning == .yes && replica.sqlRunning
+            let behind = replica.secondsBehindSource.map { "\($0) s" } ?? "NULL"
+            shell.say("\(process.name): " + style.bold("REPLICA") + " of \(replica.sourceHost):\(replica.sourcePort)"
+                + (status.readOnly ? " (read_only)" : ""))
+            shell.say("  Replica_IO_Running: " + (replica.ioRunning == .yes ? style.green(io) : style.red(io))
+                + "   Replica_SQL_Running: " + (replica.sqlRunning ? style.green(sql) : style.red(sql))
+                + "   Seconds_Behind_Source: " + (healthy ? style.green(behind) : style.red(behind)))
+            shell.say("  read up to \(replica.sourceLogFile):\(replica.readSourceLogPos), applied up to \(replica.execSourceLogPos)")
+            if !replica.lastIOError.isEmpty { shell.say("  " + style.red("Last_IO_Error: \(replica.lastIOError)")) }
+            if !replica.lastSQLError.isEmpty { shell.say("  " + style.red("Last_SQL_Error: \(replica.lastSQLError)")) }
+        }
     }
 }
 
 enum StoreAvailability {
-    @MainActor static func require(_ lab: Lab) throws {
-        let stores = lab.processes.filter { $0.kind == .mysql }
-        if stores.isEmpty {
-            throw ShellError("the MySQL-like store is not available in this build of stacklab yet, so there is no database to query "
-                + "(coming with the store: 'sql' and 'replication' will work then)")
+    static let none = ShellError("this lab runs no MySQL-like store (no server in lab.conf lists mysql), so there is no database")
+
+    /// The first database the store's init file creates (`CREATE DATABASE foobar`), nil when none.
+    @MainActor static func database(of process: StoreProcess, in lab: Lab) -> String? {
+        // A replica gets its databases from the primary, so look there too.
+        let own = lab.definition.mysqlInitStatements[process.serverName] ?? []
+        let others = lab.definition.mysqlInitStatements.sorted { $0.key < $1.key }.flatMap(\.value)
+        for statement in own + others {
+            let words = statement.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" })
+            guard words.count >= 3, words[0].uppercased() == "CREATE", ["DATABASE", "SCHEMA"].contains(words[1].uppercased()) else { continue }
+            let name = words.dropFirst(2).first { !["IF", "NOT", "EXISTS"].contains($0.uppercased()) }
+            return name.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "`;")) }
         }
-        throw ShellError("this shell cannot talk to the store yet (the store runs, but the shell's SQL client is not built in)")
+        return nil
+    }
+
+    @MainActor static func names(_ lab: Lab) -> String {
+        let names = lab.processes.filter { $0.kind == .mysql }.map(\.name)
+        return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+
+    /// The store that takes writes: not read_only in its my.cnf (the lab's design), else the first.
+    @MainActor static func primary(_ lab: Lab) throws -> StoreProcess {
+        let stores = lab.processes.compactMap { $0 as? StoreProcess }
+        guard let first = stores.first else { throw none }
+        return stores.first { $0.store?.status.role == .primary && !$0.config.readOnly } ?? stores.first { !$0.config.readOnly } ?? first
     }
 }

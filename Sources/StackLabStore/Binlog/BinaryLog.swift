@@ -248,3 +248,20 @@ extension BinaryLog {
         for w in waiters { w.resume() }
     }
 }
+
+extension BinaryLog {
+    /// Waits for entries beyond `count`; false when `timeout` seconds passed first (time for a heartbeat).
+    func waitForEntries(beyond count: Int, timeout: Double?) async -> Bool {
+        guard let timeout else {
+            await waitForEntries(beyond: count)
+            return true
+        }
+        let sleeper = Task {
+            try? await Task.sleep(nanoseconds: UInt64(max(0.001, timeout) * 1_000_000_000))
+            if !Task.isCancelled { self.wakeWaiters() }
+        }
+        await waitForEntries(beyond: count)
+        sleeper.cancel()
+        return entryCount > count
+    }
+}

@@ -42,7 +42,10 @@ final class MySQLConnection: Sendable {
         self.deprecateEOF = deprecateEOF
     }
 
-    static func connect(host: String, port: Int, user: String, password: String, database: String?, dial: StoreDialer) async throws -> MySQLConnection {
+    /// `readTimeoutSeconds` bounds the wait for the server's greeting and answers during the handshake (a hung
+    /// server, or a partition that drops packets, must not block forever).
+    static func connect(host: String, port: Int, user: String, password: String, database: String?, dial: StoreDialer,
+                        readTimeoutSeconds: Int = 30) async throws -> MySQLConnection {
         let inbox = PacketInbox()
         let channel: Channel
         do {
@@ -57,7 +60,7 @@ final class MySQLConnection: Sendable {
             throw StoreConnectionError.cannotConnect(host: host, port: port, errno: Self.errno(of: error))
         }
         do {
-            let greeting = try await inbox.next()
+            let greeting = try await inbox.next(timeout: .seconds(Int64(readTimeoutSeconds)), on: channel.eventLoop, timeoutError: HandshakeTimeout())
             var g = greeting.payload
             if g.getInteger(at: g.readerIndex, as: UInt8.self) == 0xFF { throw Self.decodeError(g) }
             guard g.readInteger(as: UInt8.self) == 10, g.readNullTerminatedString() != nil,
@@ -85,7 +88,7 @@ final class MySQLConnection: Sendable {
             if let database { response.writeNullTerminatedString(database) }
             response.writeNullTerminatedString("mysql_native_password")
             try await channel.writeAndFlush(MySQLPacket(sequenceID: greeting.sequenceID &+ 1, payload: response)).get()
-            var reply = try await inbox.next()
+            var reply = try await inbox.next(timeout: .seconds(Int64(readTimeoutSeconds)), on: channel.eventLoop, timeoutError: HandshakeTimeout())
             if reply.payload.getInteger(at: reply.payload.readerIndex, as: UInt8.self) == 0xFE {
                 // Auth switch: answer with the new scramble.
                 var p = reply.payload
@@ -95,14 +98,16 @@ final class MySQLConnection: Sendable {
                 var answer = ByteBuffer()
                 answer.writeBytes(NativePassword.token(password: password, scramble: newScramble))
                 try await channel.writeAndFlush(MySQLPacket(sequenceID: reply.sequenceID &+ 1, payload: answer)).get()
-                reply = try await inbox.next()
+                reply = try await inbox.next(timeout: .seconds(Int64(readTimeoutSeconds)), on: channel.eventLoop, timeoutError: HandshakeTimeout())
             }
             if reply.payload.getInteger(at: reply.payload.readerIndex, as: UInt8.self) == 0xFF { throw Self.decodeError(reply.payload) }
             return MySQLConnection(channel: channel, inbox: inbox, host: host, port: port, deprecateEOF: caps.contains(.deprecateEOF))
         } catch {
             channel.close(promise: nil)
             if let e = error as? StoreError { throw e }
-            throw StoreConnectionError(code: 2013, message: "Lost connection to MySQL server at 'reading initial communication packet', system error: 104")
+            // CR_SERVER_LOST_EXTENDED, with ETIMEDOUT (110) when nothing came back or ECONNRESET (104).
+            let errno = error is HandshakeTimeout ? 110 : 104
+            throw StoreConnectionError(code: 2013, message: "Lost connection to MySQL server at 'reading initial communication packet', system error: \(errno)")
         }
     }
 
@@ -146,9 +151,10 @@ final class MySQLConnection: Sendable {
 
     /// Waits for the next packet. Cancelling the waiting task closes the connection (a killed app worker must
     /// not keep a pool slot waiting on a hung server): the caller then sees 2013.
-    func nextPacket() async throws -> MySQLPacket {
+    func nextPacket(timeoutSeconds: Int? = nil) async throws -> MySQLPacket {
         try await withTaskCancellationHandler {
-            try await inbox.next()
+            try await inbox.next(timeout: timeoutSeconds.map { .seconds(Int64($0)) }, on: channel.eventLoop,
+                                 timeoutError: StoreConnectionError(code: 2013, message: "Lost connection to MySQL server during query"))
         } onCancel: { [channel, inbox] in
             inbox.finish(StoreConnectionError.lostConnection())
             channel.close(promise: nil)
@@ -236,3 +242,5 @@ final class MySQLConnection: Sendable {
 
     var isActive: Bool { channel.isActive }
 }
+
+struct HandshakeTimeout: Error {}

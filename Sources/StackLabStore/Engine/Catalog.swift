@@ -164,30 +164,43 @@ enum HostPattern {
     }
 }
 
-/// SQL LIKE with % and _ (and \ escapes), case-insensitive as MySQL's default collation.
+/// SQL LIKE with % and _ (and \ escapes), case-insensitive as MySQL's default collation. Iterative (the classic
+/// wildcard matcher with one backtrack point), so a long text or pattern cannot exhaust the stack.
 enum Like {
+    private enum Piece: Equatable { case any, one, char(Character) }
+
     static func matches(_ text: String, pattern: String) -> Bool {
-        let t = Array(text.lowercased()), p = Array(pattern.lowercased())
-        var memo = [Int: Bool]()
-        func go(_ i: Int, _ j: Int) -> Bool {
-            let k = i * (p.count + 1) + j
-            if let m = memo[k] { return m }
-            var r: Bool
-            if j == p.count {
-                r = i == t.count
-            } else if p[j] == "%" {
-                r = go(i, j + 1) || (i < t.count && go(i + 1, j))
-            } else if p[j] == "\\" && j + 1 < p.count {
-                r = i < t.count && t[i] == p[j + 1] && go(i + 1, j + 2)
-            } else if p[j] == "_" {
-                r = i < t.count && go(i + 1, j + 1)
-            } else {
-                r = i < t.count && t[i] == p[j] && go(i + 1, j + 1)
+        let t = Array(text.lowercased())
+        var p: [Piece] = []
+        var chars = Array(pattern.lowercased())[...]
+        while let c = chars.popFirst() {
+            switch c {
+            case "%": if p.last != .any { p.append(.any) }
+            case "_": p.append(.one)
+            case "\\": p.append(.char(chars.popFirst() ?? "\\"))
+            default: p.append(.char(c))
             }
-            memo[k] = r
-            return r
         }
-        return go(0, 0)
+        var i = 0, j = 0
+        var starJ = -1, starI = 0
+        while i < t.count {
+            if j < p.count, p[j] == .one || p[j] == .char(t[i]) {
+                i += 1
+                j += 1
+            } else if j < p.count, p[j] == .any {
+                starJ = j
+                starI = i
+                j += 1
+            } else if starJ >= 0 {
+                j = starJ + 1
+                starI += 1
+                i = starI
+            } else {
+                return false
+            }
+        }
+        while j < p.count, p[j] == .any { j += 1 }
+        return j == p.count
     }
 }
 

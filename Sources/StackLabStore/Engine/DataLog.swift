@@ -32,6 +32,11 @@ final class DataLog: Sendable {
     let directory: String
     let fsync: Bool
     private let fd = NIOLockedValueBox<Int32>(-1)
+    private let sinceCheckpoint = NIOLockedValueBox(0)
+    /// Records after which the engine folds the redo log into a snapshot, so a restart replays at most this many.
+    static let checkpointEvery = 10_000
+
+    var needsCheckpoint: Bool { sinceCheckpoint.withLockedValue { $0 >= Self.checkpointEvery } }
 
     init(directory: String, fsync: Bool) {
         self.directory = directory
@@ -83,15 +88,19 @@ final class DataLog: Sendable {
             guard n == data.count else { throw StoreError(code: 3, sqlState: "HY000", message: "Error writing file 'redo.log' (errno: \(errno))") }
             if fsync { _ = Foundation.fsync(f) }
         }
+        sinceCheckpoint.withLockedValue { $0 += 1 }
     }
 
     /// Graceful stop: fold everything into a fresh snapshot and empty the redo log.
+    /// The snapshot is written atomically before the redo log is emptied; a crash in between replays records the
+    /// snapshot already has, which recovery skips by their GTIDs.
     func checkpoint(_ snapshot: Snapshot) throws {
         let data = try JSONEncoder().encode(snapshot)
         try data.write(to: URL(fileURLWithPath: snapshotPath), options: .atomic)
         fd.withLockedValue { f in
             if f >= 0 { _ = ftruncate(f, 0) }
         }
+        sinceCheckpoint.withLockedValue { $0 = 0 }
     }
 
     func close() {

@@ -29,9 +29,30 @@ struct Evaluator {
         }
     }
 
+    /// Replaces column names by row positions once per statement, so rows are not searched by name.
+    func resolve(_ e: Expr) -> Expr {
+        switch e {
+        case .column(_, let name):
+            if let table, let i = table.columnIndex(name) { return .slot(i) }
+            return e
+        case .function(let n, let args, let star): return .function(name: n, args: args.map(resolve), star: star)
+        case .unary(let op, let a): return .unary(op, resolve(a))
+        case .binary(let op, let a, let b): return .binary(op, resolve(a), resolve(b))
+        case .isNull(let a, let n): return .isNull(resolve(a), negated: n)
+        case .inList(let a, let l, let n): return .inList(resolve(a), l.map(resolve), negated: n)
+        case .like(let a, let b, let n): return .like(resolve(a), resolve(b), negated: n)
+        case .between(let a, let b, let c, let n): return .between(resolve(a), resolve(b), resolve(c), negated: n)
+        default: return e
+        }
+    }
+
     func eval(_ e: Expr, row: [SQLValue]?, group: [[SQLValue]]? = nil) throws -> SQLValue {
         switch e {
         case .literal(let v): return v
+        case .slot(let i):
+            if let row, i < row.count { return row[i] }
+            if let first = group?.first, i < first.count { return first[i] }
+            return .null
         case .column(let t, let name):
             guard let table, let i = table.columnIndex(name) else { throw StoreError.unknownColumn(t.map { "\($0).\(name)" } ?? name, in: clause) }
             if let row, i < row.count { return row[i] }
@@ -197,7 +218,7 @@ struct Evaluator {
             return abs(r) < 9e18 ? .int(Int64(r)) : .double(r)
         case "UUID": return .string(UUID().uuidString.lowercased())
         case "RAND": return .double(Double.random(in: 0..<1))
-        case "SLEEP": throw StoreError.notSupported("SLEEP")
+        case "SLEEP": throw StoreError.notSupported("SLEEP() other than as SELECT SLEEP(n)")
         default: throw StoreError.unknownFunction(name.lowercased(), db: session.database)
         }
     }
@@ -245,7 +266,12 @@ struct Evaluator {
         case "+": return .double(x + y)
         case "-": return .double(x - y)
         case "*": return .double(x * y)
-        case "/": return y == 0 ? .null : .double(x / y)
+        case "/":
+            // MySQL divides in DECIMAL with div_precision_increment=4: 1/3 is 0.3333.
+            guard y != 0 else { return .null }
+            let q = x / y
+            guard q.isFinite else { return .null }
+            return .string(String(format: "%.4f", q))
         case "%": return y == 0 ? .null : .double(x.truncatingRemainder(dividingBy: y))
         case "DIV":
             let q = (x / y).rounded(.towardZero)
@@ -264,7 +290,7 @@ enum SystemVariables {
         "character_set_results", "character_set_server", "collation_connection", "collation_server", "datadir",
         "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit",
         "interactive_timeout", "log_bin", "log_bin_basename", "log_replica_updates", "lower_case_table_names",
-        "max_allowed_packet", "port", "read_only", "relay_log", "rpl_semi_sync_source_enabled",
+        "max_allowed_packet", "port", "read_only", "relay_log", "replica_net_timeout", "rpl_semi_sync_source_enabled",
         "rpl_semi_sync_source_timeout", "rpl_semi_sync_source_wait_point", "server_id", "server_uuid", "sql_mode",
         "super_read_only", "sync_binlog", "system_time_zone", "time_zone", "transaction_isolation", "version",
         "version_comment", "version_compile_os", "wait_timeout",
@@ -281,7 +307,7 @@ enum SystemVariables {
         case "version": return .string(StoreEngine.version)
         case "version_comment": return .string(StoreEngine.versionComment)
         case "version_compile_os": return .string("Linux")
-        case "gtid_executed": return .string(state.gtidExecuted.description)
+        case "gtid_executed": return .string(s.gtidMode ? state.gtidExecuted.description : "")
         case "gtid_mode": return .string(s.gtidMode ? "ON" : "OFF")
         case "enforce_gtid_consistency": return .string(s.gtidMode ? "ON" : "OFF")
         case "server_uuid": return .string(engine.serverUUID)
@@ -296,6 +322,7 @@ enum SystemVariables {
         case "rpl_semi_sync_source_enabled", "rpl_semi_sync_master_enabled": return .int(v.semiSyncSourceEnabled ? 1 : 0)
         case "rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout": return .int(Int64(v.semiSyncSourceTimeout))
         case "rpl_semi_sync_source_wait_point", "rpl_semi_sync_master_wait_point": return .string("AFTER_SYNC")
+        case "replica_net_timeout", "slave_net_timeout": return .int(Int64(v.replicaNetTimeout))
         case "autocommit": return .int(1)
         case "sql_mode": return .string("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
         case "max_allowed_packet": return .int(67_108_864)

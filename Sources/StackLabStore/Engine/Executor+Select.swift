@@ -26,8 +26,9 @@ extension ExecutionContext {
         }
         var rows: [[SQLValue]] = []
         if let table {
+            let condition = q.whereClause.map { whereEval.resolve($0) }
             for row in table.rows {
-                if let w = q.whereClause, try whereEval.eval(w, row: row).truth != true { continue }
+                if let w = condition, try whereEval.eval(w, row: row).truth != true { continue }
                 rows.append(row)
             }
         } else if let w = q.whereClause {
@@ -55,27 +56,48 @@ extension ExecutionContext {
                 var keyed: [([SQLValue], [SQLValue])] = []
                 var keyExprs: [Expr] = []
                 for o in q.orderBy {
-                    keyExprs.append(try resolveOrder(o.expr, items: q.items, table: table, evaluator: orderEval))
+                    keyExprs.append(orderEval.resolve(try resolveOrder(o.expr, items: q.items, table: table, evaluator: orderEval)))
                 }
-                for row in rows {
-                    var k: [SQLValue] = []
-                    for e in keyExprs { k.append(try orderEval.eval(e, row: row)) }
-                    keyed.append((k, row))
-                }
-                let desc = q.orderBy.map(\.descending)
-                keyed = Self.stableSorted(keyed) { a, b in
-                    for i in desc.indices {
-                        let c = Self.sortCompare(a.0[i], b.0[i])
-                        if c != 0 { return desc[i] ? c > 0 : c < 0 }
+                if keyExprs.count == 1, case .slot(let column) = keyExprs[0] {
+                    // The app's "ORDER BY id DESC LIMIT 10": one column, compared in place, top-k when limited.
+                    let desc = q.orderBy[0].descending
+                    let before: ([SQLValue], [SQLValue]) -> Bool = { a, b in
+                        let c = Self.sortCompare(a[column], b[column])
+                        return desc ? c > 0 : c < 0
                     }
-                    return false
+                    if let limit = q.limit, q.offset + max(0, limit) < rows.count / 4 {
+                        rows = Self.firstK(rows, q.offset + max(0, limit), by: before)
+                    } else {
+                        rows = Self.stableSorted(rows, by: before)
+                    }
+                } else {
+                    for row in rows {
+                        var k: [SQLValue] = []
+                        for e in keyExprs { k.append(try orderEval.eval(e, row: row)) }
+                        keyed.append((k, row))
+                    }
+                    let desc = q.orderBy.map(\.descending)
+                    keyed = Self.stableSorted(keyed) { a, b in
+                        for i in desc.indices {
+                            let c = Self.sortCompare(a.0[i], b.0[i])
+                            if c != 0 { return desc[i] ? c > 0 : c < 0 }
+                        }
+                        return false
+                    }
+                    rows = keyed.map(\.1)
                 }
-                rows = keyed.map(\.1)
+            }
+            // LIMIT before projection: only the rows returned are computed.
+            if q.offset > 0 { rows = Array(rows.dropFirst(q.offset)) }
+            if let limit = q.limit { rows = Array(rows.prefix(max(0, limit))) }
+            let projected: [SelectItem.Kind] = q.items.map { item in
+                if case .expr(let e) = item.kind { return .expr(fieldEval.resolve(e)) }
+                return item.kind
             }
             for row in rows {
                 var line: [SQLValue] = []
-                for item in q.items {
-                    switch item.kind {
+                for item in projected {
+                    switch item {
                     case .star: line += row
                     case .expr(let e): line.append(try fieldEval.eval(e, row: row))
                     }
@@ -83,8 +105,10 @@ extension ExecutionContext {
                 output.append(line)
             }
         }
-        if q.offset > 0 { output = Array(output.dropFirst(q.offset)) }
-        if let limit = q.limit { output = Array(output.prefix(max(0, limit))) }
+        if aggregate {
+            if q.offset > 0 { output = Array(output.dropFirst(q.offset)) }
+            if let limit = q.limit { output = Array(output.prefix(max(0, limit))) }
+        }
 
         // Column definitions: table columns carry their real types; expressions are typed from their values.
         var columns: [StoreColumn] = []
@@ -161,6 +185,24 @@ extension ExecutionContext {
         }
     }
 
+    /// The first k items in sorted order, stable (earlier items win ties), in O(n·log k) comparisons.
+    static func firstK<T>(_ items: [T], _ k: Int, by less: (T, T) -> Bool) -> [T] {
+        guard k > 0 else { return [] }
+        var best: [T] = []
+        best.reserveCapacity(k + 1)
+        for item in items {
+            if best.count == k, let last = best.last, !less(item, last) { continue }
+            var lo = 0, hi = best.count
+            while lo < hi {  // first position whose element is after `item`
+                let mid = (lo + hi) / 2
+                if less(item, best[mid]) { hi = mid } else { lo = mid + 1 }
+            }
+            best.insert(item, at: lo)
+            if best.count > k { best.removeLast() }
+        }
+        return best
+    }
+
     static func stableSorted<T>(_ items: [T], by less: (T, T) -> Bool) -> [T] {
         items.enumerated().sorted { a, b in
             if less(a.element, b.element) { return true }
@@ -196,6 +238,10 @@ extension ExecutionContext {
             }
         }
         if case .literal(.null) = expr { return StoreColumn(name: name, type: .null, length: 0) }
+        if case .binary("/", _, _) = expr {
+            let width = values.map { $0.text?.count ?? 0 }.max() ?? 0
+            return StoreColumn(name: name, type: .newDecimal, length: UInt32(width), flags: nn, decimals: 4)
+        }
         let nonNull = values.filter { !$0.isNull }
         if !nonNull.isEmpty, nonNull.allSatisfy({ if case .int = $0 { return true }; return false }) {
             let width = nonNull.map { $0.text?.count ?? 1 }.max() ?? 1

@@ -53,13 +53,15 @@ extension ExecutionContext {
             }
             return StoreResult(columns: [.text("Variable_name"), .text("Value", chars: 1024)], rows: rows)
         case .warnings, .errors:
-            return StoreResult(columns: [.text("Level", chars: 7), StoreColumn.number("Code", length: 4), .text("Message", chars: 512)], rows: [])
+            let list = kind == .errors ? session.lastWarnings.filter { $0.level == "Error" } : session.lastWarnings
+            return StoreResult(columns: [.text("Level", chars: 7), StoreColumn(name: "Code", type: .long, length: 4, flags: ColumnFlag.notNull | ColumnFlag.unsigned), .text("Message", chars: 512)],
+                               rows: list.map { [$0.level, String($0.code), $0.message] })
         case .binaryLogStatus:
             try requireSuper(session, "SUPER, REPLICATION CLIENT")
             let cols: [StoreColumn] = [.text("File"), .number("Position"), .text("Binlog_Do_DB"), .text("Binlog_Ignore_DB"), .text("Executed_Gtid_Set", chars: 1024)]
             guard let binlog = engine.binlog else { return StoreResult(columns: cols, rows: []) }
             let s = binlog.status
-            return StoreResult(columns: cols, rows: [[s.file, String(s.position), "", "", state.gtidExecuted.description]])
+            return StoreResult(columns: cols, rows: [[s.file, String(s.position), "", "", settings.gtidMode ? state.gtidExecuted.description : ""]])
         case .binaryLogs:
             try requireSuper(session, "SUPER, REPLICATION CLIENT")
             guard let binlog = engine.binlog else {
@@ -113,7 +115,8 @@ extension ExecutionContext {
     }
 
     static let globalOnly: Set<String> = ["read_only", "super_read_only", "rpl_semi_sync_source_enabled", "rpl_semi_sync_source_timeout",
-                                          "rpl_semi_sync_master_enabled", "rpl_semi_sync_master_timeout", "server_id", "gtid_mode"]
+                                          "rpl_semi_sync_master_enabled", "rpl_semi_sync_master_timeout", "server_id", "gtid_mode",
+                                          "replica_net_timeout", "slave_net_timeout"]
     static let sessionSettable: Set<String> = [
         "autocommit", "sql_mode", "time_zone", "names", "character_set_client", "character_set_results",
         "character_set_connection", "collation_connection", "transaction_isolation", "tx_isolation",
@@ -176,6 +179,9 @@ extension ExecutionContext {
             guard case .int(let ms) = v, ms >= 0 else { throw StoreError(code: 1232, sqlState: "42000", message: "Incorrect argument type to variable '\(name)'") }
             // MySQL's maximum; larger values are truncated to it.
             state.variables.semiSyncSourceTimeout = Int(min(ms, 4_294_967_295))
+        case "replica_net_timeout", "slave_net_timeout":
+            guard case .int(let n) = v, n >= 1 else { throw StoreError.wrongValue(name, v.text ?? "NULL") }
+            state.variables.replicaNetTimeout = Int(min(n, 31_536_000))
         case "server_id", "gtid_mode":
             throw StoreError(code: 1238, sqlState: "HY000", message: "Variable '\(name)' is a read only variable")
         default:

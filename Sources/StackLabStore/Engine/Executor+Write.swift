@@ -99,6 +99,7 @@ extension ExecutionContext {
         var firstGenerated: Int64 = 0
         var newRows: [[SQLValue]] = []
         var duplicates = 0
+        var duplicateWarnings: [StoreWarning] = []
         var keySets = table.keySets
         for (n, exprs) in rows.enumerated() {
             let rowNumber = n + 1
@@ -151,7 +152,11 @@ extension ExecutionContext {
                 }
             }
             if let duplicate {
-                if ignore { duplicates += 1; continue }
+                if ignore {
+                    duplicates += 1
+                    duplicateWarnings.append(StoreWarning(level: "Warning", code: duplicate.code, message: duplicate.message))
+                    continue
+                }
                 throw duplicate
             }
             for (k, index) in table.indexes.enumerated() { if let key = table.key(row, index) { keySets[k].insert(key) } }
@@ -164,7 +169,8 @@ extension ExecutionContext {
             tb.autoIncrement = finalAuto
         }
         if firstGenerated > 0 { session.lastInsertID = firstGenerated }
-        var result = StoreResult(affectedRows: newRows.count, lastInsertID: Int(firstGenerated), warnings: duplicates)
+        var result = StoreResult(affectedRows: newRows.count, lastInsertID: Int(firstGenerated))
+        result.warningList = duplicateWarnings
         if rows.count > 1 { result.info = "Records: \(rows.count)  Duplicates: \(duplicates)  Warnings: \(duplicates)" }
         return (result, firstGenerated)
     }
@@ -180,6 +186,7 @@ extension ExecutionContext {
         }
         let whereEval = evaluator(table, session, clause: "where clause")
         if let w = whereClause { try whereEval.validate(w) }
+        let whereClause = whereClause.map { whereEval.resolve($0) }
         var changes: [(Int, [SQLValue])] = []
         var matched = 0
         for (r, row) in table.rows.enumerated() {
@@ -228,6 +235,7 @@ extension ExecutionContext {
         let (db, table) = try self.table(t, session, privilege: "DELETE")
         let whereEval = evaluator(table, session, clause: "where clause")
         if let w = whereClause { try whereEval.validate(w) }
+        let whereClause = whereClause.map { whereEval.resolve($0) }
         var doomed = IndexSet()
         for (r, row) in table.rows.enumerated() {
             if let limit, doomed.count >= limit { break }
@@ -263,7 +271,11 @@ extension ExecutionContext {
     mutating func createDatabase(_ name: String, ifNotExists: Bool, session: Session) throws -> StoreResult {
         try checkDatabasePrivilege("CREATE", db: name, session: session)
         if catalog.databases[name] != nil || Catalog.systemDatabases.contains(name.lowercased()) {
-            if ifNotExists { return StoreResult(affectedRows: 1, warnings: 1) }
+            if ifNotExists {
+                var r = StoreResult(affectedRows: 1)
+                r.warningList = [.note(StoreError.databaseExists(name))]
+                return r
+            }
             throw StoreError.databaseExists(name)
         }
         guard name.count <= 64, !name.isEmpty, !name.hasSuffix(" ") else {
@@ -279,7 +291,11 @@ extension ExecutionContext {
             throw StoreError.databaseDenied(user: session.user, host: session.host, db: name)
         }
         guard let db = catalog.databases[name] else {
-            if ifExists { return StoreResult(affectedRows: 0, warnings: 1) }
+            if ifExists {
+                var r = StoreResult(affectedRows: 0)
+                r.warningList = [.note(StoreError.databaseMissing(name))]
+                return r
+            }
             throw StoreError.databaseMissing(name)
         }
         catalog.databases[name] = nil
@@ -291,7 +307,11 @@ extension ExecutionContext {
         try checkDatabasePrivilege("CREATE", db: db, session: session)
         guard catalog.databases[db] != nil else { throw StoreError.unknownDatabase(db) }
         if catalog.databases[db]?.tables[t.name] != nil {
-            if ifNotExists { return StoreResult(affectedRows: 0, warnings: 1) }
+            if ifNotExists {
+                var r = StoreResult(affectedRows: 0)
+                r.warningList = [.note(StoreError.tableExists(t.name))]
+                return r
+            }
             throw StoreError.tableExists(t.name)
         }
         guard !defs.isEmpty else { throw StoreError(code: 1113, sqlState: "42000", message: "A table must have at least 1 column") }
@@ -366,7 +386,9 @@ extension ExecutionContext {
         }
         if !missing.isEmpty && !ifExists { throw StoreError.unknownTable(missing.joined(separator: ",")) }
         for (db, name) in found { catalog.databases[db]?.tables[name] = nil }
-        return StoreResult(affectedRows: 0, warnings: missing.count)
+        var r = StoreResult(affectedRows: 0)
+        r.warningList = missing.map { .note(StoreError.unknownTable($0)) }
+        return r
     }
 
     mutating func use(_ db: String, session: inout Session) throws {
@@ -393,7 +415,9 @@ extension ExecutionContext {
             catalog.accounts.append(Account(name: u.name, host: u.host, password: u.password ?? ""))
         }
         if !failed.isEmpty && !ifNotExists { throw StoreError.operationFailed("CREATE USER", failed.joined(separator: ",")) }
-        return StoreResult(affectedRows: 0, warnings: failed.count)
+        var r = StoreResult(affectedRows: 0)
+        r.warningList = failed.map { .note(StoreError(code: 3163, sqlState: "HY000", message: "Authorization ID \($0) already exists.")) }
+        return r
     }
 
     mutating func dropUser(_ users: [UserSpec], ifExists: Bool, session: Session) throws -> StoreResult {

@@ -8,6 +8,8 @@ struct Session: Sendable {
     var database: String?
     var lastInsertID: Int64 = 0
     var userVariables: [String: SQLValue] = [:]
+    /// The previous statement's notes, warnings or error, for SHOW WARNINGS.
+    var lastWarnings: [StoreWarning] = []
     /// Set when the replication applier or crash recovery repeats a logged transaction.
     var replay: Replay?
 
@@ -34,4 +36,6 @@ struct Replay: Sendable {
 struct Executed: Sendable {
     var result: StoreResult
     var commit: (file: String, position: UInt64)?
+    /// SELECT SLEEP(n): the answer is held back this many seconds (without blocking anyone else).
+    var delaySeconds: Double = 0
 }

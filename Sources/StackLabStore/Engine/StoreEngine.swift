@@ -7,6 +7,7 @@ struct ServerVariables: Sendable {
     var superReadOnly: Bool
     var semiSyncSourceEnabled: Bool
     var semiSyncSourceTimeout: Int
+    var replicaNetTimeout: Int
 }
 
 /// The SQL engine: catalog, GTIDs, variables, and the commit path (binlog, then redo log, then OK).
@@ -39,7 +40,8 @@ final class StoreEngine: Sendable {
         self.state = NIOLockedValueBox(State(variables: ServerVariables(
             readOnly: settings.readOnly || settings.superReadOnly, superReadOnly: settings.superReadOnly,
             semiSyncSourceEnabled: settings.semiSyncSourceEnabled,
-            semiSyncSourceTimeout: settings.semiSyncSourceTimeoutMilliseconds)))
+            semiSyncSourceTimeout: settings.semiSyncSourceTimeoutMilliseconds,
+            replicaNetTimeout: max(1, settings.replicaNetTimeoutSeconds))))
     }
 
     var variables: ServerVariables { state.withLockedValue { $0.variables } }
@@ -52,7 +54,12 @@ final class StoreEngine: Sendable {
         return try state.withLockedValue { st in
             guard st.open else { throw StoreConnectionError.lostConnection() }
             var ctx = ExecutionContext(engine: self, state: st)
-            defer { st = ctx.state }
+            defer {
+                st = ctx.state
+                if dataLog.needsCheckpoint {
+                    try? dataLog.checkpoint(DataLog.Snapshot(catalog: st.catalog, gtidExecuted: st.gtidExecuted.description, source: st.appliedSource))
+                }
+            }
             return try ctx.run(parsed, session: &s)
         }
     }
@@ -114,7 +121,9 @@ struct ExecutionContext {
             // read_only spares SUPER users; super_read_only spares nobody (but the applier, which has replay set).
             if state.variables.superReadOnly || !session.isSuper {
                 try checkWritePrivilege(statement, session: session)
-                throw StoreError.readOnly(superReadOnly: state.variables.superReadOnly)
+                // mysqld's err_readonly(): the option named depends on who asks — SUPER users can only be stopped
+                // by super_read_only, so they are told "--super-read-only"; everyone else "--read-only".
+                throw StoreError.readOnly(superReadOnly: session.isSuper)
             }
         }
         var result: StoreResult

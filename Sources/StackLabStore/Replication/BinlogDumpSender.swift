@@ -11,8 +11,11 @@ final class BinlogDumpSender: Sendable {
     let semiSync: Bool
     let firstSequence: UInt8
     let peer: String
+    /// Seconds between heartbeats while the binlog is idle (the replica's @source_heartbeat_period).
+    let heartbeatPeriod: Double?
 
-    init(store: MySQLStore, binlog: BinaryLog, channel: Channel, request: BinlogDumpRequest, semiSync: Bool, firstSequence: UInt8, peer: String) {
+    init(store: MySQLStore, binlog: BinaryLog, channel: Channel, request: BinlogDumpRequest, semiSync: Bool, firstSequence: UInt8, peer: String, heartbeatPeriod: Double? = nil) {
+        self.heartbeatPeriod = heartbeatPeriod
         self.store = store
         self.binlog = binlog
         self.channel = channel
@@ -60,7 +63,12 @@ final class BinlogDumpSender: Sendable {
         while channel.isActive && !binlog.isClosed {
             let entries = binlog.entries(from: index)
             if entries.isEmpty {
-                await binlog.waitForEntries(beyond: index)
+                let arrived = await binlog.waitForEntries(beyond: index, timeout: heartbeatPeriod)
+                if !arrived, channel.isActive, !binlog.isClosed {
+                    var hb = BinlogEvent(timestamp: 0, kind: .heartbeat, serverID: serverID, endPosition: UInt32(truncatingIfNeeded: binlog.status.position), body: Array(binlog.status.file.utf8))
+                    hb.timestamp = 0
+                    channel.writeAndFlush(packet(eventPayload(hb, ack: false)), promise: nil)
+                }
                 continue
             }
             var last: EventLoopFuture<Void>?

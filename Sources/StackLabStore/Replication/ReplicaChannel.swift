@@ -13,6 +13,8 @@ struct ReplicaConfig: Codable, Sendable, Equatable {
     var autoPosition = false
     var delay = 0
     var connectRetry = 60
+    /// SOURCE_HEARTBEAT_PERIOD in seconds; nil = half of replica_net_timeout.
+    var heartbeatPeriod: Double?
     /// Whether replication was running, so it restarts with the server (no skip-replica-start).
     var running = false
 }
@@ -35,15 +37,15 @@ struct RelayEntry: Sendable {
 final class ReplicaChannel: Sendable {
     struct Runtime: Sendable {
         var config: ReplicaConfig
-        var io = ReplicaIOState.no
-        var sqlRunning = false
+        var receiver = ReceiverState()
+        var applier = ApplierState()
         var ioGeneration = 0
         var sqlGeneration = 0
         var ioTask: Task<Void, Never>?
         var sqlTask: Task<Void, Never>?
         var connection: MySQLConnection?
-        var ioStateText = ""
-        var sqlStateText = ""
+        /// Heartbeats received (performance_schema's COUNT_RECEIVED_HEARTBEATS).
+        var heartbeats = 0
         // Receiver position in the source's binlog.
         var sourceLogFile = ""
         var readSourceLogPos: UInt64 = 4
@@ -63,19 +65,9 @@ final class ReplicaChannel: Sendable {
         var relaySourceLogFile = ""
         var execSourceLogPos: UInt64 = 0
         var retrieved = GTIDSet()
-        var lastIOErrno = 0
-        var lastIOError = ""
-        var lastIOErrorTimestamp = ""
-        var lastSQLErrno = 0
-        var lastSQLError = ""
-        var lastSQLErrorTimestamp = ""
         var sourceServerID = 0
         var sourceUUID = ""
-        var remainingDelay: Int?
         var applierWaiters: [CheckedContinuation<Void, Never>] = []
-        var attempts = 0
-        /// Since START REPLICA: MySQL says "Error connecting" before the first success, "reconnecting" after.
-        var connectedOnce = false
     }
 
     let store: MySQLStore
@@ -127,21 +119,14 @@ final class ReplicaChannel: Sendable {
     func start(_ threads: ReplicaThreads) {
         let (startIO, startSQL): (Int?, Int?) = runtime.withLockedValue { r in
             var io: Int?, sql: Int?
-            if threads != .sql, r.io == .no {
+            if threads != .sql, r.receiver.running == .no {
                 r.ioGeneration += 1
-                r.io = .connecting
-                r.ioStateText = "Connecting to source"
-                r.attempts = 0
-                r.connectedOnce = false
+                r.receiver.start()
                 io = r.ioGeneration
             }
-            if threads != .io, !r.sqlRunning {
+            if threads != .io, !r.applier.running {
                 r.sqlGeneration += 1
-                r.sqlRunning = true
-                r.lastSQLErrno = 0
-                r.lastSQLError = ""
-                r.lastSQLErrorTimestamp = ""
-                r.sqlStateText = "Replica has read all relay log; waiting for more updates"
+                r.applier.start()
                 sql = r.sqlGeneration
             }
             r.config.running = true
@@ -164,8 +149,7 @@ final class ReplicaChannel: Sendable {
             var tasks: [Task<Void, Never>] = []
             if threads != .sql {
                 r.ioGeneration += 1
-                r.io = .no
-                r.ioStateText = ""
+                r.receiver.stop()
                 conn = r.connection
                 r.connection = nil
                 if let t = r.ioTask { tasks.append(t) }
@@ -178,13 +162,11 @@ final class ReplicaChannel: Sendable {
             }
             if threads != .io {
                 r.sqlGeneration += 1
-                r.sqlRunning = false
-                r.sqlStateText = ""
-                r.remainingDelay = nil
+                r.applier.stop()
                 if let t = r.sqlTask { tasks.append(t) }
                 r.sqlTask = nil
             }
-            if persist, r.io == .no, !r.sqlRunning { r.config.running = false }
+            if persist, r.receiver.running == .no, !r.applier.running { r.config.running = false }
             let w = r.applierWaiters
             r.applierWaiters = []
             return (conn, w, tasks)
@@ -200,7 +182,7 @@ final class ReplicaChannel: Sendable {
         return relay.firstIndex(where: { $0.event.kind == .gtid }) ?? relay.count
     }
 
-    var isRunning: Bool { runtime.withLockedValue { $0.io != .no || $0.sqlRunning } }
+    var isRunning: Bool { runtime.withLockedValue { $0.receiver.running != .no || $0.applier.running } }
 
     // MARK: - Receiver (IO thread)
 
@@ -211,7 +193,9 @@ final class ReplicaChannel: Sendable {
             let config = runtime.withLockedValue { $0.config }
             let source = "\(config.user)@\(config.host):\(config.port)"
             do {
-                let conn = try await MySQLConnection.connect(host: config.host, port: config.port, user: config.user, password: config.password, database: nil, dial: store.dial)
+                let netTimeout = store.engine.variables.replicaNetTimeout
+                let conn = try await MySQLConnection.connect(host: config.host, port: config.port, user: config.user, password: config.password,
+                                                             database: nil, dial: store.dial, readTimeoutSeconds: netTimeout)
                 guard runtime.withLockedValue({ r -> Bool in
                     guard r.ioGeneration == generation else { return false }
                     r.connection = conn
@@ -222,11 +206,7 @@ final class ReplicaChannel: Sendable {
                 // Fatal: the IO thread stops.
                 runtime.withLockedValue { r in
                     guard r.ioGeneration == generation else { return }
-                    r.io = .no
-                    r.ioStateText = ""
-                    r.lastIOErrno = e.code
-                    r.lastIOError = e.message
-                    r.lastIOErrorTimestamp = Self.errorTimestamp()
+                    r.receiver.fatal(code: e.code, message: e.message, at: Self.errorTimestamp())
                 }
                 store.log(level: "ERROR", code: Self.errorCode(e.code), subsystem: "Repl", "Replica I/O for channel '': \(e.message), Error_code: \(Self.errorCode(e.code))")
                 return
@@ -237,18 +217,14 @@ final class ReplicaChannel: Sendable {
                     if let s = error as? StoreError { return (s.message, s.code) }
                     return ("\(error)", 2013)
                 }()
-                let (attempt, retry, wasConnected, connectedOnce): (Int, Int, Bool, Bool) = runtime.withLockedValue { r in
-                    let was = r.io == .yes
-                    r.attempts += 1
-                    r.io = .connecting
-                    r.ioStateText = "Reconnecting after a failed source event read"
+                let (retry, wasConnected): (Int, Bool) = runtime.withLockedValue { r in
+                    let immediate = r.receiver.connectionLost()
                     r.connection = nil
                     if r.relayFD >= 0 { close(r.relayFD); r.relayFD = -1 }
                     r.relay = Array(r.relay.prefix(max(r.applied, Self.lastBoundary(r.relay))))
                     r.sourceLogFile = r.completeFile
                     r.readSourceLogPos = r.completePos
-                    if was { r.attempts = 0 }
-                    return (r.attempts, r.config.connectRetry, was, r.connectedOnce)
+                    return (r.config.connectRetry, immediate)
                 }
                 if wasConnected {
                     let pos = runtime.withLockedValue { ($0.sourceLogFile, $0.readSourceLogPos) }
@@ -256,15 +232,11 @@ final class ReplicaChannel: Sendable {
                     store.log(level: "Note", code: "MY-010570", subsystem: "Repl", "Replica I/O thread: Failed reading log event, reconnecting to retry, log '\(pos.0)' at position \(pos.1) for channel ''")
                     continue  // the first reconnect is immediate, as the real receiver does
                 }
-                let verb = connectedOnce ? "reconnecting" : "connecting"
-                let text = "Error \(verb) to source '\(source)'. This was attempt \(attempt)/86400, with a delay of \(retry) seconds between attempts. Message: \(message)"
-                runtime.withLockedValue { r in
-                    guard r.ioGeneration == generation else { return }
-                    r.lastIOErrno = code
-                    r.lastIOError = text
-                    r.lastIOErrorTimestamp = Self.errorTimestamp()
-                    r.ioStateText = "Connecting to source"
+                let text: String? = runtime.withLockedValue { r in
+                    guard r.ioGeneration == generation else { return nil }
+                    return r.receiver.connectFailed(code: code, message: message, source: source, retrySeconds: retry, at: Self.errorTimestamp())
                 }
+                guard let text else { return }
                 store.log(level: "ERROR", code: "MY-010584", subsystem: "Repl", "Replica I/O for channel '': \(text), Error_code: \(Self.errorCode(code))")
                 // Connect_Retry: wait, but wake at once on STOP REPLICA (the task is cancelled).
                 try? await Task.sleep(nanoseconds: UInt64(max(0, retry)) * 1_000_000_000 + (retry == 0 ? 50_000_000 : 0))
@@ -292,6 +264,9 @@ final class ReplicaChannel: Sendable {
             throw StoreConnectionError(code: 13117, message: "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server ids; these ids must be different for replication to work (or the --replicate-same-server-id option must be used on replica but this does not always make sense; please check the manual before using it).")
         }
         _ = try await conn.query("SET @rpl_semi_sync_replica = 1")
+        let netTimeout = store.engine.variables.replicaNetTimeout
+        let heartbeat = runtime.withLockedValue { $0.config.heartbeatPeriod } ?? Double(netTimeout) / 2
+        _ = try await conn.query("SET @source_heartbeat_period = \(Int64(heartbeat * 1_000_000_000))")
         let (config, file, pos, relayNumber): (ReplicaConfig, String, UInt64, Int) = runtime.withLockedValue { r in
             r.sourceServerID = sourceID
             r.sourceUUID = info.rows.first?[1] ?? ""
@@ -318,18 +293,13 @@ final class ReplicaChannel: Sendable {
             try await conn.sendCommand(.binlogDump, body)
         }
         runtime.withLockedValue { r in
-            r.io = .yes
-            r.ioStateText = "Waiting for source to send event"
-            r.lastIOErrno = 0
-            r.lastIOError = ""
-            r.lastIOErrorTimestamp = ""
-            r.attempts = 0
-            r.connectedOnce = true
+            r.receiver.connected()
         }
         store.log(level: "System", code: "MY-010562", subsystem: "Repl", "Replica I/O thread for channel '': connected to source '\(source)',replication started in log '\(file.isEmpty ? "FIRST" : file)' at position \(pos)")
         var pendingGTID: (String, Int64)?
         while isCurrentIO(generation) {
-            let packet = try await conn.nextPacket()
+            // Silence longer than replica_net_timeout (no event, no heartbeat) means the source is gone.
+            let packet = try await conn.nextPacket(timeoutSeconds: netTimeout)
             var p = packet.payload
             guard let head = p.readInteger(as: UInt8.self) else { throw StoreConnectionError.lostConnection() }
             if head == 0xFF {
@@ -348,6 +318,10 @@ final class ReplicaChannel: Sendable {
                 needAck = p.readInteger(as: UInt8.self) == 1
             }
             guard let event = BinlogEvent.decode(&p) else { throw StoreConnectionError(code: 13114, message: "Got fatal error 1236 from source when reading data from binary log: 'corrupt event'") }
+            if event.kind == .heartbeat {  // keeps the connection alive; not written to the relay log
+                runtime.withLockedValue { $0.heartbeats += 1 }
+                continue
+            }
             let ack: (String, UInt64)? = try runtime.withLockedValue { r in
                 guard r.ioGeneration == generation else { return nil }
                 if let rot = event.rotation {
@@ -447,7 +421,7 @@ final class ReplicaChannel: Sendable {
                     r.applied = 0
                 }
                 guard r.applied < r.relay.count else {
-                    r.sqlStateText = "Replica has read all relay log; waiting for more updates"
+                    r.applier.caughtUp()
                     return .wait(r.relay.count)
                 }
                 let first = r.relay[r.applied]
@@ -493,14 +467,9 @@ final class ReplicaChannel: Sendable {
                     try? store.engine.recordSourcePosition(position, gtid: gtid.map { ($0.0, $0.1) })
                 }
                 if let failure {
-                    let text = "Error '\(failure.message)' on query. Default database: '\(query?.database ?? "")'. Query: '\(query?.sql ?? "")'"
-                    runtime.withLockedValue { r in
-                        r.sqlRunning = false
+                    let text: String = runtime.withLockedValue { r in
                         r.sqlGeneration += 1
-                        r.sqlStateText = ""
-                        r.lastSQLErrno = failure.code
-                        r.lastSQLError = text
-                        r.lastSQLErrorTimestamp = Self.errorTimestamp()
+                        return r.applier.failed(failure, database: query?.database, query: query?.sql ?? "", at: Self.errorTimestamp())
                     }
                     store.log(level: "ERROR", code: "MY-010584", subsystem: "Repl", "Replica SQL for channel '': \(text), Error_code: \(Self.errorCode(failure.code))")
                     return
@@ -525,15 +494,13 @@ final class ReplicaChannel: Sendable {
             let now = Date().timeIntervalSince1970
             if delay <= 0 || now >= due {
                 runtime.withLockedValue { r in
-                    r.remainingDelay = nil
-                    if r.sqlGeneration == generation { r.sqlStateText = "Waiting for dependent transaction to commit" }
+                    if r.sqlGeneration == generation { r.applier.applying() }
                 }
                 return true
             }
             let alive = runtime.withLockedValue { r -> Bool in
                 guard r.sqlGeneration == generation else { return false }
-                r.remainingDelay = Int((due - now).rounded(.up))
-                r.sqlStateText = "Waiting until SOURCE_DELAY seconds after source executed event"
+                r.applier.delaying(remainingSeconds: Int((due - now).rounded(.up)))
                 return true
             }
             if !alive || Task.isCancelled { return false }
@@ -545,26 +512,21 @@ final class ReplicaChannel: Sendable {
 
     func snapshot(executed: GTIDSet) -> ReplicaStatus {
         runtime.withLockedValue { r in
-            var behind: Int?
-            if r.sqlRunning {
-                if r.applied < r.relay.count {
-                    let pending = r.relay[r.applied...].first { $0.event.kind == .query }
-                    let ts = pending.flatMap { $0.event.query }.map { Double($0.millis) / 1000 }
-                    behind = ts.map { max(0, Int(Date().timeIntervalSince1970 - $0)) } ?? 0
-                } else if r.io == .yes {
-                    behind = 0
-                }
-            }
+            let pending = r.relay[min(r.applied, r.relay.count)...]
+            let oldest = pending.lazy.compactMap { $0.event.query?.millis }.first
+            let behind = ApplierState.secondsBehindSource(applierRunning: r.applier.running, receiver: r.receiver.running, oldestPendingMillis: oldest,
+                                                          hasPending: !pending.isEmpty, nowSeconds: Date().timeIntervalSince1970)
             return ReplicaStatus(
-                ioState: r.ioStateText, sourceHost: r.config.host, sourceUser: r.config.user, sourcePort: r.config.port,
+                ioState: r.receiver.stateText, sourceHost: r.config.host, sourceUser: r.config.user, sourcePort: r.config.port,
                 connectRetry: r.config.connectRetry, sourceLogFile: r.sourceLogFile, readSourceLogPos: r.readSourceLogPos,
                 relayLogFile: r.relayLogFile, relayLogPos: r.relayLogPos, relaySourceLogFile: r.relaySourceLogFile,
-                ioRunning: r.io, sqlRunning: r.sqlRunning, lastErrno: r.lastSQLErrno, lastError: r.lastSQLError,
+                ioRunning: r.receiver.running, sqlRunning: r.applier.running, lastErrno: r.applier.lastErrno, lastError: r.applier.lastError,
                 execSourceLogPos: r.execSourceLogPos, relayLogSpace: r.relayWritePos, secondsBehindSource: behind,
-                lastIOErrno: r.lastIOErrno, lastIOError: r.lastIOError, lastSQLErrno: r.lastSQLErrno, lastSQLError: r.lastSQLError,
-                sourceServerID: r.sourceServerID, sourceUUID: r.sourceUUID, sqlDelay: r.config.delay, sqlRemainingDelay: r.remainingDelay,
-                sqlRunningState: r.sqlStateText, lastIOErrorTimestamp: r.lastIOErrorTimestamp, lastSQLErrorTimestamp: r.lastSQLErrorTimestamp,
-                retrievedGtidSet: r.retrieved.description, executedGtidSet: executed.description, autoPosition: r.config.autoPosition)
+                lastIOErrno: r.receiver.lastErrno, lastIOError: r.receiver.lastError, lastSQLErrno: r.applier.lastErrno, lastSQLError: r.applier.lastError,
+                sourceServerID: r.sourceServerID, sourceUUID: r.sourceUUID, sqlDelay: r.config.delay, sqlRemainingDelay: r.applier.remainingDelay,
+                sqlRunningState: r.applier.stateText, lastIOErrorTimestamp: r.receiver.lastErrorTimestamp, lastSQLErrorTimestamp: r.applier.lastErrorTimestamp,
+                retrievedGtidSet: settings.gtidMode ? r.retrieved.description : "", executedGtidSet: settings.gtidMode ? executed.description : "",
+                autoPosition: r.config.autoPosition)
         }
     }
 }
@@ -627,9 +589,11 @@ public struct ReplicaStatus: Sendable, Equatable {
             ("Get_Source_public_key", "0"), ("Network_Namespace", ""),
         ]
         guard legacyNames else { return all }
+        // SHOW SLAVE STATUS keeps the pre-8.0.22 names ("Replicate_Do_DB" stays as it is).
         return all.map { name, value in
-            (name.replacingOccurrences(of: "Replica", with: "Slave").replacingOccurrences(of: "Source", with: "Master")
-                .replacingOccurrences(of: "source", with: "master"), value)
+            if name == "Get_Source_public_key" { return ("Get_master_public_key", value) }
+            if name == "Source_public_key_path" { return ("Master_public_key_path", value) }
+            return (name.replacingOccurrences(of: "Replica_", with: "Slave_").replacingOccurrences(of: "Source", with: "Master"), value)
         }
     }
 

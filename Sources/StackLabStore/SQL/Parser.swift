@@ -4,6 +4,18 @@ struct Parser {
     private let lexer: Lexer
     private var tokens: [Token]
     private var index = 0
+    /// Nesting of the expression being parsed: a query of a million '(' must be an error, not a stack overflow.
+    private var depth = 0
+    static let maxDepth = 200  // counts expression and unary levels: about 100 nested parentheses
+    /// Operators in one statement: a left-deep chain of 'a + a + a …' is as deep to evaluate as nested parentheses.
+    private var operators = 0
+    static let maxOperators = 500
+
+    private mutating func node(_ e: Expr) throws(StoreError) -> Expr {
+        operators += 1
+        guard operators <= Self.maxOperators else { throw Self.tooDeep() }
+        return e
+    }
 
     /// One statement of a query, parsed only when its turn comes (MySQL runs the statements before a syntax error).
     struct Pending: Sendable {
@@ -763,25 +775,40 @@ struct Parser {
 
     // MARK: - Expressions
 
-    mutating func parseExpr() throws(StoreError) -> Expr { try parseOr() }
+    mutating func parseExpr() throws(StoreError) -> Expr {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw Self.tooDeep() }
+        return try parseOr()
+    }
+
+    /// mysqld's answer to a statement nested too deeply for its parser stack.
+    static func tooDeep() -> StoreError {
+        StoreError(code: 1436, sqlState: "HY000", message: "Thread stack overrun:  Used: 1 of a 1048576 byte stack, and 1048576 bytes needed.  Use 'mysqld --thread_stack=#' to specify a bigger stack.")
+    }
 
     private mutating func parseOr() throws(StoreError) -> Expr {
         var left = try parseXor()
-        while accept("OR") || acceptOp("||") { left = .binary("OR", left, try parseXor()) }
+        while accept("OR") || acceptOp("||") { left = try node(.binary("OR", left, try parseXor())) }
         return left
     }
     private mutating func parseXor() throws(StoreError) -> Expr {
         var left = try parseAnd()
-        while accept("XOR") { left = .binary("XOR", left, try parseAnd()) }
+        while accept("XOR") { left = try node(.binary("XOR", left, try parseAnd())) }
         return left
     }
     private mutating func parseAnd() throws(StoreError) -> Expr {
         var left = try parseNot()
-        while accept("AND") || acceptOp("&&") { left = .binary("AND", left, try parseNot()) }
+        while accept("AND") || acceptOp("&&") { left = try node(.binary("AND", left, try parseNot())) }
         return left
     }
     private mutating func parseNot() throws(StoreError) -> Expr {
-        if accept("NOT") { return .unary("NOT", try parseNot()) }
+        if accept("NOT") {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Self.maxDepth else { throw Self.tooDeep() }
+            return .unary("NOT", try parseNot())
+        }
         return try parseComparison()
     }
     private mutating func parseComparison() throws(StoreError) -> Expr {
@@ -790,12 +817,12 @@ struct Parser {
             if case .op(let o) = current.kind, ["=", "<", ">", "<=", ">=", "!=", "<>", "<=>"].contains(o) {
                 advance()
                 if current.isWord("ANY") || current.isWord("ALL") || current.isWord("SOME") { throw StoreError.notSupported("subqueries") }
-                left = .binary(o == "<>" ? "!=" : o, left, try parseAdditive())
+                left = try node(.binary(o == "<>" ? "!=" : o, left, try parseAdditive()))
                 continue
             }
             if accept("IS") {
                 let negated = accept("NOT")
-                if accept("NULL") { left = .isNull(left, negated: negated); continue }
+                if accept("NULL") { left = try node(.isNull(left, negated: negated)); continue }
                 if accept("TRUE") { left = .binary(negated ? "!=" : "=", .function(name: "TRUTH", args: [left], star: false), .literal(.int(1))); continue }
                 if accept("FALSE") { left = .binary(negated ? "!=" : "=", .function(name: "TRUTH", args: [left], star: false), .literal(.int(0))); continue }
                 throw error()
@@ -803,7 +830,7 @@ struct Parser {
             let save = index
             let negated = accept("NOT")
             if accept("LIKE") {
-                left = .like(left, try parseAdditive(), negated: negated)
+                left = try node(.like(left, try parseAdditive(), negated: negated))
                 if accept("ESCAPE") { _ = try stringLiteral() }
                 continue
             }
@@ -813,14 +840,14 @@ struct Parser {
                 var list: [Expr] = []
                 repeat { list.append(try parseExpr()) } while acceptOp(",")
                 try expectOp(")")
-                left = .inList(left, list, negated: negated)
+                left = try node(.inList(left, list, negated: negated))
                 continue
             }
             if accept("BETWEEN") {
                 let low = try parseAdditive()
                 try expect("AND")
                 let high = try parseAdditive()
-                left = .between(left, low, high, negated: negated)
+                left = try node(.between(left, low, high, negated: negated))
                 continue
             }
             if current.isWord("REGEXP") || current.isWord("RLIKE") { throw StoreError.notSupported("REGEXP") }
@@ -831,16 +858,19 @@ struct Parser {
     private mutating func parseAdditive() throws(StoreError) -> Expr {
         var left = try parseMultiplicative()
         while true {
-            if acceptOp("+") { left = .binary("+", left, try parseMultiplicative()) } else if acceptOp("-") { left = .binary("-", left, try parseMultiplicative()) } else { return left }
+            if acceptOp("+") { left = try node(.binary("+", left, try parseMultiplicative())) } else if acceptOp("-") { left = try node(.binary("-", left, try parseMultiplicative())) } else { return left }
         }
     }
     private mutating func parseMultiplicative() throws(StoreError) -> Expr {
         var left = try parseUnary()
         while true {
-            if acceptOp("*") { left = .binary("*", left, try parseUnary()) } else if acceptOp("/") { left = .binary("/", left, try parseUnary()) } else if acceptOp("%") || accept("MOD") { left = .binary("%", left, try parseUnary()) } else if accept("DIV") { left = .binary("DIV", left, try parseUnary()) } else { return left }
+            if acceptOp("*") { left = try node(.binary("*", left, try parseUnary())) } else if acceptOp("/") { left = try node(.binary("/", left, try parseUnary())) } else if acceptOp("%") || accept("MOD") { left = try node(.binary("%", left, try parseUnary())) } else if accept("DIV") { left = try node(.binary("DIV", left, try parseUnary())) } else { return left }
         }
     }
     private mutating func parseUnary() throws(StoreError) -> Expr {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw Self.tooDeep() }
         if acceptOp("-") {
             if case .number(let s) = current.kind, let v = Int64("-" + s) { advance(); return .literal(.int(v)) }
             return .unary("-", try parseUnary())

@@ -57,6 +57,8 @@ indirect enum Expr: Sendable, Equatable {
     case inList(Expr, [Expr], negated: Bool)
     case like(Expr, Expr, negated: Bool)
     case between(Expr, Expr, Expr, negated: Bool)
+    /// A column already resolved to its position in the row (made by `Evaluator.resolve`, never by the parser).
+    case slot(Int)
 
     var containsAggregate: Bool {
         switch self {

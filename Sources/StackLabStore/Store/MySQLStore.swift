@@ -42,7 +42,7 @@ public final class MySQLStore: Sendable {
         var engine: StoreEngine
         var replica: ReplicaChannel?
         var running = false
-        var channels: [UInt32: Channel] = [:]
+        var channels: [ObjectIdentifier: Channel] = [:]
         var replicas: [UInt32: String] = [:]
         var startedAt = Date()
         var questions = 0
@@ -160,7 +160,7 @@ public final class MySQLStore: Sendable {
         if runtime.withLockedValue({ $0.replica }) == nil, let config = ReplicaChannel.loadConfig(dataDirectory: dir) {
             let channel = ReplicaChannel(store: self, settings: settings, config: config, applied: engine.appliedSource)
             runtime.withLockedValue { $0.replica = channel }
-            if config.running { channel.start(.both) }
+            if config.running && !settings.skipReplicaStart { channel.start(.both) }
         }
         log(level: "System", code: "MY-010931", subsystem: "Server", "/usr/sbin/mysqld: ready for connections. Version: '\(StoreEngine.version)'  socket: ''  port: \(settings.port)  Source distribution.")
     }
@@ -170,6 +170,8 @@ public final class MySQLStore: Sendable {
             guard let colon = g.lastIndex(of: ":"), let n = Int64(g[g.index(after: colon)...]) else { return nil }
             return (String(g[..<colon]), n)
         }
+        // Already in the snapshot (a crash between writing it and emptying the redo log): skip.
+        if let g = gtid, engine.gtidExecuted.contains(uuid: g.uuid, gno: g.gno) { return }
         guard let sql = record.sql else {
             if let source = record.source { try? engine.recordSourcePositionWithoutLogging(source, gtid: gtid) }
             return
@@ -239,7 +241,7 @@ public final class MySQLStore: Sendable {
             try channel.pipeline.syncOperations.addHandler(handler)
         }.map { [weak self] in
             guard let self else { return }
-            let id = self.connectionIDs.withLockedValue { $0 } &+ 1
+            let id = ObjectIdentifier(channel)
             let accepted = self.runtime.withLockedValue { r -> Bool in
                 guard r.running else { return false }
                 r.channels[id] = channel
@@ -254,7 +256,11 @@ public final class MySQLStore: Sendable {
         }
     }
 
-    func connectionClosed(_ id: UInt32) {}
+    let processes = ProcessList()
+
+    func connectionClosed(_ id: UInt32) { processes.closed(id) }
+
+    var isRunning: Bool { runtime.withLockedValue { $0.running } }
 
     func registerReplica(serverID: UInt32, host: String) { runtime.withLockedValue { $0.replicas[serverID] = host } }
     func unregisterReplica(serverID: UInt32) { runtime.withLockedValue { _ = $0.replicas.removeValue(forKey: serverID) } }
@@ -287,6 +293,7 @@ public final class MySQLStore: Sendable {
     struct ScriptRun: Sendable {
         var outcomes: [Result<StoreResult, StoreError>]
         var commit: (file: String, position: UInt64)?
+        var delaySeconds: Double = 0
     }
 
     /// Runs every statement of a query text in order, stopping at the first error (as MySQL does).
@@ -297,7 +304,9 @@ public final class MySQLStore: Sendable {
         do {
             pending = try Parser.parseScript(sql)
         } catch {
-            run.outcomes.append(.failure(Self.storeError(error)))
+            let e = Self.storeError(error)
+            session.lastWarnings = [StoreWarning(level: "Error", code: e.code, message: e.message)]
+            run.outcomes.append(.failure(e))
             return run
         }
         for p in pending {
@@ -306,8 +315,14 @@ public final class MySQLStore: Sendable {
                 let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
                 run.outcomes.append(.success(executed.result))
                 if let c = executed.commit { run.commit = c }
+                run.delaySeconds += executed.delaySeconds
+                if case .show(.warnings) = parsed.statement {} else if case .show(.errors) = parsed.statement {} else {
+                    session.lastWarnings = executed.result.warningList
+                }
             } catch {
-                run.outcomes.append(.failure(Self.storeError(error)))
+                let e = Self.storeError(error)
+                session.lastWarnings = [StoreWarning(level: "Error", code: e.code, message: e.message)]
+                run.outcomes.append(.failure(e))
                 break
             }
         }
@@ -325,6 +340,15 @@ public final class MySQLStore: Sendable {
             if !session.isSuper { throw StoreError.specificDenied(what) }
         }
         switch parsed.statement {
+        case .select(let q) where q.from == nil && q.items.count == 1 && Self.sleepArgument(q.items[0]) != nil:
+            // SELECT SLEEP(n), the classic "slow query": answered n seconds later, returning 0.
+            guard let arg = Self.sleepArgument(q.items[0]) else { return try engine.execute(parsed, session: &session) }
+            let seconds = try Evaluator(table: nil, session: session, engine: engine, state: engine.state.withLockedValue { $0 }, clause: "field list").eval(arg, row: nil)
+            guard let n = seconds.number, n >= 0 else {
+                return Executed(result: StoreResult(columns: [StoreColumn(name: q.items[0].name, type: .longlong, length: 1)], rows: [[nil]]), commit: nil)
+            }
+            let result = StoreResult(columns: [StoreColumn(name: q.items[0].name, type: .longlong, length: 1, flags: ColumnFlag.notNull)], rows: [["0"]])
+            return Executed(result: result, commit: nil, delaySeconds: min(n, 86_400))
         case .startReplica(let threads):
             try requireSuper()
             guard let replica else {
@@ -335,7 +359,11 @@ public final class MySQLStore: Sendable {
         case .stopReplica(let threads):
             try requireSuper()
             replica?.stop(threads)
-            return Executed(result: StoreResult(affectedRows: 0, warnings: replica == nil ? 1 : 0), commit: nil)
+            var r = StoreResult(affectedRows: 0)
+            if replica == nil || replica?.isRunning == false {
+                r.warningList = [StoreWarning(level: "Note", code: 3084, message: "Replication thread(s) for channel '' are already stopped.")]
+            }
+            return Executed(result: r, commit: nil)
         case .resetReplica(let all):
             try requireSuper("RELOAD")
             if let replica {
@@ -378,10 +406,17 @@ public final class MySQLStore: Sendable {
                 case "SOURCE_PASSWORD": config.password = text
                 case "SOURCE_LOG_FILE": config.logFile = text; positionChanged = true
                 case "SOURCE_LOG_POS": config.logPosition = UInt64(try int()); positionChanged = true
-                case "SOURCE_AUTO_POSITION": config.autoPosition = try int() != 0
+                case "SOURCE_AUTO_POSITION":
+                    config.autoPosition = try int() != 0
+                    if config.autoPosition && !settings.gtidMode {
+                        throw StoreError(code: 1777, sqlState: "HY000", message: "CHANGE REPLICATION SOURCE TO SOURCE_AUTO_POSITION = 1 cannot be executed because @@GLOBAL.GTID_MODE = OFF.")
+                    }
                 case "SOURCE_DELAY": config.delay = try int()
                 case "SOURCE_CONNECT_RETRY": config.connectRetry = try int()
-                case "SOURCE_RETRY_COUNT", "SOURCE_HEARTBEAT_PERIOD", "GET_SOURCE_PUBLIC_KEY", "SOURCE_SSL", "SOURCE_USE_GTID",
+                case "SOURCE_HEARTBEAT_PERIOD":
+                    guard let p = value.number, p >= 0, p <= 4_294_967 else { throw StoreError.syntax(near: text, line: 1) }
+                    config.heartbeatPeriod = p
+                case "SOURCE_RETRY_COUNT", "GET_SOURCE_PUBLIC_KEY", "SOURCE_SSL", "SOURCE_USE_GTID",
                      "SOURCE_SSL_VERIFY_SERVER_CERT", "SOURCE_ZSTD_COMPRESSION_LEVEL":
                     break
                 default:
@@ -406,7 +441,14 @@ public final class MySQLStore: Sendable {
             }
             channel.saveConfig()
             runtime.withLockedValue { $0.replica = channel }
-            return Executed(result: StoreResult(affectedRows: 0, warnings: config.password.isEmpty ? 0 : 2), commit: nil)
+            var r = StoreResult(affectedRows: 0)
+            if options.contains(where: { $0.0 == "SOURCE_PASSWORD" || $0.0 == "SOURCE_USER" }) {
+                r.warningList = [
+                    StoreWarning(level: "Note", code: 1759, message: "Sending passwords in plain text without SSL/TLS is extremely insecure."),
+                    StoreWarning(level: "Note", code: 1760, message: "Storing MySQL user name or password information in the connection metadata repository is not secure and is therefore not recommended. Please consider using the USER and PASSWORD connection options for START REPLICA; see the 'START REPLICA Syntax' in the MySQL Manual for more information."),
+                ]
+            }
+            return Executed(result: r, commit: nil)
         case .resetBinaryLogs:
             try requireSuper("RELOAD")
             try binlog?.reset()
@@ -441,10 +483,7 @@ public final class MySQLStore: Sendable {
             let cols: [StoreColumn] = [.number("Server_Id", length: 10), .text("Host"), .number("Port", length: 10), .number(legacy ? "Master_Id" : "Source_Id", length: 10), .text(legacy ? "Slave_UUID" : "Replica_UUID")]
             return Executed(result: StoreResult(columns: cols, rows: list.sorted { $0.key < $1.key }.map { [String($0.key), "", "3306", String(settings.serverID), ""] }), commit: nil)
         case .show(.processlist):
-            let count = runtime.withLockedValue { $0.channels.count }
-            let cols: [StoreColumn] = [.number("Id"), .text("User", chars: 32), .text("Host"), .text("db", notNull: false), .text("Command", chars: 16), .number("Time", length: 7), .text("State", chars: 30, notNull: false), .text("Info", chars: 100, notNull: false)]
-            _ = count
-            return Executed(result: StoreResult(columns: cols, rows: [[String(session.connectionID), session.user, session.host, session.database, "Query", "0", "init", "SHOW PROCESSLIST"]]), commit: nil)
+            return Executed(result: processes.result(replica: replica?.snapshot(executed: engine.gtidExecuted)), commit: nil)
         case .set(let assignments) where assignments.contains(where: { $0.global && $0.name.hasPrefix("rpl_semi_sync") && $0.name.hasSuffix("enabled") }):
             let r = try engine.execute(parsed, session: &session)
             semiSync.reset()
@@ -459,6 +498,11 @@ public final class MySQLStore: Sendable {
             }
             return try engine.execute(parsed, session: &session)
         }
+    }
+
+    static func sleepArgument(_ item: SelectItem) -> Expr? {
+        if case .expr(.function("SLEEP", let args, false)) = item.kind, args.count == 1 { return args[0] }
+        return nil
     }
 
     private func deleteRelayLogs() {
@@ -490,9 +534,11 @@ public final class MySQLStore: Sendable {
             throw StoreError.accessDenied(user: user, host: "localhost", usingPassword: false)
         }
         let run = runScript(sql, session: &session)
+        guard isRunning else { throw StoreConnectionError.lostConnection() }
         if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
             try await wait.get()
         }
+        if run.delaySeconds > 0 { try await Task.sleep(nanoseconds: UInt64(run.delaySeconds * 1_000_000_000)) }
         var last: StoreResult?
         for o in run.outcomes {
             switch o {
@@ -501,6 +547,24 @@ public final class MySQLStore: Sendable {
             }
         }
         return last ?? StoreResult(affectedRows: 0)
+    }
+
+    /// Like `execute`, but returns every statement's outcome in order (the mysql client prints one block per
+    /// statement and stops at the first error), for the shell.
+    public func executeScript(_ sql: String, user: String = "root") async -> [Result<StoreResult, StoreError>] {
+        guard runtime.withLockedValue({ $0.running }) else {
+            let e = StoreConnectionError.cannotConnect(host: settings.host, port: settings.port)
+            return [.failure(StoreError(code: e.code, sqlState: "HY000", message: e.message))]
+        }
+        guard let account = engine.account(named: user, from: "localhost") else {
+            return [.failure(StoreError.accessDenied(user: user, host: "localhost", usingPassword: false))]
+        }
+        var session = Session(connectionID: nextConnectionID(), user: user, host: "localhost", account: account)
+        let run = runScript(sql, session: &session)
+        if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
+            do { try await wait.get() } catch { return run.outcomes + [.failure(Self.storeError(error))] }
+        }
+        return run.outcomes
     }
 
     public var status: StoreStatus {
@@ -513,7 +577,7 @@ public final class MySQLStore: Sendable {
         return StoreStatus(
             running: running, role: replica == nil ? .primary : .replica, serverName: settings.serverName, serverID: settings.serverID,
             serverUUID: engine.serverUUID, host: settings.host, port: settings.port, readOnly: vars.readOnly, superReadOnly: vars.superReadOnly,
-            binlogFile: bl?.file, binlogPosition: bl?.position, gtidExecuted: executed.description, semiSyncEnabled: vars.semiSyncSourceEnabled,
+            binlogFile: bl?.file, binlogPosition: bl?.position, gtidExecuted: settings.gtidMode ? executed.description : "", semiSyncEnabled: vars.semiSyncSourceEnabled,
             semiSyncActive: semi.active, connections: connections, replica: replica?.snapshot(executed: executed))
     }
 }

@@ -40,6 +40,19 @@ public struct StoreColumn: Sendable, Equatable {
     }
 }
 
+/// A row of SHOW WARNINGS: `| Note | 1007 | Can't create database 'foobar'; database exists |`.
+public struct StoreWarning: Sendable, Equatable {
+    public var level: String  // Note, Warning, Error
+    public var code: Int
+    public var message: String
+    public init(level: String, code: Int, message: String) {
+        self.level = level
+        self.code = code
+        self.message = message
+    }
+    static func note(_ e: StoreError) -> StoreWarning { StoreWarning(level: "Note", code: e.code, message: e.message) }
+}
+
 /// What a statement returned: a result set (columns and rows) or an OK (affected rows, insert id, info).
 public struct StoreResult: Sendable, Equatable {
     /// Column names; setting them makes plain text columns.
@@ -53,6 +66,10 @@ public struct StoreResult: Sendable, Equatable {
     public var lastInsertID: Int
     public var info: String?
     public var warnings: Int
+    /// What SHOW WARNINGS lists after this statement.
+    public var warningList: [StoreWarning] = [] {
+        didSet { warnings = warningList.count }
+    }
     /// True when this is a result set (even an empty one), false for an OK.
     public var isResultSet: Bool
 
@@ -151,7 +168,7 @@ public struct StoreResult: Sendable, Equatable {
     }
 
     static func elapsed(_ seconds: Double) -> String {
-        let hundredths = Int((max(0, seconds) * 100).rounded())
+        let hundredths = Int((min(max(0, seconds.isNaN ? 0 : seconds), 1e9) * 100).rounded())
         return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100) sec"
     }
 

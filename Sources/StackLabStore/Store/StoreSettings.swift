@@ -33,6 +33,11 @@ public struct StoreSettings: Sendable {
     public var initStatements: [String]
     public var rootPassword: String
     public var connectRetrySeconds: Int
+    /// replica_net_timeout: a replica that hears nothing (not even a heartbeat) for this long reconnects.
+    /// The source sends heartbeats every half of it unless SOURCE_HEARTBEAT_PERIOD says otherwise.
+    public var replicaNetTimeoutSeconds: Int
+    /// skip-replica-start: do not restart replication that was running when the server stopped.
+    public var skipReplicaStart: Bool
     /// Extra accounts created on first start of an empty data directory (like init_file's CREATE USER).
     public var users: [StoreUser]
     /// fsync the binlog and data log before acknowledging (sync_binlog=1 + innodb_flush_log_at_trx_commit=1 on
@@ -56,6 +61,8 @@ public struct StoreSettings: Sendable {
         self.initStatements = []
         self.rootPassword = ""
         self.connectRetrySeconds = 60  // SOURCE_CONNECT_RETRY default
+        self.replicaNetTimeoutSeconds = 60  // replica_net_timeout default
+        self.skipReplicaStart = false
         self.users = []
         self.fsyncOnCommit = false
     }

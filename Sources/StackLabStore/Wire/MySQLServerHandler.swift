@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// One client connection on the server side: handshake, authentication, then one command at a time.
@@ -30,15 +31,29 @@ final class MySQLServerHandler: ChannelInboundHandler {
         self.store = store
     }
 
+    private var greeted = false
+
+    /// Installed on a connection that is already up (a wrapper added after accept): greet now.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { greet(context) }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
+        greet(context)
+        context.fireChannelActive()
+    }
+
+    private func greet(_ context: ChannelHandlerContext) {
+        guard !greeted else { return }
+        greeted = true
         connectionID = store.nextConnectionID()
         peerAddress = context.channel.remoteAddress?.ipAddress ?? "127.0.0.1"
+        store.processes.connected(connectionID, host: "\(peerAddress):\(context.channel.remoteAddress?.port ?? 0)")
         // MySQL's scramble: 20 printable-ish bytes, never NUL.
         scramble = (0..<20).map { _ in UInt8.random(in: 0x21...0x7E) }
         sequence = 0
         send(context, ServerMessages.handshake(connectionID: connectionID, scramble: scramble))
         context.flush()
-        context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -134,6 +149,13 @@ final class MySQLServerHandler: ChannelInboundHandler {
             }
             session = s
             state = .command
+            store.processes.update(connectionID) { p in
+                p.user = s.user
+                p.db = s.database
+                p.command = "Sleep"
+                p.state = nil
+                p.since = Date()
+            }
             send(context, ServerMessages.ok())
             context.flush()
         }
@@ -179,6 +201,12 @@ final class MySQLServerHandler: ChannelInboundHandler {
             fieldList(context, &b, session: session)
         case .query:
             let sql = b.readString(length: b.readableBytes) ?? ""
+            store.processes.update(connectionID) { p in
+                p.command = "Query"
+                p.state = "executing"
+                p.info = sql
+                p.since = Date()
+            }
             query(context, sql, session: session)
         case .binlogDump, .binlogDumpGTID:
             startDump(context, cmd, &b, session: session)
@@ -206,6 +234,23 @@ final class MySQLServerHandler: ChannelInboundHandler {
         var s = session
         let run = store.runScript(sql, session: &s)
         self.session = s
+        // A crash in the middle of the statement: a dead server answers nothing; the client sees the connection
+        // drop (2013), never an ERR packet made up by the server.
+        guard store.isRunning else {
+            state = .closed
+            context.close(promise: nil)
+            return
+        }
+        let database = s.database
+        let done: @Sendable () -> Void = { [store, connectionID] in
+            store.processes.update(connectionID) { p in
+                p.command = "Sleep"
+                p.state = nil
+                p.info = nil
+                p.db = database
+                p.since = Date()
+            }
+        }
         let deprecateEOF = capabilities.contains(.deprecateEOF)
         let multi = capabilities.contains(.multiResults)
         let write: (ChannelHandlerContext) -> Void = { context in
@@ -220,17 +265,30 @@ final class MySQLServerHandler: ChannelInboundHandler {
             }
             context.flush()
         }
-        guard let commit = run.commit, let wait = store.semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: context.eventLoop) else {
+        var wait: EventLoopFuture<Void>?
+        if let commit = run.commit, let semiSync = store.semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: context.eventLoop) {
+            // AFTER_SYNC: the commit is durable here; the client hears OK once a replica has the transaction.
+            store.processes.update(connectionID) { $0.state = "Waiting for semi-sync ACK from replica" }
+            wait = semiSync
+        }
+        if run.delaySeconds > 0 {
+            store.processes.update(connectionID) { $0.state = "User sleep" }
+            let loop = context.eventLoop
+            let nanos = Int64(run.delaySeconds * 1_000_000_000)
+            wait = (wait ?? loop.makeSucceededVoidFuture()).flatMap { loop.scheduleTask(in: .nanoseconds(nanos)) {}.futureResult }
+        }
+        guard let wait else {
+            done()
             write(context)
             return
         }
-        // AFTER_SYNC: the commit is durable here; the client hears OK once a replica has the transaction.
         busy = true
         let bound = NIOLoopBound((self, context, write), eventLoop: context.eventLoop)
         wait.whenComplete { _ in
             let (handler, context, write) = bound.value
             handler.busy = false
             guard case .command = handler.state else { return }
+            done()
             write(context)
             handler.drain(context)
         }
@@ -270,8 +328,16 @@ final class MySQLServerHandler: ChannelInboundHandler {
         }
         let semiSync = session.userVariables["rpl_semi_sync_replica"]?.truth == true
         state = .binlogDump
+        store.processes.update(connectionID) { p in
+            p.command = cmd == .binlogDumpGTID ? "Binlog Dump GTID" : "Binlog Dump"
+            p.state = "Source has sent all binlog to replica; waiting for more updates"
+            p.info = nil
+            p.since = Date()
+        }
+        let period = (session.userVariables["source_heartbeat_period"] ?? session.userVariables["master_heartbeat_period"])?.number
+            .map { $0 / 1_000_000_000 }.flatMap { $0 > 0 ? min($0, 4_294_967) : nil }
         let sender = BinlogDumpSender(store: store, binlog: binlog, channel: context.channel, request: request,
-                                      semiSync: semiSync, firstSequence: sequence, peer: peerAddress)
+                                      semiSync: semiSync, firstSequence: sequence, peer: peerAddress, heartbeatPeriod: period)
         sender.start()
     }
 }

@@ -3,12 +3,14 @@ import StackLab
 @testable import StackLabShell
 
 /// Port offsets for the shell's test labs. The shell suite has its own range (24100…24600), apart from the lab
-/// tests' 10000…24000; kept low enough that 8080 + offset stays below Linux's ephemeral ports (32768+).
+/// tests' 10000…24000, kept low enough that 8080 + offset stays below Linux's ephemeral ports (32768+). The terminal
+/// test's lab (another process, running beside the in-process labs) has 24100 to itself.
 enum ShellTestPorts {
-    private static let next = LockedBox(24_100 + Int(getpid() % 6) * 100)
+    static let terminal = 24_100
+    private static let next = LockedBox(24_200 + Int(getpid() % 5) * 100)
     static func offset() -> Int {
         next.withValue { value in
-            defer { value = value >= 24_600 ? 24_100 : value + 100 }
+            defer { value = value >= 24_600 ? 24_200 : value + 100 }
             return value
         }
     }

@@ -41,11 +41,13 @@ struct MonitoringMonitorTests {
         #expect(Set(rule.activeAlerts.map { $0.labels["instance"] ?? "" }) == ["web-02/nginx", "web-02/gunicorn"])
         // Pending within a scrape interval or two of the kill; firing `for: 5s` later: at the first evaluation at least
         // 5 s after pending — exactly 5 on the 1 s evaluation grid, 6 if a round on a very busy machine skipped a slot.
-        #expect(pending.seen.timeIntervalSince(killed) < 3)
+        // Wall-clock bounds are loose (a loaded CI machine delivers events late); the monitor's own timestamps above
+        // and below are the exact check.
+        #expect(pending.seen.timeIntervalSince(killed) < 6)
         let held = try #require(firing.event.alert.firedAt?.timeIntervalSince(firing.event.alert.activeAt))
         #expect(held >= 5 && held <= 6, "fired \(held) s after pending on the evaluation grid")
         let wall = firing.seen.timeIntervalSince(pending.seen)
-        #expect(wall > 4.5 && wall < 9, "fired \(wall) s after pending")
+        #expect(wall > 3 && wall < 15, "fired \(wall) s after pending")
         #expect(firing.event.description.contains("alert InstanceDown firing: instance=web-02/nginx job=nginx — Instance web-02/nginx down"))
         // web-01 never went down.
         #expect(!log.events.contains { $0.event.alert.labels["instance"]?.hasPrefix("web-01") == true && $0.event.alertName == "InstanceDown" })
