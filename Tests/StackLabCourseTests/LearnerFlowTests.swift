@@ -131,3 +131,32 @@ import Testing
         }
     }
 }
+
+/// An instructor stops a demo at a pause and resumes it later with `demo`.
+@Suite(.serialized) @MainActor struct DemoStopResumeTests {
+    @Test func qAtAPauseStopsAndDemoResumesAtTheNextStep() async throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try LearnerFlowTests.twoSteps.write(toFile: folder + "/01-two-steps.md", atomically: true, encoding: .utf8)
+        try await withCourseShell(interactive: true, lessonsFolder: folder) { shell, course, output in
+            var pauses = 0
+            course.waitForEnter = { pauses += 1; return "q" }
+            #expect(await shell.execute("demo 1"))
+            #expect(pauses == 1)
+            #expect(output.text.contains("— Enter: next step · q: stop —"))
+            #expect(output.text.contains("demo stopped before step 2 — 'demo' resumes"))
+            #expect(!output.text.contains("Step 2 of 2"))
+            #expect(shell.lab.process("web-02", .gunicorn)?.state == .running)
+            output.clear()
+            course.waitForEnter = { "" }
+            #expect(await shell.execute("demo"))
+            #expect(output.text.contains("Step 2 of 2: Crash an app server"))
+            #expect(output.text.contains("foobar ● kill web-02/gunicorn"), "the command is typed out after the prompt")
+            #expect(output.text.contains("✓ web-02/gunicorn is crashed"))
+            #expect(output.text.contains("Lesson 1 complete"))
+            let again = await shell.execute("demo")
+            #expect(!again)
+            #expect(output.text.contains("no demo to resume"))
+        }
+    }
+}
