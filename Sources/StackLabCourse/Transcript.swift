@@ -16,11 +16,15 @@ public final class Transcript: Sendable {
         state.withLockedValue { s in
             guard s.muted == 0 else { return }
             s.text += text
-            // Keep memory bounded over a long session: only what follows the mark is ever read.
-            if s.text.utf8.count > 2_000_000 && s.mark > 1_000_000 {
-                let drop = s.text.utf8.index(s.text.utf8.startIndex, offsetBy: s.mark)
-                s.text = String(s.text[drop...])
-                s.mark = 0
+            // Keep memory bounded over a long session (a `logs -f` for hours): only what follows the mark is read,
+            // and of a very long step only its last megabyte.
+            let count = s.text.utf8.count
+            if count > 2_000_000 {
+                let drop = max(s.mark, count - 1_000_000)
+                var index = s.text.utf8.index(s.text.utf8.startIndex, offsetBy: drop)
+                while index < s.text.utf8.endIndex && !s.text.isValidIndex(index) { index = s.text.utf8.index(after: index) }
+                s.text = String(s.text[index...])
+                s.mark = max(0, s.mark - drop)
             }
         }
     }
@@ -38,4 +42,9 @@ public final class Transcript: Sendable {
         defer { state.withLockedValue { $0.muted -= 1 } }
         return try body()
     }
+}
+
+extension String {
+    /// Whether an index of the UTF-8 view falls on a character boundary.
+    fileprivate func isValidIndex(_ index: String.Index) -> Bool { index.samePosition(in: unicodeScalars) != nil }
 }

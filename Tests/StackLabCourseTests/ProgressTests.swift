@@ -75,3 +75,24 @@ import Testing
         #expect(t2 - t1 >= 2, "advance moves the recording's clock")
     }
 }
+
+@Suite struct TranscriptTests {
+    @Test func onlyTheLearnersOutputSinceTheStepBeganCounts() {
+        let transcript = Transcript()
+        transcript.record("before the step\n")
+        transcript.markStepBegan()
+        transcript.muted { transcript.record("the course speaking: ERROR 1290\n") }
+        transcript.record("ERROR 1290 (HY000)\n")
+        #expect(transcript.sinceMark == "ERROR 1290 (HY000)\n")
+    }
+
+    @Test func aVeryLongSessionStaysBoundedAndKeepsItsEnd() {
+        let transcript = Transcript()
+        let line = String(repeating: "é", count: 99) + "\n"   // two bytes a character: cuts must not split one
+        for _ in 0..<15_000 { transcript.record(line) }
+        transcript.record("the end\n")
+        let text = transcript.sinceMark
+        #expect(text.utf8.count <= 2_000_100)
+        #expect(text.hasSuffix("é\nthe end\n"))
+    }
+}
