@@ -38,8 +38,10 @@ public enum CheckEvaluator {
         case .processState(let text, let wanted, let negated):
             let target: Target
             do { target = try lab.target(text) } catch { return .fail(error.message) }
-            let processes = lab.processes(for: target)
-            guard !processes.isEmpty else { return .fail("\(target) runs no processes") }
+            var processes = lab.processes(for: target)
+            // `web-02 is read-only` is about the server's database, not its web server.
+            if wanted == "read-only" || wanted == "writable" { processes = processes.filter { $0.kind == .mysql } }
+            guard !processes.isEmpty else { return .fail("\(target) runs no \(wanted == "read-only" || wanted == "writable" ? "database" : "processes")") }
             for process in processes {
                 let (has, now) = state(of: process, is: wanted)
                 if has == negated {

@@ -117,6 +117,9 @@ extension RequestTally {
             #expect(!primary.passed)
             #expect(primary.why.contains("writable"))
             #expect(try await evaluate("web-01/mysql is writable", course).passed)
+            #expect(try await evaluate("web-02 is read-only", course).passed, "a server's database")
+            let noDatabase = try await evaluate("lb-01 is read-only", course)
+            #expect(!noDatabase.passed && noDatabase.why.contains("runs no database"))
             try await waitUntil("replication to run") { try await evaluate("replication is running", course).passed }
             let lag = try await evaluate("replica lag is above 0", course)
             #expect(!lag.passed, "a replica that keeps up has no lag: \(lag.why)")

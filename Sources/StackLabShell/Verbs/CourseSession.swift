@@ -192,7 +192,7 @@ public final class CourseSession: CheckContext {
     public func start(_ lesson: Lesson, demo: Bool = false) async throws -> Bool {
         let style = shell.style
         say(style.bold("Lesson \(lesson.number): \(lesson.title)"))
-        if !lesson.goal.isEmpty { say(lesson.goal) }
+        if !lesson.goal.isEmpty { say(Self.terminalText(lesson.goal, style: style)) }
         let missing = await missing(lesson.needs)
         if !missing.isEmpty {
             say(style.yellow("This lesson needs \(Self.notLanded(missing)).")
@@ -237,7 +237,7 @@ public final class CourseSession: CheckContext {
         say("")
         say(style.bold("Step \(step.number) of \(lesson.steps.count): \(step.title)"))
         let prose = step.prose.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !prose.isEmpty { say(prose) }
+        if !prose.isEmpty { say(Self.terminalText(prose, style: style)) }
         let missing = await missing(step.needs)
         if !missing.isEmpty {
             say(style.yellow("This step needs \(Self.notLanded(missing)); 'next' skips it."))
@@ -247,6 +247,20 @@ public final class CourseSession: CheckContext {
         say(style.dim("Type:"))
         for command in step.commands { say("    " + style.cyan(command)) }
         say(style.dim("(it checks itself after each command; 'check' says what is missing, 'hint' helps, 'next'/'back' move)"))
+    }
+
+    /// Lesson prose for the terminal: **bold** in bold, `code` in colour, *emphasis* plain; code blocks as they are.
+    static func terminalText(_ markdown: String, style: Style) -> String {
+        var inFence = false
+        return markdown.split(separator: "\n", omittingEmptySubsequences: false).map { raw -> String in
+            let line = String(raw)
+            if line.trimmingCharacters(in: .whitespaces).hasPrefix("```") { inFence.toggle(); return style.dim(line) }
+            if inFence { return line }
+            var out = line.replacing(#/\*\*([^*]+)\*\*/#) { style.bold(String($0.1)) }
+            out = out.replacing(#/`([^`]+)`/#) { style.cyan(String($0.1)) }
+            out = out.replacing(#/(^|[\s(])\*([^*\s][^*]*)\*/#) { String($0.1) + String($0.2) }
+            return out
+        }.joined(separator: "\n")
     }
 
     public var currentStep: Step? { lesson.map { $0.steps[stepIndex] } }
