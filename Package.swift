@@ -94,7 +94,8 @@ let package = Package(
         // The release-build benchmark of the stack: wrk against the lab, start time, memory.
         .executableTarget(
             name: "stacklab-bench",
-            dependencies: ["StackLab", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["StackLab", "StackLabStore", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "StackLabStoreTests",

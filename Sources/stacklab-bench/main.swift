@@ -13,14 +13,21 @@ struct Options {
     var connections = 64
     var threads = 2
     var labThreads = System.coreCount
-    /// `page`, `static` or both (nil): one phase alone is handy under a profiler.
+    /// `page`, `static` or both (nil): one phase alone is handy under a profiler; `store` for the database;
+    /// `hold` keeps the lab up.
     var only: String?
+    /// `HOST:PORT:USER:PASSWORD` of a real MySQL/MariaDB server to measure beside the lab's store.
+    var mysql: String?
 
     init(_ arguments: [String]) {
         var rest = arguments.dropFirst()
         while let flag = rest.popFirst() {
             if flag == "--only", let what = rest.popFirst() {
                 only = what
+                continue
+            }
+            if flag == "--mysql", let what = rest.popFirst() {
+                mysql = what
                 continue
             }
             let value = rest.popFirst().flatMap(Int.init)
@@ -112,6 +119,34 @@ while Date() < deadline, !(lab.balancers.first?.serverStatuses.allSatisfy { $0.s
 
 print("stacklab-bench: lab foobar on \(entry) (port base \(options.portBase)), wrk -t\(options.threads) -c\(options.connections) -d\(options.duration)s")
 print(String(format: "lab start: %.1f ms (load + parse + bind every port)", startMilliseconds))
+if options.only == "store" {
+    let primary = StoreTarget(host: "127.0.1.11", port: options.portBase + 3306, user: "root", password: "")
+    let replica = StoreTarget(host: "127.0.1.12", port: options.portBase + 3306, user: "root", password: "")
+    let seconds = Double(options.duration)
+    let connections = min(options.connections, 32)
+    print("store: \(connections) connections, \(options.duration) s per phase, through the MySQL protocol")
+    // Lag first, on a fresh store, then the query phases.
+    let lags = try await StoreBench.lag(primary: primary, replica: replica, group: lab.group, rate: 500, seconds: seconds)
+    let ours = try await StoreBench.queries(primary, group: lab.group, connections: connections, seconds: seconds)
+    func line(_ name: String, _ f: QueryFigures) -> String {
+        name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: " %9.0f/s   p50 %6.2f ms   p99 %6.2f ms", f.perSecond, f.p50, f.p99)
+    }
+    print(line("stacklab point SELECT", ours.select))
+    print(line("stacklab INSERT", ours.insert))
+    print(String(format: "stacklab replication lag      p50 %6.2f ms   p99 %6.2f ms   (%d rows at 500/s)",
+                 StoreBench.percentile(lags, 0.5), StoreBench.percentile(lags, 0.99), lags.count))
+    if let text = options.mysql, let real = StoreTarget(text) {
+        let theirs = try await StoreBench.queries(real, group: lab.group, connections: connections, seconds: seconds)
+        print(line("real server point SELECT", theirs.select))
+        print(line("real server INSERT", theirs.insert))
+        print(String(format: "targets: point SELECT >= 1.0x the real server: %.2fx  %@", ours.select.perSecond / theirs.select.perSecond,
+                     mark(ours.select.perSecond >= theirs.select.perSecond)))
+    }
+    print(String(format: "targets: replication lag p99 < 5 ms: %.2f ms  %@", StoreBench.percentile(lags, 0.99),
+                 mark(StoreBench.percentile(lags, 0.99) < 5)))
+    await lab.shutdown()
+    exit(0)
+}
 if options.only == "hold" {
     // Keep the lab up for a profiler or a hand-run wrk, then stop.
     print("holding the lab for \(options.duration) s")

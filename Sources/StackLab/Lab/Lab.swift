@@ -194,8 +194,11 @@ public final class Lab: Sendable {
         let list = processes(for: target)
         switch fault {
         case .revive:
-            // Bring back the stores first, then what depends on them, as a machine boots.
-            for process in list { try await process.revive() }
+            // Bring back the stores first, then what depends on them, as a machine boots (the lab's start order).
+            let bootOrder = list.sorted { a, b in
+                (processes.firstIndex { $0 === a } ?? 0) < (processes.firstIndex { $0 === b } ?? 0)
+            }
+            for process in bootOrder { try await process.revive() }
         case .crash:
             for process in list.reversed() { await process.crash() }
         case .stop:
