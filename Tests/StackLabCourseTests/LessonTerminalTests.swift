@@ -131,12 +131,21 @@ struct LessonTmux {
         return nil
     }
 
+    /// A tmux server of this suite's own (`tmux -L`), never one that other people's sessions live in.
+    static let socket = "stacklab-lessons-test-\(getpid())"
+
     static func start(state: String, arguments: String) throws -> LessonTmux {
         let session = LessonTmux(name: "stacklab-lesson-test-\(getpid())-\(UUID().uuidString.prefix(6))")
         let command = "env XDG_STATE_HOME='\(state)' TERM=xterm-256color timeout --foreground 120 '\(binary)' \(arguments); echo EXITED $?; sleep 60"
         // Through system(), not Process: a tmux server started here would inherit Process's internal descriptors.
+        // system() still hands the new tmux server every open descriptor of this test process — including the
+        // listening sockets of labs other suites run at the same time, which the server would then hold for its whole
+        // life (their ports "already in use"). So bash closes everything above stderr before starting tmux.
         let quoted = command.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
-        let status = system("tmux new-session -d -s \(session.name) -x 120 -y 50 \"\(quoted)\" </dev/null >/dev/null 2>&1")
+        let tmux = "tmux -L \(socket) new-session -d -s \(session.name) -x 120 -y 50 \"\(quoted)\""
+        let closing = "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \(tmux)"
+        let script = closing.replacingOccurrences(of: "'", with: "'\\''")
+        let status = system("bash -c '\(script)' </dev/null >/dev/null 2>&1")
         guard status == 0 else { throw WaitTimeout(what: "tmux new-session (status \(status))") }
         return session
     }
@@ -158,11 +167,11 @@ struct LessonTmux {
     func send(_ keys: String...) {
         for key in keys {
             let named = ["Enter", "Tab", "Up", "C-c", "C-d", "C-u"].contains(key)
-            _ = try? LessonTmux.run(["send-keys", "-t", name] + (named ? [key] : ["-l", key]))
+            _ = try? LessonTmux.run(["-L", LessonTmux.socket, "send-keys", "-t", name] + (named ? [key] : ["-l", key]))
         }
     }
 
-    func capture() -> String { (try? LessonTmux.run(["capture-pane", "-p", "-J", "-S", "-500", "-t", name])) ?? "" }
+    func capture() -> String { (try? LessonTmux.run(["-L", LessonTmux.socket, "capture-pane", "-p", "-J", "-S", "-500", "-t", name])) ?? "" }
 
     /// Waits until the pane shows `text` (at least `count` times); a generous deadline, no fixed sleeps.
     func waitFor(_ text: String, count: Int = 1, timeout: Double = 30) throws {
@@ -174,5 +183,5 @@ struct LessonTmux {
         throw WaitTimeout(what: "'\(text)' ×\(count) in the terminal; it shows:\n\(capture())")
     }
 
-    func kill() { _ = try? LessonTmux.run(["kill-session", "-t", name]) }
+    func kill() { _ = try? LessonTmux.run(["-L", LessonTmux.socket, "kill-session", "-t", name]) }
 }
