@@ -75,12 +75,24 @@ let package = Package(
             ],
             resources: [.copy("Resources/exercises")]
         ),
+        // Guided lessons: the lesson format and its checks, learner progress, the asciicast recorder. No terminal code;
+        // the shell's lesson verbs (StackLabShell) drive it.
+        .target(
+            name: "StackLabCourse",
+            dependencies: [
+                "StackLab",
+                "StackLabStore",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources/lessons")]
+        ),
         // The shell: commands, parsing, completion, rendering. Talks to a LineEditor protocol, not to a terminal.
         .target(
             name: "StackLabShell",
             dependencies: [
                 "StackLab",
                 "StackLabExercises",
+                "StackLabCourse",
                 "StackLabStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -120,6 +132,10 @@ let package = Package(
             name: "StackLabExercisesTests",
             dependencies: ["StackLabExercises", "StackLab", "StackLabStore", "StackLabShell"],
             exclude: ["Solutions"]
+        ),
+        .testTarget(
+            name: "StackLabCourseTests",
+            dependencies: ["StackLabCourse", "StackLabShell", "StackLab", "StackLabStore"]
         ),
         .testTarget(
             name: "StackLabShellTests",

@@ -19,7 +19,7 @@ struct Stacklab: AsyncParsableCommand {
           stacklab serve
           stacklab lab init ~/my-lab && stacklab --lab ~/my-lab
         """,
-        subcommands: [ShellCommand.self, RunCommand.self, ServeCommand.self, LabCommand.self, GradeCommand.self],
+        subcommands: [ShellCommand.self, RunCommand.self, ServeCommand.self, LabCommand.self, LessonCommand.self, GradeCommand.self],
         defaultSubcommand: ShellCommand.self)
 }
 
@@ -67,8 +67,9 @@ struct ShellCommand: AsyncParsableCommand {
         setlocale(LC_CTYPE, "")
         let session = try await choice.start()
         let interactive = c == nil && isatty(STDIN_FILENO) == 1
-        let shell = Shell(session: session, output: StandardOutput(), style: .detect(), interactive: interactive)
+        let shell = Shell(session: session, output: CourseOutput(StandardOutput()), style: .detect(), interactive: interactive)
         shell.echoCommands = x
+        shell.courseNames = CourseSessions.completionNames  // lessons
         shell.courseNames += ExerciseCatalog.builtIn.exercises.map { String($0.id.dropFirst(3)) }   // exercise weights, grade failover …
         let status: Int32
         if let c {
@@ -82,12 +83,12 @@ struct ShellCommand: AsyncParsableCommand {
             shell.say("stacklab — lab \(lab.topology.name) is up in \(session.startMilliseconds) ms"
                 + (lab.entryAddress.map { "; the site is at http://\($0)/" } ?? ""))
             shell.say(shell.style.dim("Try: status · curl -v / · load · kill web-01 · diagram. 'help' lists all; Tab completes; Ctrl-D leaves."))
-            status = await shell.run(editor: editor)
+            status = await shell.run(editor: CourseLineEditor(editor, shell: shell))  // lessons: auto-check after each command
             editor.close()
             signals.cancel()
         } else {
             let signals = SignalHandlers(shell: shell, editor: nil)
-            status = await shell.run(editor: PlainLineEditor())
+            status = await shell.run(editor: CourseLineEditor(PlainLineEditor(), shell: shell))  // lessons
             signals.cancel()
         }
         await session.shutdown()

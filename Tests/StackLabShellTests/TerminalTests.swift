@@ -59,6 +59,9 @@ struct Tmux {
 
     static var binaryExists: Bool { FileManager.default.isExecutableFile(atPath: binary) }
 
+    /// This suite's own tmux server, never one that other people's sessions live in.
+    static let socket = "stacklab-shell-test-\(getpid())"
+
     static func which(_ tool: String) -> String? {
         for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(folder)/\(tool)"
@@ -71,9 +74,15 @@ struct Tmux {
         let session = Tmux(name: "stacklab-test-\(getpid())-\(UUID().uuidString.prefix(6))")
         let command = "env XDG_STATE_HOME='\(state)' TERM=xterm-256color timeout --foreground 120 '\(binary)' --port-base \(portBase); echo EXITED $?; sleep 60"
         // Through system(), not Process: a tmux server started here inherits Process's internal descriptors, and
-        // waiting for the client would then last as long as the server.
+        // waiting for the client would then last as long as the server. system() hands the new tmux server every open
+        // descriptor of this test process — the listening sockets of labs other suites run at the same time
+        // included, which it would hold for its whole life ("address already in use"): bash closes everything above
+        // stderr first. The server is this suite's own (`-L`).
         let quoted = command.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
-        let status = system("tmux new-session -d -s \(session.name) -x 120 -y 50 \"\(quoted)\" </dev/null >/dev/null 2>&1")
+        let tmux = "tmux -L \(socket) new-session -d -s \(session.name) -x 120 -y 50 \"\(quoted)\""
+        let closing = "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \(tmux)"
+        let script = closing.replacingOccurrences(of: "'", with: "'\\''")
+        let status = system("bash -c '\(script)' </dev/null >/dev/null 2>&1")
         guard status == 0 else { throw WaitTimeout(what: "tmux new-session (status \(status))") }
         return session
     }
@@ -82,7 +91,7 @@ struct Tmux {
     static func run(_ arguments: [String], output: Bool = true) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: which("tmux")!)
-        process.arguments = arguments
+        process.arguments = ["-L", socket] + arguments
         let pipe = Pipe()
         process.standardOutput = output ? pipe : FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

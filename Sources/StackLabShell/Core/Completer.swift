@@ -83,7 +83,7 @@ public struct Completer: Sendable {
             guard let sub = arguments.first else { return match(current, in: ["init", "load", "show"]) }
             if sub == "show" { return arguments.count == 1 ? match(current, in: labFiles) : none(current) }
             return arguments.count == 1 ? paths(current) : none(current)
-        case "lesson", "exercise", "grade", "hint":
+        case "lesson", "exercise", "grade", "hint", "demo":
             return match(current, in: courseNames)
         case "run":
             return paths(current)

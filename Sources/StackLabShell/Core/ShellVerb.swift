@@ -22,6 +22,7 @@ public enum VerbGroup: String, Sendable, CaseIterable {
     case fix = "Fix it"
     case store = "The database"
     case labs = "Lab folders"
+    case course = "Lessons"
     case exercises = "Exercises"
     case shell = "The shell"
 }
@@ -43,7 +44,8 @@ public enum VerbTable {
         ReviveVerb.self, HealVerb.self, ResetVerb.self, UFWVerb.self,
         SQLVerb.self, ReplicationVerb.self,
         LabVerb.self,
-        ExercisesVerb.self, ExerciseVerb.self, GradeVerb.self, HintVerb.self,
+        LessonsVerb.self, LessonVerb.self, CheckVerb.self, NextVerb.self, BackVerb.self, HintVerb.self, ApplyVerb.self, DemoVerb.self,
+        ExercisesVerb.self, ExerciseVerb.self, GradeVerb.self,
         WatchVerb.self, SleepVerb.self, HelpVerb.self, QuitVerb.self,
     ]
 

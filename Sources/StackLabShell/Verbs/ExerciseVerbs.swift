@@ -110,39 +110,22 @@ struct GradeVerb: ShellVerb {
     }
 }
 
-struct HintVerb: ShellVerb {
-    /// The lessons' hint, when a lesson is being played: `hint` serves both (the lesson's step while a lesson runs,
-    /// else the current exercise's next hint). Nil (or returning nil) when no lesson is active.
-    @MainActor static var lessonHint: ((Shell) -> String?)?
-
-    static let configuration = CommandConfiguration(
-        commandName: "hint",
-        abstract: "The next hint: for the lesson being played, else for the current exercise (one more each time).",
-        discussion: """
-        Examples:
-          hint
-          hint 3
-        """)
-    static let group = VerbGroup.exercises
-    @Argument(help: "The exercise's number or name (default: the current one).") var which: String?
-
-    func execute(in shell: Shell) async throws {
-        if which == nil, let text = Self.lessonHint?(shell) {
-            shell.say(text)
-            return
-        }
-        let exercise = try ExerciseVerbs.current(which)
+enum ExerciseVerbs {
+    /// `hint` when no lesson is running (the verb is shared with the lessons): the current exercise's next hint.
+    /// False when no exercise has been started either.
+    @MainActor
+    static func showHintIfExerciseStarted(in shell: Shell) throws -> Bool {
         let workspace = ExerciseShellContext.workspace
+        guard let id = workspace.loadProgress().current, let exercise = ExerciseShellContext.catalog.exercise(matching: id) else { return false }
         let next: (index: Int, text: String)?? = try? workspace.update { $0.nextHint(for: exercise) }
         guard let hint = next.flatMap({ $0 }) else {
             shell.say("No more hints for exercise \(exercise.number) (there were \(exercise.hints.count)). The task: \(exercise.folder)/README.md")
-            return
+            return true
         }
         shell.say(shell.style.bold("Hint \(hint.index + 1) of \(exercise.hints.count)") + " (exercise \(exercise.number)): " + hint.text)
+        return true
     }
-}
 
-enum ExerciseVerbs {
     static func find(_ text: String) throws -> Exercise {
         let catalog = ExerciseShellContext.catalog
         if let exercise = catalog.exercise(matching: text) { return exercise }

@@ -2,15 +2,14 @@ import Foundation
 import StackLab
 @testable import StackLabShell
 
-/// Port offsets for the shell's test labs. The shell suite has its own range (24100…24600), apart from the lab
-/// tests' 10000…24000, kept low enough that 8080 + offset stays below Linux's ephemeral ports (32768+). The terminal
-/// test's lab (another process, running beside the in-process labs) has 24100 to itself.
+/// Port offsets for the shell's test labs: 18000–18900 (the plan for every suite is in StackLabTests' TestLabs.swift).
+/// The terminal test's lab (another process, running beside the in-process labs) has 18000 to itself.
 enum ShellTestPorts {
-    static let terminal = 24_100
-    private static let next = LockedBox(24_200 + Int(getpid() % 5) * 100)
+    static let terminal = 18_000
+    private static let next = LockedBox(18_100 + Int(getpid() % 8) * 100)
     static func offset() -> Int {
         next.withValue { value in
-            defer { value = value >= 24_600 ? 24_200 : value + 100 }
+            defer { value = value >= 18_900 ? 18_100 : value + 100 }
             return value
         }
     }

@@ -2,14 +2,14 @@ import Foundation
 import NIOConcurrencyHelpers
 @testable import StackLab
 
-/// Port offsets for the monitoring tests: 31000–31900 in steps of 100 (the shell's monitoring tests use 32000–32400),
+/// Port offsets for the monitoring tests: 19000–19800 in steps of 100 (the shell's monitoring tests use 20000–20400),
 /// apart from the other suites' ranges.
 enum MonitoringPorts {
-    private static let next = NIOLockedValueBox(31_000 - 100)
+    private static let next = NIOLockedValueBox(19_000 - 100)
     static func offset() -> Int {
         next.withLockedValue { value in
             value += 100
-            if value > 31_900 { value = 31_000 }
+            if value > 19_800 { value = 19_000 }
             return value
         }
     }

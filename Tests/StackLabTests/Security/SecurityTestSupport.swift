@@ -9,7 +9,7 @@ enum SecurityPorts {
     static func offset() -> Int {
         next.withLockedValue { value in
             value += 100
-            if value > 23_950 { value = 15_050 }
+            if value > 22_950 { value = 15_050 }
             return value
         }
     }

@@ -2,14 +2,22 @@ import Foundation
 import NIOConcurrencyHelpers
 @testable import StackLab
 
-/// Ports for test labs: every lab started by a test gets its own port offset, so tests run side by side and beside
-/// a developer's own `stacklab`.
+/// Ports for test labs: every lab started by a test gets its own port offset, so tests run side by side in one
+/// `swift test` process and beside a developer's own `stacklab`.
+///
+/// The plan for every suite (a lab listens on its offset plus 3306, 8000, 8080, 8405, 8443, 9090, 9102, 9104, 9113):
+/// - offsets that are multiples of 100: lab tests 10100–17900, shell 18000–18900, monitoring 19000–19800 and
+///   20000–20400 (each suite its own range, so equal offsets never meet);
+/// - multiples of 100 plus 50: lessons 12050–14950, security 15050–22950; plus 68: exercises 16068–23568. No two
+///   of the ports above differ by an amount ending in 50, 68 or 18, so these can never meet the others' ports;
+/// - every offset stays at or below 23600, so every port stays below Linux's ephemeral range (32768+), where an
+///   outgoing connection could hold it.
 enum TestPorts {
-    private static let next = NIOLockedValueBox(10_000 + (Int(getpid()) % 40) * 100 * 3)
+    private static let next = NIOLockedValueBox(10_000 + (Int(getpid()) % 70) * 100)
     static func offset() -> Int {
         next.withLockedValue { value in
             value += 100
-            if value > 24_000 { value = 10_100 }
+            if value > 17_900 { value = 10_100 }
             return value
         }
     }

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+@testable import StackLabCourse
+
+@Suite struct LessonParserTests {
+    static let good = """
+        # Health checks
+
+        Watch a server go DOWN.
+
+        > **Needs:** `tap --help` — the wire tap
+
+        ## Step 1: Kill it
+
+        Some prose.
+
+        ```stacklab
+        # a comment
+        kill web-01/nginx
+
+        status
+        ```
+
+        > **Check:** lb-01 sees web-01 DOWN
+
+        > **Check:** *web-01/nginx is crashed*
+
+        > **Hint:** Health checks run every 2 s;
+        > three failures mark it DOWN.
+
+        ## Step 2: Weights
+
+        ```file lb-01/haproxy.cfg
+        backend web
+            server web-01 127.0.1.11:8080 weight 3
+        ```
+
+        ```text
+        ## Step 9: not a step, inside a fence
+        ```
+
+        ```stacklab
+        apply
+        load
+        ```
+
+        > **Needs:** `sql SHOW DATABASES`
+
+        > **Check:** at least 20 requests succeeded since the step began
+
+        ## What you learned
+
+        Not part of a step: `> **Check:**` is not allowed here.
+        """
+
+    @Test func readsTitleGoalStepsCommandsChecksHintsAndFiles() throws {
+        let lesson = try LessonParser.parse(Self.good, file: "lessons/03-health-checks.md")
+        #expect(lesson.number == 3)
+        #expect(lesson.name == "health-checks")
+        #expect(lesson.title == "Health checks")
+        #expect(lesson.goal == "Watch a server go DOWN.")
+        #expect(lesson.needs == [Need(probe: "tap --help", feature: "the wire tap")])
+        #expect(lesson.steps.count == 2)
+        let first = lesson.steps[0]
+        #expect(first.title == "Kill it")
+        #expect(first.commands == ["kill web-01/nginx", "status"])
+        #expect(first.checks.map(\.kind) == [.balancerSees(balancer: "lb-01", server: "web-01", status: "DOWN"),
+                                             .processState(target: "web-01/nginx", state: "crashed", negated: false)])
+        #expect(first.hints == ["Health checks run every 2 s; three failures mark it DOWN."])
+        #expect(first.prose.contains("Some prose."))
+        let second = lesson.steps[1]
+        #expect(second.commands == ["apply", "load"])
+        #expect(second.files == [LessonFile(path: "lb-01/haproxy.cfg", text: "backend web\n    server web-01 127.0.1.11:8080 weight 3\n")])
+        #expect(second.needs == [Need(probe: "sql SHOW DATABASES", feature: "'sql SHOW DATABASES'")])
+        #expect(second.checks.map(\.kind) == [.requests(atLeast: 20, succeeded: true)])
+    }
+
+    /// Each broken file names the line to fix.
+    @Test(arguments: [
+        ("Some text first\n# Title\n", 1, "a lesson starts with its title"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Check:** web-01 is crashed\n## Recap\n> **Check:** web-01 is crashed\n", 8, "belongs in a step"),
+        ("## Step 1: x\n", 1, "a lesson starts with its title"),
+        ("# T\n", 1, "the lesson has no steps"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Check:** web-01 is crashed\n## Step 3: c\n", 7, "this is step 3, but the step before it was 1"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n", 3, "never closed"),
+        ("# T\n## Step 1: a\n```stacklab\n# only a comment\n```\n", 3, "has no commands"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n", 2, "step 1 has no check"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Check:** the site feels fast\n", 6, "cannot read this check: 'the site feels fast'"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Chek:** web-01 is crashed\n", 6, "unknown '**Chek:**'"),
+        ("# T\n## Step one\n", 2, "a step heading is '## Step N: what it does'"),
+        ("# T\n> **Needs:** tap\n## Step 1: a\n", 2, "**Needs:** names a harmless command in backticks"),
+        ("# T\n```stacklab\nstatus\n```\n", 2, "belongs in a step"),
+        ("# T\n## Step 1: a\n```file /etc/passwd\nx\n```\n", 3, "names a file inside the lab"),
+    ] as [(String, Int, String)])
+    func badFileIsAnErrorWithFileAndLine(text: String, line: Int, reason: String) {
+        do {
+            _ = try LessonParser.parse(text, file: "lessons/99-broken.md")
+            Issue.record("parsed a broken lesson: \(text)")
+        } catch {
+            #expect(error.file == "lessons/99-broken.md")
+            #expect(error.line == line, "\(error)")
+            #expect(error.reason.contains(reason), "\(error)")
+            #expect(error.description.hasPrefix("lessons/99-broken.md:\(line): "))
+        }
+    }
+
+    @Test func everyLessonOfTheRepositoryParsesAndIsNumberedInOrder() throws {
+        let library = LessonLibrary.load(folder: repositoryRoot + "/lessons")
+        #expect(library.problems.isEmpty, "\(library.problems)")
+        #expect(library.lessons.map(\.number) == Array(1...9))
+        for lesson in library.lessons {
+            #expect(!lesson.goal.isEmpty, "\(lesson.file) has no goal")
+            for step in lesson.steps where step.hints.isEmpty && step.checks.contains(where: { if case .outputContains = $0.kind { true } else { false } }) {
+                Issue.record("\((lesson.file as NSString).lastPathComponent) step \(step.number) checks output but gives no hint")
+            }
+        }
+    }
+
+    /// The installed binary reads the resource copy; it must be the repository's lessons exactly.
+    @Test func bundledLessonsAreTheRepositoryLessons() throws {
+        let repository = repositoryRoot + "/lessons"
+        let bundled = try #require(LessonLibrary.builtInFolder)
+        let names = try FileManager.default.contentsOfDirectory(atPath: repository).filter { $0.hasSuffix(".md") }.sorted()
+        let bundledNames = try FileManager.default.contentsOfDirectory(atPath: bundled).filter { $0.hasSuffix(".md") }.sorted()
+        #expect(names == bundledNames, "run: cp lessons/*.md Sources/StackLabCourse/Resources/lessons/")
+        for name in names {
+            let a = try String(contentsOfFile: repository + "/" + name, encoding: .utf8)
+            let b = try String(contentsOfFile: bundled + "/" + name, encoding: .utf8)
+            #expect(a == b, "\(name) differs from its bundled copy — run: cp lessons/*.md Sources/StackLabCourse/Resources/lessons/")
+        }
+        #expect(LessonLibrary.builtIn().lessons.count == 9)
+    }
+
+    @Test func lessonsAreFoundByNumberNameOrUniquePrefix() {
+        let library = LessonLibrary.load(folder: repositoryRoot + "/lessons")
+        #expect(library.find("3")?.name == "health-checks")
+        #expect(library.find("03")?.name == "health-checks")
+        #expect(library.find("health-checks")?.number == 3)
+        #expect(library.find("03-health-checks")?.number == 3)
+        #expect(library.find("replication")?.number == 5)
+        #expect(library.find("no-")  == nil, "ambiguous: no-https, no-firewall, no-monitoring")
+        #expect(library.find("42") == nil)
+    }
+}
