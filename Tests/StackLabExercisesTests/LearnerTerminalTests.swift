@@ -104,15 +104,23 @@ struct LearnerTerminal {
         ((ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/tmux" })
             .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
-    static var available: Bool { tmux != nil && FileManager.default.isExecutableFile(atPath: binary) }
+    static var available: Bool { tmux != nil && FileManager.default.isExecutableFile(atPath: binary) && FileManager.default.fileExists(atPath: "/proc/self/fd") }
+    /// This suite's own tmux server, never one that other people's sessions live in.
+    static let socket = "stacklab-exercises-test-\(getpid())"
 
     static func start(root: String, arguments: String) throws -> LearnerTerminal {
         let session = LearnerTerminal(name: "stacklab-learner-\(getpid())-\(UUID().uuidString.prefix(6))")
         let command = "env XDG_STATE_HOME='\(root)/state' STACKLAB_EXERCISES='\(root)/work' NO_COLOR=1 TERM=xterm-256color "
             + "timeout --foreground 150 '\(binary)' \(arguments); echo EXITED $?; sleep 60"
-        // Through system(), not Process: a tmux server started here would inherit Process's descriptors.
+        // Through system(), not Process (a tmux server would inherit Process's internal descriptors). system() hands
+        // the new tmux server every open descriptor of this process, the listening sockets of labs running beside
+        // this test included, which it would then hold: bash closes everything above stderr first. The server is
+        // this suite's own (`-L`).
         let quoted = command.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
-        let status = system("tmux new-session -d -s \(session.name) -x 160 -y 60 \"\(quoted)\" </dev/null >/dev/null 2>&1")
+        let tmux = "tmux -L \(socket) new-session -d -s \(session.name) -x 160 -y 60 \"\(quoted)\""
+        let closing = "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \(tmux)"
+        let script = closing.replacingOccurrences(of: "'", with: "'\\''")
+        let status = system("bash -c '\(script)' </dev/null >/dev/null 2>&1")
         guard status == 0 else { throw TerminalTimeout(what: "tmux new-session (status \(status))") }
         return session
     }
@@ -121,7 +129,7 @@ struct LearnerTerminal {
     static func run(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tmux!)
-        process.arguments = arguments
+        process.arguments = ["-L", socket] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
