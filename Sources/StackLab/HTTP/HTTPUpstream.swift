@@ -82,6 +82,8 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
     fileprivate(set) var reusable = true
+    /// The error that ended the connection, for a client that wants to say why (a TLS certificate problem).
+    private(set) var lastError: (any Error)?
 
     func expect(_ promise: EventLoopPromise<UpstreamResponse>, timeout: TimeAmount?, channel: Channel) {
         self.promise = promise
@@ -122,6 +124,7 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        lastError = error
         if let io = error as? IOError, io.errnoCode == ECONNRESET {
             fail(.reset)
         } else if error is HTTPParserError {

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// A response as a client sees it.
 public struct ClientResponse: Sendable {
@@ -26,6 +27,7 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case noResponse(String)
     case timedOut(String)
     case badURL(String)
+    case tlsFailed(String, String)
 
     public var description: String {
         switch self {
@@ -34,7 +36,26 @@ public enum ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noResponse(let address): "Empty reply from server \(address)"
         case .timedOut(let address): "Operation timed out: no answer from \(address)"
         case .badURL(let text): "not a URL or path: \(text)"
+        case .tlsFailed(let address, let reason): "TLS with \(address) failed: \(reason)"
         }
+    }
+}
+
+/// HTTPS for the client: which certificate authority to trust (like `curl --cacert`) and the name to check the
+/// server's certificate against (SNI); nil checks the certificate's IP address against the one connected to.
+public struct ClientTLS: Sendable {
+    public var caFile: String
+    public var serverName: String?
+    public init(caFile: String, serverName: String? = nil) {
+        self.caFile = caFile
+        self.serverName = serverName
+    }
+
+    func handler() throws -> NIOSSLClientHandler {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .file(caFile)
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLClientHandler(context: try NIOSSLContext(configuration: configuration), serverHostname: serverName)
     }
 }
 
@@ -70,7 +91,8 @@ public struct HTTPClient: Sendable {
 
     /// Sends one request on a new connection. `port` is a real port.
     public func request(method: String = "GET", host: String, port: Int, path: String, headers: [(String, String)] = [],
-                        body: String? = nil, timeout: Double = 30, trace: TraceContext = .new()) async throws -> ClientResponse {
+                        body: String? = nil, timeout: Double = 30, trace: TraceContext = .new(),
+                        tls: ClientTLS? = nil) async throws -> ClientResponse {
         let loop = group.next()
         let started = Date()
         let address = "\(host):\(port)"
@@ -79,6 +101,7 @@ public struct HTTPClient: Sendable {
             connection = try await dialer.connect(host: host, port: port, on: loop, timeoutMilliseconds: Int(timeout * 1000)) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(try tls.handler()) }
                     try sync.addHTTPClientHandlers()
                     try sync.addHandler(UpstreamResponseHandler())
                 }
@@ -95,7 +118,8 @@ public struct HTTPClient: Sendable {
             }
         }
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
-        head.headers.add(name: "Host", value: port == 80 ? host : address)
+        let hostName = tls?.serverName ?? host
+        head.headers.add(name: "Host", value: port == (tls == nil ? 80 : 443) ? hostName : "\(hostName):\(port)")
         head.headers.add(name: "User-Agent", value: "stacklab-curl/1.0")
         head.headers.add(name: "Accept", value: "*/*")
         head.headers.add(name: "traceparent", value: trace.traceparent)
@@ -119,8 +143,16 @@ public struct HTTPClient: Sendable {
         } catch {
             connection.close()
             if case .timedOut = error as? UpstreamError { throw ClientError.timedOut(address) }
+            if tls != nil, let reason = Self.tlsFailure(connection) { throw ClientError.tlsFailed(address, reason) }
             throw ClientError.noResponse(address)
         }
+    }
+}
+
+extension HTTPClient {
+    /// Why a TLS connection ended, when the TLS handler saw it (a certificate the CA did not sign, an old protocol).
+    static func tlsFailure(_ connection: UpstreamConnection) -> String? {
+        connection.handler.value.lastError.map { "\($0)" }
     }
 }
 

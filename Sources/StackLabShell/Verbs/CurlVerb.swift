@@ -45,8 +45,9 @@ struct CurlVerb: ShellVerb {
             text = String(text.dropFirst(name.count))
             if text.isEmpty { text = "/" }
         }
+        var tls: ClientTLS?
         if text.hasPrefix("https://") {
-            throw ShellError("this lab speaks plain HTTP on its ports; use http:// (TLS comes in a later lesson)")
+            (text, tls) = try Self.https(text, lab: lab)
         }
         guard let parts = HTTPClient.split(text, defaultAddress: entry) else {
             throw ShellError("'\(target)' is not a path or URL — try 'curl /' or 'curl http://\(entry)/'")
@@ -65,13 +66,14 @@ struct CurlVerb: ShellVerb {
             shell.say(style.dim(">"))
         }
         let client = lab.internetClient
+        let secure = tls
         let body = data
         let timeout = maxTime
         let response: ClientResponse
         do {
             response = try await cancellable {
                 try await client.request(method: method, host: parts.host, port: parts.port, path: parts.path, headers: extra,
-                                         body: body, timeout: timeout)
+                                         body: body, timeout: timeout, tls: secure)
             }
         } catch let error as ClientError {
             throw ShellError("curl: (\(Self.curlCode(error))) \(error)")
@@ -99,7 +101,34 @@ struct CurlVerb: ShellVerb {
         case .connectTimeout, .timedOut: 28
         case .noResponse: 52
         case .badURL: 3
+        case .tlsFailed: 60
         }
+    }
+
+    /// `https://www.foobar.com/…` is lb-01's TLS port, checked against the name; `https://HOST:PORT/…` is that
+    /// address, checked against the IP in the certificate. Either way the lab's CA is trusted, like `curl --cacert`.
+    static func https(_ url: String, lab: Lab) throws -> (String, ClientTLS) {
+        let caFile = (lab.definition.directory as NSString).appendingPathComponent(TLSMaterial.caFile)
+        guard FileManager.default.fileExists(atPath: caFile) else {
+            throw ShellError("this lab speaks no HTTPS: no lb-01 bind has 'ssl crt' (try: lab init --hardened DIR, then lab load DIR)")
+        }
+        var rest = String(url.dropFirst("https://".count))
+        for name in ["www.foobar.com", "foobar.com"] where rest == name || rest.hasPrefix(name + "/") || rest.hasPrefix(name + ":") {
+            let binds = lab.balancers.flatMap { $0.config.frontends.flatMap(\.binds) }
+            guard let bind = binds.first(where: { $0.certificateFile != nil }) else {
+                throw ShellError("lb-01 has no TLS port: add 'bind ADDR:8443 ssl crt FILE' to its frontend")
+            }
+            rest = String(rest.dropFirst(name.count))
+            // The site's name with a port means that port of the config (8443), moved by the lab's port plan.
+            var port = bind.port
+            if rest.hasPrefix(":") {
+                let digits = rest.dropFirst().prefix { $0.isNumber }
+                port = Int(digits) ?? port
+                rest = String(rest.dropFirst(1 + digits.count))
+            }
+            return ("http://\(bind.host):\(lab.network.port(port))" + (rest.isEmpty ? "/" : rest), ClientTLS(caFile: caFile, serverName: name))
+        }
+        return ("http://" + rest, ClientTLS(caFile: caFile, serverName: nil))
     }
 }
 
