@@ -76,6 +76,7 @@ struct GradedExercisesTests {
         let lost = try #require(starter.check("no acknowledged post is lost when the primary dies"))
         #expect(!lost.passed)
         #expect(lost.message.contains("posts the site acknowledged are missing on the promoted replica (web-02)"), "\(lost.message)")
+        #expect(starter.check("the site takes posts again after the failover")?.message.contains("write only to the dead primary") == true)
         #expect(solution.passed, "\(solution.render())")
         #expect(starter.seconds < 20 && solution.seconds < 20)
     }

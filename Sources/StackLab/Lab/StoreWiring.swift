@@ -107,13 +107,23 @@ func makeStoreProcess(definition: LabDefinition, server: Topology.Server, folder
 /// The foobar app's database access, from gunicorn's `raw_env`: reads go to DB_REPLICA, writes to DB_PRIMARY.
 func makePostsStore(config: GunicornConfig, runtime: ProcessRuntime) -> (any PostsStore)? {
     let env = config.environment
-    guard let primary = env["DB_PRIMARY"].flatMap(HostPort.init) else { return nil }
+    // A comma-separated DB_PRIMARY is a failover list (App/PrimaryFailover.swift).
+    let primaries = (env["DB_PRIMARY"] ?? "").split(separator: ",").compactMap { HostPort(String($0).trimmingSpaces) }
+    guard let primary = primaries.first else { return nil }
     let replica = env["DB_REPLICA"].flatMap(HostPort.init) ?? primary
     let user = env["DB_USER"] ?? "app"
     let password = env["DB_PASSWORD"] ?? ""
     let database = env["DB_NAME"] ?? "foobar"
     let size = max(1, config.workers)
     let dial = storeDialer(runtime.dialer, group: runtime.group)
+    if primaries.count > 1 {
+        return FailoverPostsStore(stores: primaries.map { candidate in
+            MySQLPostsStore(
+                primary: MySQLClientPool(host: candidate.host, port: candidate.port, user: user, password: password, database: database, size: size, dial: dial),
+                replica: MySQLClientPool(host: replica.host, port: replica.port, user: user, password: password, database: database, size: size, dial: dial),
+                primaryAddress: candidate, replicaAddress: replica, runtime: runtime)
+        })
+    }
     return MySQLPostsStore(
         primary: MySQLClientPool(host: primary.host, port: primary.port, user: user, password: password, database: database, size: size, dial: dial),
         replica: MySQLClientPool(host: replica.host, port: replica.port, user: user, password: password, database: database, size: size, dial: dial),

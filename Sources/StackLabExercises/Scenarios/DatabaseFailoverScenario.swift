@@ -52,6 +52,19 @@ struct DatabaseFailoverScenario: Scenario {
                 return .fail("\(lost.count) of \(all.count) posts the site acknowledged are missing on the promoted replica (web-02): "
                     + "the primary acknowledged them before any replica had them")
             },
+            Check("the site takes posts again after the failover", points: 2) { context in
+                var seen: [String] = []
+                let deadline = Date().addingTimeInterval(5)
+                while Date() < deadline {
+                    let post = await context.request("/api/posts", method: "POST", body: "author=grader&body=after-failover", timeout: 2)
+                    if let status = post.status, (200..<300).contains(status) {
+                        return .pass("a post through the site was acknowledged \(seen.isEmpty ? "at once" : "after \(seen.count) refusals") once web-02 was promoted")
+                    }
+                    seen.append(post.word)
+                    try? await Task.sleep(nanoseconds: 200_000_000)
+                }
+                return .fail("after the failover the site still refused every post for 5 s (\(tally(seen))): the app servers write only to the dead primary (web-01)")
+            },
             Check("the promoted replica takes the app's writes", points: 1) { context in
                 guard let replica = context.store(on: "web-02") else { return .fail("web-02's mysql is not running") }
                 do {
