@@ -181,6 +181,9 @@ import StackLabExercises
             try await lab.apply(.crash, to: .server("lb-01"))
             try await waitUntil("lb-02 to take the address and serve") { holder(lab) == "lb-02" }
             try await waitUntil("the site at the floating address") { await siteAnswers(lab) }
+            // keepalived_exporter's state: 2 is MASTER.
+            let lb02 = try #require(lab.process("lb-02", .keepalived))
+            #expect(lb02.metricsText().contains("keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"127.0.1.100\"} 2"))
             try await lab.apply(.revive, to: .server("lb-01"))
             // lb-01 has the higher priority and preempts; it binds once lb-02 has let go.
             try await waitUntil("lb-01 to take the address back") { holder(lab) == "lb-01" && lab.processes.contains { $0.name == "lb-01/haproxy" && $0.runtime.addresses.contains { $0.hasPrefix(Self.floating) } } }

@@ -326,3 +326,25 @@ func makeKeepalived(definition: LabDefinition, server: Topology.Server, runtime:
                       localProcessState: { kind in local.first { $0.kind == kind }?.state },
                       balancer: { balancer })
 }
+
+/// keepalived_exporter's names (gen2brain/keepalived_exporter): `keepalived_up`, and per instance
+/// `keepalived_vrrp_state` — 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT — with its interface, router id and address.
+extension Keepalived: MetricsSource {
+    public func collectMetrics(into metrics: ProcessMetrics) {
+        metrics.gauge("keepalived_up", "Status", [], state.isAlive ? 1 : 0)
+        let instances = config.instances
+        for (name, role) in roles {
+            guard let instance = instances.first(where: { $0.name == name }) else { continue }
+            let value = switch role {
+            case .initialize: 0
+            case .backup: 1
+            case .master: 2
+            case .fault: 3
+            }
+            metrics.gauge("keepalived_vrrp_state", "State of vrrp", [
+                ("iname", name), ("intf", instance.interface), ("vrid", "\(instance.virtualRouterID)"),
+                ("ip_address", instance.virtualAddresses.joined(separator: ",")),
+            ], value)
+        }
+    }
+}
