@@ -31,35 +31,35 @@ struct LessonTerminalTests {
         > **Check:** web-02/gunicorn is crashed
         """
 
-    @Test func aLearnerGoesThroughALessonStepByStep() throws {
+    @Test func aLearnerGoesThroughALessonStepByStep() async throws {
         let folder = temporaryFolder("stacklab-tmux-lesson")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try Self.lesson.write(toFile: folder + "/01-two-steps.md", atomically: true, encoding: .utf8)
         let term = try LessonTmux.start(state: folder + "/state", arguments: "lesson '\(folder)/01-two-steps.md' --port-base 14850")
         defer { term.kill() }
-        try term.waitFor("Step 1 of 2: Ask the site")
-        try term.waitFor("foobar ●")
+        try await term.waitFor("Step 1 of 2: Ask the site")
+        try await term.waitFor("foobar ●")
         term.send("check", "Enter")
-        try term.waitFor("not done yet — 'hint' helps")
+        try await term.waitFor("not done yet — 'hint' helps")
         term.send("hint", "Enter")
-        try term.waitFor("Hint: curl -i shows the headers.")
+        try await term.waitFor("Hint: curl -i shows the headers.")
         term.send("curl -i /", "Enter")
         // No 'check' typed: the step finishes by itself after the command.
-        try term.waitFor("Step 1 done.")
-        try term.waitFor("Step 2 of 2: Crash an app server")
+        try await term.waitFor("Step 1 done.")
+        try await term.waitFor("Step 2 of 2: Crash an app server")
         term.send("back", "Enter")
-        try term.waitFor("Step 1 of 2", count: 2)
+        try await term.waitFor("Step 1 of 2", count: 2)
         term.send("next", "Enter")
-        try term.waitFor("Step 2 of 2", count: 2)
+        try await term.waitFor("Step 2 of 2", count: 2)
         term.send("kill web-02/gunicorn", "Enter")
-        try term.waitFor("Lesson 1 complete: Two steps.")
+        try await term.waitFor("Lesson 1 complete: Two steps.")
         term.send("C-d")
-        try term.waitFor("EXITED 0")
+        try await term.waitFor("EXITED 0")
         let progress = try String(contentsOfFile: folder + "/state/stacklab/progress.json", encoding: .utf8)
         #expect(progress.contains("\"finished\" : true"), "\(progress)")
     }
 
-    @Test func anInstructorPlaysTheLessonAsADemoAndRecordsIt() throws {
+    @Test func anInstructorPlaysTheLessonAsADemoAndRecordsIt() async throws {
         let folder = temporaryFolder("stacklab-tmux-demo")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try Self.lesson.write(toFile: folder + "/01-two-steps.md", atomically: true, encoding: .utf8)
@@ -68,14 +68,14 @@ struct LessonTerminalTests {
                                         arguments: "lesson '\(folder)/01-two-steps.md' --demo --record '\(cast)' --port-base 14950")
         defer { term.kill() }
         // Typed out, run, checked; then it waits for Enter.
-        try term.waitFor("foobar ● curl -i /")
-        try term.waitFor("✓ output contains \"X-Served-By: web-0\"")
-        try term.waitFor("— Enter: next step · q: stop —")
+        try await term.waitFor("foobar ● curl -i /")
+        try await term.waitFor("✓ output contains \"X-Served-By: web-0\"")
+        try await term.waitFor("— Enter: next step · q: stop —")
         #expect(!term.capture().contains("Step 2 of 2"), "the demo waits for Enter")
         term.send("Enter")
-        try term.waitFor("✓ web-02/gunicorn is crashed")
-        try term.waitFor("Lesson 1 complete: Two steps.")
-        try term.waitFor("EXITED 0")
+        try await term.waitFor("✓ web-02/gunicorn is crashed")
+        try await term.waitFor("Lesson 1 complete: Two steps.")
+        try await term.waitFor("EXITED 0")
         let lines = try String(contentsOfFile: cast, encoding: .utf8).split(separator: "\n")
         let header = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
         #expect(header["version"] as? Int == 2)
@@ -92,7 +92,7 @@ struct LessonTerminalTests {
 /// `stacklab lesson FILE` with a broken file: the error names file and line, and no lab starts.
 @Suite(.enabled(if: LessonTmux.binaryExists, "needs .build/debug/stacklab"))
 struct LessonCommandLineTests {
-    @Test func aBrokenLessonFileIsAnErrorWithFileAndLine() throws {
+    @Test func aBrokenLessonFileIsAnErrorWithFileAndLine() async throws {
         let folder = temporaryFolder("stacklab-bad-lesson")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let file = folder + "/01-broken.md"
@@ -174,11 +174,12 @@ struct LessonTmux {
     func capture() -> String { (try? LessonTmux.run(["-L", LessonTmux.socket, "capture-pane", "-p", "-J", "-S", "-500", "-t", name])) ?? "" }
 
     /// Waits until the pane shows `text` (at least `count` times); a generous deadline, no fixed sleeps.
-    func waitFor(_ text: String, count: Int = 1, timeout: Double = 30) throws {
+    func waitFor(_ text: String, count: Int = 1, timeout: Double = 30) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if capture().components(separatedBy: text).count - 1 >= count { return }
-            Thread.sleep(forTimeInterval: 0.05)
+            // Task.sleep, not Thread.sleep: a blocked cooperative thread would starve the other suites.
+            try? await Task.sleep(nanoseconds: 50_000_000)
         }
         throw WaitTimeout(what: "'\(text)' ×\(count) in the terminal; it shows:\n\(capture())")
     }

@@ -16,55 +16,55 @@ struct LearnerTerminalTests {
         try fixed.write(toFile: cfg, atomically: true, encoding: .utf8)
     }
 
-    @Test func aLearnerStartsGradesFailsEditsGradesPassesAndSeesProgress() throws {
+    @Test func aLearnerStartsGradesFailsEditsGradesPassesAndSeesProgress() async throws {
         let root = NSTemporaryDirectory() + "stacklab-learner-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let terminal = try LearnerTerminal.start(root: root, arguments: "--port-base \(GradingPorts.offset())")
         defer { terminal.kill() }
-        try terminal.waitFor("foobar ●")
+        try await terminal.waitFor("foobar ●")
         terminal.send("exercise 1", "Enter")
-        try terminal.waitFor("Starter files written to \(root)/work/01-weights")
+        try await terminal.waitFor("Starter files written to \(root)/work/01-weights")
         terminal.send("hint", "Enter")
-        try terminal.waitFor("Hint 1 of 3")
+        try await terminal.waitFor("Hint 1 of 3")
         terminal.send("grade", "Enter")
-        try terminal.waitFor("exercise 1 is not done yet: 2 of 4 checks pass", timeout: 60)
+        try await terminal.waitFor("exercise 1 is not done yet: 2 of 4 checks pass", timeout: 60)
         #expect(terminal.capture().contains("FAIL web-02 serves two thirds of the requests"))
 
         // The learner edits the file in their editor.
         try Self.giveWeb02TwiceTheWeight(in: root + "/work/01-weights")
         terminal.send("grade", "Enter")
-        try terminal.waitFor("all checks pass", timeout: 60)
+        try await terminal.waitFor("all checks pass", timeout: 60)
         terminal.send("exercises", "Enter")
-        try terminal.waitFor("1 of 8 done")
+        try await terminal.waitFor("1 of 8 done")
         #expect(terminal.capture().contains("done 6/6"))
         terminal.send("quit", "Enter")
-        try terminal.waitFor("EXITED 0")
+        try await terminal.waitFor("EXITED 0")
         let progress = try String(contentsOfFile: root + "/state/stacklab/exercises.json", encoding: .utf8)
         #expect(progress.contains("\"passed\" : true"))
     }
 
-    @Test func gradeOnTheCommandLineExitsNonZeroUntilDoneAndWatchGradesAgainOnSave() throws {
+    @Test func gradeOnTheCommandLineExitsNonZeroUntilDoneAndWatchGradesAgainOnSave() async throws {
         let root = NSTemporaryDirectory() + "stacklab-learner-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let folder = try exerciseFolder("01-weights")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let terminal = try LearnerTerminal.start(root: root, arguments: "grade '\(folder)' --watch")
         defer { terminal.kill() }
-        try terminal.waitFor("Score: 2/6", timeout: 60)
-        try terminal.waitFor("save a file to grade again")
+        try await terminal.waitFor("Score: 2/6", timeout: 60)
+        try await terminal.waitFor("save a file to grade again")
         try Self.giveWeb02TwiceTheWeight(in: folder)
-        try terminal.waitFor("changed: lb-01/haproxy.cfg", timeout: 30)
-        try terminal.waitFor("Score: 6/6 — all checks pass", timeout: 60)
+        try await terminal.waitFor("changed: lb-01/haproxy.cfg", timeout: 30)
+        try await terminal.waitFor("Score: 6/6 — all checks pass", timeout: 60)
         terminal.send("C-c")
-        try terminal.waitFor("EXITED")
+        try await terminal.waitFor("EXITED")
 
         let once = try LearnerTerminal.start(root: root, arguments: "grade '\(folder)'")
         defer { once.kill() }
-        try once.waitFor("EXITED 0", timeout: 60)
+        try await once.waitFor("EXITED 0", timeout: 60)
         try FileManager.default.removeItem(atPath: folder + "/lb-01/haproxy.cfg")
         let broken = try LearnerTerminal.start(root: root, arguments: "grade '\(folder)'")
         defer { broken.kill() }
-        try broken.waitFor("EXITED 1", timeout: 60)
+        try await broken.waitFor("EXITED 1", timeout: 60)
         #expect(broken.capture().contains("lb-01/haproxy.cfg: missing"))
     }
 }
@@ -72,7 +72,7 @@ struct LearnerTerminalTests {
 /// An instructor grades a class's folders into one CSV with the real binary.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"))
 struct ClassGradingTests {
-    @Test func aClassIsGradedIntoOneCSVRowPerFolder() throws {
+    @Test func aClassIsGradedIntoOneCSVRowPerFolder() async throws {
         let ann = try exerciseFolder("01-weights", solution: true)
         let bob = try exerciseFolder("01-weights")
         let csv = NSTemporaryDirectory() + "stacklab-class-\(UUID().uuidString.prefix(8)).csv"
@@ -149,11 +149,12 @@ struct LearnerTerminal {
     func capture() -> String { (try? Self.run(["capture-pane", "-p", "-J", "-S", "-400", "-t", name])) ?? "" }
 
     /// Waits until the pane shows `text`; generous deadlines, no fixed sleeps.
-    func waitFor(_ text: String, timeout: Double = 30) throws {
+    func waitFor(_ text: String, timeout: Double = 30) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if capture().contains(text) { return }
-            Thread.sleep(forTimeInterval: 0.05)
+            // Task.sleep, not Thread.sleep: a blocked cooperative thread would starve the other suites.
+            try? await Task.sleep(nanoseconds: 50_000_000)
         }
         throw TerminalTimeout(what: "'\(text)' in the terminal; it shows:\n\(capture())")
     }

@@ -7,41 +7,41 @@ import Testing
 /// `make test` does); skipped when either is missing.
 @Suite(.serialized, .enabled(if: Tmux.available && Tmux.binaryExists, "needs tmux and .build/debug/stacklab"))
 struct TerminalTests {
-    @Test func typeTabCtrlCHistoryInARealTerminal() throws {
+    @Test func typeTabCtrlCHistoryInARealTerminal() async throws {
         let state = temporaryFolder("stacklab-tmux-state")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let offset = ShellTestPorts.terminal
 
         let first = try Tmux.start(state: state, portBase: offset)
         defer { first.kill() }
-        try first.waitFor("foobar ●")
+        try await first.waitFor("foobar ●")
         // Tab completes the verb; the cursor lands right after it (the prompt's colour codes take no room).
         first.send("sta", "Tab")
-        try first.waitFor("foobar ● status")
+        try await first.waitFor("foobar ● status")
         #expect(first.cursorX() == "foobar ● status ".count)
         first.send("Enter")
-        try first.waitFor("CHECK BY lb-01")
+        try await first.waitFor("CHECK BY lb-01")
         // Ctrl-C stops a 60 s load and the shell carries on.
         first.send("load -d 60", "Enter")
-        try first.waitFor("responses")
+        try await first.waitFor("responses")
         first.send("C-c")
-        try first.waitFor("(stopped)")
+        try await first.waitFor("(stopped)")
         first.send("curl /health", "Enter")
-        try first.waitFor("\nOK")
+        try await first.waitFor("\nOK")
         // Ctrl-C on a half-typed line cancels just the line.
         first.send("kill web-0", "C-c")
-        try first.waitFor("kill web-0^C")
+        try await first.waitFor("kill web-0^C")
         first.send("C-d")
-        try first.waitFor("EXITED 0")
+        try await first.waitFor("EXITED 0")
 
         // A new shell remembers the last command: Up brings it back.
         let second = try Tmux.start(state: state, portBase: offset)
         defer { second.kill() }
-        try second.waitFor("foobar ●")
+        try await second.waitFor("foobar ●")
         second.send("Up")
-        try second.waitFor("foobar ● curl /health")
+        try await second.waitFor("foobar ● curl /health")
         second.send("C-u", "quit", "Enter")
-        try second.waitFor("EXITED 0")
+        try await second.waitFor("EXITED 0")
     }
 }
 
@@ -114,11 +114,12 @@ struct Tmux {
     func cursorX() -> Int { Int((try? Tmux.run(["display", "-p", "-t", name, "#{cursor_x}"]))?.trimmingSpaces ?? "") ?? -1 }
 
     /// Waits until the pane shows `text`; a generous deadline for slow machines, no fixed sleeps.
-    func waitFor(_ text: String, timeout: Double = 30) throws {
+    func waitFor(_ text: String, timeout: Double = 30) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if capture().contains(text) { return }
-            Thread.sleep(forTimeInterval: 0.05)
+            // Task.sleep, not Thread.sleep: a blocked cooperative thread would starve the other suites.
+            try? await Task.sleep(nanoseconds: 50_000_000)
         }
         throw WaitTimeout(what: "'\(text)' in the terminal; it shows:\n\(capture())")
     }

@@ -6,7 +6,7 @@ import Testing
 struct MariaDBClientTests {
     @Test func createInsertSelectPrintsLikeMySQL() async throws {
         let server = try await TestServer.start()
-        let out = try MariaDBClient.run(port: server.port, ["-t", "-e", """
+        let out = try await MariaDBClient.running(port: server.port, ["-t", "-e", """
             CREATE DATABASE foobar; USE foobar;
             CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64), body TEXT);
             INSERT INTO posts (author, body) VALUES ('alice', 'hello'), ('bob', NULL);
@@ -47,7 +47,7 @@ struct MariaDBClientTests {
         let server = try await TestServer.start { s in
             s.initStatements += ["CREATE DATABASE foobar", "CREATE TABLE foobar.posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64) NOT NULL, body TEXT, created_at DATETIME DEFAULT CURRENT_TIMESTAMP)"]
         }
-        let out = try MariaDBClient.run(port: server.port, database: "foobar", ["-t", "-e", "DESCRIBE posts; SHOW TABLES; SHOW DATABASES;"])
+        let out = try await MariaDBClient.running(port: server.port, database: "foobar", ["-t", "-e", "DESCRIBE posts; SHOW TABLES; SHOW DATABASES;"])
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout == """
             +------------+-------------+------+-----+-------------------+-------------------+
@@ -76,7 +76,7 @@ struct MariaDBClientTests {
 
     @Test func connectQueriesOfTheClientAreAnswered() async throws {
         let server = try await TestServer.start()
-        let out = try MariaDBClient.run(port: server.port, ["--batch", "-e", "select @@version_comment limit 1; SELECT DATABASE(); SET NAMES utf8mb4; show databases; select @@version, @@hostname, @@server_id, @@read_only"])
+        let out = try await MariaDBClient.running(port: server.port, ["--batch", "-e", "select @@version_comment limit 1; SELECT DATABASE(); SET NAMES utf8mb4; show databases; select @@version, @@hostname, @@server_id, @@read_only"])
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout == "@@version_comment\nSource distribution\nDATABASE()\nNULL\nDatabase\ninformation_schema\n@@version\t@@hostname\t@@server_id\t@@read_only\n8.0.40-stacklab\tweb-01\t1\t0\n")
         await server.stop()
@@ -84,7 +84,7 @@ struct MariaDBClientTests {
 
     @Test func warningsAndErrorsAreListedBySHOWWARNINGS() async throws {
         let server = try await TestServer.start()
-        let out = try MariaDBClient.run(port: server.port, user: "root", password: "", ["-t", "-e", "CREATE DATABASE IF NOT EXISTS mysql; SHOW WARNINGS"])
+        let out = try await MariaDBClient.running(port: server.port, user: "root", password: "", ["-t", "-e", "CREATE DATABASE IF NOT EXISTS mysql; SHOW WARNINGS"])
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout == """
             +-------+------+------------------------------------------------+
@@ -104,15 +104,15 @@ struct MariaDBClientTests {
     @Test func selectSleepIsASlowQueryThatBlocksNobodyElse() async throws {
         let server = try await TestServer.start()
         let started = Date()
-        async let slow = Task.detached { () throws -> (MariaDBClient.Output, Date) in
-            let out = try MariaDBClient.run(port: server.port, ["--batch", "-e", "SELECT SLEEP(3)"])
+        async let slow = Task.detached { () async throws -> (MariaDBClient.Output, Date) in
+            let out = try await MariaDBClient.running(port: server.port, ["--batch", "-e", "SELECT SLEEP(3)"])
             return (out, Date())
         }.value
         // Meanwhile another client is served at once.
         try await waitUntil("the sleeping query to be listed") {
             try await server.sql("SHOW PROCESSLIST").rows.contains { $0[6] == "User sleep" && $0[7] == "SELECT SLEEP(3)" }
         }
-        let quick = try MariaDBClient.run(port: server.port, ["--batch", "-e", "SELECT 1"])
+        let quick = try await MariaDBClient.running(port: server.port, ["--batch", "-e", "SELECT 1"])
         let quickDone = Date()
         #expect(quick.stdout == "1\n1\n")
         let (out, slowDone) = try await slow
@@ -124,7 +124,7 @@ struct MariaDBClientTests {
 
     @Test func wrongPasswordIsAccessDenied1045() async throws {
         let server = try await TestServer.start()
-        let out = try MariaDBClient.run(port: server.port, password: "wrong", ["-e", "SELECT 1"])
+        let out = try await MariaDBClient.running(port: server.port, password: "wrong", ["-e", "SELECT 1"])
         #expect(out.status != 0)
         #expect(out.stderr.contains("ERROR 1045 (28000): Access denied for user 'app'@'127.0.0.1' (using password: YES)"))
         await server.stop()
@@ -135,14 +135,14 @@ struct MariaDBClientTests {
             s.readOnly = true
             s.initStatements += ["CREATE DATABASE foobar", "CREATE TABLE foobar.posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64))"]
         }
-        let out = try MariaDBClient.run(port: server.port, database: "foobar", ["-e", "INSERT INTO posts (author) VALUES ('x')"])
+        let out = try await MariaDBClient.running(port: server.port, database: "foobar", ["-e", "INSERT INTO posts (author) VALUES ('x')"])
         #expect(out.stderr.contains("ERROR 1290 (HY000) at line 1: The MySQL server is running with the --read-only option so it cannot execute this statement"))
         // read_only spares SUPER users (root) …
-        let root = try MariaDBClient.run(port: server.port, user: "root", password: "", database: "foobar", ["-e", "INSERT INTO posts (author) VALUES ('root')"])
+        let root = try await MariaDBClient.running(port: server.port, user: "root", password: "", database: "foobar", ["-e", "INSERT INTO posts (author) VALUES ('root')"])
         #expect(root.status == 0, "\(root.stderr)")
         // … super_read_only does not.
         _ = try await server.sql("SET GLOBAL super_read_only = ON")
-        let root2 = try MariaDBClient.run(port: server.port, user: "root", password: "", database: "foobar", ["-e", "INSERT INTO posts (author) VALUES ('root')"])
+        let root2 = try await MariaDBClient.running(port: server.port, user: "root", password: "", database: "foobar", ["-e", "INSERT INTO posts (author) VALUES ('root')"])
         #expect(root2.stderr.contains("ERROR 1290 (HY000) at line 1: The MySQL server is running with the --super-read-only option so it cannot execute this statement"))
         await server.stop()
     }
@@ -150,7 +150,7 @@ struct MariaDBClientTests {
     @Test func showReplicaStatusVertical() async throws {
         let pair = try await Pair.start()
         try await pair.waitForReplicaCount(0)
-        let out = try MariaDBClient.run(port: pair.replica.port, user: "root", password: "", ["-e", "SHOW REPLICA STATUS\\G"])
+        let out = try await MariaDBClient.running(port: pair.replica.port, user: "root", password: "", ["-e", "SHOW REPLICA STATUS\\G"])
         #expect(out.status == 0, "\(out.stderr)")
         let lines = out.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "*************************** 1. row ***************************")
