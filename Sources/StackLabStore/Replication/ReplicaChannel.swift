@@ -217,7 +217,8 @@ final class ReplicaChannel: Sendable {
                     if let s = error as? StoreError { return (s.message, s.code) }
                     return ("\(error)", 2013)
                 }()
-                let (retry, wasConnected): (Int, Bool) = runtime.withLockedValue { r in
+                let lost: (Int, Bool)? = runtime.withLockedValue { r in
+                    guard r.ioGeneration == generation else { return nil }
                     let immediate = r.receiver.connectionLost()
                     r.connection = nil
                     if r.relayFD >= 0 { close(r.relayFD); r.relayFD = -1 }
@@ -226,6 +227,7 @@ final class ReplicaChannel: Sendable {
                     r.readSourceLogPos = r.completePos
                     return (r.config.connectRetry, immediate)
                 }
+                guard let (retry, wasConnected) = lost else { return }
                 if wasConnected {
                     let pos = runtime.withLockedValue { ($0.sourceLogFile, $0.readSourceLogPos) }
                     store.log(level: "ERROR", code: "MY-010557", subsystem: "Repl", "Error reading packet from server for channel '': \(message) (server_errno=\(code))")
@@ -292,9 +294,13 @@ final class ReplicaChannel: Sendable {
             body.writeString(file)
             try await conn.sendCommand(.binlogDump, body)
         }
-        runtime.withLockedValue { r in
+        // A STOP REPLICA that came while we were connecting wins: the receiver stays stopped.
+        let current = runtime.withLockedValue { r -> Bool in
+            guard r.ioGeneration == generation else { return false }
             r.receiver.connected()
+            return true
         }
+        guard current else { return }
         store.log(level: "System", code: "MY-010562", subsystem: "Repl", "Replica I/O thread for channel '': connected to source '\(source)',replication started in log '\(file.isEmpty ? "FIRST" : file)' at position \(pos)")
         var pendingGTID: (String, Int64)?
         while isCurrentIO(generation) {
