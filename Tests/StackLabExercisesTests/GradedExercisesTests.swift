@@ -125,6 +125,17 @@ struct GradedExercisesTests {
         #expect(FileManager.default.fileExists(atPath: run + "/lb-01/haproxy.cfg"))
     }
 
+    @Test func runsKeptInsideTheGradedFolderAreNotCopiedIntoTheNextRun() async throws {
+        let folder = try exerciseFolder("01-weights")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for _ in 0..<2 {
+            let report = await Grader(runsDirectory: folder + "/state/runs").grade(exercise("01-weights"), directory: folder)
+            #expect(report.checks.first?.passed == true, "\(report.render())")
+            let run = try #require(report.runFolder)
+            #expect(!FileManager.default.fileExists(atPath: run + "/state/runs"))
+        }
+    }
+
     @Test func gradingLeavesTheLearnersFolderAsItWas() async throws {
         let folder = try exerciseFolder("01-weights", solution: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
