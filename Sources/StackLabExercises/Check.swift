@@ -62,15 +62,25 @@ public struct GradeReport: Sendable, Equatable {
             lines.append("  " + color(.skipped, "cannot grade") + ": " + unavailable)
             return lines.joined(separator: "\n") + "\n"
         }
-        for check in checks {
-            let mark = switch check.status {
-            case .passed: color(.passed, "PASS")
-            case .failed: color(.failed, "FAIL")
-            case .skipped: color(.skipped, "SKIP")
-            }
-            lines.append("  \(mark) \(check.name) (\(check.points) pt\(check.points == 1 ? "" : "s"))")
-            if !check.message.isEmpty { lines.append("       " + check.message) }
+        for check in checks { lines.append(Self.render(check, color: color)) }
+        return lines.joined(separator: "\n") + "\n" + renderScore(color: color)
+    }
+
+    /// One check: `  FAIL name (3 pts)` and, indented below, what was observed.
+    public static func render(_ check: CheckResult, color: (CheckResult.Status, String) -> String = { $1 }) -> String {
+        let mark = switch check.status {
+        case .passed: color(.passed, "PASS")
+        case .failed: color(.failed, "FAIL")
+        case .skipped: color(.skipped, "SKIP")
         }
+        let line = "  \(mark) \(check.name) (\(check.points) pt\(check.points == 1 ? "" : "s"))"
+        return check.message.isEmpty ? line : line + "\n       " + check.message
+    }
+
+    /// The score line (and where the run was kept), for printing after the checks as they came.
+    public func renderScore(color: (CheckResult.Status, String) -> String = { $1 }) -> String {
+        if let unavailable { return "  " + color(.skipped, "cannot grade") + ": " + unavailable + "\n" }
+        var lines: [String] = []
         let verdict = passed ? color(.passed, "all checks pass") : "\(checks.filter(\.passed).count) of \(checks.count) checks pass"
         lines.append("Score: \(score)/\(maxScore) — \(verdict) (graded in \(String(format: "%.1f", seconds)) s)")
         if let runFolder { lines.append("This run's lab and logs: \(runFolder)") }

@@ -150,7 +150,9 @@ public struct Grader: Sendable {
             run = NSTemporaryDirectory() + "stacklab-grade-\(exercise.id)-\(UUID().uuidString.prefix(8))"
             try fm.createDirectory(atPath: run, withIntermediateDirectories: true)
         }
-        try copyTree(source.path, to: run, skipping: ["data", "logs", ".git"])
+        // Never the run folders themselves (a state folder inside the graded one would copy itself forever).
+        let keep = [run, runs].compactMap { $0.map { URL(fileURLWithPath: $0).standardizedFileURL.path } }
+        try copyTree(source.path, to: run, skipping: ["data", "logs", ".git"], excluding: Set(keep))
         return run
     }
 
@@ -165,16 +167,17 @@ public struct Grader: Sendable {
         }
     }
 
-    private static func copyTree(_ from: String, to: String, skipping: Set<String>) throws {
+    /// Regular files and folders only: a lab needs no links, and a link could lead the copy in circles.
+    private static func copyTree(_ from: String, to: String, skipping: Set<String>, excluding: Set<String>) throws {
         let fm = FileManager.default
         for item in try fm.contentsOfDirectory(atPath: from) where !skipping.contains(item) {
             let source = (from as NSString).appendingPathComponent(item)
             let destination = (to as NSString).appendingPathComponent(item)
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: source, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
+            if excluding.contains(URL(fileURLWithPath: source).standardizedFileURL.path) { continue }
+            guard let type = try? fm.attributesOfItem(atPath: source)[.type] as? FileAttributeType, type != .typeSymbolicLink else { continue }
+            if type == .typeDirectory {
                 try fm.createDirectory(atPath: destination, withIntermediateDirectories: true)
-                try copyTree(source, to: destination, skipping: skipping)
+                try copyTree(source, to: destination, skipping: skipping, excluding: excluding)
             } else {
                 try fm.copyItem(atPath: source, toPath: destination)
             }

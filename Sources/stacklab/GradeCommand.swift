@@ -38,7 +38,7 @@ struct GradeCommand: AsyncParsableCommand {
         }
         let (exercise, folder) = try resolve(targets[0], workspace: workspace)
         let style = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        func paint(_ status: CheckResult.Status, _ text: String) -> String {
+        let paint: @Sendable (CheckResult.Status, String) -> String = { status, text in
             guard style else { return text }
             let code = switch status {
             case .passed: "32"
@@ -48,9 +48,13 @@ struct GradeCommand: AsyncParsableCommand {
             return "\u{1B}[\(code)m\(text)\u{1B}[0m"
         }
         func gradeOnce() async -> GradeReport {
-            print("grading \(folder) …")
-            let report = await Grader(runsDirectory: workspace.runsDirectory).grade(exercise, directory: folder)
-            print(report.render(color: paint), terminator: "")
+            say("grading \(folder) …")
+            say("Exercise \(exercise.number): \(exercise.title)")
+            // Each check's line as soon as it is known.
+            let report = await Grader(runsDirectory: workspace.runsDirectory).grade(exercise, directory: folder) { result in
+                say(GradeReport.render(result, color: paint))
+            }
+            say(report.renderScore(color: paint), terminator: "")
             try? workspace.update { $0.note(report) }
             return report
         }
@@ -64,15 +68,15 @@ struct GradeCommand: AsyncParsableCommand {
         signal(SIGINT, SIG_IGN)
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
         interrupt.setEventHandler {
-            print("\nstopped watching")
+            say("\nstopped watching")
             Foundation.exit(last.passed ? 0 : 1)
         }
         interrupt.resume()
         let watcher = FolderWatch(folder: folder)
         while true {
-            print("watching \(folder) — save a file to grade again (Ctrl-C to stop)")
+            say("watching \(folder) — save a file to grade again (Ctrl-C to stop)")
             guard let changed = await watcher.nextChange(after: watcher.snapshot()) else { break }
-            print("\nchanged: \(changed.joined(separator: ", "))")
+            say("\nchanged: \(changed.joined(separator: ", "))")
             report = await gradeOnce()
             last.passed = report.passed
         }
@@ -90,10 +94,10 @@ struct GradeCommand: AsyncParsableCommand {
             let failed = report.unavailable ?? report.checks.filter { !$0.passed }.map(\.name).joined(separator: "; ")
             rows.append([folder, exercise.id, "\(report.score)", "\(report.maxScore)", report.passed ? "yes" : "no", failed]
                 .map(Self.csvField).joined(separator: ","))
-            print("\(folder): \(report.score)/\(report.maxScore)\(report.passed ? " done" : "")")
+            say("\(folder): \(report.score)/\(report.maxScore)\(report.passed ? " done" : "")")
         }
         try (rows.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        print("wrote \(targets.count) row\(targets.count == 1 ? "" : "s") to \(file)")
+        say("wrote \(targets.count) row\(targets.count == 1 ? "" : "s") to \(file)")
         if !allPassed { throw ExitCode(1) }
     }
 
@@ -135,4 +139,9 @@ private final class LastGrade: @unchecked Sendable {
         get { lock.withLock { value } }
         set { lock.withLock { value = newValue } }
     }
+}
+
+/// Unbuffered output for `grade`, so a pipe (a class's log, a CI job) sees each check as it ends, in order.
+private func say(_ text: String, terminator: String = "\n") {
+    FileHandle.standardOutput.write(Data((text + terminator).utf8))
 }

@@ -10,16 +10,17 @@ struct WeightsScenario: Scenario {
     var checks: [Check] {
         [
             Check("both web servers take traffic", points: 1) { context in
-                let seen = await context.requestsInARow(30)
+                let seen = await context.requestsInARow(12)
                 let failed = seen.filter(\.failed)
-                if !failed.isEmpty { return .fail("\(failed.count) of 30 requests failed (\(tally(failed.map(\.word)))); the limit is 0") }
+                if !failed.isEmpty { return .fail("\(failed.count) of 12 requests failed (\(tally(failed.map(\.word)))); the limit is 0") }
                 let servers = Set(seen.compactMap(\.servedBy))
                 let missing = ["web-01", "web-02"].filter { !servers.contains($0) }
-                return missing.isEmpty ? .pass("30 requests answered by web-01 and web-02")
-                    : .fail("30 requests in a row never reached \(missing.joined(separator: " or ")); both servers must stay in rotation")
+                return missing.isEmpty ? .pass("12 requests answered by web-01 and web-02")
+                    : .fail("12 requests in a row never reached \(missing.joined(separator: " or ")); both servers must stay in rotation")
             },
             Check("web-02 serves two thirds of the requests", points: 3) { context in
-                let seen = await context.requestsInARow(300)
+                // Weighted round robin is exact: 150 requests in a row show the ratio (1:2 gives 50 and 100).
+                let seen = await context.requestsInARow(150)
                 let web02 = seen.filter { $0.servedBy == "web-02" }.count
                 let web01 = seen.filter { $0.servedBy == "web-01" }.count
                 let share = Double(web02) / Double(seen.count)
@@ -31,14 +32,14 @@ struct WeightsScenario: Scenario {
                 guard let entry = context.lab.entryAddress, let target = HTTPClient.split("/", defaultAddress: entry) else {
                     return .fail("the lab has no entry address")
                 }
-                let plan = LoadPlan(limit: .requests(600), connections: 8, host: target.host, port: target.port, requestTimeout: 5)
+                let plan = LoadPlan(limit: .requests(300), connections: 8, host: target.host, port: target.port, requestTimeout: 5)
                 let report = await LoadGenerator(lab: context.lab, plan: plan).run()
                 let errors = report.failureCount + report.statuses.filter { $0.key >= 500 }.map(\.value).reduce(0, +)
                 let web02 = report.servedBy["web-02"] ?? 0
                 let total = max(1, report.responses)
                 let share = Double(web02) / Double(total)
                 let observed = "web-02 served \(web02) of \(report.responses) requests (\(Int((share * 100).rounded())) %)"
-                if errors > 0 { return .fail("\(errors) of 600 requests failed; the limit is 0 (\(observed))") }
+                if errors > 0 { return .fail("\(errors) of 300 requests failed; the limit is 0 (\(observed))") }
                 return Self.shareUnderLoad.contains(share) ? .pass(observed) : .fail(observed + "; the target is two thirds (60–73 % under load)")
             },
         ]

@@ -90,14 +90,25 @@ struct GradeVerb: ShellVerb {
             throw ShellError("you have not started exercise \(exercise.number) yet: 'exercise \(exercise.number)' writes its files to \(folder)")
         }
         shell.say(shell.style.dim("grading \(folder) …"))
-        let report = await Grader(runsDirectory: workspace.runsDirectory).grade(exercise, directory: folder)
-        shell.write(report.render { status, text in
+        let style = shell.style
+        let paint: (StackLabExercises.CheckResult.Status, String) -> String = { status, text in
             switch status {
-            case .passed: shell.style.green(text)
-            case .failed: shell.style.red(text)
-            case .skipped: shell.style.yellow(text)
+            case .passed: style.green(text)
+            case .failed: style.red(text)
+            case .skipped: style.yellow(text)
             }
-        })
+        }
+        // Each check's line as soon as it is known: grading takes seconds (faults, timeouts to measure).
+        let (results, sink) = AsyncStream<StackLabExercises.CheckResult>.makeStream()
+        let grading = Task {
+            let report = await Grader(runsDirectory: workspace.runsDirectory).grade(exercise, directory: folder) { sink.yield($0) }
+            sink.finish()
+            return report
+        }
+        shell.say("Exercise \(exercise.number): \(exercise.title)")
+        for await result in results { shell.say(GradeReport.render(result, color: paint)) }
+        let report = await grading.value
+        shell.write(report.renderScore(color: paint))
         try? workspace.update { $0.note(report) }
         if report.unavailable == nil {
             let record = workspace.loadProgress().record(exercise.id)
