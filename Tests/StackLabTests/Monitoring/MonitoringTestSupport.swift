@@ -19,6 +19,8 @@ enum MonitoringPorts {
 func startMonitoringLab(_ builder: TestLabBuilder = TestLabBuilder()) async throws -> (Lab, String) {
     let folder = makeLabFolder("stacklab-monitoring")
     let lab = try await Lab.start(builder.definition(directory: folder), options: LabOptions(portOffset: MonitoringPorts.offset()))
+    // As TestLabBuilder.start: every server has passed a check before a test breaks one (they start at `UP 1/3`).
+    try await waitUntil("lb-01 sees every server UP") { lab.balancers[0].serverStatuses.allSatisfy { $0.status == "UP" } }
     return (lab, folder)
 }
 
