@@ -216,6 +216,17 @@ public final class Lab: Sendable {
         }
     }
 
+    /// Waits (at most `timeout`) until every balancer has run its first health check on every checked server, so a
+    /// learner's first request after a start meets servers lb-01 has seen (a new server shows `UP 1/3` until then).
+    public func waitForFirstChecks(timeout: TimeAmount = .seconds(5)) async {
+        let deadline = NIODeadline.now() + timeout
+        while NIODeadline.now() < deadline {
+            let pending = balancers.contains { $0.serverStatuses.contains { $0.checked && $0.health.lastResult == .initial } }
+            if !pending { return }
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+    }
+
     /// Cuts the link between two servers (connections between them time out); `heal` restores it.
     public func partition(_ a: String, _ b: String) { network.partition(a, b) }
     public func heal(_ a: String, _ b: String) { network.heal(a, b) }

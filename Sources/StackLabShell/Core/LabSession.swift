@@ -49,6 +49,7 @@ public final class LabSession {
         let started = ContinuousClock.now
         let definition = try loader.load(source)
         let lab = try await Lab.start(definition, options: options)
+        await lab.waitForFirstChecks()
         return LabSession(lab: lab, source: source, options: options, loader: loader, startMilliseconds: started.milliseconds)
     }
 
@@ -66,6 +67,7 @@ public final class LabSession {
         await lab.shutdown()
         do {
             lab = try await Lab.start(definition, options: options)
+            await lab.waitForFirstChecks()
             source = newSource
         } catch {
             lab = try await Lab.start(try loader.load(source), options: options)
