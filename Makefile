@@ -35,15 +35,15 @@ deps:
 	  else echo "stacklab needs libedit (the line-editing library) and pkg-config."; exit 1; fi; }
 
 # The real tools that some tests compare against: haproxy -c, nginx -t, curl, the mariadb client, openssl s_client,
-# tmux (the shell in a real terminal), wrk (the benchmark) and promtool (Prometheus's checker). Tests skip what is
-# missing; CI installs everything with this target.
-TOOLS := haproxy nginx curl mariadb openssl tmux wrk promtool
+# tmux (the shell in a real terminal), wrk (the benchmark), promtool (Prometheus's checker) and keepalived -t.
+# Tests skip what is missing; CI installs everything with this target.
+TOOLS := haproxy nginx curl mariadb openssl tmux wrk promtool keepalived
 tools:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    haproxy nginx-light curl mariadb-client openssl tmux wrk prometheus >/dev/null; fi
+	    haproxy nginx-light curl mariadb-client openssl tmux wrk prometheus keepalived >/dev/null; fi
 
 clean:
 	rm -rf .build
