@@ -97,9 +97,10 @@ import Testing
         let folder = try lessonsFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let progressFile = folder + "/progress.json"
-        try await withCourseShell(lessonsFolder: folder) { shell, course, _ in
+        try await withCourseShell(lessonsFolder: folder) { shell, course, output in
             course.useProgress(ProgressStore(path: progressFile))
-            #expect(await shell.execute("lesson 1"))
+            let started = await shell.execute("lesson 1")
+            #expect(started, "\(output.text)")
             #expect(await shell.execute("curl -i /"))
             let passed = try await course.check()
             #expect(passed)
