@@ -113,9 +113,15 @@ let package = Package(
             dependencies: ["StackLab", "StackLabStore", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")]
         ),
+        // What every test target shares: waiting for events, the real binary in tmux.
+        .target(
+            name: "StackLabTestSupport",
+            path: "Tests/StackLabTestSupport"
+        ),
         .testTarget(
             name: "StackLabStoreTests",
             dependencies: [
+                "StackLabTestSupport",
                 "StackLabStore",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -123,6 +129,7 @@ let package = Package(
         .testTarget(
             name: "StackLabTests",
             dependencies: [
+                "StackLabTestSupport",
                 "StackLab",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -130,16 +137,16 @@ let package = Package(
         ),
         .testTarget(
             name: "StackLabExercisesTests",
-            dependencies: ["StackLabExercises", "StackLab", "StackLabStore", "StackLabShell"],
+            dependencies: ["StackLabExercises", "StackLab", "StackLabStore", "StackLabShell", "StackLabTestSupport"],
             exclude: ["Solutions"]
         ),
         .testTarget(
             name: "StackLabCourseTests",
-            dependencies: ["StackLabCourse", "StackLabShell", "StackLab", "StackLabStore"]
+            dependencies: ["StackLabCourse", "StackLabShell", "StackLab", "StackLabStore", "StackLabTestSupport"]
         ),
         .testTarget(
             name: "StackLabShellTests",
-            dependencies: ["StackLabShell", "StackLab"]
+            dependencies: ["StackLabShell", "StackLab", "StackLabTestSupport"]
         ),
     ]
 )

@@ -4,6 +4,7 @@ import StackLabStore
 import Testing
 @testable import StackLabCourse
 @testable import StackLabShell
+import StackLabTestSupport
 
 @Suite struct CheckParsingTests {
     @Test(arguments: [

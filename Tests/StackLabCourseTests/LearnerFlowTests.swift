@@ -3,6 +3,7 @@ import StackLab
 import Testing
 @testable import StackLabCourse
 @testable import StackLabShell
+import StackLabTestSupport
 
 /// A learner in the shell: start a lesson, type, check, hint, next and back; steps finish by themselves.
 @Suite(.serialized) @MainActor struct LearnerFlowTests {

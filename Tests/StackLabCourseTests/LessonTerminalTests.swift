@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLabShell
+import StackLabTestSupport
 
 /// The real `stacklab` binary in a real terminal (tmux): a learner goes through a lesson step by step (check, hint,
 /// type, back, next), and an instructor plays it as a demo, pressing Enter between steps, recorded as an asciicast.
@@ -113,76 +114,14 @@ struct LessonCommandLineTests {
     }
 }
 
-/// A tmux session running the stacklab binary (after the shell suite's helper).
-struct LessonTmux {
-    let name: String
-
-    static var available: Bool { which("tmux") != nil }
-
+/// The lessons suite's terminal: the built binary with its own state folder, in the shared `TerminalSession`.
+enum LessonTmux {
+    static var available: Bool { TerminalSession.tmuxAvailable }
     static var binary: String { repositoryRoot + "/.build/debug/stacklab" }
-
     static var binaryExists: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+    static let server = "stacklab-lessons-test-\(getpid())"
 
-    static func which(_ tool: String) -> String? {
-        for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let path = "\(folder)/\(tool)"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
+    static func start(state: String, arguments: String) throws -> TerminalSession {
+        try TerminalSession.start(server: server, environment: ["XDG_STATE_HOME": state], command: "'\(binary)' \(arguments)")
     }
-
-    /// A tmux server of this suite's own (`tmux -L`), never one that other people's sessions live in.
-    static let socket = "stacklab-lessons-test-\(getpid())"
-
-    static func start(state: String, arguments: String) throws -> LessonTmux {
-        let session = LessonTmux(name: "stacklab-lesson-test-\(getpid())-\(UUID().uuidString.prefix(6))")
-        let command = "env XDG_STATE_HOME='\(state)' TERM=xterm-256color timeout --foreground 120 '\(binary)' \(arguments); echo EXITED $?; sleep 60"
-        // Through system(), not Process: a tmux server started here would inherit Process's internal descriptors.
-        // system() still hands the new tmux server every open descriptor of this test process — including the
-        // listening sockets of labs other suites run at the same time, which the server would then hold for its whole
-        // life (their ports "already in use"). So bash closes everything above stderr before starting tmux.
-        let quoted = command.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
-        let tmux = "tmux -L \(socket) new-session -d -s \(session.name) -x 120 -y 50 \"\(quoted)\""
-        let closing = "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \(tmux)"
-        let script = closing.replacingOccurrences(of: "'", with: "'\\''")
-        let status = system("bash -c '\(script)' </dev/null >/dev/null 2>&1")
-        guard status == 0 else { throw WaitTimeout(what: "tmux new-session (status \(status))") }
-        return session
-    }
-
-    @discardableResult
-    static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: which("tmux")!)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    func send(_ keys: String...) {
-        for key in keys {
-            let named = ["Enter", "Tab", "Up", "C-c", "C-d", "C-u"].contains(key)
-            _ = try? LessonTmux.run(["-L", LessonTmux.socket, "send-keys", "-t", name] + (named ? [key] : ["-l", key]))
-        }
-    }
-
-    func capture() -> String { (try? LessonTmux.run(["-L", LessonTmux.socket, "capture-pane", "-p", "-J", "-S", "-500", "-t", name])) ?? "" }
-
-    /// Waits until the pane shows `text` (at least `count` times); a generous deadline, no fixed sleeps.
-    func waitFor(_ text: String, count: Int = 1, timeout: Double = 30) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if capture().components(separatedBy: text).count - 1 >= count { return }
-            // Task.sleep, not Thread.sleep: a blocked cooperative thread would starve the other suites.
-            try? await Task.sleep(nanoseconds: 50_000_000)
-        }
-        throw WaitTimeout(what: "'\(text)' ×\(count) in the terminal; it shows:\n\(capture())")
-    }
-
-    func kill() { _ = try? LessonTmux.run(["-L", LessonTmux.socket, "kill-session", "-t", name]) }
 }

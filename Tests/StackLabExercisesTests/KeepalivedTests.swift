@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import StackLab
 import StackLabExercises
+import StackLabTestSupport
 
 /// The keepalived subset built for exercise 7: the config parser, the VRRP state machine, the advert's bytes.
 @Suite struct KeepalivedConfigTests {
@@ -164,15 +165,6 @@ import StackLabExercises
         (try? await lab.internetClient.request(host: Self.floating, port: lab.network.port(8080), path: "/health", timeout: 3))?.status == 200
     }
 
-    func waitUntil(_ what: String, timeout: Double = 20, _ condition: () async -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if await condition() { return }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
-        Issue.record("timed out waiting for \(what)")
-        throw CancellationError()
-    }
 
     @Test func theAddressMovesToLB02AndBackWhenLB01Returns() async throws {
         try await withSolutionLab { lab in

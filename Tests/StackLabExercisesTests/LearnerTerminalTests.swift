@@ -1,6 +1,7 @@
 import Foundation
 import StackLabExercises
 import Testing
+import StackLabTestSupport
 
 /// A learner at a real terminal (tmux) with the real `stacklab` binary: start an exercise, grade (fail), edit a
 /// file, grade (pass), see the progress; and `stacklab grade DIR --watch` grading again on save. Needs tmux and the
@@ -95,74 +96,15 @@ struct ClassGradingTests {
     }
 }
 
-/// A tmux session running the stacklab binary with its own state and exercise folders under `root`.
-struct LearnerTerminal {
-    let name: String
-
+/// The exercises suite's terminal: the built binary with its own state and exercise folders under `root`, in the
+/// shared `TerminalSession`.
+enum LearnerTerminal {
     static var binary: String { Repository.root + "/.build/debug/stacklab" }
-    static var tmux: String? {
-        ((ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/tmux" })
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var available: Bool { TerminalSession.tmuxAvailable && FileManager.default.isExecutableFile(atPath: binary) }
+    static let server = "stacklab-exercises-test-\(getpid())"
+
+    static func start(root: String, arguments: String) throws -> TerminalSession {
+        try TerminalSession.start(server: server, environment: ["XDG_STATE_HOME": root + "/state", "STACKLAB_EXERCISES": root + "/work", "NO_COLOR": "1"],
+                                  command: "'\(binary)' \(arguments)", width: 160, height: 60, limit: 150)
     }
-    static var available: Bool { tmux != nil && FileManager.default.isExecutableFile(atPath: binary) && FileManager.default.fileExists(atPath: "/proc/self/fd") }
-    /// This suite's own tmux server, never one that other people's sessions live in.
-    static let socket = "stacklab-exercises-test-\(getpid())"
-
-    static func start(root: String, arguments: String) throws -> LearnerTerminal {
-        let session = LearnerTerminal(name: "stacklab-learner-\(getpid())-\(UUID().uuidString.prefix(6))")
-        let command = "env XDG_STATE_HOME='\(root)/state' STACKLAB_EXERCISES='\(root)/work' NO_COLOR=1 TERM=xterm-256color "
-            + "timeout --foreground 150 '\(binary)' \(arguments); echo EXITED $?; sleep 60"
-        // Through system(), not Process (a tmux server would inherit Process's internal descriptors). system() hands
-        // the new tmux server every open descriptor of this process, the listening sockets of labs running beside
-        // this test included, which it would then hold: bash closes everything above stderr first. The server is
-        // this suite's own (`-L`).
-        let quoted = command.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
-        let tmux = "tmux -L \(socket) new-session -d -s \(session.name) -x 160 -y 60 \"\(quoted)\""
-        let closing = "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \(tmux)"
-        let script = closing.replacingOccurrences(of: "'", with: "'\\''")
-        let status = system("bash -c '\(script)' </dev/null >/dev/null 2>&1")
-        guard status == 0 else { throw TerminalTimeout(what: "tmux new-session (status \(status))") }
-        return session
-    }
-
-    @discardableResult
-    static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tmux!)
-        process.arguments = ["-L", socket] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    func send(_ keys: String...) {
-        for key in keys {
-            let named = ["Enter", "C-c", "C-d"].contains(key)
-            _ = try? Self.run(["send-keys", "-t", name] + (named ? [key] : ["-l", key]))
-        }
-    }
-
-    func capture() -> String { (try? Self.run(["capture-pane", "-p", "-J", "-S", "-400", "-t", name])) ?? "" }
-
-    /// Waits until the pane shows `text`; generous deadlines, no fixed sleeps.
-    func waitFor(_ text: String, timeout: Double = 30) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if capture().contains(text) { return }
-            // Task.sleep, not Thread.sleep: a blocked cooperative thread would starve the other suites.
-            try? await Task.sleep(nanoseconds: 50_000_000)
-        }
-        throw TerminalTimeout(what: "'\(text)' in the terminal; it shows:\n\(capture())")
-    }
-
-    func kill() { _ = try? Self.run(["kill-session", "-t", name]) }
-}
-
-struct TerminalTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
 }

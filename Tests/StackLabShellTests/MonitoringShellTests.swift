@@ -2,6 +2,7 @@ import Foundation
 import StackLab
 import Testing
 @testable import StackLabShell
+import StackLabTestSupport
 
 /// `monitor on`, `alerts`, `metrics` and `top` through the shell against a live foobar lab.
 @Suite(.serialized) @MainActor struct MonitoringShellTests {

@@ -2,6 +2,7 @@ import Foundation
 import StackLab
 import Testing
 @testable import StackLabShell
+import StackLabTestSupport
 
 /// Command scripts through the shell against a live foobar lab (from its real files), asserting on plain output.
 /// One lab at a time: the machine is small and shared.

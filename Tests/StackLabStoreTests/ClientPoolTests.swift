@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLabStore
+import StackLabTestSupport
 
 @Suite("Client pool", .serialized)
 struct ClientPoolTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLabStore
+import StackLabTestSupport
 
 @Suite("The real mariadb client against the miniature", .enabled(if: MariaDBClient.available), .serialized)
 struct MariaDBClientTests {

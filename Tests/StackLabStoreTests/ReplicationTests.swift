@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLabStore
+import StackLabTestSupport
 
 /// A primary and a replica on real sockets, the replica configured like the lab's web-02.
 struct Pair {
@@ -35,7 +36,7 @@ struct Pair {
     }
 
     func waitForReplicaCount(_ n: Int, timeout: Double = 60) async throws {
-        try await waitUntil("replica to have \(n) rows", timeout: timeout) {
+        try await waitUntil(timeout: timeout, "replica to have \(n) rows") {
             (try? await replicaCount()) == n
         }
     }
@@ -400,7 +401,7 @@ struct SilentSourceTests {
         #expect(replica.store.status.replica?.lastIOErrno == 0)
         // The network starts dropping packets: no FIN, no RST, just silence.
         proxy.blackholed = true
-        try await waitUntil("the receiver to give up on the silent source", timeout: 30) {
+        try await waitUntil(timeout: 30, "the receiver to give up on the silent source") {
             replica.store.status.replica?.ioRunning == .connecting && replica.store.status.replica?.lastIOErrno == 2013
         }
         let s = try await replica.sql("SHOW REPLICA STATUS")

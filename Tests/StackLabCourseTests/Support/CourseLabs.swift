@@ -63,21 +63,6 @@ func withCourseShell(interactive: Bool = false, lessonsFolder: String? = nil,
     await session.shutdown()
 }
 
-/// Waits for a condition, polling, with a generous deadline (the machine is small and shared).
-@MainActor
-func waitUntil(timeout: Double = 30, _ what: String, _ condition: @MainActor () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try await condition() { return }
-        try await Task.sleep(nanoseconds: 20_000_000)
-    }
-    throw WaitTimeout(what: what)
-}
-
-struct WaitTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
 
 /// A check context with made-up output and commands, for checks that do not look at the lab.
 @MainActor

@@ -49,21 +49,6 @@ func withShell(interactive: Bool = false, _ body: (Shell, CapturedOutput) async 
     await session.shutdown()
 }
 
-/// Waits for a condition, polling; generous deadline, because CI machines are slow and shared.
-@MainActor
-func waitUntil(timeout: Double = 20, _ what: String, _ condition: @MainActor () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try await condition() { return }
-        try await Task.sleep(nanoseconds: 20_000_000)
-    }
-    throw WaitTimeout(what: what)
-}
-
-struct WaitTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
 
 extension CapturedOutput {
     /// Runs a line and returns only what it printed.

@@ -92,16 +92,6 @@ struct Timeout: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// Polls a condition until it holds or the (generous) deadline passes.
-func waitUntil(_ what: String, timeout: Double = 30, _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(nanoseconds: 20_000_000)
-    }
-    if try await condition() { return }
-    throw Timeout(what: what)
-}
 
 /// The real mariadb command-line client, when installed.
 enum MariaDBClient {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("The built-in foobar lab, started from its files")
 struct BuiltInLabTests {

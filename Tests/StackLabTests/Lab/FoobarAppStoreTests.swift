@@ -2,6 +2,7 @@ import Foundation
 import StackLabStore
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("The foobar app on the replicated store")
 struct FoobarAppStoreTests {

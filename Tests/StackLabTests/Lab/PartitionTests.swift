@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("Partitions between servers")
 struct PartitionTests {

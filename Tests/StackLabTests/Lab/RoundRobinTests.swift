@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("Round robin through lb-01, on real sockets")
 struct RoundRobinTests {

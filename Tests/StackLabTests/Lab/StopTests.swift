@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("Graceful stop versus crash")
 struct StopTests {

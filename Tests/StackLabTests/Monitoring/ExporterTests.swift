@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("Every process serves /metrics with the real exporters' names")
 struct MonitoringExporterTests {

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOPosix
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("The monitor scrapes the lab and raises alerts")
 struct MonitoringMonitorTests {

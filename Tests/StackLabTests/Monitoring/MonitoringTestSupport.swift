@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 @testable import StackLab
+import StackLabTestSupport
 
 /// Port offsets for the monitoring tests: 19000–19800 in steps of 100 (the shell's monitoring tests use 20000–20400),
 /// apart from the other suites' ranges.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("The top view, rendered to text")
 struct MonitoringTopViewTests {

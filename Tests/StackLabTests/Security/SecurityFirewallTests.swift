@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("Security: firewalls and the port scan, on live labs", .serialized)
 struct SecurityFirewallTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 @Suite("Security: the wire tap")
 struct SecurityTapTests {

@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 @testable import StackLab
+import StackLabTestSupport
 
 /// Port offsets for the security suites: 15050, 15150 … 23950 — a +50 shift, so they never equal the other suites'
 /// offsets (multiples of 100), and every lab port (8443 + offset at most) stays below Linux's ephemeral range.

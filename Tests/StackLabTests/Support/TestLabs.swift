@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 @testable import StackLab
+import StackLabTestSupport
 
 /// Ports for test labs: every lab started by a test gets its own port offset, so tests run side by side in one
 /// `swift test` process and beside a developer's own `stacklab`.
@@ -94,17 +95,3 @@ struct TestLabBuilder {
     }
 }
 
-/// Waits for a condition, polling; generous deadlines, because CI machines are slow and shared.
-func waitUntil(timeout: Double = 20, _ what: String = "condition", _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try await condition() { return }
-        try await Task.sleep(nanoseconds: 20_000_000)
-    }
-    throw WaitTimeout(what: what)
-}
-
-struct WaitTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
