@@ -34,16 +34,22 @@ deps:
 	    echo "stacklab needs libedit. Run:  brew install libedit"; exit 1; \
 	  else echo "stacklab needs libedit (the line-editing library) and pkg-config."; exit 1; fi; }
 
-# The real tools that some tests compare against: haproxy -c, nginx -t, curl, the mariadb client, openssl s_client,
-# tmux (the shell in a real terminal), wrk (the benchmark), promtool (Prometheus's checker) and keepalived -t.
+# The real tools that some tests compare against: haproxy -c, nginx -t, curl, the mariadb client and server, openssl
+# s_client, tmux (the shell in a real terminal), wrk (the benchmark), promtool (Prometheus's checker), keepalived -t,
+# and from PyPI gunicorn and the MySQL client libraries (PyMySQL, mysql-connector-python, SQLAlchemy).
 # Tests skip what is missing; CI installs everything with this target.
-TOOLS := haproxy nginx curl mariadb openssl tmux wrk promtool keepalived
+TOOLS := haproxy nginx curl mariadb mariadbd openssl tmux wrk promtool keepalived
+PYTHON_TOOLS := gunicorn pymysql mysql.connector sqlalchemy
 tools:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    haproxy nginx-light curl mariadb-client openssl tmux wrk prometheus keepalived >/dev/null; fi
+	    haproxy nginx-light curl mariadb-client mariadb-server openssl tmux wrk prometheus keepalived >/dev/null; fi
+	@for m in $(PYTHON_TOOLS); do python3 -c "import $$m" 2>/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing gunicorn PyMySQL mysql-connector-python SQLAlchemy…"; \
+	  python3 -m pip install -q gunicorn PyMySQL mysql-connector-python SQLAlchemy; fi
 
 clean:
 	rm -rf .build
@@ -54,3 +60,13 @@ clean:
 exercises-resources:
 	rm -rf Sources/StackLabExercises/Resources/exercises
 	cp -R exercises Sources/StackLabExercises/Resources/exercises
+
+# The fuzz tests for minutes instead of seconds, from a new seed (printed) unless STACKLAB_FUZZ_SEED is set:
+# STACKLAB_FUZZ_SEED=N make fuzz replays a run. FUZZ_SECONDS is per test.
+FUZZ_SECONDS ?= 120
+.PHONY: fuzz
+fuzz: deps
+	$(SWIFT) build --build-tests
+	@seed=$${STACKLAB_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz seed $$seed (replay: STACKLAB_FUZZ_SEED=$$seed make fuzz)"; \
+	STACKLAB_FUZZ_SEED=$$seed STACKLAB_FUZZ_SECONDS=$(FUZZ_SECONDS) $(SWIFT) test --skip-build --filter StackLabFuzzTests

@@ -144,6 +144,16 @@ let package = Package(
             name: "StackLabCourseTests",
             dependencies: ["StackLabCourse", "StackLabShell", "StackLab", "StackLabStore", "StackLabTestSupport"]
         ),
+        // Random and mutated bytes at every socket, config file and shell line of a running lab (`make fuzz` for long runs).
+        .testTarget(
+            name: "StackLabFuzzTests",
+            dependencies: [
+                "StackLabTestSupport", "StackLab", "StackLabStore", "StackLabShell",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "StackLabShellTests",
             dependencies: ["StackLabShell", "StackLab", "StackLabTestSupport"]
