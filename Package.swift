@@ -111,7 +111,8 @@ let package = Package(
         .executableTarget(
             name: "stacklab-bench",
             dependencies: ["StackLab", "StackLabStore", .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOPosix", package: "swift-nio")]
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         // What every test target shares: waiting for events, the real binary in tmux.
         .target(

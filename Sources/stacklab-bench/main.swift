@@ -3,6 +3,7 @@
 // (lb → nginx), plus the lab's start time and resident memory. Build with `-c release`; `make bench` does.
 //
 //   stacklab-bench [--port-base N] [--duration SECONDS] [--connections N] [--threads N]
+//   stacklab-bench --only page|static|store|hold|soak [--cycles N]
 import Foundation
 import NIOCore
 import StackLab
@@ -13,6 +14,8 @@ struct Options {
     var connections = 64
     var threads = 2
     var labThreads = System.coreCount
+    /// Rounds of the soak's three faults.
+    var cycles = 20
     /// `page`, `static` or both (nil): one phase alone is handy under a profiler; `store` for the database;
     /// `hold` keeps the lab up.
     var only: String?
@@ -37,8 +40,9 @@ struct Options {
             case ("--connections", let v?): connections = v
             case ("--threads", let v?): threads = v
             case ("--lab-threads", let v?): labThreads = v
+            case ("--cycles", let v?) where v > 0: cycles = v
             default:
-                FileHandle.standardError.write(Data("usage: stacklab-bench [--port-base N] [--duration S] [--connections N] [--threads N] [--lab-threads N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: stacklab-bench [--port-base N] [--duration S] [--connections N] [--threads N] [--lab-threads N] [--only page|static|store|hold|soak] [--cycles N]\n".utf8))
                 exit(2)
             }
         }
@@ -103,6 +107,16 @@ let folder = NSTemporaryDirectory() + "stacklab-bench-\(getpid())"
 try? FileManager.default.removeItem(atPath: folder)
 try LabDefinition.writeBuiltIn(named: "foobar", to: folder)
 defer { try? FileManager.default.removeItem(atPath: folder) }
+if options.only == "soak" {
+    // Health checks every 200 ms instead of 2 s, so a kill/revive cycle takes a second rather than ten; each check may
+    // take 3 s (without `timeout check`, HAProxy's check timeout is inter), so a check queued behind the load on a busy
+    // machine is not mistaken for a dead server.
+    let haproxy = folder + "/lb-01/haproxy.cfg"
+    let text = try String(contentsOfFile: haproxy, encoding: .utf8)
+    try text.replacingOccurrences(of: "inter 2s", with: "inter 200ms")
+        .replacingOccurrences(of: "    timeout server 30s\n", with: "    timeout server 30s\n    timeout check 3s\n")
+        .write(toFile: haproxy, atomically: true, encoding: .utf8)
+}
 
 let memoryBefore = residentMemory()
 let started = Date()
@@ -146,6 +160,11 @@ if options.only == "store" {
                  mark(StoreBench.percentile(lags, 0.99) < 5)))
     await lab.shutdown()
     exit(0)
+}
+if options.only == "soak" {
+    let passed = try await SoakBench.run(lab: lab, cycles: options.cycles, connections: min(options.connections, 16))
+    await lab.shutdown()
+    exit(passed ? 0 : 1)
 }
 if options.only == "hold" {
     // Keep the lab up for a profiler or a hand-run wrk, then stop.
