@@ -64,14 +64,17 @@ func withCourseShell(interactive: Bool = false, lessonsFolder: String? = nil,
 }
 
 
-/// A check context with made-up output and commands, for checks that do not look at the lab.
+/// A check context with recorded facts, made-up output and commands, for checks that do not look at the lab.
 @MainActor
 final class FakeContext: CheckContext {
     let lab: Lab?
+    let monitor: Monitor? = nil
+    var facts: FactLog
     var outputSinceStepBegan: String
     var commands: [String: (Bool, String)]
-    init(lab: Lab? = nil, output: String = "", commands: [String: (Bool, String)] = [:]) {
+    init(lab: Lab? = nil, facts: FactLog = FactLog(), output: String = "", commands: [String: (Bool, String)] = [:]) {
         self.lab = lab
+        self.facts = facts
         self.outputSinceStepBegan = output
         self.commands = commands
     }
