@@ -207,8 +207,8 @@ extension Observation {
             }
             if let alert, case .event(.alert(let name, let instance, _)) = alert.fact {
                 let seconds = alert.time.timeIntervalSince(kill.time)
-                return Observed(value: String(format: "%.1f", seconds), number: seconds,
-                                words: String(format: "%.1f s: ", seconds) + "\(fault.verb) \(fault.target) at \(Self.clock(kill.time)), "
+                return Observed(value: String(format: "%.1f s", seconds), number: seconds,
+                                words: "\(fault.verb) \(fault.target) at \(Self.clock(kill.time)), "
                                     + "\(name) firing\(instance.map { " for \($0)" } ?? "") at \(Self.clock(alert.time))")
             }
             let elapsed = Int(now.timeIntervalSince(kill.time))

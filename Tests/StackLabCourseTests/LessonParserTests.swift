@@ -127,6 +127,27 @@ import Testing
         }
     }
 
+    /// Shipped lessons check what happened (the verbs' facts, the lab), never printed text; the fault lessons ask
+    /// the learner to predict first.
+    @Test func shippedLessonsCheckFactsAndAskToPredict() {
+        let library = LessonLibrary.load(folder: repositoryRoot + "/lessons")
+        for lesson in library.lessons {
+            for step in lesson.steps {
+                for check in step.checks {
+                    switch check.kind {
+                    case .outputContains, .commandShows:
+                        Issue.record("lesson \(lesson.number) step \(step.number) checks printed text: \(check.text)")
+                    default: break
+                    }
+                }
+            }
+        }
+        for number in [3, 5, 6, 7, 9] {
+            let asks = library.lessons.first { $0.number == number }?.steps.contains { $0.prediction != nil } ?? false
+            #expect(asks, "lesson \(number) asks no question")
+        }
+    }
+
     /// The installed binary reads the resource copy; it must be the repository's lessons exactly.
     @Test func bundledLessonsAreTheRepositoryLessons() throws {
         let repository = repositoryRoot + "/lessons"

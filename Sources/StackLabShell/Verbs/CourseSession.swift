@@ -308,7 +308,7 @@ public final class CourseSession: CheckContext {
         let style = shell.style
         say(style.dim("Type:"))
         for command in step.commands { say("    " + style.cyan(command)) }
-        say(style.dim("(the step checks itself after its commands; 'check' says what is missing, 'hint' helps, 'next'/'back' move)"))
+        say(style.dim("(the step checks itself after them; 'check', 'hint', 'next' and 'back' help)"))
     }
 
     /// `> **Wait for:**`: the lab must get there first (a replica applying a delayed change); the wait shows it
@@ -443,7 +443,9 @@ public final class CourseSession: CheckContext {
     func observe(_ question: Prediction, at step: Step, of lesson: Lesson) {
         let style = shell.style
         let observed = question.observation.observe(in: self)
-        let happened = (observed.value.map { style.bold($0) + " — " } ?? "") + observed.words
+        // `never — nobody noticed …`, but `3 of 8 failed`, not `3 — 3 of 8 failed`.
+        let lead = observed.value.flatMap { observed.words.hasPrefix($0 + " ") ? nil : style.bold($0) + " — " } ?? ""
+        let happened = lead + observed.words
         guard let answer = prediction else {
             say("  what happened  " + happened)
             return
@@ -509,7 +511,7 @@ public final class CourseSession: CheckContext {
 
     /// Runs checks until they pass; while the ones failing read the lab (or a background command may still report),
     /// tries again for up to `window` seconds, showing how the lab changes. Ctrl-C stops the wait.
-    func settle(_ checks: [Check], window: Double, saying intro: String = "waiting for the lab") async -> [(Check, CheckOutcome)] {
+    func settle(_ checks: [Check], window: Double, saying intro: String = "waiting") async -> [(Check, CheckOutcome)] {
         let style = shell.style
         let started = ContinuousClock.now
         let deadline = started + .milliseconds(Int(window * 1000))
@@ -536,7 +538,7 @@ public final class CourseSession: CheckContext {
             let gap: Duration = countdown ? .seconds(10) : .milliseconds(1500)
             if now - started >= .milliseconds(600), words != shown, shown == nil || now - shownAt >= gap {
                 let left = Int((deadline - now).components.seconds)
-                say(style.dim(shown == nil ? (intro.isEmpty ? "" : "\(intro) (up to \(left) s more, Ctrl-C stops): ") + words : "  … " + words))
+                say(style.dim(shown == nil ? (intro.isEmpty ? "" : "\(intro) up to \(left) s (Ctrl-C stops): ") + words : "  … " + words))
                 shown = words
                 shownAt = now
             }
@@ -544,9 +546,9 @@ public final class CourseSession: CheckContext {
         }
     }
 
-    /// `applies it in 58 s` and `… in 56 s`: the same words, another number.
+    /// `applies it in 58 s` and `… in 56 s`: the same words, other seconds.
     static func digitsOnlyDiffer(_ a: String, _ b: String) -> Bool {
-        a.replacing(#/\d+/#, with: "#") == b.replacing(#/\d+/#, with: "#")
+        a.replacing(#/\d+ s\b/#, with: "# s") == b.replacing(#/\d+ s\b/#, with: "# s")
     }
 
     static let courseVerbs: Set<String> = ["lessons", "lesson", "check", "next", "back", "hint", "demo", "help", "?"]
@@ -707,7 +709,7 @@ public final class CourseSession: CheckContext {
             }
         }
         for problem in library.problems { out += style.red("   ✗ \(problem.description)") + "\n" }
-        out += style.dim("✓ done · … started · 'lesson N' starts one or picks up where you were (the lab is reset) · 'demo N' plays it") + "\n"
+        out += style.dim("✓ done · … started · 'lesson N' picks up where you left it · 'demo N' plays it") + "\n"
         return out
     }
 
