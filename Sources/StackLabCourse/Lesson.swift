@@ -11,24 +11,22 @@ public struct Lesson: Sendable, Equatable {
     public var name: String
     public var title: String
     public var goal: String
-    /// Commands that must work in this build for the lesson to run (probes of features that land later).
-    public var needs: [Need]
     public var steps: [Step]
     /// Where it was read from, for messages.
     public var file: String
 
-    public init(number: Int, name: String, title: String, goal: String, needs: [Need], steps: [Step], file: String) {
+    public init(number: Int, name: String, title: String, goal: String, steps: [Step], file: String) {
         self.number = number
         self.name = name
         self.title = title
         self.goal = goal
-        self.needs = needs
         self.steps = steps
         self.file = file
     }
 }
 
-/// One step: prose, commands to type, what the lab must show afterwards, and a hint.
+/// One step: prose, commands to type, what must have happened afterwards, and hints; optionally a question to answer
+/// before the commands run, and a state of the lab to wait for before they are shown.
 public struct Step: Sendable, Equatable {
     public var number: Int
     public var title: String
@@ -38,35 +36,33 @@ public struct Step: Sendable, Equatable {
     /// Every check must pass for the step to be done.
     public var checks: [Check]
     public var hints: [String]
-    /// Step-level feature probes, on top of the lesson's.
-    public var needs: [Need]
     /// The lesson's version of lab files (```` ```file lb-01/haproxy.cfg ```` blocks), put in place by `apply`.
     public var files: [LessonFile]
+    /// The command after which the step's checks run (`> **Ends:** after `status``); nil: the last one.
+    public var endsAfter: Int?
+    /// Asked before the commands run (`> **Predict:**`, `> **Answers:**`, `> **Observe:**`).
+    public var prediction: Prediction?
+    /// The lab must get there before the commands are shown (`> **Wait for:** the replica has the new post`).
+    public var waitFor: [Check]
     public var line: Int
 
-    public init(number: Int, title: String, prose: String, commands: [String], checks: [Check], hints: [String], needs: [Need],
-                files: [LessonFile] = [], line: Int) {
+    public init(number: Int, title: String, prose: String, commands: [String], checks: [Check], hints: [String],
+                files: [LessonFile] = [], endsAfter: Int? = nil, prediction: Prediction? = nil, waitFor: [Check] = [], line: Int) {
         self.number = number
         self.title = title
         self.prose = prose
         self.commands = commands
         self.checks = checks
         self.hints = hints
-        self.needs = needs
         self.files = files
+        self.endsAfter = endsAfter
+        self.prediction = prediction
+        self.waitFor = waitFor
         self.line = line
     }
-}
 
-/// `> **Needs:** \`sql SHOW DATABASES\` (the store's SQL in the shell)`: a harmless command that works once the feature
-/// has landed, and the feature's name in words for the learner.
-public struct Need: Sendable, Equatable {
-    public var probe: String
-    public var feature: String
-    public init(probe: String, feature: String) {
-        self.probe = probe
-        self.feature = feature
-    }
+    /// The index of the command that ends the step.
+    public var endingCommand: Int { min(endsAfter ?? commands.count - 1, commands.count - 1) }
 }
 
 /// A lesson file that cannot be used, with the place to fix: `lessons/03-health-checks.md:14: …`.

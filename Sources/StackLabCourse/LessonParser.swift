@@ -7,8 +7,6 @@ import Foundation
 ///
 /// One paragraph: what the learner will see and why it matters.
 ///
-/// > **Needs:** `tap --help` — the wire tap (from the security work)      ← optional, for the whole lesson
-///
 /// ## Step 1: Kill a web server
 ///
 /// Prose for the learner.
@@ -24,7 +22,11 @@ import Foundation
 /// ````
 ///
 /// Steps are numbered 1, 2, 3 … in order; each has at least one ```` ```stacklab ```` block (one command a line, `#`
-/// starts a comment) and at least one check (see `Check` for the forms). Other fences and blockquotes are prose.
+/// starts a comment) and at least one check (see `Check` for the forms). A step's checks run once the learner has
+/// typed its commands (`> **Ends:** after `COMMAND`` names an earlier one to stop at). Optional: a question asked
+/// before the commands (`> **Predict:**` with `> **Answers:** a · b` and `> **Observe:** …`, see `Prediction`), and
+/// a state of the lab to wait for before they are shown (`> **Wait for:** CHECK`). Other fences and blockquotes are
+/// prose.
 public enum LessonParser {
     public static func parse(_ text: String, file: String, number: Int? = nil) throws(LessonError) -> Lesson {
         let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -36,6 +38,7 @@ public enum LessonParser {
         guard !parser.steps.isEmpty else {
             throw LessonError(file: file, line: parser.titleLine, reason: "the lesson has no steps — add '## Step 1: …' with a ```stacklab block and a '> **Check:** …'")
         }
+        try parser.resolveStepKeys()
         for step in parser.steps {
             if step.commands.isEmpty {
                 throw LessonError(file: file, line: step.line, reason: "step \(step.number) has no commands — add a ```stacklab block with one command a line")
@@ -44,7 +47,7 @@ public enum LessonParser {
                 throw LessonError(file: file, line: step.line, reason: "step \(step.number) has no check — add '> **Check:** …' (\(Check.forms))")
             }
         }
-        return Lesson(number: fileNumber ?? 0, name: name, title: title, goal: parser.goal.trimmed, needs: parser.lessonNeeds,
+        return Lesson(number: fileNumber ?? 0, name: name, title: title, goal: parser.goal.trimmed,
                       steps: parser.steps, file: file)
     }
 
@@ -62,12 +65,13 @@ public enum LessonParser {
         return (n, String(base[base.index(after: dash)...]))
     }
 
-    private struct Parser {
+    fileprivate struct Parser {
         let file: String
         var title: String?
         var titleLine = 1
         var goal = ""
-        var lessonNeeds: [Need] = []
+        /// Per step: the keys read as written, resolved once the whole step is known.
+        var stepKeys: [Int: [String: (line: Int, text: String)]] = [:]
         var steps: [Step] = []
         /// The blockquote key being continued by `> more text` lines.
         var openKey: (key: String, line: Int, text: String)?
@@ -162,7 +166,7 @@ public enum LessonParser {
                         guard n == steps.count + 1 else {
                             throw error(number, "this is step \(n), but the step before it was \(steps.count) — number steps 1, 2, 3 … in order")
                         }
-                        steps.append(Step(number: n, title: String(m.2).trimmed, prose: "", commands: [], checks: [], hints: [], needs: [], line: number))
+                        steps.append(Step(number: n, title: String(m.2).trimmed, prose: "", commands: [], checks: [], hints: [], line: number))
                         inEpilogue = false
                     } else if heading.hasPrefix("Step") {
                         throw error(number, "a step heading is '## Step N: what it does' (got '## \(heading)')")
@@ -178,8 +182,9 @@ public enum LessonParser {
                     if let m = inner.wholeMatch(of: #/\*\*([A-Za-z ]+):\*\*\s*(.*)/#) {
                         try closeKey()
                         let key = String(m.1)
-                        guard ["Check", "Hint", "Needs"].contains(key) else {
-                            throw error(number, "unknown '**\(key):**' — a lesson knows **Check:**, **Hint:** and **Needs:**")
+                        guard LessonParser.keys.contains(key) else {
+                            throw error(number, "unknown '**\(key):**' — a lesson knows "
+                                + LessonParser.keys.map { "**\($0):**" }.joined(separator: ", "))
                         }
                         openKey = (key, number, String(m.2))
                         continue
@@ -210,12 +215,13 @@ public enum LessonParser {
             openKey = nil
             let text = raw.trimmed
             switch key {
-            case "Needs":
-                guard let m = text.wholeMatch(of: #/`([^`]+)`\s*(?:[—–:-]+\s*)?(.*)/#) else {
-                    throw error(line, "**Needs:** names a harmless command in backticks that works once the feature is there, then the feature in words: > **Needs:** `tap --help` — the wire tap")
+            case "Predict", "Answers", "Observe", "Ends", "Wait for":
+                guard let last = steps.indices.last, !inEpilogue else {
+                    throw error(line, "**\(key):** belongs in a step ('## Step N: …')")
                 }
-                let need = Need(probe: String(m.1), feature: String(m.2).trimmed.isEmpty ? "'\(m.1)'" : String(m.2).trimmed)
-                if let last = steps.indices.last, !inEpilogue { steps[last].needs.append(need) } else { lessonNeeds.append(need) }
+                guard !text.isEmpty else { throw error(line, "**\(key):** is empty") }
+                guard stepKeys[last]?[key] == nil else { throw error(line, "a step has one **\(key):**") }
+                stepKeys[last, default: [:]][key] = (line, text)
             case "Check", "Hint":
                 guard let last = steps.indices.last, !inEpilogue else {
                     throw error(line, "**\(key):** belongs in a step ('## Step N: …')")
@@ -234,6 +240,54 @@ public enum LessonParser {
                 }
             default:
                 break
+            }
+        }
+    }
+}
+
+extension LessonParser {
+    static let keys = ["Check", "Hint", "Predict", "Answers", "Observe", "Ends", "Wait for"]
+}
+
+extension LessonParser.Parser {
+    /// Turns each step's Predict/Answers/Observe, Ends and Wait for into what the step does.
+    mutating func resolveStepKeys() throws(LessonError) {
+        for (index, keys) in stepKeys.sorted(by: { $0.key < $1.key }) {
+            let number = steps[index].number
+            if let predict = keys["Predict"] {
+                guard let answers = keys["Answers"] else {
+                    throw error(predict.line, "step \(number) asks a question: add '> **Answers:** a · b' with the answers to choose from")
+                }
+                guard let observe = keys["Observe"] else {
+                    throw error(predict.line, "step \(number) asks a question: add '> **Observe:** …', what the run shows (\(Observation.forms))")
+                }
+                guard let observation = Observation.parse(observe.text) else {
+                    throw error(observe.line, "cannot read what to observe: '\(observe.text)' — one of: \(Observation.forms)")
+                }
+                let choices = answers.text.split(separator: "·").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                if let problem = observation.problem(with: choices) { throw error(answers.line, problem) }
+                steps[index].prediction = Prediction(question: predict.text, answers: choices, observation: observation)
+            } else if let stray = keys["Answers"] ?? keys["Observe"] {
+                throw error(stray.line, "**Answers:** and **Observe:** go with a **Predict:** question")
+            }
+            if let ends = keys["Ends"] {
+                guard let m = ends.text.wholeMatch(of: #/after `([^`]+)`/#) else {
+                    throw error(ends.line, "**Ends:** names one of the step's commands: > **Ends:** after `status`")
+                }
+                let wanted = collapsingSpaces(String(m.1))
+                guard let at = steps[index].commands.lastIndex(where: { collapsingSpaces($0) == wanted }) else {
+                    throw error(ends.line, "'\(wanted)' is not one of step \(number)'s commands")
+                }
+                steps[index].endsAfter = at
+            }
+            if let wait = keys["Wait for"] {
+                guard let check = Check.parse(wait.text) else {
+                    throw error(wait.line, "cannot read what to wait for: '\(wait.text)' — a check on the lab, e.g. the replica has the new post")
+                }
+                guard check.readsTheLab else {
+                    throw error(wait.line, "a wait is for the lab to get somewhere (lb-01 sees web-01 DOWN, the replica has the new post), not for a command")
+                }
+                steps[index].waitFor = [check]
             }
         }
     }

@@ -12,13 +12,14 @@ struct LessonCommand: AsyncParsableCommand {
         discussion: """
         Examples:
           stacklab lesson 1
-          stacklab lesson health-checks
+          stacklab lesson health-checks --restart
           stacklab lesson 3 --demo
           stacklab lesson 3 --demo --auto 4 --record lesson3.cast      (then: asciinema play lesson3.cast)
         """)
 
     @Argument(help: "A lesson number, name, or Markdown file.") var lesson: String
     @Flag(help: "Play the lesson as a demo: commands typed out and run, a pause between steps.") var demo = false
+    @Flag(help: "Start from the first step instead of where you left it.") var restart = false
     @Option(help: "In a demo, go on after this many seconds instead of waiting for Enter.") var auto: Double?
     @Option(help: "Record the demo as an asciicast v2 file (asciinema play FILE.cast replays it).") var record: String?
     @OptionGroup var choice: LabChoice
@@ -75,7 +76,7 @@ struct LessonCommand: AsyncParsableCommand {
             status = ok ? 0 : 1
             signals.cancel()
         } else {
-            do { try await course.start(chosen) } catch { shell.say("error: \(error)") }
+            do { try await course.start(chosen, restart: restart) } catch { shell.say("error: \(error)") }
             if interactive {
                 let editor = LibEditLineEditor(historyPath: StatePaths.history())
                 let signals = SignalHandlers(shell: shell, editor: editor)

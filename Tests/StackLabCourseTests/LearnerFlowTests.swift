@@ -115,21 +115,124 @@ import StackLabTestSupport
         }
     }
 
-    /// Real health checks: a learner kills web-01 and the step finishes once lb-01 has seen it DOWN — checked after a
-    /// later command, as in the shell.
-    @Test func aLabCheckPassesWhenTheLabGetsThere() async throws {
+    /// Real health checks: a learner kills web-01 and types `status` at once; the step's check runs after `status`
+    /// (not after the kill), waits while lb-01's checks fail, and the step finishes when lb-01 sees web-01 DOWN.
+    @Test func aLabCheckIsTriedAgainWhileTheLabSettles() async throws {
         try await withCourseShell { shell, course, output in
-            #expect(await shell.execute("lesson health-checks"))
+            #expect(await shell.execute("lesson health-checks --restart"))
             course.noteCommand("kill web-01/nginx")
             #expect(await shell.execute("kill web-01/nginx"))
-            try await waitUntil("lb-01 to mark web-01 DOWN") {
-                shell.lab.balancers[0].serverStatuses.first { $0.name == "web-01" }?.status == "DOWN"
-            }
+            await course.beforePrompt()
+            #expect(course.currentStep?.number == 1, "the step ends after its last command, status")
             course.noteCommand("status")
             #expect(await shell.execute("status"))
             await course.beforePrompt()
             #expect(output.text.contains("✓ lb-01 sees web-01 DOWN"))
+            #expect(!output.text.contains("lb-01 sees web-01 DOWN — lb-01 sees web-01 DOWN"), "a check line says it once")
             #expect(course.currentStep?.number == 2)
+        }
+    }
+
+    static let threeSteps = """
+        # Three steps
+
+        A lesson that asks first.
+
+        ## Step 1: Two requests
+
+        ```stacklab
+        curl -i /
+        curl -i /
+        ```
+
+        > **Check:** requests were served by web-01 and web-02
+
+        > **Hint:** Two requests, one to each.
+
+        ## Step 2: Crash an app server
+
+        > **Predict:** Will web-02's app still answer?
+        > **Answers:** yes · no
+        > **Observe:** whether the requests succeeded
+
+        ```stacklab
+        kill web-02/gunicorn
+        curl http://127.0.1.12:8080/
+        ```
+
+        > **Check:** web-02/gunicorn is crashed
+
+        ## Step 3: Look
+
+        ```stacklab
+        status
+        ```
+
+        > **Check:** you ran `status`
+        """
+
+    /// The first of two commands does not end the step; a question is answered at its own prompt, then graded on
+    /// what happened and counted in progress.
+    @Test func aStepWaitsForItsCommandsAndAQuestionIsGradedOnTheRun() async throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Self.threeSteps.write(toFile: folder + "/01-three-steps.md", atomically: true, encoding: .utf8)
+        try await withCourseShell(lessonsFolder: folder) { shell, course, output in
+            let editor = ScriptedLineEditor(["lesson 1", "curl -i /", "statsu", "curl -i /", "maybe", "no", "kill web-02/gunicorn",
+                                             "curl http://127.0.1.12:8080/", "lessons"])
+            let status = await shell.run(editor: CourseLineEditor(editor, shell: shell))
+            let text = output.text
+            #expect(status == 1, "statsu and the curl to a dead app fail")
+            #expect(editor.prompts.current.contains("your prediction (yes · no) ▸ "), "\(editor.prompts.current)")
+            let firstAnswer = try #require(text.range(of: "X-Served-By: web-0"))
+            let done = try #require(text.range(of: "Step 1 done."))
+            let second = try #require(text.range(of: "X-Served-By: web-0", range: firstAnswer.upperBound..<text.endIndex))
+            #expect(second.lowerBound < done.lowerBound, "step 1 ended after its second request, not its first")
+            #expect(text.contains("Predict first: Will web-02's app still answer?"))
+            #expect(text.contains("Answer one of: yes · no"))
+            #expect(text.contains("Your prediction: no."))
+            #expect(text.contains("  you predicted  no"))
+            #expect(text.contains("  what happened  no — 0 of 1 requests answered"), "\(text)")
+            #expect(text.contains("✓ right"))
+            #expect(course.progress.lessons["three-steps"]?.predictions == [.init(step: 2, answer: "no", observed: "no", right: true)])
+            #expect(text.contains("at step 3 of 3 · 1 of 1 prediction right"), "\(text)")
+        }
+    }
+
+    /// `lesson stop` leaves the lesson (hint no longer answers for it); `lesson N` picks up at the saved step on a lab
+    /// brought there; `lesson N --restart` starts from the top.
+    @Test func aLessonIsLeftResumedAndRestarted() async throws {
+        try await withCourseShell { shell, course, output in
+            #expect(await shell.execute("lesson health-checks"))
+            #expect(await shell.execute("kill web-01/nginx"))
+            #expect(await shell.execute("next"))
+            #expect(await shell.execute("next"))
+            #expect(course.currentStep?.number == 3)
+            #expect(await shell.execute("lesson stop"))
+            #expect(output.text.contains("Left lesson 3 at step 3 of 7 — 'lesson 3' picks up there"))
+            #expect(course.lesson == nil)
+            output.clear()
+            _ = await shell.execute("hint")
+            #expect(!output.text.contains("Hint:"), "the lesson is left: \(output.text)")
+            #expect(await shell.execute("lessons"))
+            #expect(output.text.contains("at step 3 of 7"), "\(output.text)")
+            output.clear()
+            #expect(await shell.execute("lesson 3"))
+            #expect(course.currentStep?.number == 3)
+            #expect(output.text.contains("(resuming at step 3 of 7 — 'lesson 3 --restart' starts over; the lab was started fresh and brought"
+                                         + " to where this step begins: kill web-01/nginx)"), "\(output.text)")
+            #expect(shell.lab.process("web-01", .nginx)?.state == .crashed, "step 1's kill was replayed")
+            output.clear()
+            #expect(await shell.execute("lesson 3 --restart"))
+            #expect(course.currentStep?.number == 1)
+            #expect(output.text.contains("(the lab was started fresh for this lesson)"))
+            #expect(shell.lab.process("web-01", .nginx)?.state == .running)
+            let stopRestart = await shell.execute("lesson stop --restart")
+            #expect(!stopRestart)
+            #expect(await shell.execute("lesson stop"))
+            let again = await shell.execute("lesson stop")
+            #expect(!again)
+            #expect(output.text.contains("no lesson is running"))
         }
     }
 }

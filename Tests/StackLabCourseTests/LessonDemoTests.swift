@@ -5,8 +5,7 @@ import Testing
 @testable import StackLabShell
 
 /// Plays every lesson of the repository as a demo (`demo N --auto 0`) against a live lab and asserts that every step's
-/// checks pass — so the lessons cannot rot as the code changes. Steps whose feature has not landed are skipped, and
-/// the test says which.
+/// checks pass — so the lessons cannot rot as the code changes.
 @Suite(.serialized) @MainActor struct LessonDemoTests {
     nonisolated static let lessons = LessonLibrary.load(folder: repositoryRoot + "/lessons").lessons.map(\.number)
 
@@ -17,19 +16,12 @@ import Testing
             let results = course.lastDemo
             #expect(!results.isEmpty)
             for result in results {
-                if let skipped = result.skipped {
-                    // Not a failure: the lesson says so to the learner, and this test says so here.
-                    print("lesson \(number) step \(result.step) skipped: \(skipped)")
-                    continue
-                }
                 for outcome in result.outcomes where !outcome.passed {
                     Issue.record("lesson \(number) step \(result.step): \(outcome.why)\n\(output.text.suffix(3000))")
                 }
             }
             #expect(ok == results.allSatisfy(\.passed), "the demo verb fails exactly when a step fails")
-            if results.allSatisfy({ $0.skipped == nil }) {
-                #expect(output.text.contains("Lesson \(number) complete"))
-            }
+            #expect(output.text.contains("Lesson \(number) complete"))
         }
     }
 
@@ -57,38 +49,6 @@ import Testing
             #expect(course.lastDemo.count == 1 && !course.lastDemo[0].passed)
             #expect(output.text.contains("✗ web-02/nginx is crashed — web-02/nginx is running, not crashed"))
             #expect(output.text.contains("the demo's checks did not pass at step 1"))
-        }
-    }
-
-    /// A lesson that needs a feature this build does not have says so and is not a failure.
-    @Test func aLessonWhoseFeatureHasNotLandedSaysSo() async throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try """
-            # Teleport
-
-            Needs a verb that does not exist.
-
-            > **Needs:** `teleport --help` — the teleporter
-
-            ## Step 1: Go
-
-            ```stacklab
-            teleport web-01
-            ```
-
-            > **Check:** web-01 is running
-            """.write(toFile: folder + "/01-teleport.md", atomically: true, encoding: .utf8)
-        try await withCourseShell(lessonsFolder: folder) { shell, course, output in
-            #expect(await shell.execute("lesson 1"))
-            #expect(output.text.contains("This lesson needs the teleporter (`teleport --help` does not work in this build of stacklab yet)"))
-            #expect(course.lesson == nil)
-            #expect(await shell.execute("demo 1 --auto 0"))
-            #expect(course.lastDemo.first?.skipped != nil)
-            output.clear()
-            #expect(await shell.execute("lessons"))
-            #expect(output.text.contains("teleport"))
-            #expect(output.text.contains("(not yet: the teleporter)"))
         }
     }
 }

@@ -8,8 +8,6 @@ import Testing
 
         Watch a server go DOWN.
 
-        > **Needs:** `tap --help` — the wire tap
-
         ## Step 1: Kill it
 
         Some prose.
@@ -44,7 +42,11 @@ import Testing
         load
         ```
 
-        > **Needs:** `sql SHOW DATABASES`
+        > **Predict:** Will every request be answered?
+        > **Answers:** yes · no · some
+        > **Observe:** whether the requests succeeded
+
+        > **Ends:** after `apply`
 
         > **Check:** at least 20 requests succeeded since the step began
 
@@ -59,7 +61,6 @@ import Testing
         #expect(lesson.name == "health-checks")
         #expect(lesson.title == "Health checks")
         #expect(lesson.goal == "Watch a server go DOWN.")
-        #expect(lesson.needs == [Need(probe: "tap --help", feature: "the wire tap")])
         #expect(lesson.steps.count == 2)
         let first = lesson.steps[0]
         #expect(first.title == "Kill it")
@@ -71,7 +72,10 @@ import Testing
         let second = lesson.steps[1]
         #expect(second.commands == ["apply", "load"])
         #expect(second.files == [LessonFile(path: "lb-01/haproxy.cfg", text: "backend web\n    server web-01 127.0.1.11:8080 weight 3\n")])
-        #expect(second.needs == [Need(probe: "sql SHOW DATABASES", feature: "'sql SHOW DATABASES'")])
+        #expect(second.prediction == Prediction(question: "Will every request be answered?", answers: ["yes", "no", "some"],
+                                                observation: .requestsSucceeded))
+        #expect(second.endingCommand == 0, "ends after apply")
+        #expect(first.endingCommand == 1 && first.prediction == nil && first.waitFor.isEmpty)
         #expect(second.checks.map(\.kind) == [.requests(atLeast: 20, succeeded: true)])
     }
 
@@ -88,7 +92,14 @@ import Testing
         ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Check:** the site feels fast\n", 6, "cannot read this check: 'the site feels fast'"),
         ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Chek:** web-01 is crashed\n", 6, "unknown '**Chek:**'"),
         ("# T\n## Step one\n", 2, "a step heading is '## Step N: what it does'"),
-        ("# T\n> **Needs:** tap\n## Step 1: a\n", 2, "**Needs:** names a harmless command in backticks"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Check:** web-01 is crashed\n> **Needs:** `tap --help`\n", 7, "unknown '**Needs:**'"),
+        ("# T\n## Step 1: a\n> **Predict:** Up?\n```stacklab\nstatus\n```\n> **Check:** web-01 is crashed\n", 3, "add '> **Answers:**"),
+        ("# T\n## Step 1: a\n> **Predict:** Up?\n> **Answers:** yes · no\n```stacklab\nstatus\n```\n> **Check:** web-01 is crashed\n", 3, "add '> **Observe:**"),
+        ("# T\n## Step 1: a\n> **Predict:** Up?\n> **Answers:** yes · no\n> **Observe:** the vibe\n```stacklab\nstatus\n```\n> **Check:** web-01 is crashed\n", 5, "cannot read what to observe"),
+        ("# T\n## Step 1: a\n> **Predict:** Fails?\n> **Answers:** yes · maybe\n> **Observe:** the number of failed requests\n```stacklab\nstatus\n```\n> **Check:** web-01 is crashed\n", 4, "every answer is a number"),
+        ("# T\n## Step 1: a\n> **Answers:** yes · no\n```stacklab\nstatus\n```\n> **Check:** web-01 is crashed\n", 3, "go with a **Predict:**"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Ends:** after `diagram`\n> **Check:** web-01 is crashed\n", 6, "not one of step 1's commands"),
+        ("# T\n## Step 1: a\n```stacklab\nstatus\n```\n> **Wait for:** at least 2 requests succeeded\n> **Check:** web-01 is crashed\n", 6, "a wait is for the lab"),
         ("# T\n```stacklab\nstatus\n```\n", 2, "belongs in a step"),
         ("# T\n## Step 1: a\n```file /etc/passwd\nx\n```\n", 3, "names a file inside the lab"),
     ] as [(String, Int, String)])
@@ -113,6 +124,27 @@ import Testing
             for step in lesson.steps where step.hints.isEmpty && step.checks.contains(where: { if case .outputContains = $0.kind { true } else { false } }) {
                 Issue.record("\((lesson.file as NSString).lastPathComponent) step \(step.number) checks output but gives no hint")
             }
+        }
+    }
+
+    /// Shipped lessons check what happened (the verbs' facts, the lab), never printed text; the fault lessons ask
+    /// the learner to predict first.
+    @Test func shippedLessonsCheckFactsAndAskToPredict() {
+        let library = LessonLibrary.load(folder: repositoryRoot + "/lessons")
+        for lesson in library.lessons {
+            for step in lesson.steps {
+                for check in step.checks {
+                    switch check.kind {
+                    case .outputContains, .commandShows:
+                        Issue.record("lesson \(lesson.number) step \(step.number) checks printed text: \(check.text)")
+                    default: break
+                    }
+                }
+            }
+        }
+        for number in [3, 5, 6, 7, 9] {
+            let asks = library.lessons.first { $0.number == number }?.steps.contains { $0.prediction != nil } ?? false
+            #expect(asks, "lesson \(number) asks no question")
         }
     }
 

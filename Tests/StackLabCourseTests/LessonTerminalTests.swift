@@ -41,7 +41,7 @@ struct LessonTerminalTests {
         try await term.waitFor("Step 1 of 2: Ask the site")
         try await term.waitFor("foobar ●")
         term.send("check", "Enter")
-        try await term.waitFor("not done yet — 'hint' helps")
+        try await term.waitFor("not done yet — the step still waits for 'curl -i /' ('hint' helps)")
         term.send("hint", "Enter")
         try await term.waitFor("Hint: curl -i shows the headers.")
         term.send("curl -i /", "Enter")

@@ -28,8 +28,9 @@ public struct TerminalSession: Sendable {
     }
 
     /// Starts `command` (a shell command line) in a new session; when it ends the pane shows `EXITED <status>`.
+    /// `history`: lines of scrollback to keep, for a test that reads back a long session (tmux keeps 2000).
     public static func start(server: String, environment: [String: String], command: String, width: Int = 120, height: Int = 50,
-                             limit: Int = 120) throws -> TerminalSession {
+                             limit: Int = 120, history: Int? = nil) throws -> TerminalSession {
         let session = TerminalSession(name: "stacklab-test-\(getpid())-\(UUID().uuidString.prefix(6))", server: server)
         let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
         let line = "env \(env) TERM=xterm-256color timeout --foreground \(limit) \(command); echo EXITED $?; sleep 60"
@@ -38,7 +39,8 @@ public struct TerminalSession: Sendable {
         // descriptor of the test process — the listening sockets of labs other suites run at the same time included,
         // which it would hold for its whole life ("address already in use"): bash closes everything above stderr first.
         let quoted = line.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
-        let tmux = "tmux -L \(server) new-session -d -s \(session.name) -x \(width) -y \(height) \"\(quoted)\""
+        let scrollback = history.map { "start-server \\; set-option -g history-limit \($0) \\; " } ?? ""
+        let tmux = "tmux -L \(server) \(scrollback)new-session -d -s \(session.name) -x \(width) -y \(height) \"\(quoted)\""
         let closing = "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \(tmux)"
         let script = closing.replacingOccurrences(of: "'", with: "'\\''")
         let status = system("bash -c '\(script)' </dev/null >/dev/null 2>&1")

@@ -17,10 +17,14 @@ public final class CourseOutput: ShellOutput {
     }
 
     public func write(_ text: String) {
+        if silenced.current > 0 { return }
         inner.write(text)
         transcript.record(text)
         recorder?.output(text)
     }
+
+    /// While above zero nothing is written (a resumed lesson replaying the steps before it).
+    let silenced = LockedBox(0)
 }
 
 /// A line editor that lets the course look after each command: when the step's checks pass, the lesson moves on by
@@ -37,8 +41,13 @@ public final class CourseLineEditor: LineEditor {
     public func readLine(prompt: String) async -> LineInput {
         let shell = self.shell
         await CourseSessions.existing(shell)?.beforePrompt()
-        let input = await inner.readLine(prompt: prompt)
+        // A step that asks a question first reads the answer at a prompt of its own.
+        let question = await MainActor.run { CourseSessions.existing(shell)?.questionPrompt }
+        let input = await inner.readLine(prompt: question ?? prompt)
         guard case .line(let line) = input else { return input }
+        if question != nil, await MainActor.run(body: { CourseSessions.existing(shell)?.answer(line) ?? false }) {
+            return .line("")
+        }
         await MainActor.run { CourseSessions.existing(shell)?.noteCommand(line) }
         // `COMMAND &` runs in the background (a tap while a curl runs); the shell itself then gets an empty line.
         let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -86,12 +95,10 @@ public enum CourseSessions {
 public struct DemoStepResult: Sendable {
     public var lesson: Int
     public var step: Int
-    /// Why the step was skipped (a feature not in this build), or nil when it ran.
-    public var skipped: String?
     public var outcomes: [CheckOutcome]
     public var commandsOK: Bool
     /// Checks decide; a failing command can be the point of a step (curl through a dead balancer).
-    public var passed: Bool { skipped != nil || outcomes.allSatisfy(\.passed) }
+    public var passed: Bool { outcomes.allSatisfy(\.passed) }
 }
 
 /// How the demo waits between steps.
@@ -112,12 +119,25 @@ public final class CourseSession: CheckContext {
     /// The running lesson and the index of its current step.
     public private(set) var lesson: Lesson?
     public private(set) var stepIndex = 0
-    /// Learner commands run since the step began (auto-advance waits for at least one).
-    var commandsSinceStepBegan = 0
+    /// Which of the step's commands the learner has typed; its checks run once the ending one is in.
+    public private(set) var stepCommands: StepCommands?
+    /// Learner commands noted since the step began, and how many had been when the checks last ran by themselves.
+    private var commandsNoted = 0
     private var autoCheckedAt = -1
+    /// What the last automatic check said was missing (said once, not after every command).
+    private var lastNotYet: String?
     private var hintsShown = 0
-    /// Probes already run in this lab: command → worked.
-    private var probes: [String: Bool] = [:]
+    /// What the learner's commands and the lab reported in this lesson.
+    public private(set) var facts = FactLog()
+    private let watcher = LabWatcher()
+    /// The current step's question is waiting for an answer.
+    public private(set) var questionPending = false
+    /// The learner's answer to the current step's question.
+    public private(set) var prediction: String?
+    /// How long a step's checks are tried again while the lab settles (a health check due, replication restarting).
+    public var settleSeconds: Double = 20
+    /// How long a step waits for the state it needs before its commands (`> **Wait for:**`).
+    public var waitForSeconds: Double = 150
     /// Where a stopped demo resumes.
     public private(set) var demoResume: (lesson: Lesson, step: Int)?
     public private(set) var lastDemo: [DemoStepResult] = []
@@ -145,6 +165,7 @@ public final class CourseSession: CheckContext {
     // MARK: - CheckContext
 
     public var lab: Lab? { shell.lab }
+    public var monitor: Monitor? { shell.session.monitoring?.monitor }
     var transcript: Transcript { (shell.output as? CourseOutput)?.transcript ?? fallbackTranscript }
     public var outputSinceStepBegan: String { transcript.sinceMark }
 
@@ -160,20 +181,12 @@ public final class CourseSession: CheckContext {
     func say(_ text: String) { transcript.muted { shell.say(text) } }
     func write(_ text: String) { transcript.muted { shell.write(text) } }
 
-    // MARK: - Features that land later
+    // MARK: - Facts
 
-    /// The needs whose probe fails in this build, in words.
-    func missing(_ needs: [Need]) async -> [Need] {
-        var result: [Need] = []
-        for need in needs {
-            if probes[need.probe] == nil { probes[need.probe] = await runQuietly(need.probe).ok }
-            if probes[need.probe] == false { result.append(need) }
-        }
-        return result
-    }
-
-    static func notLanded(_ needs: [Need]) -> String {
-        needs.map { "\($0.feature) (`\($0.probe)` does not work in this build of stacklab yet)" }.joined(separator: "; ")
+    /// A verb's result or a lab event, kept while a lesson runs.
+    func record(_ fact: Fact, at time: Date = Date()) {
+        guard lesson != nil else { return }
+        facts.append(fact, at: time)
     }
 
     // MARK: - Lessons
@@ -187,20 +200,13 @@ public final class CourseSession: CheckContext {
         throw ShellError("there is no lesson '\(word)' — lessons: \(list) ('lessons' lists them)")
     }
 
-    /// Resets the lab and shows the first step. Returns false when the lesson cannot run in this build (said plainly).
-    @discardableResult
-    public func start(_ lesson: Lesson, demo: Bool = false) async throws -> Bool {
+    /// Resets the lab and shows the step the learner was on (the first for a new, a finished or a restarted lesson; a
+    /// demo always from the top). A resumed lesson first brings the fresh lab to where that step begins, replaying
+    /// quietly what the steps before it changed.
+    public func start(_ lesson: Lesson, demo: Bool = false, restart: Bool = false) async throws {
         let style = shell.style
         say(style.bold("Lesson \(lesson.number): \(lesson.title)"))
         if !lesson.goal.isEmpty { say(Self.terminalText(lesson.goal, style: style)) }
-        let missing = await missing(lesson.needs)
-        if !missing.isEmpty {
-            say(style.yellow("This lesson needs \(Self.notLanded(missing)).")
-                + " It is not available here yet; you can read it in lessons/\(String(format: "%02d", lesson.number))-\(lesson.name).md,"
-                + " and it will run once that part of stacklab is built in.")
-            self.lesson = nil
-            return false
-        }
         do {
             if let base = baseSource, shell.session.source != base {
                 try await shell.session.replace(with: base)
@@ -211,25 +217,72 @@ public final class CourseSession: CheckContext {
         } catch {
             throw ShellError("could not start the lab fresh for this lesson: \(error)")
         }
-        probes = [:]
-        say(style.dim("(the lab was started fresh for this lesson)"))
         self.lesson = lesson
-        progress.moved(lesson, to: 1)
+        facts = FactLog()
+        watcher.start(for: self)
+        if restart { progress.restarted(lesson) }
+        let resumeAt = demo ? 0 : lesson.steps.firstIndex { $0.number == progress.resumeStep(for: lesson) } ?? 0
+        if resumeAt > 0 {
+            let replayed = await replay(lesson, upTo: resumeAt)
+            say(style.dim("(resuming at step \(lesson.steps[resumeAt].number) of \(lesson.steps.count) — 'lesson \(lesson.number) --restart' starts over;"
+                + " the lab was started fresh" + (replayed.isEmpty ? ")" : " and brought to where this step begins: " + replayed.joined(separator: " · ") + ")")))
+        } else {
+            say(style.dim("(the lab was started fresh for this lesson)"))
+        }
         saveProgress()
-        await begin(step: 0, demo: demo)
-        return true
+        await begin(step: resumeAt, demo: demo)
+    }
+
+    /// Runs, without a word, the commands of the steps before `index` that change the lab (faults, files, SQL
+    /// writes, posts, firewall rules, the monitor); returns them.
+    func replay(_ lesson: Lesson, upTo index: Int) async -> [String] {
+        let output = shell.output as? CourseOutput
+        output?.silenced.withValue { $0 += 1 }
+        defer { output?.silenced.withValue { $0 -= 1 } }
+        var replayed: [String] = []
+        for position in 0..<index {
+            stepIndex = position
+            for command in lesson.steps[position].commands where Self.changesTheLab(command) {
+                _ = await shell.execute(command)
+                replayed.append(command)
+            }
+        }
+        return replayed
+    }
+
+    /// Whether a lesson command changes the lab (rather than looking at it or sending reads).
+    static func changesTheLab(_ line: String) -> Bool {
+        guard !line.trimmingCharacters(in: .whitespaces).hasSuffix("&"),
+              let words = (try? CommandLineText.commands(in: line))?.first?.words, let verb = words.first else { return false }
+        switch VerbTable.aliases[verb] ?? verb {
+        case "kill", "stop", "hang", "slow", "revive", "partition", "heal", "apply", "ufw", "monitor", "reset": return true
+        case "sql":
+            let statement = words.dropFirst().first { !$0.contains("-") && !$0.contains("/") }?.uppercased() ?? ""
+            return !["SELECT", "SHOW"].contains(statement)
+        case "curl":
+            if words.contains("-d") { return true }
+            guard let x = words.firstIndex(of: "-X"), x + 1 < words.count else { return false }
+            return !["GET", "HEAD"].contains(words[x + 1].uppercased())
+        default: return false
+        }
     }
 
     func begin(step index: Int, demo: Bool = false) async {
         guard let lesson else { return }
         stepIndex = index
+        let step = lesson.steps[index]
         hintsShown = 0
-        commandsSinceStepBegan = 0
+        stepCommands = StepCommands(step)
+        commandsNoted = 0
         autoCheckedAt = -1
+        lastNotYet = nil
+        questionPending = false
+        prediction = nil
         transcript.markStepBegan()
-        progress.moved(lesson, to: lesson.steps[index].number)
+        facts.markStepBegan(step: step.number)
+        progress.moved(lesson, to: step.number)
         saveProgress()
-        await show(step: lesson.steps[index], of: lesson, demo: demo)
+        await show(step: step, of: lesson, demo: demo)
     }
 
     func show(step: Step, of lesson: Lesson, demo: Bool) async {
@@ -238,15 +291,35 @@ public final class CourseSession: CheckContext {
         say(style.bold("Step \(step.number) of \(lesson.steps.count): \(step.title)"))
         let prose = step.prose.trimmingCharacters(in: .whitespacesAndNewlines)
         if !prose.isEmpty { say(Self.terminalText(prose, style: style)) }
-        let missing = await missing(step.needs)
-        if !missing.isEmpty {
-            say(style.yellow("This step needs \(Self.notLanded(missing)); 'next' skips it."))
+        if !step.waitFor.isEmpty { await waitBefore(step) }
+        if let question = step.prediction {
+            say(style.bold("Predict first: ") + Self.terminalText(question.question, style: style))
+            say("    " + question.answers.map { style.cyan($0) }.joined(separator: " · "))
+            if demo { return }
+            questionPending = true
+            say(style.dim("(type your answer; 'skip' goes on without one)"))
             return
         }
         if demo { return }
+        showCommands(step)
+    }
+
+    func showCommands(_ step: Step) {
+        let style = shell.style
         say(style.dim("Type:"))
         for command in step.commands { say("    " + style.cyan(command)) }
-        say(style.dim("(it checks itself after each command; 'check' says what is missing, 'hint' helps, 'next'/'back' move)"))
+        say(style.dim("(the step checks itself after them; 'check', 'hint', 'next' and 'back' help)"))
+    }
+
+    /// `> **Wait for:**`: the lab must get there first (a replica applying a delayed change); the wait shows it
+    /// getting there, Ctrl-C ends it.
+    func waitBefore(_ step: Step) async {
+        let style = shell.style
+        say(style.dim("Waiting until " + step.waitFor.map(\.text).joined(separator: " and ") + " …"))
+        let results = await settle(step.waitFor, window: waitForSeconds, saying: "")
+        for (check, outcome) in results {
+            say((outcome.passed ? style.green("✓") : style.yellow("…")) + " " + outcome.line(for: check))
+        }
     }
 
     /// Lesson prose for the terminal: **bold** in bold, `code` in colour, *emphasis* plain; code blocks as they are.
@@ -273,26 +346,22 @@ public final class CourseSession: CheckContext {
     /// `check`: says what passed and what not; when everything passed, the step is done and the next one starts.
     public func check() async throws -> Bool {
         let (lesson, step) = try requireLesson()
-        let missing = await missing(step.needs)
-        if !missing.isEmpty {
-            say(shell.style.yellow("This step needs \(Self.notLanded(missing)); 'next' skips it."))
-            return false
-        }
         let results = await CheckEvaluator.evaluate(step, in: self)
         for (check, outcome) in results {
-            let mark = outcome.passed ? shell.style.green("✓") : shell.style.red("✗")
-            say("\(mark) \(check.text) — \(outcome.why)")
+            say((outcome.passed ? shell.style.green("✓") : shell.style.red("✗")) + " " + outcome.line(for: check))
         }
         let passed = results.allSatisfy { $0.1.passed }
         if passed {
             await complete(step, of: lesson)
         } else {
-            say(shell.style.dim("not done yet" + (step.hints.isEmpty ? "" : " — 'hint' helps")))
+            let waiting = stepCommands?.next.map { " — the step still waits for '\($0)'" } ?? ""
+            say(shell.style.dim("not done yet" + waiting + (step.hints.isEmpty ? "" : " ('hint' helps)")))
         }
         return passed
     }
 
     func complete(_ step: Step, of lesson: Lesson) async {
+        if let question = step.prediction { observe(question, at: step, of: lesson) }
         progress.stepDone(lesson, step: step.number)
         saveProgress()
         say(shell.style.green("Step \(step.number) done."))
@@ -304,10 +373,92 @@ public final class CourseSession: CheckContext {
     }
 
     func finish(_ lesson: Lesson) {
+        progress.finished(lesson)
+        saveProgress()
+        let score = progress.of(lesson).predictionScore
         say("")
         say(shell.style.bold("Lesson \(lesson.number) complete: \(lesson.title).")
+            + (score.graded > 0 ? " Predictions: \(score.right) of \(score.graded) right." : "")
             + (library.lessons.contains { $0.number == lesson.number + 1 } ? " Next: 'lesson \(lesson.number + 1)'." : ""))
-        self.lesson = nil
+        end()
+    }
+
+    /// No lesson runs any more (finished, or left with `lesson stop`).
+    func end() {
+        lesson = nil
+        stepCommands = nil
+        questionPending = false
+        watcher.stop()
+    }
+
+    /// `lesson stop`: leaves the lesson; its step is kept for `lesson N`.
+    public func leave() throws {
+        let (lesson, step) = try requireLesson()
+        say("Left lesson \(lesson.number) at step \(step.number) of \(lesson.steps.count) — 'lesson \(lesson.number)' picks up there,"
+            + " 'lesson \(lesson.number) --restart' starts over.")
+        end()
+    }
+
+    /// `lesson` alone: the current step again.
+    public func showCurrent() async throws {
+        let (lesson, step) = try requireLesson()
+        await show(step: step, of: lesson, demo: false)
+    }
+
+    // MARK: - Predict, then observe
+
+    /// The prompt while the step's question waits for an answer.
+    var questionPrompt: String? {
+        guard questionPending, let question = currentStep?.prediction else { return nil }
+        return "your prediction (\(question.answers.joined(separator: " · "))) ▸ "
+    }
+
+    /// A line typed at the question's prompt: an answer (or `skip`) is taken and the commands shown; a lesson verb
+    /// (`next`, `hint`, `lesson stop` …) runs as usual (false); anything else asks again.
+    func answer(_ line: String) -> Bool {
+        guard questionPending, let step = currentStep, let question = step.prediction else { return false }
+        let words = line.trimmingCharacters(in: .whitespaces)
+        if words.lowercased() == "skip" {
+            questionPending = false
+            say(shell.style.dim("No prediction this time."))
+            showCommands(step)
+            return true
+        }
+        if let chosen = question.answer(for: words) {
+            questionPending = false
+            prediction = chosen
+            say("Your prediction: " + shell.style.bold(chosen) + ". Now see what happens.")
+            showCommands(step)
+            return true
+        }
+        let first = words.split(separator: " ").first.map(String.init) ?? ""
+        if Self.courseVerbs.contains(first) || ["quit", "exit"].contains(first) { return false }
+        if !words.isEmpty {
+            say(shell.style.yellow("Answer one of: ") + question.answers.joined(separator: " · ") + shell.style.dim(" ('skip' goes on without a prediction)"))
+        }
+        return true
+    }
+
+    /// The prediction next to what the live run showed, graded on it; kept in progress.
+    func observe(_ question: Prediction, at step: Step, of lesson: Lesson) {
+        let style = shell.style
+        let observed = question.observation.observe(in: self)
+        // `never — nobody noticed …`, but `3 of 8 failed`, not `3 — 3 of 8 failed`.
+        let lead = observed.value.flatMap { observed.words.hasPrefix($0 + " ") ? nil : style.bold($0) + " — " } ?? ""
+        let happened = lead + observed.words
+        guard let answer = prediction else {
+            say("  what happened  " + happened)
+            return
+        }
+        let right = question.grade(answer, against: observed)
+        say("  you predicted  " + style.bold(answer))
+        say("  what happened  " + happened)
+        switch right {
+        case true?: say("  " + style.green("✓ right"))
+        case false?: say("  " + style.red("✗ not this time") + style.dim(" — the run says \(observed.value ?? "?")"))
+        case nil: say("  " + style.dim("(this run could not tell)"))
+        }
+        progress.predicted(lesson, .init(step: step.number, answer: answer, observed: observed.value ?? observed.words, right: right))
     }
 
     public func next() async throws {
@@ -335,23 +486,89 @@ public final class CourseSession: CheckContext {
         }
     }
 
-    /// After each learner command (called before the next prompt): moves on quietly when the step's checks pass.
+    // MARK: - Checking by itself
+
+    /// After the learner's commands (called before the next prompt): once the step's ending command has run, its
+    /// checks run — again and again for a while when they look at a lab that is still settling — and the lesson
+    /// moves on when they pass.
     func beforePrompt() async {
-        guard let lesson, commandsSinceStepBegan > 0, autoCheckedAt != commandsSinceStepBegan else { return }
-        autoCheckedAt = commandsSinceStepBegan
+        guard let lesson, let stepCommands, stepCommands.reachedEnd, autoCheckedAt != commandsNoted else { return }
+        autoCheckedAt = commandsNoted
         let step = lesson.steps[stepIndex]
-        guard await missing(step.needs).isEmpty else { return }
-        let results = await CheckEvaluator.evaluate(step, in: self)
-        guard results.allSatisfy({ $0.1.passed }) else { return }
-        for (check, outcome) in results { say(shell.style.green("✓") + " \(check.text) — \(outcome.why)") }
-        await complete(step, of: lesson)
+        let results = await settle(step.checks, window: settleSeconds)
+        guard self.lesson != nil, currentStep == step else { return }
+        if results.allSatisfy({ $0.1.passed }) {
+            for (check, outcome) in results { say(shell.style.green("✓") + " " + outcome.line(for: check)) }
+            await complete(step, of: lesson)
+            return
+        }
+        let missing = results.filter { !$0.1.passed }.map { shell.style.red("✗") + " " + $0.1.line(for: $0.0) }.joined(separator: "\n")
+        guard missing != lastNotYet else { return }
+        lastNotYet = missing
+        say(missing)
+        say(shell.style.dim("not done yet" + (step.hints.isEmpty ? "" : " — 'hint' helps") + ", 'check' looks again"))
+    }
+
+    /// Runs checks until they pass; while the ones failing read the lab (or a background command may still report),
+    /// tries again for up to `window` seconds, showing how the lab changes. Ctrl-C stops the wait.
+    func settle(_ checks: [Check], window: Double, saying intro: String = "waiting") async -> [(Check, CheckOutcome)] {
+        let style = shell.style
+        let started = ContinuousClock.now
+        let deadline = started + .milliseconds(Int(window * 1000))
+        let stopped = LockedBox(false)
+        let arm = !shell.interrupts.armed
+        if arm { shell.interrupts.arm { stopped.withValue { $0 = true } } }
+        defer { if arm { shell.interrupts.disarm() } }
+        var shown: String?
+        var shownAt = started
+        while true {
+            let results = await CheckEvaluator.evaluate(checks, in: self)
+            let failing = results.filter { !$0.1.passed }
+            if failing.isEmpty { return results }
+            let now = ContinuousClock.now
+            let canWait = failing.allSatisfy { $0.0.readsTheLab } || backgroundRunning
+            if stopped.current || Task.isCancelled {
+                say(style.dim("(stopped waiting — 'check' looks again)"))
+                return results
+            }
+            if !canWait || now >= deadline { return results }
+            let words = failing.map(\.1.why).joined(separator: "; ")
+            // A state that changes (UP 2/3 → UP 1/3) is shown as it changes; a countdown every 10 s.
+            let countdown = shown.map { Self.digitsOnlyDiffer($0, words) } ?? false
+            let gap: Duration = countdown ? .seconds(10) : .milliseconds(1500)
+            if now - started >= .milliseconds(600), words != shown, shown == nil || now - shownAt >= gap {
+                let left = Int((deadline - now).components.seconds)
+                say(style.dim(shown == nil ? (intro.isEmpty ? "" : "\(intro) up to \(left) s (Ctrl-C stops): ") + words : "  … " + words))
+                shown = words
+                shownAt = now
+            }
+            try? await Task.sleep(nanoseconds: 200_000_000)
+        }
+    }
+
+    /// `applies it in 58 s` and `… in 56 s`: the same words, other seconds.
+    static func digitsOnlyDiffer(_ a: String, _ b: String) -> Bool {
+        a.replacing(#/\d+ s\b/#, with: "# s") == b.replacing(#/\d+ s\b/#, with: "# s")
     }
 
     static let courseVerbs: Set<String> = ["lessons", "lesson", "check", "next", "back", "hint", "demo", "help", "?"]
 
+    /// A line the learner typed, before it runs: each command that names a verb and parses counts for the step.
     func noteCommand(_ line: String) {
-        let first = line.split(separator: " ").first.map(String.init) ?? ""
-        if !first.isEmpty && !Self.courseVerbs.contains(first) { commandsSinceStepBegan += 1 }
+        guard lesson != nil else { return }
+        var text = line.trimmingCharacters(in: .whitespaces)
+        let background = text.hasSuffix("&") && !text.hasSuffix("&&")
+        if background { text = String(text.dropLast()).trimmingCharacters(in: .whitespaces) }
+        guard let commands = try? CommandLineText.commands(in: text) else { return }
+        for command in commands {
+            let verb = command.words[0]
+            guard !Self.courseVerbs.contains(verb), let type = VerbTable.verb(named: verb) else { continue }
+            if case .error = Shell.parse(type, command: command) { continue }
+            let typed = command.text + (background ? " &" : "")
+            record(.command(typed))
+            stepCommands?.note(typed)
+            commandsNoted += 1
+        }
     }
 
     func saveProgress() {
@@ -434,6 +651,10 @@ public final class CourseSession: CheckContext {
 
     /// Commands started with a trailing `&` (a `tap` while a `curl` runs), still running.
     private var background: [Task<Void, Never>] = []
+    /// Whether each of them has ended.
+    private var backgroundDone: [LockedBox<Bool>] = []
+    /// A background command is still running (and may still report what it sees).
+    var backgroundRunning: Bool { backgroundDone.contains { !$0.current } }
 
     /// `COMMAND &`: runs the command while the learner (or the demo) goes on, like a Unix shell's `&`. Returns once the
     /// command has started (printed something) or ended, so that what comes next happens while it runs.
@@ -449,6 +670,7 @@ public final class CourseSession: CheckContext {
             done.withValue { $0 = true }
         }
         background.append(task)
+        backgroundDone.append(done)
         say(shell.style.dim("[running in the background: \(command)]"))
         let deadline = ContinuousClock.now + .seconds(5)
         while !done.current, ContinuousClock.now < deadline, (output?.transcript.sinceMark.utf8.count ?? 1) <= before {
@@ -460,6 +682,7 @@ public final class CourseSession: CheckContext {
     func finishBackground(timeout: Double = 10) async {
         let tasks = background
         background = []
+        backgroundDone = []
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         for task in tasks {
             let finished = LockedBox(false)
@@ -478,14 +701,15 @@ public final class CourseSession: CheckContext {
         let width = library.lessons.map(\.name.count).max() ?? 10
         for lesson in library.lessons {
             let mark = progress.mark(for: lesson)
-            let missing = await missing(lesson.needs)
-            var line = " \(mark == "✓" ? style.green(mark) : mark) \(String(format: "%2d", lesson.number))  "
-                + lesson.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + lesson.title
-            if !missing.isEmpty { line += style.dim("  (not yet: \(missing.map(\.feature).joined(separator: ", ")))") }
-            out += line + "\n"
+            out += " \(mark == "✓" ? style.green(mark) : mark) \(String(format: "%2d", lesson.number))  "
+                + lesson.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + lesson.title + "\n"
+            let summary = progress.summary(for: lesson)
+            if !summary.isEmpty && summary != "done" {
+                out += String(repeating: " ", count: 7 + width + 2) + style.dim(summary) + "\n"
+            }
         }
         for problem in library.problems { out += style.red("   ✗ \(problem.description)") + "\n" }
-        out += style.dim("✓ done · … started · 'lesson N' starts one (the lab is reset) · 'demo N' plays it") + "\n"
+        out += style.dim("✓ done · … started · 'lesson N' picks up where you left it · 'demo N' plays it") + "\n"
         return out
     }
 
@@ -497,13 +721,10 @@ public final class CourseSession: CheckContext {
     public func demo(_ lesson: Lesson, fromStep: Int = 0, pacing: DemoPacing) async throws -> [DemoStepResult] {
         lastDemo = []
         if fromStep == 0 {
-            guard try await start(lesson, demo: true) else {
-                lastDemo = [DemoStepResult(lesson: lesson.number, step: 0, skipped: Self.notLanded(await missing(lesson.needs)),
-                                           outcomes: [], commandsOK: true)]
-                return lastDemo
-            }
+            try await start(lesson, demo: true)
         } else {
             self.lesson = lesson
+            watcher.start(for: self)
             await begin(step: fromStep, demo: true)
         }
         let style = shell.style
@@ -513,36 +734,34 @@ public final class CourseSession: CheckContext {
         while index < lesson.steps.count {
             let step = lesson.steps[index]
             demoResume = (lesson, index)
-            let missing = await missing(step.needs)
-            if !missing.isEmpty {
-                lastDemo.append(DemoStepResult(lesson: lesson.number, step: step.number, skipped: Self.notLanded(missing), outcomes: [], commandsOK: true))
-            } else {
-                var commandsOK = true
-                for command in step.commands {
-                    try Task.checkCancellation()
-                    write(shell.prompt.replacingOccurrences(of: "\u{01}", with: ""))
-                    for character in command {
-                        write(String(character))
-                        if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000)) } else { recorder?.advance(seconds: 0.04) }
-                    }
-                    write("\n")
-                    recorder?.advance(seconds: delay > 0 ? 0 : 0.4)
-                    if command.hasSuffix("&") {
-                        await runInBackground(command)
-                        continue
-                    }
-                    if !(await shell.execute(command)) { commandsOK = false }
-                    if shell.interruptedScript { throw CancellationError() }
+            var commandsOK = true
+            for command in step.commands {
+                try Task.checkCancellation()
+                write(shell.prompt.replacingOccurrences(of: "\u{01}", with: ""))
+                for character in command {
+                    write(String(character))
+                    if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000)) } else { recorder?.advance(seconds: 0.04) }
                 }
-                await finishBackground()
-                let outcomes = try await waitForChecks(step)
-                for (check, outcome) in zip(step.checks, outcomes) {
-                    say((outcome.passed ? style.green("✓") : style.red("✗")) + " \(check.text) — \(outcome.why)")
+                write("\n")
+                recorder?.advance(seconds: delay > 0 ? 0 : 0.4)
+                record(.command(command))
+                if command.hasSuffix("&") {
+                    await runInBackground(command)
+                    continue
                 }
-                let result = DemoStepResult(lesson: lesson.number, step: step.number, skipped: nil, outcomes: outcomes, commandsOK: commandsOK)
-                lastDemo.append(result)
-                if result.passed { progress.stepDone(lesson, step: step.number); saveProgress() }
+                if !(await shell.execute(command)) { commandsOK = false }
+                if shell.interruptedScript { throw CancellationError() }
             }
+            await finishBackground()
+            let results = await settle(step.checks, window: demoCheckTimeout)
+            try Task.checkCancellation()
+            for (check, outcome) in results {
+                say((outcome.passed ? style.green("✓") : style.red("✗")) + " " + outcome.line(for: check))
+            }
+            if let question = step.prediction { observe(question, at: step, of: lesson) }
+            let result = DemoStepResult(lesson: lesson.number, step: step.number, outcomes: results.map(\.1), commandsOK: commandsOK)
+            lastDemo.append(result)
+            if result.passed { progress.stepDone(lesson, step: step.number); saveProgress() }
             index += 1
             guard index < lesson.steps.count else { break }
             switch pacing {
@@ -565,19 +784,9 @@ public final class CourseSession: CheckContext {
         } else {
             say("")
             say(shell.style.red("Demo of lesson \(lesson.number) ended, but not every check passed."))
-            self.lesson = nil
+            end()
         }
         return lastDemo
-    }
-
-    /// Polls the step's checks until they pass or the timeout (health checks and alerts need a few seconds).
-    func waitForChecks(_ step: Step) async throws -> [CheckOutcome] {
-        let deadline = ContinuousClock.now + .milliseconds(Int(demoCheckTimeout * 1000))
-        while true {
-            let outcomes = await CheckEvaluator.evaluate(step, in: self).map(\.1)
-            if outcomes.allSatisfy(\.passed) || ContinuousClock.now >= deadline { return outcomes }
-            try await Task.sleep(nanoseconds: 100_000_000)
-        }
     }
 }
 

@@ -76,8 +76,10 @@ struct CurlVerb: ShellVerb {
                                          body: body, timeout: timeout, tls: secure)
             }
         } catch let error as ClientError {
+            shell.reportRequest(method: method, path: parts.path, sent: body, error: error)
             throw ShellError("curl: (\(Self.curlCode(error))) \(error)")
         }
+        shell.reportRequest(method: method, path: parts.path, sent: body, response: response)
         if v || i {
             let line = "\(response.version) \(response.status) \(response.reason)"
             shell.say(v ? style.dim("< " + line) : line)

@@ -53,6 +53,8 @@ struct ExerciseVerb: ShellVerb {
 
     func execute(in shell: Shell) async throws {
         let exercise = try ExerciseVerbs.find(which)
+        // One thing at a time: 'hint' and the checks then belong to the exercise.
+        if CourseSessions.of(shell).lesson != nil { try CourseSessions.of(shell).leave() }
         let workspace = ExerciseShellContext.workspace
         let begun: (folder: String, created: Bool)
         do { begun = try workspace.begin(exercise) } catch { throw ShellError("cannot write the starter files: \(error)") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StackLab
+import StackLabCourse
 
 /// What a learner should expect after a fault, in one line.
 @MainActor
@@ -15,6 +16,7 @@ enum FaultWords {
             throw ShellError("\(target) is already \(processes[0].state) — 'revive \(target)' starts it again")
         }
         try await lab.apply(fault, to: target)
+        shell.report(.fault(FaultFact(fault: fault.factName, target: text, processes: processes.map(\.name))))
         let names = processes.map(\.name).joined(separator: ", ")
         shell.say("\(names): \(done)")
         if !expect.isEmpty { shell.say(shell.style.dim(expect)) }
@@ -129,6 +131,7 @@ struct ReviveVerb: ShellVerb {
     func execute(in shell: Shell) async throws {
         guard let target else {
             try await shell.lab.reviveAll()
+            shell.report(.fault(FaultFact(fault: "revive", target: "everything", processes: shell.lab.processes.map(\.name))))
             shell.say("every process is running again; partitions healed")
             return
         }

@@ -22,22 +22,34 @@ struct LessonsVerb: ShellVerb {
 struct LessonVerb: ShellVerb {
     static let configuration = CommandConfiguration(
         commandName: "lesson",
-        abstract: "Start a guided lesson (N, a name, or a .md file): the lab is reset and the first step shown.",
+        abstract: "Start a guided lesson (N, a name, or a .md file) where you left it; 'lesson stop' leaves it.",
         discussion: """
-        Each step says what to type. After every command the lesson checks the lab; when the step is done it moves on
-        by itself. 'check' says what is still missing, 'hint' helps, 'next' and 'back' move between steps.
+        The lab is reset and the lesson picks up at the step you were on (--restart: from the top). Each step says
+        what to type; once you have typed it, the step checks the lab and moves on by itself. 'check' says what is
+        still missing, 'hint' helps, 'next' and 'back' move between steps, 'lesson' alone shows the step again.
 
         Examples:
           lesson 1
-          lesson health-checks
+          lesson health-checks --restart
           lesson ~/my-lesson.md
+          lesson stop
         """)
     static let group = VerbGroup.course
-    @Argument(help: "A lesson number, name, or Markdown file.") var lesson: String
+    @Argument(help: "A lesson number, name, or Markdown file; 'stop' leaves the running lesson.") var lesson: String?
+    @Flag(help: "Start from the first step instead of where you left it.") var restart = false
 
     func execute(in shell: Shell) async throws {
         let course = CourseSessions.of(shell)
-        try await course.start(try course.find(lesson))
+        switch lesson {
+        case nil:
+            guard course.lesson != nil else { throw ShellError("no lesson is running — 'lessons' lists them, 'lesson 1' starts the first") }
+            try await course.showCurrent()
+        case "stop":
+            if restart { throw ShellError("'lesson stop' leaves the lesson; --restart goes with a lesson: 'lesson 3 --restart'") }
+            try course.leave()
+        case let word?:
+            try await course.start(try course.find(word), restart: restart)
+        }
     }
 }
 

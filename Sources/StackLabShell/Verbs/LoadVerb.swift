@@ -60,6 +60,7 @@ struct LoadVerb: ShellVerb {
         }
         if live { shell.write("\r\u{1B}[K") }
         shell.write(LoadReportView(report: report).render(style: style))
+        shell.reportLoad(method: plan.method, path: parts.path, report: report)
         if Task.isCancelled { throw CancellationError() }
     }
 

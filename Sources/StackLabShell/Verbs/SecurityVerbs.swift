@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StackLab
+import StackLabCourse
 
 struct TapVerb: ShellVerb {
     static let configuration = CommandConfiguration(
@@ -31,6 +32,7 @@ struct TapVerb: ShellVerb {
         for await message in tap.messages {
             shell.say(shell.style.paint(message.headline, message.toServer ? "36" : "35") + shell.style.dim("  [\(message.kind.rawValue)]"))
             for line in message.lines { shell.say("    " + line) }
+            shell.report(.tap(TapFact(kind: message.kind.rawValue, text: message.text)))
             seen += 1
             if let n, seen >= n { break }
         }
@@ -147,6 +149,7 @@ struct ScanVerb: ShellVerb {
             let results = try await cancellable { await Scanner.scan(lab, address: address, ports: portList, timeoutMilliseconds: timeout) }
             shell.say("scan report for \(name.map { "\($0) (\(address))" } ?? address), from the internet (\(LabNetwork.internetAddress))")
             shell.write(Scanner.render(results, showRealPorts: lab.network.portOffset != 0))
+            shell.report(.scan(ScanFact(server: name ?? address, ports: results.map { ScanFact.Port(port: $0.port, state: $0.state.rawValue) })))
             shell.say("")
         }
         shell.say(shell.style.dim("done: \(targets.count) host\(targets.count == 1 ? "" : "s") scanned in \(started.milliseconds) ms"))

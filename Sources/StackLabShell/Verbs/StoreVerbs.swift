@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StackLab
+import StackLabCourse
 import StackLabStore
 
 /// The MySQL-like store is built in another part of stacklab; until the lab runs store processes, these verbs say so
@@ -43,6 +44,8 @@ struct SQLVerb: RawTextVerb {
         }
         let process = try chosen ?? StoreAvailability.primary(lab)
         guard let store = process.store else {
+            shell.report(.sql(SQLFact(server: process.serverName, statement: statement, errorCode: 2003,
+                                      errorMessage: "Can't connect to MySQL server on '\(process.runtime.serverAddress)'")))
             throw ShellError("ERROR 2003 (HY000): Can't connect to MySQL server on '\(process.runtime.serverAddress)' — \(process.name) is \(process.state) ('revive \(process.name)')")
         }
         guard !statement.isEmpty else { throw ShellError("give a statement after \(process.name), e.g. 'sql \(process.serverName) SHOW REPLICA STATUS'") }
@@ -60,9 +63,14 @@ struct SQLVerb: RawTextVerb {
             let seconds = Double(started.milliseconds) / 1000
             let rendered = vertical ? result.renderVertical(seconds: seconds) : result.renderTable(seconds: seconds)
             shell.write(rendered.hasSuffix("\n") ? rendered : rendered + "\n")
+            shell.report(.sql(SQLFact(server: process.serverName, statement: statement, columns: result.columns, rows: result.rows,
+                                      affectedRows: result.affectedRows)))
         } catch is CancellationError {
             throw CancellationError()
         } catch {
+            let failure = error as? StoreError
+            shell.report(.sql(SQLFact(server: process.serverName, statement: statement, errorCode: failure?.code,
+                                      errorMessage: failure?.message ?? "\(error)")))
             throw ShellError("\(error)")
         }
     }
@@ -86,6 +94,8 @@ struct ReplicationVerb: ShellVerb {
         let stores = lab.processes.compactMap { $0 as? StoreProcess }
         guard !stores.isEmpty else { throw StoreAvailability.none }
         let style = shell.style
+        var seen: [ReplicaFact] = []
+        defer { shell.report(.replication(seen)) }
         for process in stores {
             guard let store = process.store else {
                 shell.say("\(process.name): " + style.red("\(process.state)") + " — not running")
@@ -97,6 +107,8 @@ struct ReplicationVerb: ShellVerb {
                 shell.say("\(process.name): " + style.bold("PRIMARY") + (status.readOnly ? " (read_only)" : " (takes writes)") + binlog)
                 continue
             }
+            seen.append(ReplicaFact(store: process.name, ioRunning: replica.ioRunning == .yes, sqlRunning: replica.sqlRunning,
+                                    secondsBehindSource: replica.secondsBehindSource))
             let io = replica.ioRunning.rawValue, sql = replica.sqlRunning ? "Yes" : "No"
             let healthy = replica.ioRunning == .yes && replica.sqlRunning
             let behind = replica.secondsBehindSource.map { "\($0) s" } ?? "NULL"

@@ -3,13 +3,13 @@ import StackLab
 import StackLabCourse
 @testable import StackLabShell
 
-/// Port offsets for the course suite: 12050, 12150, … 14750 (multiples of 100 plus 50), apart from every other suite;
-/// 14850 and 14950 are for the terminal tests.
+/// Port offsets for the course suite: 12050, 12150, … 14550 (multiples of 100 plus 50), apart from every other suite;
+/// 14650 to 14950 are for the terminal tests (the real binary with --port-base).
 enum CourseTestPorts {
     private static let next = LockedBox(12_050 + Int(getpid() % 10) * 100)
     static func offset() -> Int {
         next.withValue { value in
-            defer { value = value >= 14_750 ? 12_050 : value + 100 }
+            defer { value = value >= 14_550 ? 12_050 : value + 100 }
             return value
         }
     }
@@ -64,14 +64,17 @@ func withCourseShell(interactive: Bool = false, lessonsFolder: String? = nil,
 }
 
 
-/// A check context with made-up output and commands, for checks that do not look at the lab.
+/// A check context with recorded facts, made-up output and commands, for checks that do not look at the lab.
 @MainActor
 final class FakeContext: CheckContext {
     let lab: Lab?
+    let monitor: Monitor? = nil
+    var facts: FactLog
     var outputSinceStepBegan: String
     var commands: [String: (Bool, String)]
-    init(lab: Lab? = nil, output: String = "", commands: [String: (Bool, String)] = [:]) {
+    init(lab: Lab? = nil, facts: FactLog = FactLog(), output: String = "", commands: [String: (Bool, String)] = [:]) {
         self.lab = lab
+        self.facts = facts
         self.outputSinceStepBegan = output
         self.commands = commands
     }
