@@ -32,7 +32,7 @@ struct GunicornConnectionPolicy: HTTPConnectionPolicy {
         case .headTimeout, .headIdleTimeout, .bodyTimeout:
             app.workerTimedOutReading()
             return nil
-        case .keepAliveTimeout:
+        case .keepAliveTimeout, .clientClosed:
             return nil
         case .requestLineTooLong(let length):
             let limit = app.config.limitRequestLine

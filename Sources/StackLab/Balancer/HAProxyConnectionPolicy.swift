@@ -34,6 +34,10 @@ struct HAProxyConnectionPolicy: HTTPConnectionPolicy {
         switch event {
         case .keepAliveTimeout:
             return nil   // HAProxy: "no error is returned, the connection just closes"
+        case .clientClosed:
+            // A client that leaves before a whole request: `400 … CR--` (not for an empty one with dontlognull).
+            logBadRequest(connection, status: 400, termination: "CR--")
+            return nil
         case .headTimeout, .headIdleTimeout:
             logBadRequest(connection, status: 408, termination: "cR--")
             return HAProxyErrorPage.connectionResponse(408)

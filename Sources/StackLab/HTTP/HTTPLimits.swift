@@ -118,6 +118,8 @@ public enum HTTPConnectionEvent: Sendable, Equatable {
     case bodyTooLarge(declared: Int?, received: Int, adding: Int)
     /// Bytes that are not HTTP.
     case badRequest
+    /// The client closed its side before a whole request; `sawBytes` false: it had sent nothing.
+    case clientClosed(sawBytes: Bool)
     /// The process's own code failed while answering (a Swift error reached the connection).
     case handlerFailed(String)
 }
@@ -146,7 +148,7 @@ public struct SilentConnectionPolicy: HTTPConnectionPolicy {
             return ServerResponse(status: .payloadTooLarge, close: true)
         case .handlerFailed:
             return ServerResponse(status: .internalServerError, close: true)
-        case .headTimeout, .headIdleTimeout, .keepAliveTimeout, .bodyTimeout:
+        case .headTimeout, .headIdleTimeout, .keepAliveTimeout, .bodyTimeout, .clientClosed:
             return nil
         }
     }

@@ -176,6 +176,8 @@ final class HTTPServerHandler: ChannelDuplexHandler {
                         limits: HTTPServerLimits = HTTPServerLimits(), policy: any HTTPConnectionPolicy = SilentConnectionPolicy(),
                         budget: ConnectionBudget? = nil, number: Int = 0) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
+            // A client may close its side after its request and still read the answer (`nc -N`, some scripts).
+            try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
             let sync = channel.pipeline.syncOperations
             let watch = RequestBytesWatch()
             let server = HTTPServerHandler(responder: responder, serverHeader: serverHeader, limits: limits, policy: policy,
@@ -260,7 +262,8 @@ final class HTTPServerHandler: ChannelDuplexHandler {
             deadline = target
             if let target {
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                deadlineTimer = context.eventLoop.scheduleTask(deadline: target) {
+                // Relative to now, so an EmbeddedEventLoop's clock (tests) runs it as a real one would.
+                deadlineTimer = context.eventLoop.scheduleTask(in: max(.zero, target - .now())) {
                     let (handler, context) = bound.value
                     handler.deadlineTimer = nil
                     handler.timedOut(context: context, idle: false)
@@ -533,7 +536,18 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     }
 
     /// Graceful stop: finish the request in progress, then close; an idle connection closes at once.
+    /// The client's half-close: answer the requests already in, then close; a request cut short is the client's end.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            guard !closing else { return }
+            if busy || !waiting.isEmpty {
+                quiescing = true
+            } else {
+                let sawBytes = if case .waiting = reading { watch.started } else { true }
+                reject(.clientClosed(sawBytes: sawBytes), context: context)
+            }
+            return
+        }
         if event is ChannelShouldQuiesceEvent {
             quiescing = true
             if !busy {

@@ -41,6 +41,16 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
         switch event {
         case .keepAliveTimeout, .headIdleTimeout:
             return nil
+        case .clientClosed(sawBytes: false):
+            web.errorLog(level: "info", connection: connection.number, "client closed connection while waiting for request, "
+                         + "client: \(connection.remoteAddress), server: \(connection.localAddress):\(web.runtime.network.configuredPort(connection.localPort))")
+            return nil
+        case .clientClosed(sawBytes: true):
+            let phase = connection.head != nil ? "reading client request body"
+                : connection.requestLineComplete ? "reading client request headers" : "reading client request line"
+            web.errorLog(level: "info", connection: connection.number, "client prematurely closed connection while \(phase), \(place(connection))")
+            access(connection, status: 400, bytes: 0)
+            return nil
         case .headTimeout(sawBytes: false):
             web.errorLog(level: "info", connection: connection.number, "client timed out (110: Connection timed out) while waiting for request, "
                          + "client: \(connection.remoteAddress), server: \(connection.localAddress):\(web.runtime.network.configuredPort(connection.localPort))")
