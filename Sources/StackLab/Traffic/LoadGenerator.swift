@@ -177,7 +177,8 @@ public final class LoadGenerator: Sendable {
             // With --rate, request k is due at start + k/rate; latency counts from then (no coordinated omission).
             var due = ContinuousClock.now
             if let rate = plan.rate {
-                due = started + .microseconds(Int64(Double(ticket) / rate * 1_000_000))
+                // Held to ten years, so a very low --rate cannot overflow the conversion.
+                due = started + .microseconds(Int64(min(Double(ticket) / rate * 1_000_000, 3.2e14)))
                 if let deadline, due >= deadline { return }
                 let wait = due - ContinuousClock.now
                 if wait > .zero { try? await Task.sleep(for: wait) }
