@@ -20,6 +20,8 @@ public final class Balancer: LabProcess {
     private struct Budgets {
         var global = ConnectionBudget(limit: 100, policy: .pauseAccepting)
         var frontends: [String: ConnectionBudget] = [:]
+        /// The server's share of descriptors, when it is smaller than maxconn allows.
+        var descriptors: ConnectionBudget?
         var maxconn = 100
     }
     private let budgets = NIOLockedValueBox(Budgets())
@@ -55,16 +57,27 @@ public final class Balancer: LabProcess {
         runtime.log.append("[NOTICE]   (\(pid)) : haproxy version is 2.6.12-1+deb12u4")
         for warning in config.warnings { runtime.log.append("[WARNING]  (\(pid)) : config : \(warning)") }
         let limits = descriptorPlan()
-        if limits.maxsock > limits.share {
-            runtime.log.append("[ALERT]    (\(pid)) : [haproxy.main()] FD limit (\(limits.share)) too low for maxconn=\(limits.maxconn)/"
+        let soft = OpenFileLimit.current.soft
+        if limits.maxsock > soft {
+            runtime.log.append("[ALERT]    (\(pid)) : [haproxy.main()] FD limit (\(soft)) too low for maxconn=\(limits.maxconn)/"
                 + "maxsock=\(limits.maxsock). Please raise 'ulimit-n' to \(limits.maxsock) or more to avoid any trouble.")
         }
         let global = ConnectionBudget(limit: limits.maxconn, policy: .pauseAccepting)
+        // The descriptors lb-01 may hold in the lab are its server's share: past them HAProxy stops accepting and says
+        // why, as it does when accept() fails for want of descriptors, and the other servers keep theirs.
+        let log = runtime.log
+        let proxy = config.frontends.first?.name ?? "www"
+        let share = limits.share
+        let descriptors = ConnectionBudget(limit: max(1, (limits.share - limits.fixed) / 2), policy: .pauseAccepting) { _ in
+            log.append("[ALERT]    (\(pid)) : Proxy \(proxy) reached process FD limit (maxsock=\(share)). Please check 'ulimit-n' and restart.")
+        }
         var own: [String: ConnectionBudget] = [:]
         for frontend in config.frontends {
             own[frontend.name] = ConnectionBudget(limit: frontend.maxconn ?? limits.maxconn, policy: .pauseAccepting)
         }
-        budgets.withLockedValue { $0 = Budgets(global: global, frontends: own, maxconn: limits.maxconn) }
+        budgets.withLockedValue {
+            $0 = Budgets(global: global, frontends: own, descriptors: descriptors.limit < limits.maxconn ? descriptors : nil, maxconn: limits.maxconn)
+        }
         do {
             for frontend in config.frontends {
                 for bind in frontend.binds where floating.shouldListen(on: bind.host) { try await listen(bind, frontend: frontend) }
@@ -83,12 +96,12 @@ public final class Balancer: LabProcess {
     /// The descriptors HAProxy plans for (haproxy.c): two per connection, plus the listeners and health checks,
     /// within this server's share of the open-file limit. Without `maxconn` in global, HAProxy takes what the
     /// limit leaves: half the free descriptors, and never less than its DEFAULT_MAXCONN of 100.
-    private func descriptorPlan() -> (maxconn: Int, maxsock: Int, share: Int) {
+    private func descriptorPlan() -> (maxconn: Int, maxsock: Int, share: Int, fixed: Int) {
         let share = OpenFileLimit.share(servers: runtime.network.serverCount)
         let fixed = config.frontends.reduce(0) { $0 + $1.binds.count } + config.backends.reduce(0) { $0 + $1.servers.filter(\.check).count } + 3
         let maxconn = config.global.maxconn ?? max(100, (share - fixed) / 2)
         let (twice, overflow) = maxconn.multipliedReportingOverflow(by: 2)
-        return (maxconn, overflow ? Int.max : twice + fixed, share)
+        return (maxconn, overflow ? Int.max : twice + fixed, share, fixed)
     }
 
     /// Connections held now, per frontend (HAProxy's `feconn`).
@@ -100,6 +113,7 @@ public final class Balancer: LabProcess {
         let global = run.global
         let own = run.frontends[frontend.name] ?? ConnectionBudget(limit: run.maxconn, policy: .pauseAccepting)
         let globalMaxconn = run.maxconn
+        let all = [global, own] + (run.descriptors.map { [$0] } ?? [])
         // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
         let tls = try bind.certificateFile.map { try TLSMaterial.serverContext(certificateFile: resolve($0)) }
         let responder = FrontendResponder(balancer: self, frontend: frontend, tls: tls != nil)
@@ -107,7 +121,7 @@ public final class Balancer: LabProcess {
         let policy = HAProxyConnectionPolicy(frontend: frontend, log: runtime.log, global: global, own: own)
         // HAProxy passes the frontend's maxconn to listen() as the backlog, unless `backlog` says otherwise.
         let backlog = frontend.backlog ?? frontend.maxconn ?? globalMaxconn
-        try await runtime.listen(host: bind.host, configuredPort: bind.port, budgets: [global, own], backlog: backlog) { channel in
+        try await runtime.listen(host: bind.host, configuredPort: bind.port, budgets: all, backlog: backlog) { channel in
             if let tls {
                 do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) } catch {
                     return channel.eventLoop.makeFailedFuture(error)

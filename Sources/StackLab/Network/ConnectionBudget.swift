@@ -148,12 +148,18 @@ public final class ConnectionBudget: Sendable {
     }
 
     /// Records a listener to resume when a slot frees; returns false when a slot is already free (do not pause).
+    /// A listener paused by a budget with something to say (HAProxy out of descriptors) says it, once a second.
     func wait(_ listener: Listener) -> Bool {
-        state.withLockedValue { state in
-            guard state.count >= limit else { return false }
+        let (full, report) = state.withLockedValue { state -> (Bool, Bool) in
+            guard state.count >= limit else { return (false, false) }
             state.waiting[ObjectIdentifier(listener)] = listener
-            return true
+            let now = NIODeadline.now()
+            guard state.lastReuseLog.map({ now - $0 >= .seconds(1) }) ?? true else { return (true, false) }
+            state.lastReuseLog = now
+            return (true, true)
         }
+        if report { onEvent(.exhausted) }
+        return full
     }
 
     func forget(_ listener: Listener) {

@@ -40,9 +40,9 @@ public final class WebServer: LabProcess {
 
     public func start() async throws {
         let pid = runtime.pid
-        let share = OpenFileLimit.share(servers: runtime.network.serverCount)
-        if config.workerConnections > share {
-            errorLog(level: "warn", "\(config.workerConnections) worker_connections exceed open file resource limit: \(share)")
+        let soft = OpenFileLimit.current.soft
+        if config.workerConnections > soft {
+            errorLog(level: "warn", "\(config.workerConnections) worker_connections exceed open file resource limit: \(soft)")
         }
         let connections = config.workerConnections
         let log = runtime.log
