@@ -40,7 +40,7 @@ public final class AppServer: LabProcess {
         let responder = AppResponder(server: self)
         // A sync worker serves one connection at a time: more wait in the listen queue (`backlog`).
         let budget = ConnectionBudget(limit: max(1, config.workers), policy: .pauseAccepting)
-        let limits = GunicornConnectionPolicy.limits(for: config)
+        let limits = GunicornConnectionPolicy.limits(for: config).frozen(with: runtime.faults)
         let policy = GunicornConnectionPolicy(app: self)
         do {
             try await runtime.listen(host: config.bindHost, configuredPort: config.bindPort, delaysReads: false, budgets: [budget],

@@ -117,7 +117,7 @@ public final class Balancer: LabProcess {
         // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
         let tls = try bind.certificateFile.map { try TLSMaterial.serverContext(certificateFile: resolve($0)) }
         let responder = FrontendResponder(balancer: self, frontend: frontend, tls: tls != nil)
-        let limits = HAProxyConnectionPolicy.limits(for: frontend)
+        let limits = HAProxyConnectionPolicy.limits(for: frontend).frozen(with: runtime.faults)
         let policy = HAProxyConnectionPolicy(frontend: frontend, log: runtime.log, global: global, own: own)
         // HAProxy passes the frontend's maxconn to listen() as the backlog, unless `backlog` says otherwise.
         let backlog = frontend.backlog ?? frontend.maxconn ?? globalMaxconn

@@ -29,6 +29,9 @@ public struct HTTPServerLimits: Sendable {
     /// Bytes of the whole head, request line and CRLFs included: also the decoder's own bound, so memory stays in
     /// check before the head is complete (HAProxy: tune.bufsize − tune.maxrewrite = 15360).
     public var maxHeadBytes = 32 * 1024
+    /// Whether the process is frozen (the `hang` fault): its timers wait, as a stopped process's do, and run out
+    /// once it runs again.
+    public var frozen: (@Sendable () -> Bool)?
     /// A request URI the process refuses with a 400 beyond what the decoder refuses (HAProxy 2.6: a `#`).
     public var refusesURI: (@Sendable (String) -> Bool)?
     /// What a request's body may be and how long it may pause; a process may narrow these per request (nginx's
@@ -49,6 +52,13 @@ public struct HTTPServerLimits: Sendable {
             self.maxBytes = min(max(0, maxBytes), HTTPServerLimits.largestBody)
             self.idleTimeout = idleTimeout
         }
+    }
+
+    /// These limits, frozen while the process is hung.
+    func frozen(with faults: FaultSwitch) -> HTTPServerLimits {
+        var limits = self
+        limits.frozen = { faults.isHung }
+        return limits
     }
 
     /// The decoder's bound: a head larger than this is refused before it is complete.

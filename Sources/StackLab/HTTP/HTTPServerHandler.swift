@@ -286,6 +286,15 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     private func timedOut(context: ChannelHandlerContext, idle: Bool) {
         guard !closing, !busy else { return }
+        if let frozen = limits.frozen, frozen() {
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let retry = context.eventLoop.scheduleTask(in: .milliseconds(200)) {
+                let (handler, context) = bound.value
+                handler.timedOut(context: context, idle: idle)
+            }
+            if idle { idleTimer = retry } else { deadlineTimer = retry }
+            return
+        }
         let event: HTTPConnectionEvent
         switch (reading, idle) {
         case (.waiting(first: true), false): event = .headTimeout(sawBytes: false)

@@ -61,7 +61,7 @@ public final class WebServer: LabProcess {
         do {
             for server in config.servers {
                 let responder = VirtualServer(web: self, server: server)
-                let limits = NginxConnectionPolicy.limits(for: server)
+                let limits = NginxConnectionPolicy.limits(for: server).frozen(with: runtime.faults)
                 let policy = NginxConnectionPolicy(web: self, server: server)
                 let numbers = connectionNumber
                 // `listen … ssl` with ssl_certificate / ssl_certificate_key / ssl_protocols (the [security] issue).

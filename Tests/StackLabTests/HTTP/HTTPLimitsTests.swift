@@ -204,6 +204,22 @@ struct HTTPLimitsTests {
         #expect(!channel.isActive)
     }
 
+    @Test func aHungProcessTimesNothingOutUntilItRunsAgain() throws {
+        let faults = FaultSwitch()
+        var limits = HTTPServerLimits()
+        limits.headTimeout = .seconds(1)
+        let policy = RecordingPolicy()
+        let channel = try channel(limits.frozen(with: faults), policy: policy)
+        let loop = channel.eventLoop as! EmbeddedEventLoop
+        faults.hang()
+        loop.advanceTime(by: .seconds(5))
+        #expect(policy.events.withLockedValue { $0 }.isEmpty)
+        #expect(channel.isActive)
+        faults.clear()
+        loop.advanceTime(by: .milliseconds(300))
+        #expect(policy.events.withLockedValue { $0 } == [.headTimeout(sawBytes: false)])
+    }
+
     @Test func aURIThatTheProcessRefusesIsABadRequest() throws {
         var limits = HTTPServerLimits()
         limits.refusesURI = { $0.contains("#") }
