@@ -92,7 +92,11 @@ public enum GunicornConfigParser {
             case .success(let hostPort): config.bindHost = hostPort.host; config.bindPort = hostPort.port
             case .failure(let failure): throw fail(failure.reason)
             }
-        case "workers": config.workers = try number(atLeast: 1)
+        case "workers":
+            let n = try number(atLeast: 1)
+            // Each worker is a pid and a slot in the miniature, not a process: a thousand is more than a class needs.
+            guard n <= 1024 else { throw fail("stacklab's gunicorn runs at most 1024 workers") }
+            config.workers = n
         case "backlog": config.backlog = try number(atLeast: 1)
         case "worker_connections":
             // Accepted: gevent and eventlet workers use it; a sync worker, the only kind stacklab runs, holds one

@@ -173,6 +173,7 @@ import Testing
 
     @Test func gunicornRefusesNegativeLimits() {
         #expect(throws: ConfigError.self) { try gunicorn("limit_request_line = -1\n") }
+        #expect(throws: ConfigError.self) { try gunicorn("workers = 1000000000\n") }
         #expect(throws: ConfigError.self) { try gunicorn("backlog = \"lots\"\n") }
     }
 
