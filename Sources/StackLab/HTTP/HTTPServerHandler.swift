@@ -68,7 +68,7 @@ final class RequestBytesWatch: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         observe(buffer.readableBytesView)
-        server?.bytesArrived(context: context)
+        server?.bytesArrived()
         context.fireChannelRead(data)
     }
 
@@ -194,7 +194,11 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     // MARK: - Connection start and timers
 
+    /// This handler's own context, for the byte watch's news (it arrives on the watch's context).
+    private var ownContext: ChannelHandlerContext?
+
     func handlerAdded(context: ChannelHandlerContext) {
+        ownContext = context
         if context.channel.isActive { started(context: context) }
     }
 
@@ -221,6 +225,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
+        ownContext = nil
     }
 
     private func cancelTimers() {
@@ -232,7 +237,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     }
 
     /// The timers the reading phase calls for: the head (or keep-alive) deadline and the inactivity timer.
-    private func armTimers(context: ChannelHandlerContext, resetIdle: Bool = true) {
+    private func armTimers(context: ChannelHandlerContext) {
         guard !closing else { return }
         if busy {
             cancelTimers()
@@ -270,16 +275,14 @@ final class HTTPServerHandler: ChannelDuplexHandler {
                 }
             }
         }
-        if resetIdle {
-            idleTimer?.cancel()
-            idleTimer = nil
-            if let idle {
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                idleTimer = context.eventLoop.scheduleTask(in: idle) {
-                    let (handler, context) = bound.value
-                    handler.idleTimer = nil
-                    handler.timedOut(context: context, idle: true)
-                }
+        idleTimer?.cancel()
+        idleTimer = nil
+        if let idle {
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            idleTimer = context.eventLoop.scheduleTask(in: idle) {
+                let (handler, context) = bound.value
+                handler.idleTimer = nil
+                handler.timedOut(context: context, idle: true)
             }
         }
     }
@@ -308,8 +311,8 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     }
 
     /// Bytes arrived (before the decoder reads them): a new request has begun, and the client is not silent.
-    func bytesArrived(context: ChannelHandlerContext) {
-        guard !closing else { return }
+    func bytesArrived() {
+        guard !closing, let context = ownContext else { return }
         if case .waiting(let first) = reading, watch.started {
             reading = .head
             if !first { requestStarted = .now() }
