@@ -21,6 +21,13 @@ struct Stacklab: AsyncParsableCommand {
         """,
         subcommands: [ShellCommand.self, RunCommand.self, ServeCommand.self, LabCommand.self, LessonCommand.self, GradeCommand.self],
         defaultSubcommand: ShellCommand.self)
+
+    /// Every server of the lab lives in this one process and shares its open-file limit: raise the soft limit to
+    /// the hard one first, as HAProxy does and nginx's worker_rlimit_nofile can, so a lab has its descriptors.
+    static func main() async {
+        OpenFileLimit.raiseToHardLimit()
+        await main(nil)
+    }
 }
 
 /// `--lab DIR` and `--port-base N`, shared by every command that starts a lab.

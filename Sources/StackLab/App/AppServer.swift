@@ -29,11 +29,24 @@ public final class AppServer: LabProcess {
         runtime.log.append("[\(LogTime.gunicorn())] [\(pid ?? runtime.pid)] [\(level)] \(message)")
     }
 
+    /// A worker's own warning (`Invalid request from ip=…`), with that worker's pid.
+    func logWarning(_ message: String) { log("WARNING", message, pid: pool.workerPIDs.first) }
+    func logError(_ message: String) { log("ERROR", message, pid: pool.workerPIDs.first) }
+
+    /// A client too slow to send its request held a worker past `timeout`: the arbiter kills that worker.
+    func workerTimedOutReading() { pool.killReadingWorker() }
+
     public func start() async throws {
         let responder = AppResponder(server: self)
+        // A sync worker serves one connection at a time: more wait in the listen queue (`backlog`).
+        let budget = ConnectionBudget(limit: max(1, config.workers), policy: .pauseAccepting)
+        let limits = GunicornConnectionPolicy.limits(for: config).frozen(with: runtime.faults)
+        let policy = GunicornConnectionPolicy(app: self)
         do {
-            try await runtime.listen(host: config.bindHost, configuredPort: config.bindPort, delaysReads: false) { channel in
-                HTTPServerHandler.install(on: channel, responder: responder, serverHeader: "gunicorn")
+            try await runtime.listen(host: config.bindHost, configuredPort: config.bindPort, delaysReads: false, budgets: [budget],
+                                     backlog: config.backlog) { channel in
+                HTTPServerHandler.install(on: channel, responder: responder, serverHeader: "gunicorn", limits: limits, policy: policy,
+                                          budget: budget)
             }
         } catch {
             await runtime.abandonListeners()

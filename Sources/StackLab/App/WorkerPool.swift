@@ -75,7 +75,7 @@ final class WorkerPool: Sendable {
     }
 
     private func run(_ job: Job, worker index: Int, number: Int) {
-        let timer = job.loop.scheduleTask(in: .seconds(Int64(timeoutSeconds))) { [self] in
+        let timer = job.loop.scheduleTask(in: .seconds(clamping: timeoutSeconds)) { [self] in
             timedOut(worker: index, number: number)
         }
         box.withLockedValue { $0.workers[index].timer = timer }
@@ -139,6 +139,25 @@ final class WorkerPool: Sendable {
         log.append("[\(LogTime.gunicorn())] [\(master)] [ERROR] Worker (pid:\(old)) exited with code 1.")
         log.append("[\(LogTime.gunicorn())] [\(new)] [INFO] Booting worker with pid: \(new)")
         next(worker: index)
+    }
+
+    /// A worker blocked reading a slow client's request is killed at `timeout`, as the arbiter kills any worker that
+    /// stops notifying it: the same lines as a worker stuck in the app, and a new worker in its place.
+    func killReadingWorker() {
+        guard runtime.state != .hung else { return }
+        let killed: (Int, Int)? = box.withLockedValue { box in
+            guard !box.stopped, let index = box.workers.lastIndex(where: { $0.job == nil }) else { return nil }
+            let old = box.workers[index].pid
+            let new = runtime.nextPID()
+            box.workers[index] = Worker(pid: new, job: nil, jobNumber: box.workers[index].jobNumber + 1)
+            return (old, new)
+        }
+        guard let (old, new) = killed else { return }
+        let log = runtime.log
+        let master = runtime.pid
+        log.append("[\(LogTime.gunicorn())] [\(master)] [CRITICAL] WORKER TIMEOUT (pid:\(old))")
+        log.append("[\(LogTime.gunicorn())] [\(master)] [ERROR] Worker (pid:\(old)) exited with code 1.")
+        log.append("[\(LogTime.gunicorn())] [\(new)] [INFO] Booting worker with pid: \(new)")
     }
 
     /// Stops taking work; queued requests are dropped (their connections close).

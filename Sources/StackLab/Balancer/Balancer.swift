@@ -16,6 +16,15 @@ public final class Balancer: LabProcess {
     private let checkers: [HealthChecker]
     private let pool = UpstreamPool(maxIdlePerTarget: 64)
     private let activeSessions = ManagedAtomic<Int>(0)
+    /// The connection budgets of this run of the process: global maxconn and each frontend's.
+    private struct Budgets {
+        var global = ConnectionBudget(limit: 100, policy: .pauseAccepting)
+        var frontends: [String: ConnectionBudget] = [:]
+        /// The server's share of descriptors, when it is smaller than maxconn allows.
+        var descriptors: ConnectionBudget?
+        var maxconn = 100
+    }
+    private let budgets = NIOLockedValueBox(Budgets())
     /// The server's lab folder: `crt` files are read relative to it.
     private let folder: String?
     /// keepalived's floating addresses on this server: binds on them are open only while the server is MASTER.
@@ -47,6 +56,28 @@ public final class Balancer: LabProcess {
         let pid = runtime.pid
         runtime.log.append("[NOTICE]   (\(pid)) : haproxy version is 2.6.12-1+deb12u4")
         for warning in config.warnings { runtime.log.append("[WARNING]  (\(pid)) : config : \(warning)") }
+        let limits = descriptorPlan()
+        let soft = OpenFileLimit.current.soft
+        if limits.maxsock > soft {
+            runtime.log.append("[ALERT]    (\(pid)) : [haproxy.main()] FD limit (\(soft)) too low for maxconn=\(limits.maxconn)/"
+                + "maxsock=\(limits.maxsock). Please raise 'ulimit-n' to \(limits.maxsock) or more to avoid any trouble.")
+        }
+        let global = ConnectionBudget(limit: limits.maxconn, policy: .pauseAccepting)
+        // The descriptors lb-01 may hold in the lab are its server's share: past them HAProxy stops accepting and says
+        // why, as it does when accept() fails for want of descriptors, and the other servers keep theirs.
+        let log = runtime.log
+        let proxy = config.frontends.first?.name ?? "www"
+        let share = limits.share
+        let descriptors = ConnectionBudget(limit: max(1, (limits.share - limits.fixed) / 2), policy: .pauseAccepting) { _ in
+            log.append("[ALERT]    (\(pid)) : Proxy \(proxy) reached process FD limit (maxsock=\(share)). Please check 'ulimit-n' and restart.")
+        }
+        var own: [String: ConnectionBudget] = [:]
+        for frontend in config.frontends {
+            own[frontend.name] = ConnectionBudget(limit: frontend.maxconn ?? limits.maxconn, policy: .pauseAccepting)
+        }
+        budgets.withLockedValue {
+            $0 = Budgets(global: global, frontends: own, descriptors: descriptors.limit < limits.maxconn ? descriptors : nil, maxconn: limits.maxconn)
+        }
         do {
             for frontend in config.frontends {
                 for bind in frontend.binds where floating.shouldListen(on: bind.host) { try await listen(bind, frontend: frontend) }
@@ -62,18 +93,41 @@ public final class Balancer: LabProcess {
         runtime.log.append("[NOTICE]   (\(pid)) : Loading success.")
     }
 
-    /// Opens one frontend bind.
+    /// The descriptors HAProxy plans for (haproxy.c): two per connection, plus the listeners and health checks,
+    /// within this server's share of the open-file limit. Without `maxconn` in global, HAProxy takes what the
+    /// limit leaves: half the free descriptors, and never less than its DEFAULT_MAXCONN of 100.
+    private func descriptorPlan() -> (maxconn: Int, maxsock: Int, share: Int, fixed: Int) {
+        let share = OpenFileLimit.share(servers: runtime.network.serverCount)
+        let fixed = config.frontends.reduce(0) { $0 + $1.binds.count } + config.backends.reduce(0) { $0 + $1.servers.filter(\.check).count } + 3
+        let maxconn = config.global.maxconn ?? max(100, (share - fixed) / 2)
+        let (twice, overflow) = maxconn.multipliedReportingOverflow(by: 2)
+        return (maxconn, overflow ? Int.max : twice + fixed, share, fixed)
+    }
+
+    /// Connections held now, per frontend (HAProxy's `feconn`).
+    public func connections(frontend: String) -> Int { budgets.withLockedValue { $0.frontends[frontend]?.inUse ?? 0 } }
+
+    /// Opens one frontend bind, counting its connections against global and frontend maxconn.
     func listen(_ bind: HAProxyConfig.Bind, frontend: HAProxyConfig.Frontend) async throws {
+        let run = budgets.withLockedValue { $0 }
+        let global = run.global
+        let own = run.frontends[frontend.name] ?? ConnectionBudget(limit: run.maxconn, policy: .pauseAccepting)
+        let globalMaxconn = run.maxconn
+        let all = [global, own] + (run.descriptors.map { [$0] } ?? [])
         // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
         let tls = try bind.certificateFile.map { try TLSMaterial.serverContext(certificateFile: resolve($0)) }
         let responder = FrontendResponder(balancer: self, frontend: frontend, tls: tls != nil)
-        try await runtime.listen(host: bind.host, configuredPort: bind.port) { channel in
+        let limits = HAProxyConnectionPolicy.limits(for: frontend).frozen(with: runtime.faults)
+        let policy = HAProxyConnectionPolicy(frontend: frontend, log: runtime.log, global: global, own: own)
+        // HAProxy passes the frontend's maxconn to listen() as the backlog, unless `backlog` says otherwise.
+        let backlog = frontend.backlog ?? frontend.maxconn ?? globalMaxconn
+        try await runtime.listen(host: bind.host, configuredPort: bind.port, budgets: all, backlog: backlog) { channel in
             if let tls {
                 do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) } catch {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-            return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
+            return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil, limits: limits, policy: policy)
         }
     }
 
@@ -190,7 +244,8 @@ public final class Balancer: LabProcess {
                 redispatchNow = retryNumber % interval == 0
             } else {
                 // A negative interval -N redispatches on the Nth retry before the last (-1: on the last one).
-                redispatchNow = exchange.retriesLeft == (-interval - 1) || (isLast && interval == -1)
+                // -(interval + 1) rather than -interval - 1: the most negative Int has no positive twin.
+                redispatchNow = exchange.retriesLeft == -(interval + 1) || (isLast && interval == -1)
             }
         }
         if redispatchNow {

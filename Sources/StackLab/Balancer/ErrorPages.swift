@@ -1,21 +1,52 @@
 import NIOCore
 import NIOHTTP1
 
-/// HAProxy's built-in error responses (HAProxy 2.6, src/http_htx.c): status, `cache-control: no-cache`,
-/// `content-type: text/html`, and a one-line explanation.
+/// HAProxy's built-in error responses (HAProxy 2.6, src/http.c `http_err_msgs`): status, `Cache-Control: no-cache`,
+/// `Content-Type: text/html`, and a one-line explanation.
+///
+/// HAProxy sends them two ways, and the wire shows which: the stream's answers (502, 503, 504, a 408 while waiting
+/// for a body) go out through its HTTP/1 encoder, with lower-case header names and `connection: close` last; the
+/// answers of the connection layer itself (a 400 for a bad request, a 408 for a request head that took too long)
+/// are written out as the message is stored, `Content-length:` and all.
 enum HAProxyErrorPage {
+    private static let messages: [Int: (reason: String, text: String)] = [
+        400: ("Bad request", "Your browser sent an invalid request."),
+        408: ("Request Time-out", "Your browser didn't send a complete request in time."),
+        413: ("Payload Too Large", "The request entity exceeds the maximum allowed."),
+        500: ("Internal Server Error", "An internal server error occurred."),
+        502: ("Bad Gateway", "The server returned an invalid or incomplete response."),
+        503: ("Service Unavailable", "No server is available to handle this request."),
+        504: ("Gateway Time-out", "The server didn't respond in time."),
+    ]
+
+    static func body(_ code: Int) -> String {
+        let message = messages[code] ?? (reason: "Service Unavailable", text: "No server is available to handle this request.")
+        return "<html><body><h1>\(code) \(message.reason)</h1>\n\(message.text)\n</body></html>\n"
+    }
+
+    private static func status(_ code: Int) -> HTTPResponseStatus {
+        .custom(code: UInt(code), reasonPhrase: messages[code]?.reason ?? "Service Unavailable")
+    }
+
+    /// As the stream sends it (502, 503, 504, and a 408 or 413 about a request body).
     static func response(_ code: Int) -> ServerResponse {
-        let (status, text): (HTTPResponseStatus, String) = switch code {
-        case 502: (.badGateway, "The server returned an invalid or incomplete response.")
-        case 504: (.gatewayTimeout, "The server didn't respond in time.")
-        default: (.serviceUnavailable, "No server is available to handle this request.")
-        }
-        let title = code == 504 ? "504 Gateway Time-out" : "\(status.code) \(status.reasonPhrase)"
-        let body = "<html><body><h1>\(title)</h1>\n\(text)\n</body></html>\n"
+        let body = Self.body(code)
         var headers = HTTPHeaders()
+        headers.add(name: "content-length", value: String(body.utf8.count))
         headers.add(name: "cache-control", value: "no-cache")
         headers.add(name: "content-type", value: "text/html")
-        let realStatus: HTTPResponseStatus = code == 504 ? .custom(code: 504, reasonPhrase: "Gateway Time-out") : status
-        return ServerResponse(status: realStatus, headers: headers, body: ByteBuffer(string: body), close: true)
+        headers.add(name: "connection", value: "close")
+        return ServerResponse(status: status(code), headers: headers, body: ByteBuffer(string: body), close: true, rawHeaders: true)
+    }
+
+    /// As the connection layer writes it (a 400 for a request it cannot parse, a 408 for a head that took too long).
+    static func connectionResponse(_ code: Int) -> ServerResponse {
+        let body = Self.body(code)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-length", value: String(body.utf8.count))
+        headers.add(name: "Cache-Control", value: "no-cache")
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "Content-Type", value: "text/html")
+        return ServerResponse(status: status(code), headers: headers, body: ByteBuffer(string: body), close: true, rawHeaders: true)
     }
 }

@@ -44,23 +44,27 @@ public struct ServerPicker: Sendable {
             // A stable hash of the client's address over the total weight, so one client keeps its server.
             var hash: UInt32 = 2_166_136_261
             for byte in clientAddress.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-            let total = pool.reduce(0) { $0 + $1.weight }
-            var slot = Int(hash % UInt32(max(1, total)))
+            let total = pool.reduce(0) { $0 + Self.bounded($1.weight) }
+            var slot = Int(UInt64(hash) % UInt64(max(1, total)))
             for candidate in pool {
-                if slot < candidate.weight { return candidate.index }
-                slot -= candidate.weight
+                if slot < Self.bounded(candidate.weight) { return candidate.index }
+                slot -= Self.bounded(candidate.weight)
             }
             return pool.last?.index
         }
     }
 
+    /// nginx takes any weight; past a million the ratio is the same to a learner, and sums of weights stay far from
+    /// overflowing.
+    static func bounded(_ weight: Int) -> Int { min(max(0, weight), 1_000_000) }
+
     /// Smooth weighted round robin: with weights 2:1 the order is A, B, A, A, B, A …; with equal weights the servers
     /// take turns in the order they are declared.
     private mutating func smoothWeighted(_ pool: [Candidate]) -> Int? {
-        let total = pool.reduce(0) { $0 + $1.weight }
+        let total = pool.reduce(0) { $0 + Self.bounded($1.weight) }
         var best: Candidate?
         for candidate in pool where candidate.index < current.count {
-            current[candidate.index] += candidate.weight
+            current[candidate.index] += Self.bounded(candidate.weight)
             if best == nil || current[candidate.index] > current[best!.index] { best = candidate }
         }
         guard let chosen = best else { return nil }

@@ -14,10 +14,26 @@ public struct GunicornConfig: Sendable, Equatable {
     public var wsgiApp: String
     /// `raw_env = ["KEY=VALUE", …]`: the app's environment (where its databases are).
     public var environment: [String: String]
+    /// `backlog` (gunicorn default 2048): clients that may wait for a worker, in the listen queue.
+    public var backlog: Int
+    /// `worker_connections` (gunicorn default 1000): for gevent and eventlet workers only; a sync worker holds one.
+    public var workerConnections: Int
+    /// `limit_request_line` (gunicorn default 4094, at most 8190; 0 = no limit): the request line's bytes. Past it: 400.
+    public var limitRequestLine: Int
+    /// `limit_request_fields` (gunicorn default 100, at most 32768): header lines per request. Past it: 431.
+    public var limitRequestFields: Int
+    /// `limit_request_field_size` (gunicorn default 8190; 0 = no limit): one header line's bytes. Past it: 431.
+    public var limitRequestFieldSize: Int
 
     public init(bindHost: String = "127.0.0.1", bindPort: Int = 8000, workers: Int = 1, timeout: Int = 30, gracefulTimeout: Int = 30,
                 accessLog: String? = nil, errorLog: String = "-", logLevel: String = "info", wsgiApp: String = "foobar:app",
-                environment: [String: String] = [:]) {
+                environment: [String: String] = [:], backlog: Int = 2048, workerConnections: Int = 1000, limitRequestLine: Int = 4094,
+                limitRequestFields: Int = 100, limitRequestFieldSize: Int = 8190) {
+        self.backlog = backlog
+        self.workerConnections = workerConnections
+        self.limitRequestLine = limitRequestLine
+        self.limitRequestFields = limitRequestFields
+        self.limitRequestFieldSize = limitRequestFieldSize
         self.bindHost = bindHost
         self.bindPort = bindPort
         self.workers = workers

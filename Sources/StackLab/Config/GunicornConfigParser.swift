@@ -47,13 +47,13 @@ public enum GunicornConfigParser {
     static let onlyAssignments = "only \"name = value\" lines are supported"
 
     static let settings = ["bind", "workers", "timeout", "graceful_timeout", "accesslog", "errorlog", "loglevel", "wsgi_app", "raw_env",
-                           "worker_class", "keepalive"]
+                           "worker_class", "keepalive", "backlog", "worker_connections", "limit_request_line", "limit_request_fields",
+                           "limit_request_field_size"]
     /// Real gunicorn settings outside the subset (gunicorn/config.py).
     static let realSettings: Set<String> = [
-        "threads", "worker_connections", "max_requests", "max_requests_jitter", "backlog", "chdir", "daemon", "pidfile", "user", "group",
+        "threads", "max_requests", "max_requests_jitter", "chdir", "daemon", "pidfile", "user", "group",
         "umask", "preload_app", "reload", "reload_engine", "reload_extra_files", "certfile", "keyfile", "proc_name", "default_proc_name",
-        "access_log_format", "capture_output", "forwarded_allow_ips", "limit_request_line", "limit_request_fields",
-        "limit_request_field_size", "worker_tmp_dir", "spew", "check_config", "print_config", "statsd_host", "statsd_prefix", "dogstatsd_tags",
+        "access_log_format", "capture_output", "forwarded_allow_ips", "worker_tmp_dir", "spew", "check_config", "print_config", "statsd_host", "statsd_prefix", "dogstatsd_tags",
         "syslog", "syslog_addr", "syslog_prefix", "syslog_facility", "pythonpath", "paste", "proxy_protocol", "proxy_allow_ips",
         "ssl_version", "ssl_context", "ca_certs", "ciphers", "cert_reqs", "suppress_ragged_eofs", "do_handshake_on_connect", "sendfile",
         "reuse_port", "logger_class", "logconfig", "logconfig_dict", "logconfig_json", "disable_redirect_access_to_syslog",
@@ -92,7 +92,25 @@ public enum GunicornConfigParser {
             case .success(let hostPort): config.bindHost = hostPort.host; config.bindPort = hostPort.port
             case .failure(let failure): throw fail(failure.reason)
             }
-        case "workers": config.workers = try number(atLeast: 1)
+        case "workers":
+            let n = try number(atLeast: 1)
+            // Each worker is a pid and a slot in the miniature, not a process: a thousand is more than a class needs.
+            guard n <= 1024 else { throw fail("stacklab's gunicorn runs at most 1024 workers") }
+            config.workers = n
+        case "backlog": config.backlog = try number(atLeast: 1)
+        case "worker_connections":
+            // Accepted: gevent and eventlet workers use it; a sync worker, the only kind stacklab runs, holds one
+            // connection at a time whatever it says.
+            config.workerConnections = try number(atLeast: 1)
+        case "limit_request_line":
+            // gunicorn: anything from 8190 up means its largest, 8190; 0 means no limit.
+            let n = try number(atLeast: 0)
+            config.limitRequestLine = min(n, 8190)
+        case "limit_request_fields":
+            // gunicorn: 0 (or anything above 32768) means its largest, 32768.
+            let n = try number(atLeast: 0)
+            config.limitRequestFields = n == 0 || n > 32768 ? 32768 : n
+        case "limit_request_field_size": config.limitRequestFieldSize = try number(atLeast: 0)
         case "timeout": config.timeout = try number(atLeast: 0)   // gunicorn: 0 = no worker timeout
         case "graceful_timeout": config.gracefulTimeout = try number(atLeast: 0)
         case "keepalive":

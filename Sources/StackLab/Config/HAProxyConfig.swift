@@ -19,6 +19,7 @@ public struct HAProxyConfig: Sendable, Equatable {
     public func backend(named name: String) -> Backend? { backends.first { $0.name == name } }
 
     public struct Global: Sendable, Equatable {
+        /// Connections the whole process accepts at once; nil: HAProxy works it out from the descriptors it has.
         public var maxconn: Int?
         public init(maxconn: Int? = nil) { self.maxconn = maxconn }
     }
@@ -39,14 +40,22 @@ public struct HAProxyConfig: Sendable, Equatable {
 
     public struct Timeouts: Sendable, Equatable {
         public var connect: Int?
+        /// The client's inactivity while it sends its request (and reads the answer).
         public var client: Int?
         public var server: Int?
         public var check: Int?
-        public init(connect: Int? = nil, client: Int? = nil, server: Int? = nil, check: Int? = nil) {
+        /// `timeout http-request`: the whole request head must arrive within it (408 and `cR--` past it).
+        public var httpRequest: Int?
+        /// `timeout http-keep-alive`: the wait for the next request; falls back to http-request, then client.
+        public var httpKeepAlive: Int?
+        public init(connect: Int? = nil, client: Int? = nil, server: Int? = nil, check: Int? = nil, httpRequest: Int? = nil,
+                    httpKeepAlive: Int? = nil) {
             self.connect = connect
             self.client = client
             self.server = server
             self.check = check
+            self.httpRequest = httpRequest
+            self.httpKeepAlive = httpKeepAlive
         }
     }
 
@@ -62,7 +71,11 @@ public struct HAProxyConfig: Sendable, Equatable {
         public var dontLogNull: Bool
         /// `option forwardfor`: add `X-Forwarded-For: <client address>`.
         public var forwardFor: Bool
+        /// Connections this frontend accepts at once; nil: the global maxconn. Past it, connections wait in the
+        /// kernel's accept queue.
         public var maxconn: Int?
+        /// `backlog`: the kernel's accept queue for the binds; nil: the frontend's maxconn, as HAProxy passes it to listen().
+        public var backlog: Int?
         /// `http-request redirect scheme https unless { ssl_fc }` (or `redirect scheme https if !{ ssl_fc }`).
         public var httpsRedirect: HTTPSRedirect?
         /// `http-request set-header NAME VALUE [if|unless COND]`, in order.
@@ -70,8 +83,9 @@ public struct HAProxyConfig: Sendable, Equatable {
         /// `http-response set-header NAME VALUE [if|unless COND]`, in order (not applied to redirects and error pages).
         public var responseHeaders: [HeaderRule]
         public init(name: String, line: Int = 0, binds: [Bind] = [], defaultBackend: String? = nil, timeouts: Timeouts = Timeouts(),
-                    httpLog: Bool = false, dontLogNull: Bool = false, forwardFor: Bool = false, maxconn: Int? = nil,
+                    httpLog: Bool = false, dontLogNull: Bool = false, forwardFor: Bool = false, maxconn: Int? = nil, backlog: Int? = nil,
                     httpsRedirect: HTTPSRedirect? = nil, requestHeaders: [HeaderRule] = [], responseHeaders: [HeaderRule] = []) {
+            self.backlog = backlog
             self.httpsRedirect = httpsRedirect
             self.requestHeaders = requestHeaders
             self.responseHeaders = responseHeaders

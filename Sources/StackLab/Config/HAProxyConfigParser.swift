@@ -37,7 +37,7 @@ public enum HAProxyConfigParser {
                                                   "spread-checks", "hard-stop-after", "lua-load", "setenv", "presetenv", "quiet",
                                                   "ulimit-n", "log-send-hostname", "server-state-file", "localpeer", "cpu-map"]
     static let proxyKeywords = ["mode", "log", "option", "no", "retries", "timeout", "balance", "bind", "default_backend", "maxconn",
-                                "server", "default-server"]
+                                "backlog", "server", "default-server"]
     static let realProxyKeywords: Set<String> = ["acl", "http-request", "http-response", "http-after-response", "use_backend", "redirect",
                                                  "errorfile", "errorfiles", "cookie", "stick-table", "stick", "tcp-request", "tcp-response",
                                                  "http-check", "tcp-check", "compression", "capture", "monitor-uri", "stats", "fullconn",
@@ -58,9 +58,8 @@ public enum HAProxyConfigParser {
                                            "accept-invalid-http-request", "accept-invalid-http-response", "disable-h2-upgrade",
                                            "http-ignore-probes", "http-restrict-req-hdr-names", "http-use-proxy-header", "transparent",
                                            "spop-check", "dontlog-normal", "log-health-checks"]
-    static let timeouts = ["connect", "client", "server", "check"]
-    static let realTimeouts: Set<String> = ["http-request", "http-keep-alive", "queue", "tunnel", "client-fin", "server-fin", "tarpit",
-                                            "client-hs"]
+    static let timeouts = ["connect", "client", "server", "check", "http-request", "http-keep-alive"]
+    static let realTimeouts: Set<String> = ["queue", "tunnel", "client-fin", "server-fin", "tarpit", "client-hs"]
     static let balances = ["roundrobin", "leastconn", "source"]
     static let realBalances: Set<String> = ["static-rr", "first", "uri", "url_param", "hdr", "random", "rdp-cookie", "hash"]
     static let serverOptions = ["check", "inter", "fastinter", "downinter", "fall", "rise", "weight", "backup"]
@@ -139,6 +138,7 @@ private struct ProxySettings {
     var dontLogNull = false
     var forwardFor = false
     var maxconn: Int?
+    var backlog: Int?
     var balance = HAProxyConfig.Balance.roundrobin
     var httpCheck: HAProxyConfig.HTTPCheck?
     var retries = 3            // HAProxy default retries
@@ -298,6 +298,9 @@ private struct Parser {
         case "maxconn":
             let value = try positive(words, line: line)
             if isFrontend { s.maxconn = value } else { ignored("maxconn", line: line, missing: "frontend", hint: " Maybe you want 'fullconn' instead ?") }
+        case "backlog":
+            let value = try positive(words, line: line)
+            if isFrontend { s.backlog = value } else { ignored("backlog", line: line, missing: "frontend") }
         case "retries":
             let value = try count(words, line: line)
             if isBackend { s.retries = value } else { ignored("retries", line: line, missing: "backend") }
@@ -440,6 +443,11 @@ private struct Parser {
         case "client":
             if isFrontend { s.timeouts.client = value }
             else if let current { warnings.append("parsing [\(file):\(line)] : 'timeout client' will be ignored because backend '\(current.name)' has no frontend capability") }
+        case "http-request":
+            // Allowed in a backend too, where HAProxy uses it only behind a TCP frontend (never, in mode http).
+            s.timeouts.httpRequest = value
+        case "http-keep-alive":
+            s.timeouts.httpKeepAlive = value
         case "connect", "server", "check":
             if isBackend {
                 if name == "connect" { s.timeouts.connect = value } else if name == "server" { s.timeouts.server = value } else { s.timeouts.check = value }
@@ -642,8 +650,9 @@ private struct Parser {
                 let defaultBackend = s.defaultBackend ?? (proxy.kind == .listen ? proxy.name : nil)
                 config.frontends.append(HAProxyConfig.Frontend(
                     name: proxy.name, line: proxy.line, binds: proxy.binds, defaultBackend: defaultBackend,
-                    timeouts: HAProxyConfig.Timeouts(client: s.timeouts.client),
-                    httpLog: s.httpLog, dontLogNull: s.dontLogNull, forwardFor: s.forwardFor, maxconn: s.maxconn,
+                    timeouts: HAProxyConfig.Timeouts(client: s.timeouts.client, httpRequest: s.timeouts.httpRequest,
+                                                     httpKeepAlive: s.timeouts.httpKeepAlive),
+                    httpLog: s.httpLog, dontLogNull: s.dontLogNull, forwardFor: s.forwardFor, maxconn: s.maxconn, backlog: s.backlog,
                     httpsRedirect: proxy.httpsRedirect, requestHeaders: proxy.requestHeaders, responseHeaders: proxy.responseHeaders))
             }
             if proxy.kind.isBackend {

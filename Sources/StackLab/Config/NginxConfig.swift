@@ -1,14 +1,21 @@
 /// The subset of nginx.conf that the web server understands, after parsing. Times are milliseconds.
 public struct NginxConfig: Sendable, Equatable {
+    /// `worker_connections` (nginx default 512): every connection the worker holds — clients, upstreams and its
+    /// listening sockets. Past it, idle keep-alive connections are closed to make room, else the new one is.
     public var workerConnections: Int
     /// `error_log FILE [LEVEL]` (main or http level); nil = nginx's default `logs/error.log`.
     public var errorLog: String?
+    /// The least severe level written to the error log (nginx default `error`: `info` lines such as
+    /// "client timed out" appear only with `error_log FILE info;`).
+    public var errorLogLevel: String
     public var upstreams: [Upstream]
     public var servers: [Server]
 
-    public init(workerConnections: Int = 512, errorLog: String? = nil, upstreams: [Upstream] = [], servers: [Server] = []) {
+    public init(workerConnections: Int = 512, errorLog: String? = nil, errorLogLevel: String = "error", upstreams: [Upstream] = [],
+                servers: [Server] = []) {
         self.workerConnections = workerConnections
         self.errorLog = errorLog
+        self.errorLogLevel = errorLogLevel
         self.upstreams = upstreams
         self.servers = servers
     }
@@ -98,13 +105,19 @@ public struct NginxConfig: Sendable, Equatable {
         public var serverTokens: Bool
         /// `default_type`: the Content-Type of a static file whose extension has no known MIME type (nginx default text/plain).
         public var defaultType: String
+        /// `client_max_body_size` in bytes (nginx default 1m); 0 = no limit. Past it: 413.
+        public var clientMaxBodySize: Int
+        /// `client_body_timeout`, ms (nginx default 60 s): the longest silence while a request body arrives.
+        public var clientBodyTimeout: Int
 
         public init(match: Match, line: Int = 0, root: String? = nil, index: [String] = ["index.html"], proxyPass: String? = nil,
                     proxyHTTPVersion: String = "1.0", proxyConnectTimeout: Int = 60_000, proxyReadTimeout: Int = 60_000,
                     proxySendTimeout: Int = 60_000, proxyNextUpstream: [String] = ["error", "timeout"],
                     proxySetHeaders: [(name: String, value: String)] = [], addHeaders: [(name: String, value: String, always: Bool)] = [],
                     returnDirective: (code: Int, text: String?)? = nil, accessLog: AccessLog? = nil, serverTokens: Bool = true,
-                    defaultType: String = "text/plain") {
+                    defaultType: String = "text/plain", clientMaxBodySize: Int = 1 << 20, clientBodyTimeout: Int = 60_000) {
+            self.clientMaxBodySize = clientMaxBodySize
+            self.clientBodyTimeout = clientBodyTimeout
             self.match = match
             self.line = line
             self.root = root
@@ -132,6 +145,7 @@ public struct NginxConfig: Sendable, Equatable {
                 && a.addHeaders.map { "\($0.name)=\($0.value)\($0.always)" } == b.addHeaders.map { "\($0.name)=\($0.value)\($0.always)" }
                 && a.returnDirective?.code == b.returnDirective?.code && a.returnDirective?.text == b.returnDirective?.text
                 && a.accessLog == b.accessLog && a.serverTokens == b.serverTokens && a.defaultType == b.defaultType
+                && a.clientMaxBodySize == b.clientMaxBodySize && a.clientBodyTimeout == b.clientBodyTimeout
         }
     }
 
@@ -147,11 +161,21 @@ public struct NginxConfig: Sendable, Equatable {
         public var sslProtocols: [String]
         /// `keepalive_timeout`: how long an idle client connection stays open, ms (nginx default 75 s); 0 = no keep-alive.
         public var keepaliveTimeout: Int
+        /// `client_header_timeout`, ms (nginx default 60 s): the whole request head must arrive within it.
+        public var clientHeaderTimeout: Int
+        /// `large_client_header_buffers NUMBER SIZE` (nginx default 4 8k): a request line longer than SIZE gets 414,
+        /// a header line longer than SIZE (or a head larger than NUMBER × SIZE) gets 400.
+        public var largeHeaderBuffers: Int
+        public var largeHeaderBufferSize: Int
         /// The line of `server {`.
         public var line: Int
         public init(listens: [Listen] = [], serverNames: [String] = [], locations: [Location] = [], fallback: Location = Location(match: .prefix("/")),
                     sslCertificate: String? = nil, sslCertificateKey: String? = nil, sslProtocols: [String] = ["TLSv1.2", "TLSv1.3"],
-                    keepaliveTimeout: Int = 75_000, line: Int = 0) {
+                    keepaliveTimeout: Int = 75_000, clientHeaderTimeout: Int = 60_000, largeHeaderBuffers: Int = 4,
+                    largeHeaderBufferSize: Int = 8192, line: Int = 0) {
+            self.clientHeaderTimeout = clientHeaderTimeout
+            self.largeHeaderBuffers = largeHeaderBuffers
+            self.largeHeaderBufferSize = largeHeaderBufferSize
             self.listens = listens
             self.serverNames = serverNames
             self.locations = locations

@@ -28,6 +28,8 @@ public enum NginxConfigParser {
         "access_log": [.http, .server, .location], "server_tokens": [.http, .server, .location],
         "sendfile": [.http, .server, .location], "keepalive_timeout": [.http, .server, .location],
         "default_type": [.http, .server, .location],
+        "client_header_timeout": [.http, .server], "client_body_timeout": [.http, .server, .location],
+        "client_max_body_size": [.http, .server, .location], "large_client_header_buffers": [.http, .server],
         "root": [.http, .server, .location], "index": [.http, .server, .location],
         "proxy_http_version": [.http, .server, .location], "proxy_connect_timeout": [.http, .server, .location],
         "proxy_read_timeout": [.http, .server, .location], "proxy_send_timeout": [.http, .server, .location],
@@ -49,7 +51,7 @@ public enum NginxConfigParser {
     /// Real nginx directives outside the subset: named plainly as "not supported" rather than as typos.
     static let realDirectives: Set<String> = [
         "gzip", "gzip_types", "gzip_vary", "gzip_proxied", "gzip_comp_level", "gzip_min_length", "gzip_disable", "gzip_http_version",
-        "client_max_body_size", "client_body_timeout", "client_header_timeout", "send_timeout", "try_files", "rewrite", "if", "set",
+        "send_timeout", "try_files", "rewrite", "if", "set",
         "map", "geo", "limit_req", "limit_req_zone", "limit_conn", "limit_conn_zone", "ssl_ciphers", "ssl_prefer_server_ciphers",
         "ssl_session_cache", "ssl_session_timeout", "ssl_session_tickets", "ssl_dhparam", "ssl_stapling", "ssl_stapling_verify",
         "ssl_trusted_certificate", "ssl_ecdh_curve", "ssl_client_certificate", "ssl_verify_client", "proxy_buffering", "proxy_buffers",
@@ -62,7 +64,7 @@ public enum NginxConfigParser {
         "charset", "deny", "allow", "auth_basic", "auth_basic_user_file", "stub_status", "worker_rlimit_nofile", "multi_accept", "use",
         "accept_mutex", "fastcgi_pass", "fastcgi_param", "uwsgi_pass", "grpc_pass", "scgi_pass", "least_conn", "ip_hash", "hash",
         "random", "zone", "sub_filter", "ssi", "etag", "if_modified_since", "open_file_cache", "resolver", "resolver_timeout",
-        "large_client_header_buffers", "client_body_buffer_size", "client_header_buffer_size", "reset_timedout_connection",
+        "client_body_buffer_size", "client_header_buffer_size", "reset_timedout_connection",
         "keepalive_requests", "keepalive_time", "keepalive_disable", "lingering_close", "port_in_redirect", "absolute_redirect",
         "server_name_in_redirect", "merge_slashes", "underscores_in_headers", "ignore_invalid_headers", "real_ip_header",
         "set_real_ip_from", "http2", "ssl", "worker_cpu_affinity", "worker_priority", "daemon", "master_process", "env", "load_module",
@@ -92,6 +94,10 @@ private struct Level {
     var serverTokens: Bool?
     var defaultType: String?
     var keepaliveTimeout: Int?
+    var clientHeaderTimeout: Int?
+    var clientBodyTimeout: Int?
+    var clientMaxBodySize: Int?
+    var largeHeaderBuffers: (count: Int, size: Int)?
     var sslCertificate: String?
     var sslCertificateKey: String?
     var sslProtocols: [String]?
@@ -111,6 +117,10 @@ private struct Level {
         merged.serverTokens = serverTokens ?? parent.serverTokens
         merged.defaultType = defaultType ?? parent.defaultType
         merged.keepaliveTimeout = keepaliveTimeout ?? parent.keepaliveTimeout
+        merged.clientHeaderTimeout = clientHeaderTimeout ?? parent.clientHeaderTimeout
+        merged.clientBodyTimeout = clientBodyTimeout ?? parent.clientBodyTimeout
+        merged.clientMaxBodySize = clientMaxBodySize ?? parent.clientMaxBodySize
+        merged.largeHeaderBuffers = largeHeaderBuffers ?? parent.largeHeaderBuffers
         merged.sslCertificate = sslCertificate ?? parent.sslCertificate
         merged.sslCertificateKey = sslCertificateKey ?? parent.sslCertificateKey
         merged.sslProtocols = sslProtocols ?? parent.sslProtocols
@@ -130,6 +140,8 @@ private struct Level {
         if let addHeaders { location.addHeaders = addHeaders }
         if let serverTokens { location.serverTokens = serverTokens }
         if let defaultType { location.defaultType = defaultType }
+        if let clientMaxBodySize { location.clientMaxBodySize = clientMaxBodySize }
+        if let clientBodyTimeout { location.clientBodyTimeout = clientBodyTimeout }
         return location
     }
 }
@@ -157,8 +169,8 @@ private struct NginxReader {
     var config = NginxConfig()
     var proxyPasses: [ProxyPassUse] = []
     var sawEvents = false
-    var mainErrorLog: String?
-    var httpErrorLog: String?
+    var mainErrorLog: (file: String, level: String)?
+    var httpErrorLog: (file: String, level: String)?
 
     init(file: String) { self.file = file }
 
@@ -215,6 +227,22 @@ private struct NginxReader {
         return ms
     }
 
+    /// nginx's sizes: bytes, or a number with k/K, m/M, g/G; nil when it is not one (or is too large to hold).
+    static func size(_ text: String) -> Int? {
+        var digits = Substring(text)
+        var unit = 1
+        switch text.last {
+        case "k", "K": unit = 1 << 10
+        case "m", "M": unit = 1 << 20
+        case "g", "G": unit = 1 << 30
+        default: break
+        }
+        if unit > 1 { digits = digits.dropLast() }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(digits) else { return nil }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: unit)
+        return overflow || bytes > Int(Int32.max) * 1024 ? nil : bytes
+    }
+
     func duplicate(_ d: NginxDirective, _ isSet: Bool) throws {
         if isSet { throw error(d, "\"\(d.name)\" directive is duplicate") }
     }
@@ -263,16 +291,18 @@ private struct NginxReader {
         guard sawEvents else {
             throw ConfigError(file: file, line: 0, directive: "events", reason: "no \"events\" section in configuration: add events { worker_connections 1024; }")
         }
-        config.errorLog = httpErrorLog ?? mainErrorLog
+        let errorLog = httpErrorLog ?? mainErrorLog
+        config.errorLog = errorLog?.file
+        if let level = errorLog?.level { config.errorLogLevel = level }
         return config
     }
 
-    func errorLog(_ d: NginxDirective) throws -> String {
+    func errorLog(_ d: NginxDirective) throws -> (file: String, level: String) {
         try arguments(d, 1...2)
         if d.args.count == 2, !NginxConfigParser.errorLogLevels.contains(d.args[1]) {
             throw error(d, "invalid log level \"\(d.args[1])\" (levels: debug, info, notice, warn, error, crit, alert, emerg)")
         }
-        return d.args[0]
+        return (d.args[0], d.args.count == 2 ? d.args[1] : "error")   // nginx's default level
     }
 
     func include(_ d: NginxDirective) throws {
@@ -442,6 +472,11 @@ private struct NginxReader {
         server.sslCertificateKey = merged.sslCertificateKey
         if let protocols = merged.sslProtocols { server.sslProtocols = protocols }
         if let keepalive = merged.keepaliveTimeout { server.keepaliveTimeout = keepalive }
+        if let header = merged.clientHeaderTimeout { server.clientHeaderTimeout = header }
+        if let buffers = merged.largeHeaderBuffers {
+            server.largeHeaderBuffers = buffers.count
+            server.largeHeaderBufferSize = buffers.size
+        }
         // A server-level return runs in nginx's server rewrite phase, before any location is chosen: it answers all.
         server.fallback = merged.location(.prefix("/"), line: d.line, proxyPass: nil, returnDirective: serverReturn)
         server.locations = locations.map { draft in
@@ -616,6 +651,33 @@ private struct NginxReader {
             try arguments(d, 1...1)
             try duplicate(d, level.defaultType != nil)
             level.defaultType = d.args[0]
+        case "client_header_timeout":
+            try arguments(d, 1...1)
+            try duplicate(d, level.clientHeaderTimeout != nil)
+            level.clientHeaderTimeout = try time(d, d.args[0])
+        case "client_body_timeout":
+            try arguments(d, 1...1)
+            try duplicate(d, level.clientBodyTimeout != nil)
+            level.clientBodyTimeout = try time(d, d.args[0])
+        case "client_max_body_size":
+            try arguments(d, 1...1)
+            try duplicate(d, level.clientMaxBodySize != nil)
+            guard let bytes = Self.size(d.args[0]) else { throw error(d, "\"\(d.args[0])\" is not a size: write e.g. 1m, 512k or 0 (no limit)") }
+            level.clientMaxBodySize = bytes
+        case "large_client_header_buffers":
+            try arguments(d, 2...2)
+            try duplicate(d, level.largeHeaderBuffers != nil)
+            guard let count = ConfigText.integer(d.args[0]), count >= 1 else { throw error(d, "invalid value \"\(d.args[0])\": a number of 1 or more") }
+            guard let size = Self.size(d.args[1]), size >= 1 else { throw error(d, "invalid value \"\(d.args[1])\": a size above 0, e.g. 8k") }
+            // nginx's connection_pool_size (256 on 64-bit systems) is the least a buffer may be.
+            guard size >= 256 else {
+                throw error(d, "the \"large_client_header_buffers\" size must be equal to or greater than \"connection_pool_size\" (256)")
+            }
+            // The miniature holds a whole head in memory: NUMBER × SIZE at most 1 MB.
+            guard count <= 1024, size <= 1 << 20, count * size <= 1 << 20 else {
+                throw error(d, "stacklab holds a request head in memory whole: NUMBER × SIZE must stay within 1m (e.g. 4 8k)")
+            }
+            level.largeHeaderBuffers = (count, size)
         case "ssl_certificate":
             try arguments(d, 1...1)
             try duplicate(d, level.sslCertificate != nil)

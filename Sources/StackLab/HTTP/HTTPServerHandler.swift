@@ -14,6 +14,8 @@ public struct IncomingRequest: Sendable {
     public var received: NIODeadline
     public var receivedDate: Date
     public var eventLoop: EventLoop
+    /// The connection's number in its process (nginx's `*7` in error-log lines).
+    public var connection: Int = 0
 
     public var bodyString: String { body.map { String(buffer: $0) } ?? "" }
 }
@@ -25,13 +27,18 @@ public struct ServerResponse: Sendable {
     public var body: ByteBuffer?
     public var close: Bool
     public var abort: Bool
+    /// Sent with exactly these headers, in this order and case, and nothing added (HAProxy's and gunicorn's own
+    /// error messages are written out whole).
+    public var rawHeaders: Bool
 
-    public init(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer? = nil, close: Bool = false, abort: Bool = false) {
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer? = nil, close: Bool = false,
+                abort: Bool = false, rawHeaders: Bool = false) {
         self.status = status
         self.headers = headers
         self.body = body
         self.close = close
         self.abort = abort
+        self.rawHeaders = rawHeaders
     }
 
     public static func aborted() -> ServerResponse { ServerResponse(status: .internalServerError, abort: true) }
@@ -44,9 +51,64 @@ public protocol HTTPResponder: Sendable {
     func respond(to request: IncomingRequest) -> EventLoopFuture<ServerResponse>
 }
 
+/// Before the HTTP decoder, on the raw bytes: what the decoder does not tell — that a request has begun (its first
+/// byte), its first line as sent, whether that line is complete, and how many bytes it has taken so far.
+final class RequestBytesWatch: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    /// The handler that owns the connection (same pipeline, same event loop).
+    weak var server: HTTPServerHandler?
+    private(set) var started = false
+    private(set) var lineComplete = false
+    private(set) var firstLine: [UInt8] = []
+    private(set) var count = 0
+    static let keptLine = 4096
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        observe(buffer.readableBytesView)
+        server?.bytesArrived()
+        context.fireChannelRead(data)
+    }
+
+    private func observe(_ bytes: ByteBufferView) {
+        var rest = bytes[...]
+        if !started {
+            // Empty lines before a request are not a request (HAProxy, nginx and llhttp skip them).
+            guard let first = rest.firstIndex(where: { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }) else { return }
+            rest = rest[first...]
+            started = true
+        }
+        count += rest.count
+        guard !lineComplete else { return }
+        if let newline = rest.firstIndex(of: UInt8(ascii: "\n")) {
+            lineComplete = true
+            rest = rest[..<newline]
+        }
+        if firstLine.count < Self.keptLine { firstLine += rest.prefix(Self.keptLine - firstLine.count) }
+    }
+
+    /// The request ended: the next bytes are the next request's.
+    func requestEnded() {
+        started = false
+        lineComplete = false
+        firstLine = []
+        count = 0
+    }
+
+    /// The first line as received, without its CR (for log lines).
+    var partialLine: String {
+        var line = firstLine
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        return String(decoding: line, as: UTF8.self)
+    }
+}
+
 /// The server side of every HTTP process: whole requests in, whole responses out, in order, keep-alive as HTTP/1.x
-/// says. One handler does what NIO's pipelining handler, error handler and aggregator do together, because every
-/// request crosses three of these.
+/// says — and the connection's limits: head and body timeouts, keep-alive timeout, head and body sizes, each
+/// answered as the process's policy says (a 408 page, a silent close, a 413 …). One handler does what NIO's
+/// pipelining handler, error handler and aggregator do together, because every request crosses three of these.
 final class HTTPServerHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = Never
@@ -54,111 +116,356 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     private let responder: any HTTPResponder
     private let serverHeader: String?
+    private let limits: HTTPServerLimits
+    private let policy: any HTTPConnectionPolicy
+    private let budget: ConnectionBudget?
+    private let watch: RequestBytesWatch
+    private let number: Int
+
+    /// Where reading the client's next request stands.
+    private enum Reading: Equatable {
+        /// Nothing of the next request yet; `first`: the connection's first request.
+        case waiting(first: Bool)
+        case head
+        case body
+    }
+
+    private var reading = Reading.waiting(first: true)
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
-    /// Whole requests waiting for the one in progress (a client that pipelines).
-    private var waiting: [NIOHTTPServerRequestFull] = []
+    private var bodyLimits = HTTPServerLimits.BodyLimits()
+    /// What came in behind the request in progress (a client that pipelines): whole requests, or a problem with the
+    /// next one, answered in turn.
+    private enum Queued {
+        case request(NIOHTTPServerRequestFull)
+        case refusal(HTTPConnectionEvent)
+    }
+    private var waiting: [Queued] = []
     private var busy = false
+    /// A refusal is queued: nothing after it is read.
+    private var refusing = false
     /// The connection's addresses, worked out once (not per request).
     private var peer: (remote: String, remotePort: Int, local: String, localPort: Int)?
     private var closing = false
     private var quiescing = false
-    static let maxBody = 1 << 20
+    private var accepted = Date()
+    private var acceptedAt = NIODeadline.now()
+    private var requestStarted = NIODeadline.now()
+    private var deadlineTimer: Scheduled<Void>?
+    private var deadline: NIODeadline?
+    private var idleTimer: Scheduled<Void>?
+    private var readsPaused = false
+    /// Pipelined requests held before reading stops until the ones in front are answered.
+    static let maxWaiting = 16
 
-    init(responder: any HTTPResponder, serverHeader: String?) {
+    init(responder: any HTTPResponder, serverHeader: String?, limits: HTTPServerLimits = HTTPServerLimits(),
+         policy: any HTTPConnectionPolicy = SilentConnectionPolicy(), budget: ConnectionBudget? = nil, watch: RequestBytesWatch,
+         number: Int = 0) {
         self.responder = responder
         self.serverHeader = serverHeader
+        self.limits = limits
+        self.policy = policy
+        self.budget = budget
+        self.watch = watch
+        self.number = number
+        self.bodyLimits = limits.body
     }
 
-    /// The pipeline of an HTTP process, in one place: HTTP/1 decoder and encoder, then the process.
-    static func install(on channel: Channel, responder: any HTTPResponder, serverHeader: String?) -> EventLoopFuture<Void> {
+    /// The pipeline of an HTTP process, in one place: the byte watch, HTTP/1 decoder and encoder, then the process.
+    static func install(on channel: Channel, responder: any HTTPResponder, serverHeader: String?,
+                        limits: HTTPServerLimits = HTTPServerLimits(), policy: any HTTPConnectionPolicy = SilentConnectionPolicy(),
+                        budget: ConnectionBudget? = nil, number: Int = 0) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
+            // A client may close its side after its request and still read the answer (`nc -N`, some scripts).
+            try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
             let sync = channel.pipeline.syncOperations
+            let watch = RequestBytesWatch()
+            let server = HTTPServerHandler(responder: responder, serverHeader: serverHeader, limits: limits, policy: policy,
+                                           budget: budget, watch: watch, number: number)
+            watch.server = server
             try sync.addHandler(HTTPResponseEncoder())
-            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-            try sync.addHandler(HTTPServerHandler(responder: responder, serverHeader: serverHeader))
+            try sync.addHandler(watch)
+            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
+                                                                        informationalResponseStrategy: .drop,
+                                                                        limitConfiguration: limits.decoderLimits)))
+            try sync.addHandler(server)
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    // MARK: - Connection start and timers
+
+    /// This handler's own context, for the byte watch's news (it arrives on the watch's context).
+    private var ownContext: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        ownContext = context
+        if context.channel.isActive { started(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        started(context: context)
+        context.fireChannelActive()
+    }
+
+    private var hasStarted = false
+
+    private func started(context: ChannelHandlerContext) {
+        guard !hasStarted else { return }
+        hasStarted = true
+        accepted = Date()
+        acceptedAt = .now()
+        requestStarted = acceptedAt
+        armTimers(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        ownContext = nil
+    }
+
+    private func cancelTimers() {
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        deadline = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+    }
+
+    /// The timers the reading phase calls for: the head (or keep-alive) deadline and the inactivity timer.
+    private func armTimers(context: ChannelHandlerContext) {
         guard !closing else { return }
+        if busy {
+            cancelTimers()
+            budget?.setIdle(context.channel, false)
+            return
+        }
+        let target: NIODeadline?
+        let idle: TimeAmount?
+        switch reading {
+        case .waiting(first: true):
+            target = limits.headTimeout.map { acceptedAt + $0 }
+            idle = limits.headIdleTimeout
+        case .waiting(first: false):
+            target = limits.keepAliveTimeout.map { requestStarted + $0 }
+            idle = nil
+        case .head:
+            target = limits.headTimeout.map { requestStarted + $0 }
+            idle = limits.headIdleTimeout
+        case .body:
+            target = limits.headTimeoutCoversBody ? limits.headTimeout.map { requestStarted + $0 } : nil
+            idle = bodyLimits.idleTimeout
+        }
+        budget?.setIdle(context.channel, reading == .waiting(first: true) || reading == .waiting(first: false))
+        if target != deadline {
+            deadlineTimer?.cancel()
+            deadlineTimer = nil
+            deadline = target
+            if let target {
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                // Relative to now, so an EmbeddedEventLoop's clock (tests) runs it as a real one would.
+                deadlineTimer = context.eventLoop.scheduleTask(in: max(.zero, target - .now())) {
+                    let (handler, context) = bound.value
+                    handler.deadlineTimer = nil
+                    handler.timedOut(context: context, idle: false)
+                }
+            }
+        }
+        idleTimer?.cancel()
+        idleTimer = nil
+        if let idle {
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            idleTimer = context.eventLoop.scheduleTask(in: idle) {
+                let (handler, context) = bound.value
+                handler.idleTimer = nil
+                handler.timedOut(context: context, idle: true)
+            }
+        }
+    }
+
+    private func timedOut(context: ChannelHandlerContext, idle: Bool) {
+        guard !closing, !busy else { return }
+        if let frozen = limits.frozen, frozen() {
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let retry = context.eventLoop.scheduleTask(in: .milliseconds(200)) {
+                let (handler, context) = bound.value
+                handler.timedOut(context: context, idle: idle)
+            }
+            if idle { idleTimer = retry } else { deadlineTimer = retry }
+            return
+        }
+        let event: HTTPConnectionEvent
+        switch (reading, idle) {
+        case (.waiting(first: true), false): event = .headTimeout(sawBytes: false)
+        case (.waiting(first: true), true): event = .headIdleTimeout
+        case (.waiting(first: false), _): event = .keepAliveTimeout
+        case (.head, false), (.body, false): event = .headTimeout(sawBytes: true)
+        case (.head, true): event = .headIdleTimeout
+        case (.body, true): event = .bodyTimeout
+        }
+        reject(event, context: context)
+    }
+
+    /// Bytes arrived (before the decoder reads them): a new request has begun, and the client is not silent.
+    func bytesArrived() {
+        guard !closing, let context = ownContext else { return }
+        if case .waiting(let first) = reading, watch.started {
+            reading = .head
+            if !first { requestStarted = .now() }
+        }
+        armTimers(context: context)
+    }
+
+    // MARK: - Requests in
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing, !refusing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
+            if let problem = check(head) {
+                refuse(problem, context: context)
+                return
+            }
             self.head = head
             body = nil
+            bodyLimits = policy.bodyLimits(for: head, connection: info(context: context, head: head)) ?? limits.body
+            if let declared = head.headers.first(name: "Content-Length").flatMap({ Int($0) }), declared > bodyLimits.maxBytes {
+                refuse(.bodyTooLarge(declared: declared, received: 0, adding: 0), context: context)
+                return
+            }
+            reading = .body
+            armTimers(context: context)
         case .body(var chunk):
+            let before = body?.readableBytes ?? 0
+            guard before + chunk.readableBytes <= bodyLimits.maxBytes else {
+                refuse(.bodyTooLarge(declared: nil, received: before, adding: chunk.readableBytes), context: context)
+                return
+            }
             if body == nil {
                 body = chunk
             } else {
-                body!.writeBuffer(&chunk)
-            }
-            if (body?.readableBytes ?? 0) > Self.maxBody {
-                fail(context: context, status: .payloadTooLarge)
+                body?.writeBuffer(&chunk)
             }
         case .end:
             guard let head else { return }
             self.head = nil
             let full = NIOHTTPServerRequestFull(head: head, body: body)
             body = nil
+            watch.requestEnded()
+            reading = .waiting(first: false)
+            requestStarted = .now()
             if busy {
-                waiting.append(full)
+                waiting.append(.request(full))
+                if waiting.count >= Self.maxWaiting, !readsPaused {
+                    readsPaused = true
+                    context.channel.setOption(.autoRead, value: false).whenFailure { _ in }
+                }
             } else {
                 handle(full, context: context)
             }
         }
     }
 
+    /// The head's sizes against the limits, in the order the real servers look: the request line, then each header.
+    private func check(_ head: HTTPRequestHead) -> HTTPConnectionEvent? {
+        if let refuses = limits.refusesURI, refuses(head.uri) { return .badRequest }
+        let lineLength = head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 9
+        if let max = limits.maxRequestLine, lineLength > max { return .requestLineTooLong(length: lineLength) }
+        var total = lineLength + 2
+        for (index, header) in head.headers.enumerated() {
+            if let max = limits.maxHeaderCount, index >= max { return .tooManyHeaders }
+            let length = header.name.utf8.count + 2 + header.value.utf8.count
+            if let max = limits.maxHeaderLine, length > max { return .headerLineTooLong(line: "\(header.name): \(header.value)") }
+            total += length + 2
+        }
+        if total + 2 > limits.maxHeadBytes { return .headTooLarge }
+        return nil
+    }
+
     private func handle(_ full: NIOHTTPServerRequestFull, context: ChannelHandlerContext) {
         busy = true
-        if peer == nil {
-            let remote = context.remoteAddress
-            let local = context.localAddress
-            peer = (remote?.ipAddress ?? "-", remote?.port ?? 0, local?.ipAddress ?? "-", local?.port ?? 0)
-        }
-        let peer = self.peer!
+        armTimers(context: context)
+        let peer = addresses(context: context)
         let request = IncomingRequest(
             head: full.head, body: full.body,
             remoteAddress: peer.remote, remotePort: peer.remotePort, localAddress: peer.local, localPort: peer.localPort,
-            received: .now(), receivedDate: Date(), eventLoop: context.eventLoop)
-        let keepAlive = full.head.isKeepAlive && !quiescing
+            received: .now(), receivedDate: Date(), eventLoop: context.eventLoop, connection: number)
+        let keepAlive = full.head.isKeepAlive && !quiescing && limits.keepAlive
         let version = full.head.version
         let isHead = full.head.method == .HEAD
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         responder.respond(to: request).hop(to: context.eventLoop).whenComplete { result in
             let (handler, context) = loopBound.value
+            handler.busy = false
             switch result {
             case .success(let response):
                 handler.write(response, keepAlive: keepAlive && !handler.quiescing, version: version, isHead: isHead, context: context)
-            case .failure:
-                handler.closing = true
-                context.close(promise: nil)
+            case .failure(let error):
+                handler.reject(.handlerFailed(String(describing: error)), context: context, head: full.head)
+                return
             }
-            handler.busy = false
-            if !handler.closing, !handler.waiting.isEmpty {
-                handler.handle(handler.waiting.removeFirst(), context: context)
-            } else if handler.quiescing, !handler.closing {
+            handler.requestStarted = .now()
+            if handler.closing { return }
+            if !handler.waiting.isEmpty {
+                switch handler.waiting.removeFirst() {
+                case .request(let next): handler.handle(next, context: context)
+                case .refusal(let event): handler.reject(event, context: context)
+                }
+                if handler.readsPaused, handler.waiting.count < Self.maxWaiting / 2 {
+                    handler.readsPaused = false
+                    context.channel.setOption(.autoRead, value: true).whenFailure { _ in }
+                }
+            } else if handler.quiescing {
                 handler.closing = true
                 context.close(promise: nil)
+            } else {
+                handler.armTimers(context: context)
             }
         }
     }
+
+    private func addresses(context: ChannelHandlerContext) -> (remote: String, remotePort: Int, local: String, localPort: Int) {
+        if let peer { return peer }
+        let remote = context.remoteAddress
+        let local = context.localAddress
+        let found = (remote?.ipAddress ?? "-", remote?.port ?? 0, local?.ipAddress ?? "-", local?.port ?? 0)
+        peer = found
+        return found
+    }
+
+    private func info(context: ChannelHandlerContext, head: HTTPRequestHead?) -> HTTPConnectionInfo {
+        let peer = addresses(context: context)
+        return HTTPConnectionInfo(remoteAddress: peer.remote, remotePort: peer.remotePort, localAddress: peer.local,
+                                  localPort: peer.localPort, accepted: accepted, acceptedAt: acceptedAt, requestStarted: requestStarted,
+                                  partialRequestLine: watch.partialLine, requestLineComplete: watch.lineComplete || head != nil,
+                                  requestBytes: watch.count, head: head, number: number)
+    }
+
+    // MARK: - Responses out
 
     private func write(_ response: ServerResponse, keepAlive: Bool, version: HTTPVersion, isHead: Bool, context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
         if response.abort {
             closing = true
+            cancelTimers()
             context.close(promise: nil)
             return
         }
         let close = response.close || !keepAlive
         var headers = response.headers
-        if let serverHeader, !headers.contains(name: "Server") { headers.add(name: "Server", value: serverHeader) }
-        if !headers.contains(name: "Date") { headers.add(name: "Date", value: LogTime.http()) }
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.bodyBytes))
-        if close {
-            headers.replaceOrAdd(name: "Connection", value: "close")
-        } else if version.minor == 0 {
-            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        if !response.rawHeaders {
+            if let serverHeader, !headers.contains(name: "Server") { headers.add(name: "Server", value: serverHeader) }
+            if !headers.contains(name: "Date") { headers.add(name: "Date", value: LogTime.http()) }
+            headers.replaceOrAdd(name: "Content-Length", value: String(response.bodyBytes))
+            if close {
+                headers.replaceOrAdd(name: "Connection", value: "close")
+            } else if version.minor == 0 {
+                headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+            }
         }
         let head = HTTPResponseHead(version: version.major == 1 ? version : .http1_1, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -167,6 +474,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         }
         if close {
             closing = true
+            cancelTimers()
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         } else {
@@ -174,33 +482,89 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         }
     }
 
-    /// A request the decoder cannot parse gets a 400 and the connection closes, as HTTP servers do.
+    /// A request the decoder cannot parse is answered as the process answers bad requests, and the connection closes.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError, !busy {
-            fail(context: context, status: .badRequest)
+        guard !closing else { return }
+        // Bytes after a parse error: the refusal of that request is already on its way.
+        if error is ByteToMessageDecoderError { return }
+        if let parse = error as? HTTPParserError {
+            guard !refusing else { return }
+            let event: HTTPConnectionEvent
+            if parse == .headerOverflow {
+                event = watch.lineComplete ? .headTooLarge : .requestLineTooLong(length: watch.count)
+            } else {
+                event = .badRequest
+            }
+            refuse(event, context: context)
         } else {
             closing = true
+            cancelTimers()
             context.close(promise: nil)
         }
     }
 
-    private func fail(context: ChannelHandlerContext, status: HTTPResponseStatus) {
+    /// A request that breaks a limit: answered now, or once the response in progress is written.
+    private func refuse(_ event: HTTPConnectionEvent, context: ChannelHandlerContext) {
+        if busy {
+            refusing = true
+            waiting.append(.refusal(event))
+            return
+        }
+        reject(event, context: context)
+    }
+
+    /// Answers (or not) as the policy says, then closes. After a 413 the client may still be sending its body:
+    /// the answer goes first and the connection closes once the client stops (at most a few seconds), as nginx's
+    /// lingering close does, so the client reads the answer instead of a reset.
+    private func reject(_ event: HTTPConnectionEvent, context: ChannelHandlerContext, head: HTTPRequestHead? = nil) {
         guard !closing else { return }
         closing = true
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Length", value: "0")
-        headers.add(name: "Connection", value: "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        cancelTimers()
+        budget?.setIdle(context.channel, false)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        guard let response = policy.answer(event, connection: info(context: context, head: head ?? self.head)), channel.isActive else {
+            context.close(promise: nil)
+            return
+        }
+        var headers = response.headers
+        if !response.rawHeaders {
+            headers.replaceOrAdd(name: "Content-Length", value: String(response.bodyBytes))
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
+        if let body = response.body, body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        let linger = if case .bodyTooLarge = event { true } else { false }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            guard linger else {
+                channel.close(promise: nil)
+                return
+            }
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+            // nginx's lingering_timeout: 5 s.
+            channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        }
     }
 
     /// Graceful stop: finish the request in progress, then close; an idle connection closes at once.
+    /// The client's half-close: answer the requests already in, then close; a request cut short is the client's end.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            guard !closing else { return }
+            if busy || !waiting.isEmpty {
+                quiescing = true
+            } else {
+                let sawBytes = if case .waiting = reading { watch.started } else { true }
+                reject(.clientClosed(sawBytes: sawBytes), context: context)
+            }
+            return
+        }
         if event is ChannelShouldQuiesceEvent {
             quiescing = true
             if !busy {
                 closing = true
+                cancelTimers()
                 context.close(promise: nil)
             }
             return

@@ -39,7 +39,7 @@ public final class UpstreamConnection: Sendable {
         dialer.connect(host: host, configuredPort: configuredPort, on: eventLoop, timeoutMilliseconds: connectTimeoutMilliseconds) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
-                try sync.addHTTPClientHandlers()
+                try sync.addForwardingClientHandlers()
                 try sync.addHandler(UpstreamResponseHandler())
             }
         }
@@ -197,5 +197,49 @@ public final class UpstreamPool: Sendable {
             return all
         }
         for connection in all { connection.close() }
+    }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// NIO's HTTP/1 client handlers with the checks of a proxy that forwards what it received, instead of NIO's own:
+    /// see `ForwardedRequestValidator`.
+    func addForwardingClientHandlers() throws {
+        try addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+        try addHandler(ForwardedRequestValidator())
+    }
+}
+
+/// What a proxy checks before it sends a request on: nothing in the URI that would end it (a space, CR, LF or other
+/// control byte) and header names and values that cannot split the message. NIO's own validator also holds URIs to
+/// RFC 3986's characters, and so refuses `{ } | ^ \ " < >` — which HAProxy and nginx forward as they came.
+final class ForwardedRequestValidator: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .head(let head) = unwrapOutboundIn(data) {
+            let uriIsSafe = !head.uri.isEmpty && head.uri.utf8.allSatisfy { $0 > 0x20 }
+            guard uriIsSafe, head.method.rawValue.utf8.allSatisfy(Self.isToken), Self.safe(head.headers) else {
+                promise?.fail(HTTPParserError.invalidHeaderToken)
+                context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
+                return
+            }
+        }
+        context.write(data, promise: promise)
+    }
+
+    static func safe(_ headers: HTTPHeaders) -> Bool {
+        headers.allSatisfy { name, value in
+            !name.isEmpty && name.utf8.allSatisfy(isToken)
+                && value.utf8.allSatisfy { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") && $0 != 0 }
+        }
+    }
+
+    /// RFC 9110's token characters (header names, methods).
+    static func isToken(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
     }
 }

@@ -150,10 +150,12 @@ public final class ProcessRuntime: Sendable {
     public func nextPID() -> Int { pids.next() }
 
     /// Binds a port (configured port; the port plan is applied) for this process and marks it running.
-    public func listen(host: String, configuredPort: Int, delaysReads: Bool = true,
+    /// `budgets`: the process's connection limits this port counts against; `backlog`: its kernel accept queue.
+    public func listen(host: String, configuredPort: Int, delaysReads: Bool = true, budgets: [ConnectionBudget] = [], backlog: Int = 1024,
                        initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) async throws {
         let listener = Listener(host: host, port: network.port(configuredPort), serverName: serverName, processName: processName, group: group,
-                                network: network, faults: faults, delaysReads: delaysReads, initializer: initializer)
+                                network: network, faults: faults, delaysReads: delaysReads, budgets: budgets, backlog: backlog,
+                                initializer: initializer)
         try await listener.start()
         box.withLockedValue { $0.listeners.append(listener) }
     }

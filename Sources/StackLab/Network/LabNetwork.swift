@@ -28,6 +28,9 @@ public final class LabNetwork: Sendable {
         self.serversByAddress = map
     }
 
+    /// How many servers share this machine's descriptors (each gets an equal share as its `ulimit -n`).
+    public var serverCount: Int { max(1, serversByAddress.count) }
+
     /// The port a configured port really uses.
     public func port(_ configured: Int) -> Int { configured + portOffset }
 

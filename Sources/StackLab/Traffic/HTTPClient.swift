@@ -102,7 +102,7 @@ public struct HTTPClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(try tls.handler()) }
-                    try sync.addHTTPClientHandlers()
+                    try sync.addForwardingClientHandlers()
                     try sync.addHandler(UpstreamResponseHandler())
                 }
             }

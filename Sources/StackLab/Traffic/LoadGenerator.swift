@@ -23,6 +23,8 @@ public struct LoadPlan: Sendable, Equatable {
     public var port: Int
     /// Gives up on one request after this long.
     public var requestTimeout: Double
+    /// Gives up on a connection attempt after this long (a port that drops SYNs, a firewall that denies).
+    public var connectTimeout: Double = 5
 
     /// Bounds, so a typo cannot flood the machine the lab shares with everything else.
     public static let maxConnections = 256
@@ -47,12 +49,13 @@ public struct LoadPlan: Sendable, Equatable {
         switch limit {
         case .requests(let n) where n < 1 || n > Self.maxRequests:
             return "-n must be between 1 and \(Self.maxRequests) requests"
-        case .seconds(let s) where s <= 0 || s > Self.maxSeconds:
+        // Written as "not within" so NaN (`-d nan`) is refused too.
+        case .seconds(let s) where !(s > 0 && s <= Self.maxSeconds):
             return "-d must be between 0 and \(Int(Self.maxSeconds)) seconds (e.g. -d 10 or -d 2m)"
         default: break
         }
         if connections < 1 || connections > Self.maxConnections { return "-c must be between 1 and \(Self.maxConnections) connections" }
-        if let rate, rate <= 0 || rate > Self.maxRate { return "--rate must be between 0 and \(Int(Self.maxRate)) requests per second" }
+        if let rate, !(rate > 0 && rate <= Self.maxRate) { return "--rate must be between 0 and \(Int(Self.maxRate)) requests per second" }
         return nil
     }
 }
@@ -71,6 +74,10 @@ public struct LoadReport: Sendable {
     public var elapsed: Double = 0
     /// Keep-alive connections opened (more than -c means servers closed some).
     public var connectionsOpened = 0
+    /// Connection attempts that timed out before any connection opened.
+    public var timeoutsBeforeFirstConnection = 0
+    /// Why the run stopped before its end, when it did (nothing accepts connections).
+    public var gaveUp: String?
 
     public init() {}
 
@@ -165,11 +172,13 @@ public final class LoadGenerator: Sendable {
         while !Task.isCancelled {
             let ticket = tickets.loadThenWrappingIncrement(ordering: .relaxed)
             if case .requests(let n) = plan.limit, ticket >= n { return }
+            if state.withLockedValue({ $0.gaveUp != nil }) { return }
             if let deadline, ContinuousClock.now >= deadline { return }
             // With --rate, request k is due at start + k/rate; latency counts from then (no coordinated omission).
             var due = ContinuousClock.now
             if let rate = plan.rate {
-                due = started + .microseconds(Int64(Double(ticket) / rate * 1_000_000))
+                // Held to ten years, so a very low --rate cannot overflow the conversion.
+                due = started + .microseconds(Int64(min(Double(ticket) / rate * 1_000_000, 3.2e14)))
                 if let deadline, due >= deadline { return }
                 let wait = due - ContinuousClock.now
                 if wait > .zero { try? await Task.sleep(for: wait) }
@@ -185,7 +194,9 @@ public final class LoadGenerator: Sendable {
                     open.withLockedValue { $0[ObjectIdentifier(opened)] = opened }
                     state.withLockedValue { $0.connectionsOpened += 1 }
                 } catch {
+                    if Task.isCancelled { return }
                     record(failure: Self.words(for: error))
+                    if giveUpIfNothingAccepts(error) { return }
                     // Do not spin on a closed port: a short pause, as a browser's retry would take.
                     try? await Task.sleep(nanoseconds: 20_000_000)
                     continue
@@ -220,6 +231,23 @@ public final class LoadGenerator: Sendable {
         }
     }
 
+    /// Connection attempts that time out, with not one connection made yet: the port drops them (a firewall, a
+    /// partition, a full accept queue). After three the run stops and says so, rather than trying every request.
+    private func giveUpIfNothingAccepts(_ error: any Error) -> Bool {
+        let timedOut = if case .connect(.timedOut) = error as? UpstreamError { true } else { false }
+        return state.withLockedValue { report in
+            if report.gaveUp != nil { return true }
+            guard timedOut, report.connectionsOpened == 0 else { return false }
+            report.timeoutsBeforeFirstConnection += 1
+            guard report.timeoutsBeforeFirstConnection >= Self.attemptsBeforeGivingUp else { return false }
+            report.gaveUp = "nothing accepted a connection at \(plan.host):\(plan.port) within \(LoadGenerator.seconds(plan.connectTimeout)) s"
+            return true
+        }
+    }
+
+    static let attemptsBeforeGivingUp = 3
+    static func seconds(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
+
     private func forget(_ connection: UpstreamConnection) {
         _ = open.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(connection)) }
     }
@@ -230,10 +258,31 @@ public final class LoadGenerator: Sendable {
 
     private func connect(on loop: EventLoop) async throws -> UpstreamConnection {
         // The same client connection the balancer uses upstream; it takes a configured port and applies the plan.
-        try await loop.flatSubmit { [self] in
+        let opening = loop.flatSubmit { [self] in
             UpstreamConnection.open(dialer: dialer, host: plan.host, configuredPort: dialer.network.configuredPort(plan.port), on: loop,
-                                    connectTimeoutMilliseconds: Int(plan.requestTimeout * 1000))
-        }.get()
+                                    connectTimeoutMilliseconds: Int(min(plan.connectTimeout, plan.requestTimeout) * 1000))
+        }
+        // Ctrl-C must not wait for a connection attempt that hangs (a dropped SYN): give up on it at once.
+        return try await Self.cancellable(opening) { $0.close() }
+    }
+
+    /// Waits for `future`, or stops at once when the task is cancelled; a value that arrives after that is discarded.
+    static func cancellable<T: Sendable>(_ future: EventLoopFuture<T>, discard: @escaping @Sendable (T) -> Void) async throws -> T {
+        let promise = future.eventLoop.makePromise(of: T.self)
+        let cancelled = ManagedAtomic(false)
+        future.whenComplete { result in
+            if case .success(let value) = result, cancelled.load(ordering: .acquiring) {
+                discard(value)
+                return
+            }
+            promise.completeWith(result)
+        }
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            cancelled.store(true, ordering: .releasing)
+            promise.fail(CancellationError())
+        }
     }
 
     /// Sends one request; returns the response and whether the connection can carry the next one (read on its loop).
@@ -244,9 +293,10 @@ public final class LoadGenerator: Sendable {
         head.headers.add(name: "Accept", value: "*/*")
         head.headers.add(name: "traceparent", value: TraceContext.new().traceparent)
         let request = head
-        return try await connection.channel.eventLoop.flatSubmit {
+        let sending = connection.channel.eventLoop.flatSubmit {
             connection.send(head: request, body: nil, readTimeoutMilliseconds: Int(timeout * 1000)).map { ($0, connection.isReusable) }
-        }.get()
+        }
+        return try await Self.cancellable(sending) { _ in connection.close() }
     }
 
     private static func microseconds(since start: ContinuousClock.Instant) -> UInt64 {
@@ -270,8 +320,10 @@ public final class LoadGenerator: Sendable {
             case .timedOut: return "timed out (no answer)"
             case .closedEarly: return "closed without answer"
             case .reset: return "connection reset"
-            case .invalidResponse: return "invalid response"
+            case .invalidResponse: return "not HTTP (the answer is not an HTTP response)"
             }
+        case is CancellationError:
+            return "stopped"
         default:
             return "\(error)"
         }

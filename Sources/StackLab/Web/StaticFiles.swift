@@ -48,6 +48,26 @@ final class StaticFiles: Sendable {
         return decoded.hasSuffix("/") && joined != "/" ? joined + "/" : joined
     }
 
+    /// Whether every `%` in a path is followed by two hex digits (nginx answers 400 otherwise).
+    static func hasValidEscapes(_ path: String) -> Bool {
+        let bytes = Array(path.utf8)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%") {
+                guard index + 2 < bytes.count, isHex(bytes[index + 1]), isHex(bytes[index + 2]) else { return false }
+                index += 3
+            } else {
+                index += 1
+            }
+        }
+        return true
+    }
+
+    private static func isHex(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+    }
+
     /// Starts with "/" and holds no "%", "/." or "//" and no NUL: nothing to decode or resolve.
     private static func isPlain(_ path: String) -> Bool {
         var previous: UInt8 = 0

@@ -17,7 +17,10 @@ public final class WebServer: LabProcess {
     private let files = StaticFiles()
     private let upstreams: [String: UpstreamState]
     private let pools: [String: UpstreamPool]
+    /// nginx numbers its connections (`*7` in the error log).
     private let connectionNumber = ManagedAtomic<Int>(0)
+    /// worker_connections for this run of the process: clients, upstream connections and the listening sockets.
+    private let budget = NIOLockedValueBox<ConnectionBudget?>(nil)
 
     /// - Parameter folder: the server's lab folder; relative paths (root, logs) resolve against it, as nginx's `-p`.
     public init(config: NginxConfig, runtime: ProcessRuntime, folder: String, accessLog: LogBook) {
@@ -36,9 +39,31 @@ public final class WebServer: LabProcess {
     }
 
     public func start() async throws {
+        let pid = runtime.pid
+        let soft = OpenFileLimit.current.soft
+        if config.workerConnections > soft {
+            errorLog(level: "warn", "\(config.workerConnections) worker_connections exceed open file resource limit: \(soft)")
+        }
+        let connections = config.workerConnections
+        let log = runtime.log
+        let level = config.errorLogLevel
+        let budget = ConnectionBudget(limit: connections, policy: .reuseIdle) { event in
+            let (severity, text) = switch event {
+            case .reusing: ("warn", "\(connections) worker_connections are not enough, reusing connections")
+            case .exhausted: ("alert", "\(connections) worker_connections are not enough")
+            }
+            guard NginxLogLevel.shows(severity, at: level) else { return }
+            log.append("\(LogTime.nginxError()) [\(severity)] \(pid)#\(pid): \(text)")
+        }
+        // Each listening socket takes one of the worker's connections.
+        budget.reserveFixed(config.servers.reduce(0) { $0 + $1.listens.count })
+        self.budget.withLockedValue { $0 = budget }
         do {
             for server in config.servers {
                 let responder = VirtualServer(web: self, server: server)
+                let limits = NginxConnectionPolicy.limits(for: server).frozen(with: runtime.faults)
+                let policy = NginxConnectionPolicy(web: self, server: server)
+                let numbers = connectionNumber
                 // `listen … ssl` with ssl_certificate / ssl_certificate_key / ssl_protocols (the [security] issue).
                 let tls = try server.listens.contains(where: \.ssl) ? server.sslCertificate.map {
                     try TLSMaterial.serverContext(certificateFile: resolve($0), keyFile: server.sslCertificateKey.map(resolve),
@@ -46,13 +71,15 @@ public final class WebServer: LabProcess {
                 } : nil
                 for listen in server.listens {
                     let context = listen.ssl ? tls : nil
-                    try await runtime.listen(host: listen.host, configuredPort: listen.port) { channel in
+                    // nginx's listen backlog on Linux: 511 (NGX_LISTEN_BACKLOG).
+                    try await runtime.listen(host: listen.host, configuredPort: listen.port, budgets: [budget], backlog: 511) { channel in
                         if let context {
                             do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) } catch {
                                 return channel.eventLoop.makeFailedFuture(error)
                             }
                         }
-                        return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil)
+                        return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil, limits: limits, policy: policy,
+                                                         budget: budget, number: numbers.wrappingIncrementThenLoad(ordering: .relaxed))
                     }
                 }
             }
@@ -74,8 +101,9 @@ public final class WebServer: LabProcess {
         path.hasPrefix("/") ? path : (folder as NSString).appendingPathComponent(path)
     }
 
-    /// `2026/11/24 13:55:36 [error] 1234#1234: *7 connect() failed …`
+    /// `2026/11/24 13:55:36 [error] 1234#1234: *7 connect() failed …`, when `error_log`'s level shows it.
     func errorLog(level: String, connection: Int? = nil, _ message: String) {
+        guard NginxLogLevel.shows(level, at: config.errorLogLevel) else { return }
         let pid = runtime.pid
         let number = connection.map { "*\($0) " } ?? ""
         runtime.log.append("\(LogTime.nginxError()) [\(level)] \(pid)#\(pid): \(number)\(message)")
@@ -85,13 +113,17 @@ public final class WebServer: LabProcess {
 
     fileprivate func handle(_ request: IncomingRequest, server: NginxConfig.Server) -> EventLoopFuture<ServerResponse> {
         runtime.requests.wrappingIncrement(ordering: .relaxed)
-        let number = connectionNumber.wrappingIncrementThenLoad(ordering: .relaxed)
+        let number = request.connection
         let incoming = TraceContext(traceparent: request.head.headers.first(name: "traceparent"))
         let trace = incoming?.child() ?? TraceContext.new()
         let path = String(request.head.uri.prefix { $0 != "?" })
         let location = server.location(for: StaticFiles.normalise(path) ?? path)
         let result: EventLoopFuture<(ServerResponse, String)>
-        if let (code, text) = location.returnDirective {
+        if !StaticFiles.hasValidEscapes(path) {
+            // nginx decodes every request's path: a `%` without two hex digits after it is a bad request.
+            result = request.eventLoop.makeSucceededFuture((NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
+                                                            "invalid %-escape"))
+        } else if let (code, text) = location.returnDirective {
             result = request.eventLoop.makeSucceededFuture((returnResponse(code: code, text: text, request: request, server: server), "return \(code)"))
         } else if let proxyPass = location.proxyPass {
             result = proxy(request, to: proxyPass, location: location, server: server, trace: trace, number: number)
@@ -281,6 +313,12 @@ public final class WebServer: LabProcess {
             return
         }
         let peer = context.peers[index]
+        // An upstream connection is one of the worker's connections too; none free: nginx answers 500.
+        let budget = self.budget.withLockedValue { $0 }
+        if let budget, !budget.admitOutgoing() {
+            promise.succeed((NginxErrorPage.response(500, serverTokens: context.location.serverTokens), "worker_connections are not enough"))
+            return
+        }
         let connecting: EventLoopFuture<UpstreamConnection>
         var reused = false
         if let pool = context.pool {
@@ -293,6 +331,18 @@ public final class WebServer: LabProcess {
                                                  connectTimeoutMilliseconds: context.location.proxyConnectTimeout)
         }
         let wasReused = reused
+        if let budget {
+            if reused {
+                budget.releaseOutgoing()
+            } else {
+                connecting.whenComplete { result in
+                    switch result {
+                    case .success(let connection): connection.channel.closeFuture.whenComplete { _ in budget.releaseOutgoing() }
+                    case .failure: budget.releaseOutgoing()
+                    }
+                }
+            }
+        }
         connecting.flatMap { connection in
             connection.send(head: context.head, body: context.request.body, readTimeoutMilliseconds: context.location.proxyReadTimeout)
                 .map { (connection, $0) }
@@ -361,6 +411,14 @@ public final class WebServer: LabProcess {
         errorLog(level: level, connection: context.number,
                  "\(message), client: \(request.remoteAddress), server: \(context.server.serverNames.first ?? "_"), "
                  + "request: \"\(request.head.method.rawValue) \(request.head.uri) HTTP/\(request.head.version.major).\(request.head.version.minor)\"\(upstream)\(host)")
+    }
+}
+
+/// nginx's error-log levels, least severe first: a line is written when its level is at or above `error_log`'s.
+enum NginxLogLevel {
+    static let order = ["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"]
+    static func shows(_ level: String, at threshold: String) -> Bool {
+        (order.firstIndex(of: level) ?? order.count) >= (order.firstIndex(of: threshold) ?? 4)
     }
 }
 

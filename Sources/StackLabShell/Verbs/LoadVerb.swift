@@ -116,6 +116,7 @@ public struct LoadReportView: Sendable {
             let failures = r.failures.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }
             out += style.red("no answer  " + failures.joined(separator: "   ")) + "\n"
         }
+        if let gaveUp = r.gaveUp { out += style.red("stopped    \(gaveUp)") + "\n" }
         return out
     }
 }
