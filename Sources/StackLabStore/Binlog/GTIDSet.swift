@@ -32,8 +32,12 @@ public struct GTIDSet: Sendable, Equatable, CustomStringConvertible {
         for (u, rs) in other.intervals { for r in rs { insert(range: r, uuid: u) } }
     }
 
-    /// The next transaction number for a source: one past its highest.
-    public func next(for uuid: String) -> Int64 { (intervals[uuid.lowercased()]?.last?.upperBound ?? 0) + 1 }
+    /// The next transaction number for a source: one past its highest; nil once 2^63 - 1 is taken (MySQL's
+    /// MAX_GNO: the server then refuses every write with ER_GNO_EXHAUSTED).
+    public func next(for uuid: String) -> Int64? {
+        let (next, overflow) = (intervals[uuid.lowercased()]?.last?.upperBound ?? 0).addingReportingOverflow(1)
+        return overflow ? nil : next
+    }
 
     private mutating func insert(range: ClosedRange<Int64>, uuid: String) {
         var list = intervals[uuid] ?? []

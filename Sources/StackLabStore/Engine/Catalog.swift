@@ -27,6 +27,20 @@ struct Column: Sendable, Codable, Equatable {
         }
     }
 
+    /// The largest value AUTO_INCREMENT generates for this column: the type's maximum (InnoDB's
+    /// innobase_get_int_col_max_value; 2^53 for DOUBLE). At the maximum the counter stays there, so the next
+    /// generated row repeats it and meets the unique key (MySQL 8's innodb-autoinc test: ER_DUP_ENTRY for signed
+    /// types; ER_AUTOINC_READ_FAILED 1467 is BIGINT UNSIGNED's answer, and the miniature has no unsigned types).
+    var autoIncrementMax: Int64 {
+        switch kind {
+        case .tinyint: return 127
+        case .smallint: return 32767
+        case .int: return 2_147_483_647
+        case .double: return 9_007_199_254_740_992
+        default: return Int64.max
+        }
+    }
+
     /// Display length as MySQL 8 reports it in column definitions (characters × 4 for utf8mb4).
     var wireLength: UInt32 {
         switch kind {
@@ -34,7 +48,7 @@ struct Column: Sendable, Codable, Equatable {
         case .bigint: return 20
         case .tinyint: return 4
         case .smallint: return 6
-        case .varchar(let n), .char(let n): return UInt32(clamping: n * 4)
+        case .varchar(let n), .char(let n): return UInt32(clamping: min(max(0, n), 1 << 30) * 4)
         case .text: return 262_140
         case .datetime, .timestamp: return 19
         case .date: return 10
@@ -65,6 +79,10 @@ struct Table: Sendable, Codable {
 
     var autoIncrementColumn: Int? { columns.firstIndex { $0.autoIncrement } }
 
+    /// The counter once `value` is used: one more, or the column's maximum once there (InnoDB's
+    /// innobase_next_autoinc saturates the same way).
+    static func autoIncrement(after value: Int64, max: Int64) -> Int64 { value < max ? value + 1 : max }
+
     /// Index key of a row, or nil when a key column is NULL (NULLs never collide in MySQL unique indexes).
     func key(_ row: [SQLValue], _ index: UniqueIndex) -> String? {
         var parts: [String] = []
@@ -77,6 +95,17 @@ struct Table: Sendable, Codable {
 
     func keyDisplay(_ row: [SQLValue], _ index: UniqueIndex) -> String {
         index.columns.map { $0 < row.count ? (row[$0].text ?? "NULL") : "" }.joined(separator: "-")
+    }
+
+    /// A table read back from a data directory: every row as wide as the columns and every index naming existing
+    /// columns, so nothing later indexes past a row (the file may have been edited by hand).
+    mutating func normalize() {
+        let width = columns.count
+        rows = rows.map { row in
+            row.count == width ? row : Array((row + [SQLValue](repeating: .null, count: max(0, width - row.count))).prefix(width))
+        }
+        indexes = indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { (0..<width).contains($0) }) }.filter { !$0.columns.isEmpty }
+        rebuildKeys()
     }
 
     mutating func rebuildKeys() {

@@ -210,7 +210,10 @@ struct Evaluator {
             return try arg(0).truth == true ? try arg(1) : try arg(2)
         case "ABS":
             let v = try arg(0)
-            if case .int(let i) = v, i != .min { return .int(abs(i)) }
+            if case .int(let i) = v {
+                guard i != .min else { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in 'abs(\(i))'") }
+                return .int(abs(i))
+            }
             return v.number.map { .double(abs($0)) } ?? .null
         case "ROUND", "FLOOR", "CEIL", "CEILING":
             guard let n = try arg(0).number else { return .null }
@@ -256,16 +259,24 @@ struct Evaluator {
                 return .int(v)
             case "DIV", "%":
                 if y == 0 { return .null }
-                if x == .min && y == -1 { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) DIV \(y))'") }
+                if x == .min && y == -1 {
+                    // The quotient does not fit; the remainder is 0 (Swift traps on both).
+                    if op == "%" { return .int(0) }
+                    throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) DIV \(y))'")
+                }
                 return .int(op == "DIV" ? x / y : x % y)
             default: break
             }
         }
         guard let x = l.number, let y = r.number else { return .null }
+        func finite(_ v: Double) throws -> SQLValue {
+            guard v.isFinite else { throw StoreError(code: 1690, sqlState: "22003", message: "DOUBLE value is out of range in '(\(x) \(op) \(y))'") }
+            return .double(v)
+        }
         switch op {
-        case "+": return .double(x + y)
-        case "-": return .double(x - y)
-        case "*": return .double(x * y)
+        case "+": return try finite(x + y)
+        case "-": return try finite(x - y)
+        case "*": return try finite(x * y)
         case "/":
             // MySQL divides in DECIMAL with div_precision_increment=4: 1/3 is 0.3333.
             guard y != 0 else { return .null }

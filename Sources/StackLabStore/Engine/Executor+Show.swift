@@ -107,7 +107,7 @@ extension ExecutionContext {
             lines.append(s)
         }
         for idx in t.indexes {
-            let cols = idx.columns.map { "`\(t.columns[$0].name)`" }.joined(separator: ",")
+            let cols = idx.columns.filter { $0 < t.columns.count }.map { "`\(t.columns[$0].name)`" }.joined(separator: ",")
             lines.append(idx.name == "PRIMARY" ? "  PRIMARY KEY (\(cols))" : "  UNIQUE KEY `\(idx.name)` (\(cols))")
         }
         let auto = t.autoIncrementColumn != nil && t.autoIncrement > 1 ? " AUTO_INCREMENT=\(t.autoIncrement)" : ""

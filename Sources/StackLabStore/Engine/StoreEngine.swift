@@ -54,13 +54,14 @@ final class StoreEngine: Sendable {
         return try state.withLockedValue { st in
             guard st.open else { throw StoreConnectionError.lostConnection() }
             var ctx = ExecutionContext(engine: self, state: st)
-            defer {
-                st = ctx.state
-                if dataLog.needsCheckpoint {
-                    try? dataLog.checkpoint(DataLog.Snapshot(catalog: st.catalog, gtidExecuted: st.gtidExecuted.description, source: st.appliedSource))
-                }
+            // A statement that fails changes nothing: its working copy of the state is dropped (MySQL rolls the
+            // statement back), also when the failure comes from the commit itself.
+            let executed = try ctx.run(parsed, session: &s)
+            st = ctx.state
+            if dataLog.needsCheckpoint {
+                try? dataLog.checkpoint(DataLog.Snapshot(catalog: st.catalog, gtidExecuted: st.gtidExecuted.description, source: st.appliedSource))
             }
-            return try ctx.run(parsed, session: &s)
+            return executed
         }
     }
 
@@ -84,7 +85,7 @@ final class StoreEngine: Sendable {
         state.withLockedValue { st in
             st.catalog = snap.catalog
             for name in st.catalog.databases.keys {
-                for t in st.catalog.databases[name]?.tables.keys.map({ $0 }) ?? [] { st.catalog.databases[name]?.tables[t]?.rebuildKeys() }
+                for t in st.catalog.databases[name]?.tables.keys.map({ $0 }) ?? [] { st.catalog.databases[name]?.tables[t]?.normalize() }
             }
             st.gtidExecuted = GTIDSet(parsing: snap.gtidExecuted) ?? GTIDSet()
             st.appliedSource = snap.source
@@ -179,7 +180,14 @@ struct ExecutionContext {
     mutating func commit(sql: String, database: String?, insertID: Int64, session: Session) throws -> (file: String, position: UInt64)? {
         let replay = session.replay
         let millis = replay?.millis ?? UInt64(Date().timeIntervalSince1970 * 1000)
-        let gtid = replay?.gtid ?? (engine.serverUUID, state.gtidExecuted.next(for: engine.serverUUID))
+        let gtid: (uuid: String, gno: Int64)
+        if let replayed = replay?.gtid {
+            gtid = replayed
+        } else if let gno = state.gtidExecuted.next(for: engine.serverUUID) {
+            gtid = (engine.serverUUID, gno)
+        } else {
+            throw StoreError(code: 1775, sqlState: "HY000", message: "Impossible to generate GTID: the integer component reached the maximum value. Restart the server with a new server_uuid.")
+        }
         var point: (file: String, position: UInt64)?
         if let binlog = engine.binlog, replay?.writeBinlog ?? true {
             point = try binlog.appendTransaction(uuid: gtid.uuid, gno: gtid.gno, database: database, sql: sql, insertID: insertID, millis: millis)

@@ -74,6 +74,13 @@ extension StoreError {
     static func incorrectDatetime(_ value: String, column: String, row: Int) -> StoreError {
         StoreError(code: 1292, sqlState: "22007", message: "Incorrect datetime value: '\(value)' for column '\(column)' at row \(row)")
     }
+    static func displayWidthOutOfRange(_ column: String, max: UInt64) -> StoreError {
+        StoreError(code: 1439, sqlState: "42000", message: "Display width out of range for column '\(column)' (max = \(max))")
+    }
+    static func columnTooLong(_ column: String, max: UInt64) -> StoreError {
+        StoreError(code: 1074, sqlState: "42000", message: "Column length too big for column '\(column)' (max = \(max)); use BLOB or TEXT instead")
+    }
+    static func tooManyColumns() -> StoreError { StoreError(code: 1117, sqlState: "HY000", message: "Too many columns") }
     static func duplicateColumn(_ name: String) -> StoreError {
         StoreError(code: 1060, sqlState: "42S21", message: "Duplicate column name '\(name)'")
     }
