@@ -99,6 +99,9 @@ extension ExecutionContext {
                 if case .expr(let e) = item.kind { return .expr(fieldEval.resolve(e)) }
                 return item.kind
             }
+            // The answer is bounded as it is built: columns first, then each row.
+            let width = projected.reduce(0) { n, item in if case .star = item { return n + (table?.columns.count ?? 0) }; return n + 1 }
+            var spent = width * StatementMemory.perColumn
             for row in rows {
                 var line: [SQLValue] = []
                 for item in projected {
@@ -107,6 +110,8 @@ extension ExecutionContext {
                     case .expr(let e): line.append(try fieldEval.eval(e, row: row))
                     }
                 }
+                spent += StatementMemory.cost(line)
+                if spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: spent) }
                 output.append(line)
             }
         }

@@ -309,13 +309,18 @@ public final class MySQLStore: Sendable {
             run.outcomes.append(.failure(e))
             return run
         }
+        var spent = 0
         for p in pending {
             do {
                 let parsed = try p.parse()
                 let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
+                // Every statement's answer is held until the query's last one has run: together they are bounded.
+                spent += executed.result.estimatedBytes + StatementMemory.perColumn
+                if spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: spent) }
                 run.outcomes.append(.success(executed.result))
                 if let c = executed.commit { run.commit = c }
-                run.delaySeconds += executed.delaySeconds
+                // SLEEP(n) is at most a day each, and a query holds at most a year of them (their sum feeds a timer).
+                run.delaySeconds = min(run.delaySeconds + executed.delaySeconds, 31_536_000)
                 if case .show(.warnings) = parsed.statement {} else if case .show(.errors) = parsed.statement {} else {
                     session.lastWarnings = executed.result.warningList
                 }

@@ -114,6 +114,12 @@ extension StoreError {
     static func operationFailed(_ op: String, _ who: String) -> StoreError {
         StoreError(code: 1396, sqlState: "HY000", message: "Operation \(op) failed for \(who)")
     }
+    static func badHandshake() -> StoreError { StoreError(code: 1043, sqlState: "08S01", message: "Bad handshake") }
+    static func tooManyConnections() -> StoreError { StoreError(code: 1040, sqlState: "08004", message: "Too many connections") }
+    /// ER_OUTOFMEMORY: what mysqld answers when a statement cannot have the memory it needs.
+    static func outOfMemory(needed: Int) -> StoreError {
+        StoreError(code: 1037, sqlState: "HY001", message: "Out of memory; restart server and try again (needed \(needed) bytes)")
+    }
     static func unknownCommand() -> StoreError { StoreError(code: 1047, sqlState: "08S01", message: "Unknown command") }
     static func malformedPacket() -> StoreError { StoreError(code: 1835, sqlState: "HY000", message: "Malformed communication packet.") }
     static func replicaRunning() -> StoreError {
