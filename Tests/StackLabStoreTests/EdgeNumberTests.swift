@@ -209,8 +209,9 @@ struct EdgeNumberTests {
 
 /// The same statements through the real mariadb client, against the miniature and against a real MariaDB 10.11.
 /// Where MySQL 8 (which the miniature follows) and MariaDB differ, the test says so and checks what they share.
-@Suite("Edge numbers side by side with the real MariaDB", .enabled(if: RealMariaDB.installed), .serialized)
-struct EdgeNumbersSideBySideTests {
+extension SideBySideWithRealMariaDB {
+@Suite("Edge numbers")
+struct EdgeNumbers {
     /// `ERROR 1264 (22003) at line 1: Out of range …` without the line: what both servers said.
     static func answer(_ out: MariaDBClient.Output) -> String {
         if out.status == 0 { return out.stdout }
@@ -273,4 +274,5 @@ struct EdgeNumbersSideBySideTests {
         #expect(rows.ours.stdout == rows.real.stdout)
         await ours.stop()
     }
+}
 }

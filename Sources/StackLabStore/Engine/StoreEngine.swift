@@ -8,6 +8,11 @@ struct ServerVariables: Sendable {
     var semiSyncSourceEnabled: Bool
     var semiSyncSourceTimeout: Int
     var replicaNetTimeout: Int
+    var maxConnections: Int
+    var maxAllowedPacket: Int
+    var connectTimeout: Int
+    var waitTimeout: Int
+    var interactiveTimeout: Int
 }
 
 /// The SQL engine: catalog, GTIDs, variables, and the commit path (binlog, then redo log, then OK).
@@ -41,7 +46,12 @@ final class StoreEngine: Sendable {
             readOnly: settings.readOnly || settings.superReadOnly, superReadOnly: settings.superReadOnly,
             semiSyncSourceEnabled: settings.semiSyncSourceEnabled,
             semiSyncSourceTimeout: settings.semiSyncSourceTimeoutMilliseconds,
-            replicaNetTimeout: max(1, settings.replicaNetTimeoutSeconds))))
+            replicaNetTimeout: max(1, settings.replicaNetTimeoutSeconds),
+            maxConnections: min(max(1, settings.maxConnections), 100_000),
+            maxAllowedPacket: min(max(1024, settings.maxAllowedPacket), 1_073_741_824),
+            connectTimeout: min(max(2, settings.connectTimeoutSeconds), 31_536_000),
+            waitTimeout: min(max(1, settings.waitTimeoutSeconds), 31_536_000),
+            interactiveTimeout: min(max(1, settings.interactiveTimeoutSeconds), 31_536_000))))
     }
 
     var variables: ServerVariables { state.withLockedValue { $0.variables } }

@@ -1,5 +1,10 @@
 import Foundation
 import NIOConcurrencyHelpers
+import Testing
+
+/// Every test against the shared real MariaDB, one at a time: some change its global variables.
+@Suite("Side by side with the real MariaDB", .enabled(if: RealMariaDB.installed), .serialized)
+struct SideBySideWithRealMariaDB {}
 
 /// A real MariaDB server on 127.0.0.1 for side-by-side tests, started once per test run the way
 /// ../shared/anchors/real-stack.sh starts one (mariadb-install-db, then mariadbd --no-defaults on loopback), and
@@ -63,7 +68,7 @@ final class RealMariaDB: Sendable {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if (try? real.runSQL("SELECT 1").status) == 0 {
-                _ = try real.runSQL("CREATE USER 'app'@'%' IDENTIFIED BY 'app'; GRANT ALL ON *.* TO 'app'@'%'; CREATE DATABASE foobar")
+                _ = try real.runSQL("CREATE USER 'app'@'%' IDENTIFIED BY 'app'; CREATE DATABASE foobar; GRANT ALL ON foobar.* TO 'app'@'%'")
                 return real
             }
             Thread.sleep(forTimeInterval: 0.2)
