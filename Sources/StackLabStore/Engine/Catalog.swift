@@ -155,18 +155,22 @@ struct Catalog: Sendable, Codable {
     static let systemDatabases = ["information_schema", "mysql", "performance_schema", "sys"]
 
     /// The account a login matches, most specific host first (MySQL sorts the user table the same way).
-    func account(named name: String, from address: String) -> Account? {
-        let candidates = accounts.filter { $0.name == name && HostPattern.matches($0.host, address) }
+    /// `server` is the store's own address: a client there is on the same machine.
+    func account(named name: String, from address: String, server: String? = nil) -> Account? {
+        let candidates = accounts.filter { $0.name == name && HostPattern.matches($0.host, address, server: server) }
         return candidates.sorted { HostPattern.specificity($0.host) > HostPattern.specificity($1.host) }.first
     }
 }
 
 enum HostPattern {
-    /// 'localhost' stands for any loopback address: in the miniature every "server" lives on 127.0.0.0/8.
-    static func matches(_ pattern: String, _ address: String) -> Bool {
+    /// 'localhost' is the server's own machine: the shell's `sql` (the mysql client on the server's socket) and a
+    /// client connecting from the server's own address. Every lab server has its own loopback address, so a client
+    /// on another server, or on the "internet" side (127.0.0.1), is not localhost: 'root'@'localhost' is a root that
+    /// only the server itself can use, as on a real install.
+    static func matches(_ pattern: String, _ address: String, server: String? = nil) -> Bool {
         let p = pattern.lowercased()
         if p == "%" || p.isEmpty { return true }
-        if p == "localhost" { return address.hasPrefix("127.") || address == "::1" || address == "localhost" }
+        if p == "localhost" { return address == "localhost" || (server != nil && address == server) }
         if let slash = p.firstIndex(of: "/") {
             let net = String(p[..<slash]), mask = String(p[p.index(after: slash)...])
             guard let n = ipv4(net), let m = ipv4(mask), let a = ipv4(address) else { return false }

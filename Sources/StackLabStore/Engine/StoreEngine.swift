@@ -111,7 +111,7 @@ final class StoreEngine: Sendable {
     }
 
     func account(named name: String, from address: String) -> Account? {
-        state.withLockedValue { $0.catalog.account(named: name, from: address) }
+        state.withLockedValue { $0.catalog.account(named: name, from: address, server: settings.host) }
     }
 }
 
