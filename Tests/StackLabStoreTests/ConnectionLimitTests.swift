@@ -133,6 +133,41 @@ struct ConnectionLimitTests {
         await store.stop()
     }
 
+    /// A Swift error raised while one client is handled ends that connection with mysqld's note, never more.
+    @Test func anErrorInOneConnectionClosesThatConnectionOnly() async throws {
+        struct Broken: Error {}
+        let lines = LogCollector()
+        let store = try await startedStore(log: lines) { _ in }
+        let victim = try EmbeddedClient(store: store)
+        let bystander = try EmbeddedClient(store: store)
+        _ = try victim.login(user: "app", password: "app")
+        _ = try bystander.login(user: "app", password: "app")
+        victim.channel.pipeline.fireErrorCaught(Broken())
+        #expect(!victim.channel.isActive)
+        #expect(lines.all.contains { $0.contains("[Note] [MY-010914] [Server] Aborted connection") && $0.contains("user: 'app' host: '127.0.0.1' (Got an error reading communication packets).") })
+        #expect(try bystander.query("SELECT 1").count == 4)
+        #expect(try await store.execute("SHOW GLOBAL STATUS LIKE 'Aborted_clients'").rows == [["Aborted_clients", "1"]])
+        await store.stop()
+    }
+
+    /// While a command runs, nothing more is read from the client: a client cannot queue up work (or memory).
+    @Test func nothingIsReadWhileACommandRuns() async throws {
+        let store = try await Self.limited { _ in }
+        let client = try EmbeddedClient(store: store)
+        _ = try client.login(user: "app", password: "app")
+        let reads = ReadCounter()
+        try client.channel.pipeline.syncOperations.addHandler(reads, position: .first)
+        client.channel.read()
+        #expect(reads.count == 1)
+        _ = try client.query("SELECT SLEEP(2)")
+        client.channel.read()
+        #expect(reads.count == 1)  // held back
+        client.channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(try client.packets().count == 4)  // SLEEP's answer
+        #expect(reads.count == 2)  // and the read that waited
+        await store.stop()
+    }
+
     @Test func theLimitsAreVariablesAsInMySQL() async throws {
         let store = try await Self.limited { _ in }
         let shown = try await store.execute("SHOW VARIABLES LIKE '%_timeout'").rows + (try await store.execute("SHOW VARIABLES LIKE 'max_%'").rows)
@@ -189,5 +224,15 @@ extension EmbeddedClient {
         r.writeNullTerminatedString("mysql_native_password")
         try send(1, Array(r.readableBytesView))
         return try packets()
+    }
+}
+
+/// Counts the reads that reach the front of the pipeline.
+final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = NIOAny
+    private(set) var count = 0
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
     }
 }
