@@ -82,8 +82,7 @@ struct ConnectionLimits {
         for port in [ours.port, real.port] {
             let conn = try await MySQLConnection.connect(host: "127.0.0.1", port: port, user: "app", password: "app", database: nil,
                                                          dial: StoreDialers.direct(group: testGroup))
-            var header = ByteBuffer()
-            header.writeBytes([0x00, 0x00, 0x20, 0x00, 0x03] + Array("SELECT 1".utf8))
+            let header = ByteBuffer(bytes: [0x00, 0x00, 0x20, 0x00, 0x03] + Array("SELECT 1".utf8))
             // Raw bytes, past the packet encoder: a header announcing more than the test sends.
             try await conn.channel.eventLoop.submit {
                 let encoder = try conn.channel.pipeline.syncOperations.context(handlerType: MessageToByteHandler<MySQLPacketEncoder>.self)

@@ -36,7 +36,7 @@ struct ConnectionLimitTests {
         #expect(try root.loginAfterGreeting(user: "root", password: "").map(\.first) == [0x00])
         // Slots that close are free again (root holds one now).
         for c in clients.prefix(2) {
-            _ = try? c.channel.close().wait()
+            try? await c.channel.close().get()
             c.channel.embeddedEventLoop.run()
         }
         let next = try EmbeddedClient(store: store)
@@ -180,50 +180,6 @@ struct ConnectionLimitTests {
         _ = try await store.execute("SET GLOBAL max_allowed_packet = 5000, GLOBAL connect_timeout = 3")
         #expect(try await store.execute("SELECT @@max_connections, @@max_allowed_packet, @@connect_timeout").rows == [["1", "4096", "3"]])
         await store.stop()
-    }
-}
-
-/// A store whose log lines a test can read.
-func startedStore(log: LogCollector, _ configure: (inout StoreSettings) -> Void) async throws -> MySQLStore {
-    var settings = StoreSettings(serverName: "web-01", serverID: 1, host: "127.0.0.1", port: 3306, dataDirectory: TestServer.temporaryDirectory("embedded"))
-    settings.users = [StoreUser(name: "app", host: "%", password: "app")]
-    settings.initStatements = ["CREATE DATABASE foobar", "CREATE TABLE foobar.posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64))", "GRANT ALL ON foobar.* TO 'app'@'%'"]
-    configure(&settings)
-    let store = MySQLStore(settings: settings, group: testGroup, dial: StoreDialers.direct(group: testGroup), log: { log.append($0) })
-    try await store.start()
-    return store
-}
-
-extension EmbeddedClient {
-    /// Reads the greeting and keeps its scramble, for a login later.
-    func readGreeting() throws -> MySQLPacket? {
-        let greeting = try packets().first
-        guard var g = greeting?.payload, g.getInteger(at: g.readerIndex, as: UInt8.self) == 0x0A else { return greeting }
-        _ = g.readInteger(as: UInt8.self)
-        _ = g.readNullTerminatedString()
-        _ = g.readInteger(as: UInt32.self)
-        let part1 = g.readBytes(length: 8) ?? []
-        g.moveReaderIndex(forwardBy: 1 + 2 + 1 + 2 + 2 + 1 + 10)
-        scramble = part1 + (g.readBytes(length: 12) ?? [])
-        return greeting
-    }
-
-    /// Logs in on a client whose greeting was already read (by `readGreeting()`).
-    func loginAfterGreeting(user: String, password: String) throws -> [MySQLPacket] {
-        var caps: Capabilities = [.protocol41, .secureConnection, .pluginAuth, .pluginAuthLenencData, .multiResults, .deprecateEOF]
-        caps.insert(.longPassword)
-        var r = ByteBuffer()
-        r.writeInteger(caps.rawValue, endianness: .little)
-        r.writeInteger(UInt32(1 << 24), endianness: .little)
-        r.writeInteger(UInt8(255))
-        r.writeBytes([UInt8](repeating: 0, count: 23))
-        r.writeNullTerminatedString(user)
-        let token = NativePassword.token(password: password, scramble: scramble)
-        r.writeLengthEncodedInteger(UInt64(token.count))
-        r.writeBytes(token)
-        r.writeNullTerminatedString("mysql_native_password")
-        try send(1, Array(r.readableBytesView))
-        return try packets()
     }
 }
 

@@ -153,8 +153,8 @@ extension ExecutionContext {
                 if let w = try setGlobal(a.name, raw) { warnings.append(w) }
             } else if !Self.sessionSettable.contains(a.name) {
                 throw StoreError.unknownSystemVariable(a.name)
-            } else if a.name == "wait_timeout" {
-                let (seconds, warning) = try Self.bounded(a.name, raw, 1...31_536_000)
+            } else if a.name == "wait_timeout", let limit = Self.connectionLimits[a.name] {
+                let (seconds, warning) = try Self.bounded(a.name, raw, limit.range)
                 session.waitTimeout = seconds
                 if let warning { warnings.append(warning) }
             }
@@ -185,24 +185,21 @@ extension ExecutionContext {
         }
     }
 
+    /// The connection limits: mysqld's range for each, and where the server keeps it.
+    static let connectionLimits: [String: (range: ClosedRange<Int>, variable: any WritableKeyPath<ServerVariables, Int> & Sendable)] = [
+        "max_connections": (1...100_000, \.maxConnections),
+        "connect_timeout": (2...31_536_000, \.connectTimeout),
+        "wait_timeout": (1...31_536_000, \.waitTimeout),
+        "interactive_timeout": (1...31_536_000, \.interactiveTimeout),
+    ]
+
     private mutating func setGlobal(_ name: String, _ v: SQLValue) throws -> StoreWarning? {
+        if let limit = Self.connectionLimits[name] {
+            let (n, w) = try Self.bounded(name, v, limit.range)
+            state.variables[keyPath: limit.variable] = n
+            return w
+        }
         switch name {
-        case "max_connections":
-            let (n, w) = try Self.bounded(name, v, 1...100_000)
-            state.variables.maxConnections = n
-            return w
-        case "connect_timeout":
-            let (n, w) = try Self.bounded(name, v, 2...31_536_000)
-            state.variables.connectTimeout = n
-            return w
-        case "wait_timeout":
-            let (n, w) = try Self.bounded(name, v, 1...31_536_000)
-            state.variables.waitTimeout = n
-            return w
-        case "interactive_timeout":
-            let (n, w) = try Self.bounded(name, v, 1...31_536_000)
-            state.variables.interactiveTimeout = n
-            return w
         case "max_allowed_packet":
             // A multiple of 1024 (the block size), from 1 KB to 1 GB; new connections get it.
             let (n, w) = try Self.bounded(name, v, 1024...1_073_741_824)
