@@ -276,3 +276,16 @@ struct EdgeNumbers {
     }
 }
 }
+
+@Suite("GTID sets from outside")
+struct GTIDSetParsingTests {
+    /// A replica's request or a data directory may carry a set of very many intervals (read in n log n).
+    @Test func aSetOfManyIntervalsIsReadAndMergedQuickly() throws {
+        let uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+        let text = uuid + ":" + (0..<100_000).reversed().map { "\($0 * 3 + 1)-\($0 * 3 + 2)" }.joined(separator: ":")
+        let set = try #require(GTIDSet(parsing: text))
+        #expect(set.contains(uuid: uuid, gno: 299_998) && !set.contains(uuid: uuid, gno: 3))
+        #expect(try #require(GTIDSet(parsing: "\(uuid):1-3:4-9223372036854775807")).description == "\(uuid):1-9223372036854775807")
+        #expect(GTIDSet(parsing: "\(uuid):0-5") == nil && GTIDSet(parsing: "\(uuid):9-2") == nil && GTIDSet(parsing: "\(uuid):99999999999999999999") == nil)
+    }
+}

@@ -280,7 +280,9 @@ final class ReplicaChannel: Sendable {
 
     private func stream(_ conn: MySQLConnection, generation: Int, source: String) async throws {
         let info = try await conn.query("SELECT @@server_id, @@server_uuid")
-        let sourceID = Int(info.rows.first?[0] ?? "0") ?? 0
+        // The source may be anything the learner pointed CHANGE REPLICATION SOURCE TO at: read its answer with care.
+        let answer = info.rows.first ?? []
+        let sourceID = Int((answer.first ?? "0") ?? "0") ?? 0
         if sourceID == settings.serverID {
             throw StoreConnectionError(code: 13117, message: "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server ids; these ids must be different for replication to work (or the --replicate-same-server-id option must be used on replica but this does not always make sense; please check the manual before using it).")
         }
@@ -290,7 +292,7 @@ final class ReplicaChannel: Sendable {
         _ = try await conn.query("SET @source_heartbeat_period = \(Int64(heartbeat * 1_000_000_000))")
         let (config, file, pos, relayNumber): (ReplicaConfig, String, UInt64, Int) = runtime.withLockedValue { r in
             r.sourceServerID = sourceID
-            r.sourceUUID = info.rows.first?[1] ?? ""
+            r.sourceUUID = (answer.count > 1 ? answer[1] : nil) ?? ""
             // Past mysqld's last extension number the relay log starts again at 1: every relay file before the
             // current one is refetched or applied already (relay_log_recovery).
             r.relayFileNumber = r.relayFileNumber < BinaryLog.maxFileNumber ? r.relayFileNumber + 1 : 1

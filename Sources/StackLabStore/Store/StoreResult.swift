@@ -103,7 +103,7 @@ public struct StoreResult: Sendable, Equatable {
 
     /// The value of a column in the first row, by name (case-insensitive), for status checks and tests.
     public func value(_ column: String, row: Int = 0) -> String? {
-        guard row < rows.count, let i = columns.firstIndex(where: { $0.caseInsensitiveCompare(column) }) else { return nil }
+        guard row < rows.count, let i = columns.firstIndex(where: { $0.caseInsensitiveCompare(column) }), i < rows[row].count else { return nil }
         return rows[row][i]
     }
 
