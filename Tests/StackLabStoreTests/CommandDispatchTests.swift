@@ -35,15 +35,25 @@ final class EmbeddedClient {
 
     /// Reads the greeting and logs in; returns the server's answer.
     func login(user: String, password: String, deprecateEOF: Bool = true) throws -> [MySQLPacket] {
-        let greeting = try packets()
-        guard var g = greeting.first?.payload else { return [] }
+        guard try readGreeting()?.first == 0x0A else { return [] }
+        return try loginAfterGreeting(user: user, password: password, deprecateEOF: deprecateEOF)
+    }
+
+    /// Reads the greeting and keeps its scramble, for a login later.
+    func readGreeting() throws -> MySQLPacket? {
+        let greeting = try packets().first
+        guard var g = greeting?.payload, g.getInteger(at: g.readerIndex, as: UInt8.self) == 0x0A else { return greeting }
         _ = g.readInteger(as: UInt8.self)
         _ = g.readNullTerminatedString()
         _ = g.readInteger(as: UInt32.self)
         let part1 = g.readBytes(length: 8) ?? []
         g.moveReaderIndex(forwardBy: 1 + 2 + 1 + 2 + 2 + 1 + 10)
-        let part2 = g.readBytes(length: 12) ?? []
-        scramble = part1 + part2
+        scramble = part1 + (g.readBytes(length: 12) ?? [])
+        return greeting
+    }
+
+    /// Logs in on a client whose greeting was already read (by `readGreeting()`).
+    func loginAfterGreeting(user: String, password: String, deprecateEOF: Bool = true) throws -> [MySQLPacket] {
         var caps: Capabilities = [.protocol41, .secureConnection, .pluginAuth, .pluginAuthLenencData, .multiResults]
         if deprecateEOF { caps.insert(.deprecateEOF) }
         var r = ByteBuffer()
@@ -75,12 +85,13 @@ extension MySQLPacket {
     var errorMessage: String? { first == 0xFF ? MySQLConnection.decodeError(payload).description : nil }
 }
 
-func startedStore(_ configure: (inout StoreSettings) -> Void = { _ in }) async throws -> MySQLStore {
+/// A started store on no socket (for EmbeddedChannel and in-process tests); `log` collects its log lines.
+func startedStore(log: LogCollector? = nil, _ configure: (inout StoreSettings) -> Void = { _ in }) async throws -> MySQLStore {
     var settings = StoreSettings(serverName: "web-01", serverID: 1, host: "127.0.0.1", port: 3306, dataDirectory: TestServer.temporaryDirectory("embedded"))
     settings.users = [StoreUser(name: "app", host: "%", password: "app")]
     settings.initStatements = ["CREATE DATABASE foobar", "CREATE TABLE foobar.posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64))", "GRANT ALL ON foobar.* TO 'app'@'%'"]
     configure(&settings)
-    let store = MySQLStore(settings: settings, group: testGroup, dial: StoreDialers.direct(group: testGroup), log: { _ in })
+    let store = MySQLStore(settings: settings, group: testGroup, dial: StoreDialers.direct(group: testGroup), log: { log?.append($0) })
     try await store.start()
     return store
 }

@@ -11,7 +11,11 @@ struct FuzzTests {
                             "LIMIT", "1", "-9223372036854775808", "9223372036854775807", "99999999999999999999", "VALUES", "UPDATE",
                             "SET", "DELETE", "CREATE", "TABLE", "DROP", "DATABASE", "@@read_only", "@x", "COUNT(*)", "NOW()", ";",
                             "id", "author", "+", "-", "/", "%", "DIV", "SHOW", "TABLES", "REPLICA", "STATUS", "'", "`", "/*", "--",
-                            "\u{0}", "é", "1.5", "0.0000001", "9999999999999999999.5", "MOD", "ABS(", "ROUND(", "CHANGE", "MASTER", "TO", "MASTER_PORT", "START", "STOP", "GRANT", "USER", "@'%'", "IN", "BETWEEN"]
+                            "\u{0}", "é", "1.5", "0.0000001", "9999999999999999999.5", "MOD", "ABS(", "ROUND(", "CHANGE", "MASTER", "TO", "MASTER_PORT", "START", "STOP", "GRANT", "USER", "@'%'", "IN", "BETWEEN",
+                            // Numbers at the edges and where they go: limits, offsets, counters, lengths, variables.
+                            "0", "-1", "2147483647", "2147483648", "4294967296", "18446744073709551615", "18446744073709551616",
+                            "OFFSET", "AUTO_INCREMENT", "BIGINT", "PRIMARY KEY", "VARCHAR(", "CHAR(", "INT(", "ABS(-9223372036854775808)",
+                            "GLOBAL", "SESSION", "wait_timeout", "max_connections", "max_allowed_packet", "@@wait_timeout"]
 
     @Test func randomSQLAlwaysGetsAnAnswer() async throws {
         let store = try await startedStore()
@@ -20,7 +24,9 @@ struct FuzzTests {
         var errors = 0
         for _ in 0..<3000 {
             let n = Int.random(in: 1...12, using: &rng)
-            let sql = (0..<n).map { _ in Self.fragments.randomElement(using: &rng) ?? "" }.joined(separator: " ")
+            let sql = (0..<n).map { _ in
+                Int.random(in: 0..<8, using: &rng) == 0 ? rng.edgeNumber() : (Self.fragments.randomElement(using: &rng) ?? "")
+            }.joined(separator: " ")
             var session = Session.root()
             session.database = "foobar"
             let run = store.runScript(sql, session: &session)

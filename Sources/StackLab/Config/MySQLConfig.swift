@@ -14,11 +14,17 @@ public struct MySQLConfig: Sendable, Equatable {
     public var semiSyncSourceEnabled: Bool        // rpl_semi_sync_source_enabled
     public var semiSyncSourceTimeout: Int         // rpl_semi_sync_source_timeout, ms, default 10000
     public var semiSyncReplicaEnabled: Bool       // rpl_semi_sync_replica_enabled
+    public var maxConnections: Int                // max_connections, default 151
+    public var maxAllowedPacket: Int              // max_allowed_packet, bytes, default 64M
+    public var connectTimeout: Int                // connect_timeout, seconds, default 10
+    public var waitTimeout: Int                   // wait_timeout, seconds, default 28800
+    public var interactiveTimeout: Int            // interactive_timeout, seconds, default 28800
 
     public init(serverID: Int = 1, bindAddress: String = "127.0.0.1", port: Int = 3306, logBin: String? = nil, relayLog: String = "relay-bin",
                 readOnly: Bool = false, superReadOnly: Bool = false, gtidMode: Bool = false, dataDirectory: String = "data",
                 initFile: String? = nil, semiSyncSourceEnabled: Bool = false, semiSyncSourceTimeout: Int = 10_000,
-                semiSyncReplicaEnabled: Bool = false) {
+                semiSyncReplicaEnabled: Bool = false, maxConnections: Int = 151, maxAllowedPacket: Int = 67_108_864,
+                connectTimeout: Int = 10, waitTimeout: Int = 28_800, interactiveTimeout: Int = 28_800) {
         self.serverID = serverID
         self.bindAddress = bindAddress
         self.port = port
@@ -32,5 +38,10 @@ public struct MySQLConfig: Sendable, Equatable {
         self.semiSyncSourceEnabled = semiSyncSourceEnabled
         self.semiSyncSourceTimeout = semiSyncSourceTimeout
         self.semiSyncReplicaEnabled = semiSyncReplicaEnabled
+        self.maxConnections = maxConnections
+        self.maxAllowedPacket = maxAllowedPacket
+        self.connectTimeout = connectTimeout
+        self.waitTimeout = waitTimeout
+        self.interactiveTimeout = interactiveTimeout
     }
 }

@@ -74,6 +74,19 @@ public enum MySQLConfigParser {
                 guard let n = Int(text), range.contains(n) else { throw fail(written, "\"\(text)\" must be a whole number from \(range.lowerBound) to \(range.upperBound)") }
                 return n
             }
+            // A byte count as mysqld reads one: digits with an optional K, M or G (1024, 1024², 1024³).
+            func bytes(_ range: ClosedRange<Int>, example: String) throws -> Int {
+                let text = try required()
+                let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+                var digits = Substring(text)
+                var unit = 1
+                if let last = text.last, let u = units[Character(last.uppercased())] { digits = digits.dropLast(); unit = u }
+                guard digits.allSatisfy(\.isNumber), let n = Int(digits), case let (value, false) = n.multipliedReportingOverflow(by: unit),
+                      range.contains(value) else {
+                    throw fail(written, "\"\(text)\" must be a size from 1K to 1G, e.g. \(written) = \(example)")
+                }
+                return value
+            }
 
             switch key {
             case "server_id": config.serverID = try integer(0...4_294_967_295)
@@ -128,6 +141,14 @@ public enum MySQLConfigParser {
                     }
                     semiSyncPlugins.insert(canonical)
                 }
+            // The connection limits, with mysqld's ranges.
+            case "max_connections": config.maxConnections = try integer(1...100_000)
+            case "max_allowed_packet":
+                // mysqld rounds down to its block size, 1024.
+                config.maxAllowedPacket = try bytes(1024...1_073_741_824, example: "64M") / 1024 * 1024
+            case "connect_timeout": config.connectTimeout = try integer(2...31_536_000)
+            case "wait_timeout": config.waitTimeout = try integer(1...31_536_000)
+            case "interactive_timeout": config.interactiveTimeout = try integer(1...31_536_000)
             case "skip_name_resolve":
                 // Accepted: the store never looks up host names; accounts are matched by address, as with this option.
                 _ = try boolean()
@@ -166,18 +187,19 @@ public enum MySQLConfigParser {
 
     static let supported = ["server_id", "bind_address", "port", "datadir", "log_bin", "skip_log_bin", "relay_log", "read_only",
                             "super_read_only", "gtid_mode", "enforce_gtid_consistency", "init_file", "rpl_semi_sync_source_enabled",
-                            "rpl_semi_sync_source_timeout", "rpl_semi_sync_replica_enabled", "plugin_load_add", "skip_name_resolve"]
+                            "rpl_semi_sync_source_timeout", "rpl_semi_sync_replica_enabled", "plugin_load_add", "skip_name_resolve",
+                            "max_connections", "max_allowed_packet", "connect_timeout", "wait_timeout", "interactive_timeout"]
 
     /// Real mysqld options outside the subset: named plainly rather than guessed at as typos.
     static let realOptions: Set<String> = [
-        "innodb_buffer_pool_size", "max_connections", "character_set_server", "collation_server", "sql_mode",
+        "innodb_buffer_pool_size", "character_set_server", "collation_server", "sql_mode",
         "default_authentication_plugin", "socket", "pid_file", "log_error", "slow_query_log", "slow_query_log_file", "long_query_time",
         "general_log", "general_log_file", "binlog_format", "sync_binlog", "expire_logs_days", "binlog_expire_logs_seconds",
         "innodb_flush_log_at_trx_commit", "user", "basedir", "tmpdir", "lc_messages_dir", "symbolic_links", "key_buffer_size",
-        "max_allowed_packet", "thread_stack", "thread_cache_size", "query_cache_size", "log_slave_updates", "log_replica_updates",
+        "thread_stack", "thread_cache_size", "query_cache_size", "log_slave_updates", "log_replica_updates",
         "replicate_do_db", "replicate_ignore_db", "skip_replica_start", "skip_slave_start", "relay_log_recovery", "binlog_do_db",
         "binlog_ignore_db", "default_storage_engine", "mysqlx", "report_host", "report_port", "innodb_log_file_size", "table_open_cache",
-        "open_files_limit", "wait_timeout", "interactive_timeout", "skip_networking", "local_infile", "secure_file_priv",
+        "open_files_limit", "skip_networking", "local_infile", "secure_file_priv",
         "explicit_defaults_for_timestamp", "default_time_zone", "lower_case_table_names", "rpl_semi_sync_source_wait_point",
         "rpl_semi_sync_master_wait_point", "rpl_semi_sync_source_wait_for_replica_count", "replica_parallel_workers",
         "slave_parallel_workers", "relay_log_index", "log_bin_index", "binlog_row_image", "server_uuid", "auto_increment_increment",

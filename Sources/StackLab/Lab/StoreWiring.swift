@@ -101,6 +101,11 @@ func makeStoreProcess(definition: LabDefinition, server: Topology.Server, folder
     settings.semiSyncSourceEnabled = config.semiSyncSourceEnabled
     settings.semiSyncSourceTimeoutMilliseconds = config.semiSyncSourceTimeout
     settings.initStatements = definition.mysqlInitStatements[server.name] ?? []
+    settings.maxConnections = config.maxConnections
+    settings.maxAllowedPacket = config.maxAllowedPacket
+    settings.connectTimeoutSeconds = config.connectTimeout
+    settings.waitTimeoutSeconds = config.waitTimeout
+    settings.interactiveTimeoutSeconds = config.interactiveTimeout
     return StoreProcess(config: config, settings: settings, runtime: runtime)
 }
 

@@ -20,21 +20,31 @@ final class BinaryLog: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
         var closed = false
         var xid: UInt64 = 1
+        /// Every GTID in the log so far: a rotated-to file starts with them (its PREVIOUS_GTIDS event).
+        var executed = GTIDSet()
     }
+
+    /// max_binlog_size's default: a file that grows past it is closed with a ROTATE event and the next one begun,
+    /// so positions (4 bytes in the event header) stay far from 2^32.
+    static let defaultMaxFileSize: UInt64 = 1_073_741_824
+    /// mysqld stops at this extension number ("Log filename extension number exhausted").
+    static let maxFileNumber = 2_147_483_647
 
     let directory: String
     let baseName: String
     let serverID: UInt32
     let version: String
     let fsync: Bool
+    let maxFileSize: UInt64
     let state = NIOLockedValueBox(State())
 
-    init(directory: String, baseName: String, serverID: Int, version: String, fsync: Bool) {
+    init(directory: String, baseName: String, serverID: Int, version: String, fsync: Bool, maxFileSize: UInt64 = BinaryLog.defaultMaxFileSize) {
         self.directory = directory
         self.baseName = baseName
         self.serverID = UInt32(truncatingIfNeeded: serverID)
         self.version = version
         self.fsync = fsync
+        self.maxFileSize = maxFileSize
     }
 
     private var indexPath: String { directory + "/" + baseName + ".index" }
@@ -59,9 +69,9 @@ final class BinaryLog: Sendable {
                 buffer.writeBytes(data)
                 buffer.moveReaderIndex(forwardBy: 4)
                 while buffer.readableBytes > 0 {
-                    let start = buffer.readerIndex
-                    guard let e = BinlogEvent.decode(&buffer) else { break }
-                    entries.append(Entry(file: name, start: UInt32(start), event: e, gtid: e.gtid))
+                    // A file longer than 4 GB was not written by this server: what lies past it is ignored.
+                    guard let start = UInt32(exactly: buffer.readerIndex), let e = BinlogEvent.decode(&buffer) else { break }
+                    entries.append(Entry(file: name, start: start, event: e, gtid: e.gtid))
                     good = buffer.readerIndex
                 }
             }
@@ -79,8 +89,17 @@ final class BinaryLog: Sendable {
         state.withLockedValue { s in
             s.entries = entries
             s.files = files.map { (name: $0.0, size: $0.1) }
+            s.executed = executed
         }
-        try startNewFile(number: (names.last.flatMap { Int($0.split(separator: ".").last ?? "") } ?? 0) + 1, executed: executed)
+        let last = names.last.flatMap { Int($0.split(separator: ".").last ?? "") } ?? 0
+        try startNewFile(number: try Self.number(after: last), executed: executed)
+    }
+
+    static func number(after last: Int) throws -> Int {
+        guard (0..<maxFileNumber).contains(last) else {
+            throw StoreError(code: 1, sqlState: "HY000", message: "Log filename extension number exhausted: \(last). Please fix this by archiving old logs and updating the index files.")
+        }
+        return last + 1
     }
 
     private func truncate(path: String, to length: Int) {
@@ -134,12 +153,16 @@ final class BinaryLog: Sendable {
                 BinlogEvent.xid(s.xid, serverID: serverID, timestamp: ts),
             ]
             s.xid += 1
-            var pos = UInt32(truncatingIfNeeded: current.size)
+            guard var pos = UInt32(exactly: current.size) else { throw Self.transactionTooLarge() }
             var bytes: [UInt8] = []
             var newEntries: [Entry] = []
             for i in events.indices {
                 let start = pos
-                pos += UInt32(events[i].size)
+                // Files rotate at max_binlog_size, so only a transaction of gigabytes could pass 2^32.
+                guard let size = UInt32(exactly: events[i].size), case let (end, false) = pos.addingReportingOverflow(size) else {
+                    throw Self.transactionTooLarge()
+                }
+                pos = end
                 events[i].endPosition = pos
                 bytes += events[i].encoded()
                 newEntries.append(Entry(file: current.name, start: start, event: events[i], gtid: events[i].gtid))
@@ -147,12 +170,36 @@ final class BinaryLog: Sendable {
             try writeAll(fd: s.fd, bytes)
             s.entries += newEntries
             s.files[s.files.count - 1].size = UInt64(pos)
+            s.executed.insert(uuid: uuid, gno: gno)
             let w = s.waiters
             s.waiters = []
             return (current.name, UInt64(pos), w)
         }
         for w in result.2 { w.resume() }
+        if result.1 >= maxFileSize { try rotate() }
         return (result.0, result.1)
+    }
+
+    static func transactionTooLarge() -> StoreError {
+        StoreError(code: 1197, sqlState: "HY000", message: "Multi-statement transaction required more than 'max_binlog_cache_size' bytes of storage; increase this mysqld variable and try again")
+    }
+
+    /// The current file is full: it ends with a ROTATE event naming the next file, which begins at once
+    /// (the dump threads follow the file change as they do across a restart).
+    func rotate() throws {
+        let next: (Int, GTIDSet)? = try state.withLockedValue { s in
+            guard s.fd >= 0, let current = s.files.last, let start = UInt32(exactly: current.size) else { return nil }
+            let number = try Self.number(after: Int(current.name.split(separator: ".").last ?? "") ?? 0)
+            var event = BinlogEvent.rotate(to: Self.fileName(baseName, number), position: 4, serverID: serverID)
+            guard case let (end, false) = start.addingReportingOverflow(UInt32(event.size)) else { return nil }
+            event.endPosition = end
+            try writeAll(fd: s.fd, event.encoded())
+            s.entries.append(Entry(file: current.name, start: start, event: event, gtid: nil))
+            s.files[s.files.count - 1].size = UInt64(end)
+            return (number, s.executed)
+        }
+        guard let (number, executed) = next else { return }
+        try startNewFile(number: number, executed: executed)
     }
 
     var status: (file: String, position: UInt64) {
@@ -204,11 +251,12 @@ final class BinaryLog: Sendable {
     func close(graceful: Bool) {
         let waiters: [CheckedContinuation<Void, Never>] = state.withLockedValue { s in
             if s.fd >= 0 {
-                if graceful, let current = s.files.last {
+                if graceful, let current = s.files.last, let start = UInt32(exactly: current.size) {
                     var stop = BinlogEvent(timestamp: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970)), kind: .stop, serverID: serverID, endPosition: 0, body: [])
-                    stop.endPosition = UInt32(truncatingIfNeeded: current.size) + UInt32(stop.size)
-                    if (try? writeAll(fd: s.fd, stop.encoded())) != nil {
-                        s.entries.append(Entry(file: current.name, start: UInt32(truncatingIfNeeded: current.size), event: stop, gtid: nil))
+                    let (end, overflow) = start.addingReportingOverflow(UInt32(stop.size))
+                    stop.endPosition = end
+                    if !overflow, (try? writeAll(fd: s.fd, stop.encoded())) != nil {
+                        s.entries.append(Entry(file: current.name, start: start, event: stop, gtid: nil))
                         s.files[s.files.count - 1].size = UInt64(stop.endPosition)
                     }
                 }
@@ -230,6 +278,7 @@ final class BinaryLog: Sendable {
             let n = s.files.map(\.name)
             s.files = []
             s.entries = []
+            s.executed = GTIDSet()
             return n
         }
         for n in names { try? FileManager.default.removeItem(atPath: directory + "/" + n) }

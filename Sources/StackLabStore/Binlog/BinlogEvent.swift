@@ -24,7 +24,7 @@ struct BinlogEvent: Sendable, Equatable {
         b.writeInteger(timestamp, endianness: .little)
         b.writeInteger(kind.rawValue)
         b.writeInteger(serverID, endianness: .little)
-        b.writeInteger(UInt32(size), endianness: .little)
+        b.writeInteger(UInt32(truncatingIfNeeded: size), endianness: .little)  // bounded by max_allowed_packet
         b.writeInteger(endPosition, endianness: .little)
         b.writeInteger(UInt16(0), endianness: .little)
         b.writeBytes(body)

@@ -6,6 +6,9 @@ public struct GTIDSet: Sendable, Equatable, CustomStringConvertible {
     public init() {}
 
     public init?(parsing text: String) {
+        // Gathered first and merged once per source: a set of many intervals (a replica's request, a data
+        // directory's file) costs n log n, not n² as one insert at a time would.
+        var gathered: [String: [ClosedRange<Int64>]] = [:]
         for part in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
             let fields = part.trimmingCharacters(in: " ").split(separator: ":")
             guard let uuid = fields.first, fields.count >= 2 else {
@@ -15,9 +18,22 @@ public struct GTIDSet: Sendable, Equatable, CustomStringConvertible {
             for r in fields.dropFirst() {
                 let ends = r.split(separator: "-")
                 guard let lo = ends.first.flatMap({ Int64($0) }), let hi = (ends.count > 1 ? Int64(ends[1]) : lo), lo >= 1, hi >= lo else { return nil }
-                self.insert(range: lo...hi, uuid: String(uuid).lowercased())
+                gathered[String(uuid).lowercased(), default: []].append(lo...hi)
             }
         }
+        for (uuid, ranges) in gathered { intervals[uuid] = Self.merged(ranges) }
+    }
+
+    private static func merged(_ ranges: [ClosedRange<Int64>]) -> [ClosedRange<Int64>] {
+        var merged: [ClosedRange<Int64>] = []
+        for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, r.lowerBound <= last.upperBound &+ 1 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, r.upperBound)
+            } else {
+                merged.append(r)
+            }
+        }
+        return merged
     }
 
     public var isEmpty: Bool { intervals.isEmpty }
@@ -29,25 +45,18 @@ public struct GTIDSet: Sendable, Equatable, CustomStringConvertible {
     public mutating func insert(uuid: String, gno: Int64) { insert(range: gno...gno, uuid: uuid.lowercased()) }
 
     public mutating func formUnion(_ other: GTIDSet) {
-        for (u, rs) in other.intervals { for r in rs { insert(range: r, uuid: u) } }
+        for (u, rs) in other.intervals { intervals[u] = Self.merged((intervals[u] ?? []) + rs) }
     }
 
-    /// The next transaction number for a source: one past its highest.
-    public func next(for uuid: String) -> Int64 { (intervals[uuid.lowercased()]?.last?.upperBound ?? 0) + 1 }
+    /// The next transaction number for a source: one past its highest; nil once 2^63 - 1 is taken (MySQL's
+    /// MAX_GNO: the server then refuses every write with ER_GNO_EXHAUSTED).
+    public func next(for uuid: String) -> Int64? {
+        let (next, overflow) = (intervals[uuid.lowercased()]?.last?.upperBound ?? 0).addingReportingOverflow(1)
+        return overflow ? nil : next
+    }
 
     private mutating func insert(range: ClosedRange<Int64>, uuid: String) {
-        var list = intervals[uuid] ?? []
-        list.append(range)
-        list.sort { $0.lowerBound < $1.lowerBound }
-        var merged: [ClosedRange<Int64>] = []
-        for r in list {
-            if let last = merged.last, r.lowerBound <= last.upperBound &+ 1 {
-                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, r.upperBound)
-            } else {
-                merged.append(r)
-            }
-        }
-        intervals[uuid] = merged
+        intervals[uuid] = Self.merged((intervals[uuid] ?? []) + [range])
     }
 
     public var description: String {

@@ -27,6 +27,20 @@ struct Column: Sendable, Codable, Equatable {
         }
     }
 
+    /// The largest value AUTO_INCREMENT generates for this column: the type's maximum (InnoDB's
+    /// innobase_get_int_col_max_value; 2^53 for DOUBLE). At the maximum the counter stays there, so the next
+    /// generated row repeats it and meets the unique key (MySQL 8's innodb-autoinc test: ER_DUP_ENTRY for signed
+    /// types; ER_AUTOINC_READ_FAILED 1467 is BIGINT UNSIGNED's answer, and the miniature has no unsigned types).
+    var autoIncrementMax: Int64 {
+        switch kind {
+        case .tinyint: return 127
+        case .smallint: return 32767
+        case .int: return 2_147_483_647
+        case .double: return 9_007_199_254_740_992
+        default: return Int64.max
+        }
+    }
+
     /// Display length as MySQL 8 reports it in column definitions (characters × 4 for utf8mb4).
     var wireLength: UInt32 {
         switch kind {
@@ -34,7 +48,7 @@ struct Column: Sendable, Codable, Equatable {
         case .bigint: return 20
         case .tinyint: return 4
         case .smallint: return 6
-        case .varchar(let n), .char(let n): return UInt32(clamping: n * 4)
+        case .varchar(let n), .char(let n): return UInt32(clamping: min(max(0, n), 1 << 30) * 4)
         case .text: return 262_140
         case .datetime, .timestamp: return 19
         case .date: return 10
@@ -65,6 +79,10 @@ struct Table: Sendable, Codable {
 
     var autoIncrementColumn: Int? { columns.firstIndex { $0.autoIncrement } }
 
+    /// The counter once `value` is used: one more, or the column's maximum once there (InnoDB's
+    /// innobase_next_autoinc saturates the same way).
+    static func autoIncrement(after value: Int64, max: Int64) -> Int64 { value < max ? value + 1 : max }
+
     /// Index key of a row, or nil when a key column is NULL (NULLs never collide in MySQL unique indexes).
     func key(_ row: [SQLValue], _ index: UniqueIndex) -> String? {
         var parts: [String] = []
@@ -77,6 +95,17 @@ struct Table: Sendable, Codable {
 
     func keyDisplay(_ row: [SQLValue], _ index: UniqueIndex) -> String {
         index.columns.map { $0 < row.count ? (row[$0].text ?? "NULL") : "" }.joined(separator: "-")
+    }
+
+    /// A table read back from a data directory: every row as wide as the columns and every index naming existing
+    /// columns, so nothing later indexes past a row (the file may have been edited by hand).
+    mutating func normalize() {
+        let width = columns.count
+        rows = rows.map { row in
+            row.count == width ? row : Array((row + [SQLValue](repeating: .null, count: max(0, width - row.count))).prefix(width))
+        }
+        indexes = indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { (0..<width).contains($0) }) }.filter { !$0.columns.isEmpty }
+        rebuildKeys()
     }
 
     mutating func rebuildKeys() {
@@ -126,18 +155,22 @@ struct Catalog: Sendable, Codable {
     static let systemDatabases = ["information_schema", "mysql", "performance_schema", "sys"]
 
     /// The account a login matches, most specific host first (MySQL sorts the user table the same way).
-    func account(named name: String, from address: String) -> Account? {
-        let candidates = accounts.filter { $0.name == name && HostPattern.matches($0.host, address) }
+    /// `server` is the store's own address: a client there is on the same machine.
+    func account(named name: String, from address: String, server: String? = nil) -> Account? {
+        let candidates = accounts.filter { $0.name == name && HostPattern.matches($0.host, address, server: server) }
         return candidates.sorted { HostPattern.specificity($0.host) > HostPattern.specificity($1.host) }.first
     }
 }
 
 enum HostPattern {
-    /// 'localhost' stands for any loopback address: in the miniature every "server" lives on 127.0.0.0/8.
-    static func matches(_ pattern: String, _ address: String) -> Bool {
+    /// 'localhost' is the server's own machine: the shell's `sql` (the mysql client on the server's socket) and a
+    /// client connecting from the server's own address. Every lab server has its own loopback address, so a client
+    /// on another server, or on the "internet" side (127.0.0.1), is not localhost: 'root'@'localhost' is a root that
+    /// only the server itself can use, as on a real install.
+    static func matches(_ pattern: String, _ address: String, server: String? = nil) -> Bool {
         let p = pattern.lowercased()
         if p == "%" || p.isEmpty { return true }
-        if p == "localhost" { return address.hasPrefix("127.") || address == "::1" || address == "localhost" }
+        if p == "localhost" { return address == "localhost" || (server != nil && address == server) }
         if let slash = p.firstIndex(of: "/") {
             let net = String(p[..<slash]), mask = String(p[p.index(after: slash)...])
             guard let n = ipv4(net), let m = ipv4(mask), let a = ipv4(address) else { return false }

@@ -210,7 +210,10 @@ struct Evaluator {
             return try arg(0).truth == true ? try arg(1) : try arg(2)
         case "ABS":
             let v = try arg(0)
-            if case .int(let i) = v, i != .min { return .int(abs(i)) }
+            if case .int(let i) = v {
+                guard i != .min else { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in 'abs(\(i))'") }
+                return .int(abs(i))
+            }
             return v.number.map { .double(abs($0)) } ?? .null
         case "ROUND", "FLOOR", "CEIL", "CEILING":
             guard let n = try arg(0).number else { return .null }
@@ -256,16 +259,24 @@ struct Evaluator {
                 return .int(v)
             case "DIV", "%":
                 if y == 0 { return .null }
-                if x == .min && y == -1 { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) DIV \(y))'") }
+                if x == .min && y == -1 {
+                    // The quotient does not fit; the remainder is 0 (Swift traps on both).
+                    if op == "%" { return .int(0) }
+                    throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in '(\(x) DIV \(y))'")
+                }
                 return .int(op == "DIV" ? x / y : x % y)
             default: break
             }
         }
         guard let x = l.number, let y = r.number else { return .null }
+        func finite(_ v: Double) throws -> SQLValue {
+            guard v.isFinite else { throw StoreError(code: 1690, sqlState: "22003", message: "DOUBLE value is out of range in '(\(x) \(op) \(y))'") }
+            return .double(v)
+        }
         switch op {
-        case "+": return .double(x + y)
-        case "-": return .double(x - y)
-        case "*": return .double(x * y)
+        case "+": return try finite(x + y)
+        case "-": return try finite(x - y)
+        case "*": return try finite(x * y)
         case "/":
             // MySQL divides in DECIMAL with div_precision_increment=4: 1/3 is 0.3333.
             guard y != 0 else { return .null }
@@ -287,10 +298,11 @@ struct Evaluator {
 enum SystemVariables {
     static let names = [
         "autocommit", "bind_address", "binlog_format", "character_set_client", "character_set_connection",
-        "character_set_results", "character_set_server", "collation_connection", "collation_server", "datadir",
-        "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit",
+        "character_set_results", "character_set_server", "collation_connection", "collation_server", "connect_timeout",
+        "datadir", "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit",
         "interactive_timeout", "log_bin", "log_bin_basename", "log_replica_updates", "lower_case_table_names",
-        "max_allowed_packet", "port", "read_only", "relay_log", "replica_net_timeout", "rpl_semi_sync_source_enabled",
+        "max_allowed_packet", "max_connections", "port", "read_only", "relay_log", "replica_net_timeout",
+        "rpl_semi_sync_source_enabled",
         "rpl_semi_sync_source_timeout", "rpl_semi_sync_source_wait_point", "server_id", "server_uuid", "sql_mode",
         "super_read_only", "sync_binlog", "system_time_zone", "time_zone", "transaction_isolation", "version",
         "version_comment", "version_compile_os", "wait_timeout",
@@ -325,7 +337,9 @@ enum SystemVariables {
         case "replica_net_timeout", "slave_net_timeout": return .int(Int64(v.replicaNetTimeout))
         case "autocommit": return .int(1)
         case "sql_mode": return .string("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
-        case "max_allowed_packet": return .int(67_108_864)
+        case "max_allowed_packet": return .int(Int64(v.maxAllowedPacket))
+        case "max_connections": return .int(Int64(v.maxConnections))
+        case "connect_timeout": return .int(Int64(v.connectTimeout))
         case "character_set_client", "character_set_connection", "character_set_results", "character_set_server",
              "character_set_database": return .string("utf8mb4")
         case "character_set_system": return .string("utf8mb3")
@@ -335,7 +349,8 @@ enum SystemVariables {
         case "system_time_zone": return .string(TimeZone.current.abbreviation() ?? "UTC")
         case "transaction_isolation", "tx_isolation": return .string("REPEATABLE-READ")
         case "lower_case_table_names": return .int(0)
-        case "wait_timeout", "interactive_timeout": return .int(28800)
+        case "wait_timeout": return .int(Int64(session.waitTimeout ?? v.waitTimeout))
+        case "interactive_timeout": return .int(Int64(v.interactiveTimeout))
         case "innodb_flush_log_at_trx_commit", "sync_binlog": return .int(1)
         case "session_track_gtids": return .string("OFF")
         case "net_write_timeout": return .int(60)

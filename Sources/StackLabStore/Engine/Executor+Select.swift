@@ -65,8 +65,13 @@ extension ExecutionContext {
                         let c = Self.sortCompare(a[column], b[column])
                         return desc ? c > 0 : c < 0
                     }
-                    if let limit = q.limit, q.offset + max(0, limit) < rows.count / 4 {
-                        rows = Self.firstK(rows, q.offset + max(0, limit), by: before)
+                    // Offset and limit each reach Int.max (LIMIT 18446744073709551615): their sum saturates.
+                    let wanted = q.limit.map { limit in
+                        let (sum, overflow) = q.offset.addingReportingOverflow(max(0, limit))
+                        return overflow ? Int.max : sum
+                    }
+                    if let wanted, wanted < rows.count / 4 {
+                        rows = Self.firstK(rows, wanted, by: before)
                     } else {
                         rows = Self.stableSorted(rows, by: before)
                     }
@@ -94,6 +99,9 @@ extension ExecutionContext {
                 if case .expr(let e) = item.kind { return .expr(fieldEval.resolve(e)) }
                 return item.kind
             }
+            // The answer is bounded as it is built: columns first, then each row.
+            let width = projected.reduce(0) { n, item in if case .star = item { return n + (table?.columns.count ?? 0) }; return n + 1 }
+            var spent = width * StatementMemory.perColumn
             for row in rows {
                 var line: [SQLValue] = []
                 for item in projected {
@@ -102,6 +110,8 @@ extension ExecutionContext {
                     case .expr(let e): line.append(try fieldEval.eval(e, row: row))
                     }
                 }
+                spent += StatementMemory.cost(line)
+                if spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: spent) }
                 output.append(line)
             }
         }
@@ -189,7 +199,7 @@ extension ExecutionContext {
     static func firstK<T>(_ items: [T], _ k: Int, by less: (T, T) -> Bool) -> [T] {
         guard k > 0 else { return [] }
         var best: [T] = []
-        best.reserveCapacity(k + 1)
+        best.reserveCapacity(min(k, items.count) + 1)
         for item in items {
             if best.count == k, let last = best.last, !less(item, last) { continue }
             var lo = 0, hi = best.count
@@ -240,17 +250,17 @@ extension ExecutionContext {
         if case .literal(.null) = expr { return StoreColumn(name: name, type: .null, length: 0) }
         if case .binary("/", _, _) = expr {
             let width = values.map { $0.text?.count ?? 0 }.max() ?? 0
-            return StoreColumn(name: name, type: .newDecimal, length: UInt32(width), flags: nn, decimals: 4)
+            return StoreColumn(name: name, type: .newDecimal, length: UInt32(clamping: width), flags: nn, decimals: 4)
         }
         let nonNull = values.filter { !$0.isNull }
         if !nonNull.isEmpty, nonNull.allSatisfy({ if case .int = $0 { return true }; return false }) {
             let width = nonNull.map { $0.text?.count ?? 1 }.max() ?? 1
-            return StoreColumn(name: name, type: .longlong, length: UInt32(max(width, 1)), flags: nn)
+            return StoreColumn(name: name, type: .longlong, length: UInt32(clamping: max(width, 1)), flags: nn)
         }
         if !nonNull.isEmpty, nonNull.allSatisfy({ if case .double = $0 { return true }; return false }) {
             return StoreColumn(name: name, type: .double, length: 23, flags: nn, decimals: 31)
         }
         let width = nonNull.map { $0.text?.count ?? 0 }.max() ?? 0
-        return StoreColumn(name: name, type: .varString, length: UInt32(width * 4), flags: nn)
+        return StoreColumn(name: name, type: .varString, length: UInt32(clamping: min(width, Int(UInt32.max)) * 4), flags: nn)
     }
 }

@@ -107,7 +107,7 @@ extension ExecutionContext {
             lines.append(s)
         }
         for idx in t.indexes {
-            let cols = idx.columns.map { "`\(t.columns[$0].name)`" }.joined(separator: ",")
+            let cols = idx.columns.filter { $0 < t.columns.count }.map { "`\(t.columns[$0].name)`" }.joined(separator: ",")
             lines.append(idx.name == "PRIMARY" ? "  PRIMARY KEY (\(cols))" : "  UNIQUE KEY `\(idx.name)` (\(cols))")
         }
         let auto = t.autoIncrementColumn != nil && t.autoIncrement > 1 ? " AUTO_INCREMENT=\(t.autoIncrement)" : ""
@@ -116,7 +116,9 @@ extension ExecutionContext {
 
     static let globalOnly: Set<String> = ["read_only", "super_read_only", "rpl_semi_sync_source_enabled", "rpl_semi_sync_source_timeout",
                                           "rpl_semi_sync_master_enabled", "rpl_semi_sync_master_timeout", "server_id", "gtid_mode",
-                                          "replica_net_timeout", "slave_net_timeout"]
+                                          "replica_net_timeout", "slave_net_timeout", "max_connections", "connect_timeout"]
+    /// Global, and read-only for a session (MySQL 8: ER_VARIABLE_IS_READONLY on SET SESSION).
+    static let readOnlyForSession: Set<String> = ["max_allowed_packet"]
     static let sessionSettable: Set<String> = [
         "autocommit", "sql_mode", "time_zone", "names", "character_set_client", "character_set_results",
         "character_set_connection", "collation_connection", "transaction_isolation", "tx_isolation",
@@ -125,12 +127,13 @@ extension ExecutionContext {
         "sql_select_limit", "foreign_key_checks", "unique_checks", "sql_log_bin", "sql_safe_updates", "max_execution_time",
         "transaction_read_only", "tx_read_only", "group_concat_max_len", "sql_auto_is_null", "sql_notes",
         "sql_quote_show_create", "innodb_lock_wait_timeout", "lock_wait_timeout", "timestamp", "insert_id",
-        "last_insert_id", "profiling", "sql_big_selects", "max_allowed_packet", "character_set_server", "collation_server",
+        "last_insert_id", "profiling", "sql_big_selects", "character_set_server", "collation_server",
         "default_storage_engine", "big_tables", "sql_warnings", "pseudo_thread_id", "explicit_defaults_for_timestamp",
         "transaction_write_set_extraction", "rpl_semi_sync_replica_enabled", "rpl_semi_sync_slave_enabled",
     ]
 
     mutating func set(_ assignments: [(global: Bool, name: String, value: Expr)], session: inout Session) throws -> StoreResult {
+        var warnings: [StoreWarning] = []
         for a in assignments {
             let ev = evaluator(nil, session, clause: "field list")
             if a.name.hasPrefix("@") {
@@ -138,16 +141,35 @@ extension ExecutionContext {
                 continue
             }
             let raw = try ev.eval(a.value, row: nil)
-            if a.global || Self.globalOnly.contains(a.name) {
-                guard Self.globalOnly.contains(a.name) || Self.sessionSettable.contains(a.name) else { throw StoreError.unknownSystemVariable(a.name) }
+            if a.global || Self.globalOnly.contains(a.name) || Self.readOnlyForSession.contains(a.name) {
+                guard Self.globalOnly.contains(a.name) || Self.sessionSettable.contains(a.name) || Self.readOnlyForSession.contains(a.name) else {
+                    throw StoreError.unknownSystemVariable(a.name)
+                }
+                if !a.global, Self.readOnlyForSession.contains(a.name) {
+                    throw StoreError(code: 1621, sqlState: "HY000", message: "SESSION variable '\(a.name)' is read-only. Use SET GLOBAL to assign the value")
+                }
                 if !a.global { throw StoreError.globalVariable(a.name) }
                 try requireSuper(session, "SUPER or SYSTEM_VARIABLES_ADMIN")
-                try setGlobal(a.name, raw)
+                if let w = try setGlobal(a.name, raw) { warnings.append(w) }
             } else if !Self.sessionSettable.contains(a.name) {
                 throw StoreError.unknownSystemVariable(a.name)
+            } else if a.name == "wait_timeout", let limit = Self.connectionLimits[a.name] {
+                let (seconds, warning) = try Self.bounded(a.name, raw, limit.range)
+                session.waitTimeout = seconds
+                if let warning { warnings.append(warning) }
             }
         }
-        return StoreResult(affectedRows: 0)
+        var r = StoreResult(affectedRows: 0)
+        r.warningList = warnings
+        return r
+    }
+
+    /// A numeric variable out of its range is set to the nearest bound with warning 1292, as mysqld does.
+    static func bounded(_ name: String, _ v: SQLValue, _ range: ClosedRange<Int>) throws -> (Int, StoreWarning?) {
+        guard case .int(let n) = v else { throw StoreError(code: 1232, sqlState: "42000", message: "Incorrect argument type to variable '\(name)'") }
+        let clamped = Int(min(max(n, Int64(range.lowerBound)), Int64(range.upperBound)))
+        guard Int64(clamped) != n else { return (clamped, nil) }
+        return (clamped, StoreWarning(level: "Warning", code: 1292, message: "Truncated incorrect \(name) value: '\(n)'"))
     }
 
     private static func boolean(_ name: String, _ v: SQLValue) throws -> Bool {
@@ -163,8 +185,26 @@ extension ExecutionContext {
         }
     }
 
-    private mutating func setGlobal(_ name: String, _ v: SQLValue) throws {
+    /// The connection limits: mysqld's range for each, and where the server keeps it.
+    static let connectionLimits: [String: (range: ClosedRange<Int>, variable: any WritableKeyPath<ServerVariables, Int> & Sendable)] = [
+        "max_connections": (1...100_000, \.maxConnections),
+        "connect_timeout": (2...31_536_000, \.connectTimeout),
+        "wait_timeout": (1...31_536_000, \.waitTimeout),
+        "interactive_timeout": (1...31_536_000, \.interactiveTimeout),
+    ]
+
+    private mutating func setGlobal(_ name: String, _ v: SQLValue) throws -> StoreWarning? {
+        if let limit = Self.connectionLimits[name] {
+            let (n, w) = try Self.bounded(name, v, limit.range)
+            state.variables[keyPath: limit.variable] = n
+            return w
+        }
         switch name {
+        case "max_allowed_packet":
+            // A multiple of 1024 (the block size), from 1 KB to 1 GB; new connections get it.
+            let (n, w) = try Self.bounded(name, v, 1024...1_073_741_824)
+            state.variables.maxAllowedPacket = n / 1024 * 1024
+            return w ?? (n % 1024 == 0 ? nil : StoreWarning(level: "Warning", code: 1292, message: "Truncated incorrect max_allowed_packet value: '\(n)'"))
         case "read_only":
             let on = try Self.boolean(name, v)
             state.variables.readOnly = on
@@ -187,5 +227,6 @@ extension ExecutionContext {
         default:
             break  // accepted session-style globals (sql_mode …) change nothing in the miniature
         }
+        return nil
     }
 }

@@ -94,8 +94,11 @@ extension ExecutionContext {
         }
         let ev = evaluator(nil, session, clause: "field list")
         let millis = ev.nowMillis()
-        var nextAuto = table.autoIncrement
-        if let forced = session.replay?.insertID, forced > 0 { nextAuto = forced }
+        // The counter is the next value to generate, never past the column's maximum (a data log written before
+        // that rule, or edited by hand, may hold more).
+        let autoMax = table.autoIncrementColumn.map { table.columns[$0].autoIncrementMax } ?? Int64.max
+        var nextAuto = min(max(1, table.autoIncrement), autoMax)
+        if let forced = session.replay?.insertID, forced > 0 { nextAuto = min(forced, autoMax) }
         var firstGenerated: Int64 = 0
         var newRows: [[SQLValue]] = []
         var duplicates = 0
@@ -129,10 +132,10 @@ extension ExecutionContext {
                     if v.isNull || v == .int(0) || v == .string("0") {
                         v = .int(nextAuto)
                         if firstGenerated == 0 { firstGenerated = nextAuto }
-                        nextAuto += 1
+                        nextAuto = Table.autoIncrement(after: nextAuto, max: autoMax)
                     } else {
                         let coerced = try Self.coerce(v, to: c, row: rowNumber)
-                        if case .int(let x) = coerced, x >= nextAuto { nextAuto = x + 1 }
+                        if case .int(let x) = coerced, x >= nextAuto { nextAuto = Table.autoIncrement(after: x, max: autoMax) }
                         v = coerced
                     }
                 } else {
@@ -162,7 +165,7 @@ extension ExecutionContext {
             for (k, index) in table.indexes.enumerated() { if let key = table.key(row, index) { keySets[k].insert(key) } }
             newRows.append(row)
         }
-        let finalAuto = max(nextAuto, table.autoIncrement)
+        let finalAuto = max(nextAuto, min(table.autoIncrement, autoMax))
         try withTable(db, table.name) { tb in
             tb.rows += newRows
             tb.keySets = keySets
@@ -218,14 +221,17 @@ extension ExecutionContext {
                     }
                 }
             }
+            // MySQL 8 persists a counter raised by UPDATE: the next insert continues after the largest value.
             var maxAuto: Int64 = 0
+            var autoMax = Int64.max
             if let a = table.autoIncrementColumn {
-                for (_, row) in changes { if case .int(let x) = row[a] { maxAuto = max(maxAuto, x) } }
+                autoMax = table.columns[a].autoIncrementMax
+                for (_, row) in changes where a < row.count { if case .int(let x) = row[a] { maxAuto = max(maxAuto, x) } }
             }
             try withTable(db, table.name) { tb in
                 for (r, newRow) in changes { tb.rows[r] = newRow }
                 tb.keySets = keySets
-                if maxAuto >= tb.autoIncrement { tb.autoIncrement = maxAuto + 1 }
+                if maxAuto >= tb.autoIncrement { tb.autoIncrement = Table.autoIncrement(after: maxAuto, max: autoMax) }
             }
         }
         return StoreResult(affectedRows: changes.count, info: "Rows matched: \(matched)  Changed: \(changes.count)  Warnings: 0")
@@ -315,6 +321,8 @@ extension ExecutionContext {
             throw StoreError.tableExists(t.name)
         }
         guard !defs.isEmpty else { throw StoreError(code: 1113, sqlState: "42000", message: "A table must have at least 1 column") }
+        // InnoDB's REC_MAX_N_USER_FIELDS: 1017 columns (the server's own limit, 4096, is never reached first).
+        guard defs.count <= 1017 else { throw StoreError.tooManyColumns() }
         var columns: [Column] = []
         for d in defs {
             if columns.contains(where: { $0.name.lowercased() == d.name.lowercased() }) { throw StoreError.duplicateColumn(d.name) }
@@ -362,6 +370,11 @@ extension ExecutionContext {
                 if cols.count == 1 { table.columns[i].unique = true }
             }
             table.indexes.append(UniqueIndex(name: name, columns: idx))
+        }
+        // MAX_KEY and MAX_REF_PARTS.
+        if table.indexes.count > 64 { throw StoreError(code: 1069, sqlState: "42000", message: "Too many keys specified; max 64 keys allowed") }
+        if table.indexes.contains(where: { $0.columns.count > 16 }) {
+            throw StoreError(code: 1070, sqlState: "42000", message: "Too many key parts specified; max 16 parts allowed")
         }
         let autos = table.columns.enumerated().filter { $0.element.autoIncrement }
         if autos.count > 1 { throw StoreError.autoIncrementMustBeKey() }

@@ -12,6 +12,9 @@ struct Session: Sendable {
     var lastWarnings: [StoreWarning] = []
     /// Set when the replication applier or crash recovery repeats a logged transaction.
     var replay: Replay?
+    /// The session's wait_timeout: the global wait_timeout, or interactive_timeout for an interactive client, at
+    /// login; SET SESSION wait_timeout changes it. Nil for in-process sessions, which have no connection.
+    var waitTimeout: Int?
 
     var isSuper: Bool { account.isSuper }
 

@@ -8,6 +8,11 @@ struct ServerVariables: Sendable {
     var semiSyncSourceEnabled: Bool
     var semiSyncSourceTimeout: Int
     var replicaNetTimeout: Int
+    var maxConnections: Int
+    var maxAllowedPacket: Int
+    var connectTimeout: Int
+    var waitTimeout: Int
+    var interactiveTimeout: Int
 }
 
 /// The SQL engine: catalog, GTIDs, variables, and the commit path (binlog, then redo log, then OK).
@@ -41,7 +46,12 @@ final class StoreEngine: Sendable {
             readOnly: settings.readOnly || settings.superReadOnly, superReadOnly: settings.superReadOnly,
             semiSyncSourceEnabled: settings.semiSyncSourceEnabled,
             semiSyncSourceTimeout: settings.semiSyncSourceTimeoutMilliseconds,
-            replicaNetTimeout: max(1, settings.replicaNetTimeoutSeconds))))
+            replicaNetTimeout: max(1, settings.replicaNetTimeoutSeconds),
+            maxConnections: min(max(1, settings.maxConnections), 100_000),
+            maxAllowedPacket: min(max(1024, settings.maxAllowedPacket), 1_073_741_824),
+            connectTimeout: min(max(2, settings.connectTimeoutSeconds), 31_536_000),
+            waitTimeout: min(max(1, settings.waitTimeoutSeconds), 31_536_000),
+            interactiveTimeout: min(max(1, settings.interactiveTimeoutSeconds), 31_536_000))))
     }
 
     var variables: ServerVariables { state.withLockedValue { $0.variables } }
@@ -54,13 +64,14 @@ final class StoreEngine: Sendable {
         return try state.withLockedValue { st in
             guard st.open else { throw StoreConnectionError.lostConnection() }
             var ctx = ExecutionContext(engine: self, state: st)
-            defer {
-                st = ctx.state
-                if dataLog.needsCheckpoint {
-                    try? dataLog.checkpoint(DataLog.Snapshot(catalog: st.catalog, gtidExecuted: st.gtidExecuted.description, source: st.appliedSource))
-                }
+            // A statement that fails changes nothing: its working copy of the state is dropped (MySQL rolls the
+            // statement back), also when the failure comes from the commit itself.
+            let executed = try ctx.run(parsed, session: &s)
+            st = ctx.state
+            if dataLog.needsCheckpoint {
+                try? dataLog.checkpoint(DataLog.Snapshot(catalog: st.catalog, gtidExecuted: st.gtidExecuted.description, source: st.appliedSource))
             }
-            return try ctx.run(parsed, session: &s)
+            return executed
         }
     }
 
@@ -84,7 +95,7 @@ final class StoreEngine: Sendable {
         state.withLockedValue { st in
             st.catalog = snap.catalog
             for name in st.catalog.databases.keys {
-                for t in st.catalog.databases[name]?.tables.keys.map({ $0 }) ?? [] { st.catalog.databases[name]?.tables[t]?.rebuildKeys() }
+                for t in st.catalog.databases[name]?.tables.keys.map({ $0 }) ?? [] { st.catalog.databases[name]?.tables[t]?.normalize() }
             }
             st.gtidExecuted = GTIDSet(parsing: snap.gtidExecuted) ?? GTIDSet()
             st.appliedSource = snap.source
@@ -100,7 +111,7 @@ final class StoreEngine: Sendable {
     }
 
     func account(named name: String, from address: String) -> Account? {
-        state.withLockedValue { $0.catalog.account(named: name, from: address) }
+        state.withLockedValue { $0.catalog.account(named: name, from: address, server: settings.host) }
     }
 }
 
@@ -179,7 +190,14 @@ struct ExecutionContext {
     mutating func commit(sql: String, database: String?, insertID: Int64, session: Session) throws -> (file: String, position: UInt64)? {
         let replay = session.replay
         let millis = replay?.millis ?? UInt64(Date().timeIntervalSince1970 * 1000)
-        let gtid = replay?.gtid ?? (engine.serverUUID, state.gtidExecuted.next(for: engine.serverUUID))
+        let gtid: (uuid: String, gno: Int64)
+        if let replayed = replay?.gtid {
+            gtid = replayed
+        } else if let gno = state.gtidExecuted.next(for: engine.serverUUID) {
+            gtid = (engine.serverUUID, gno)
+        } else {
+            throw StoreError(code: 1775, sqlState: "HY000", message: "Impossible to generate GTID: the integer component reached the maximum value. Restart the server with a new server_uuid.")
+        }
         var point: (file: String, position: UInt64)?
         if let binlog = engine.binlog, replay?.writeBinlog ?? true {
             point = try binlog.appendTransaction(uuid: gtid.uuid, gno: gtid.gno, database: database, sql: sql, insertID: insertID, millis: millis)

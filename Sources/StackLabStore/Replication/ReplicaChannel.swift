@@ -17,6 +17,24 @@ struct ReplicaConfig: Codable, Sendable, Equatable {
     var heartbeatPeriod: Double?
     /// Whether replication was running, so it restarts with the server (no skip-replica-start).
     var running = false
+
+    /// mysqld's bounds: SOURCE_CONNECT_RETRY up to a year, SOURCE_DELAY up to 2^31 - 1 seconds, heartbeats up to
+    /// 4294967 seconds.
+    static let maxSeconds = 31_536_000
+    static let maxDelay = Int(Int32.max)
+    static let maxHeartbeatPeriod = 4_294_967.0
+
+    /// The settings as CHANGE REPLICATION SOURCE TO could have made them: replica.json read back from a data
+    /// directory may have been edited, and its numbers feed timers.
+    var withinLimits: ReplicaConfig {
+        var c = self
+        c.port = min(max(0, port), 65535)
+        c.logPosition = min(logPosition, UInt64(UInt32.max))
+        c.delay = min(max(0, delay), Self.maxDelay)
+        c.connectRetry = min(max(0, connectRetry), Self.maxSeconds)
+        c.heartbeatPeriod = heartbeatPeriod.flatMap { $0.isFinite ? min(max(0, $0), Self.maxHeartbeatPeriod) : nil }
+        return c
+    }
 }
 
 /// Replica_IO_Running.
@@ -94,7 +112,8 @@ final class ReplicaChannel: Sendable {
         r.completePos = r.readSourceLogPos
         // Relay log numbering continues across restarts (relay-bin.index), as mysqld's does.
         let index = (try? String(contentsOfFile: settings.dataDirectory + "/" + settings.relayLog + ".index", encoding: .utf8)) ?? ""
-        r.relayFileNumber = index.split(separator: "\n").compactMap { $0.split(separator: ".").last.flatMap { Int($0) } }.max() ?? 0
+        r.relayFileNumber = min(index.split(separator: "\n").compactMap { $0.split(separator: ".").last.flatMap { Int($0) } }.max() ?? 0,
+                                BinaryLog.maxFileNumber - 1)
         self.runtime = NIOLockedValueBox(r)
     }
 
@@ -107,7 +126,7 @@ final class ReplicaChannel: Sendable {
 
     static func loadConfig(dataDirectory: String) -> ReplicaConfig? {
         guard let data = FileManager.default.contents(atPath: dataDirectory + "/replica.json") else { return nil }
-        return try? JSONDecoder().decode(ReplicaConfig.self, from: data)
+        return (try? JSONDecoder().decode(ReplicaConfig.self, from: data))?.withinLimits
     }
 
     var sourceDescription: String {
@@ -241,7 +260,7 @@ final class ReplicaChannel: Sendable {
                 guard let text else { return }
                 store.log(level: "ERROR", code: "MY-010584", subsystem: "Repl", "Replica I/O for channel '': \(text), Error_code: \(Self.errorCode(code))")
                 // Connect_Retry: wait, but wake at once on STOP REPLICA (the task is cancelled).
-                try? await Task.sleep(nanoseconds: UInt64(max(0, retry)) * 1_000_000_000 + (retry == 0 ? 50_000_000 : 0))
+                try? await Task.sleep(nanoseconds: UInt64(min(max(0, retry), ReplicaConfig.maxSeconds)) * 1_000_000_000 + (retry == 0 ? 50_000_000 : 0))
             }
         }
     }
@@ -261,7 +280,9 @@ final class ReplicaChannel: Sendable {
 
     private func stream(_ conn: MySQLConnection, generation: Int, source: String) async throws {
         let info = try await conn.query("SELECT @@server_id, @@server_uuid")
-        let sourceID = Int(info.rows.first?[0] ?? "0") ?? 0
+        // The source may be anything the learner pointed CHANGE REPLICATION SOURCE TO at: read its answer with care.
+        let answer = info.rows.first ?? []
+        let sourceID = Int((answer.first ?? "0") ?? "0") ?? 0
         if sourceID == settings.serverID {
             throw StoreConnectionError(code: 13117, message: "Fatal error: The replica I/O thread stops because source and replica have equal MySQL server ids; these ids must be different for replication to work (or the --replicate-same-server-id option must be used on replica but this does not always make sense; please check the manual before using it).")
         }
@@ -271,8 +292,10 @@ final class ReplicaChannel: Sendable {
         _ = try await conn.query("SET @source_heartbeat_period = \(Int64(heartbeat * 1_000_000_000))")
         let (config, file, pos, relayNumber): (ReplicaConfig, String, UInt64, Int) = runtime.withLockedValue { r in
             r.sourceServerID = sourceID
-            r.sourceUUID = info.rows.first?[1] ?? ""
-            r.relayFileNumber += 1
+            r.sourceUUID = (answer.count > 1 ? answer[1] : nil) ?? ""
+            // Past mysqld's last extension number the relay log starts again at 1: every relay file before the
+            // current one is refetched or applied already (relay_log_recovery).
+            r.relayFileNumber = r.relayFileNumber < BinaryLog.maxFileNumber ? r.relayFileNumber + 1 : 1
             return (r.config, r.sourceLogFile, r.readSourceLogPos, r.relayFileNumber)
         }
         try openRelayFile(number: relayNumber)
@@ -373,8 +396,12 @@ final class ReplicaChannel: Sendable {
             r.relayWritePos = UInt64(bytes.count)
             if r.relayLogFile.isEmpty || r.applied >= r.relay.count { r.relayLogFile = name; r.relayLogPos = UInt64(bytes.count) }
         }
-        let index = (1...max(1, number)).map { "./" + BinaryLog.fileName(settings.relayLog, $0) }.joined(separator: "\n") + "\n"
-        try? index.write(toFile: settings.dataDirectory + "/" + settings.relayLog + ".index", atomically: true, encoding: .utf8)
+        // The index lists the relay files there are (mysqld appends each new one), never a number range.
+        let indexPath = settings.dataDirectory + "/" + settings.relayLog + ".index"
+        var listed = ((try? String(contentsOfFile: indexPath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        listed.removeAll { $0 == "./" + name || !FileManager.default.fileExists(atPath: settings.dataDirectory + "/" + $0.replacingOccurrences(of: "./", with: "")) }
+        listed.append("./" + name)
+        try? (listed.joined(separator: "\n") + "\n").write(toFile: indexPath, atomically: true, encoding: .utf8)
     }
 
     /// Writes the event to the relay log file before anything else sees it (and before a semi-sync ack).

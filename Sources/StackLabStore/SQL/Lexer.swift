@@ -51,7 +51,9 @@ struct Lexer: Sendable {
             (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x24 || c >= 0x80
         }
         func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        let maxTokens = StatementMemory.limit / StatementMemory.perToken
         while i < n {
+            if tokens.count >= maxTokens { throw StoreError.outOfMemory(needed: tokens.count * StatementMemory.perToken) }
             let c = bytes[i]
             if c == 0x0A { line += 1; i += 1; continue }
             if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0C { i += 1; continue }

@@ -126,6 +126,13 @@ struct Parser {
         throw error()
     }
 
+    /// A LIMIT or OFFSET count: MySQL takes any up to 18446744073709551615 (and 1064 past it). No table holds
+    /// more than Int.max rows, so a larger count means "all of them".
+    private mutating func rowCount() throws(StoreError) -> Int {
+        if case .number(let s) = current.kind, let v = UInt64(s) { advance(); return Int(clamping: v) }
+        throw error()
+    }
+
     private mutating func stringLiteral() throws(StoreError) -> String {
         if case .string(let s) = current.kind { advance(); return s }
         throw error()
@@ -285,8 +292,8 @@ struct Parser {
         if current.isWord("UNION") { throw StoreError.notSupported("UNION") }
         if accept("ORDER") { try expect("BY"); select.orderBy = try orderList() }
         if accept("LIMIT") {
-            let a = try integer()
-            if acceptOp(",") { select.offset = a; select.limit = try integer() } else if accept("OFFSET") { select.limit = a; select.offset = try integer() } else { select.limit = a }
+            let a = try rowCount()
+            if acceptOp(",") { select.offset = a; select.limit = try rowCount() } else if accept("OFFSET") { select.limit = a; select.offset = try rowCount() } else { select.limit = a }
         }
         if accept("FOR") {
             guard accept("UPDATE") || accept("SHARE") else { throw error() }
@@ -372,7 +379,7 @@ struct Parser {
         if accept("WHERE") { whereClause = try parseExpr() }
         if accept("ORDER") { try expect("BY"); _ = try orderList() }
         var limit: Int?
-        if accept("LIMIT") { limit = try integer() }
+        if accept("LIMIT") { limit = try rowCount() }
         return .update(table: table, assignments: assignments, whereClause: whereClause, limit: limit)
     }
 
@@ -385,7 +392,7 @@ struct Parser {
         if accept("WHERE") { whereClause = try parseExpr() }
         if accept("ORDER") { try expect("BY"); _ = try orderList() }
         var limit: Int?
-        if accept("LIMIT") { limit = try integer() }
+        if accept("LIMIT") { limit = try rowCount() }
         return .delete(table: table, whereClause: whereClause, limit: limit)
     }
 
@@ -494,27 +501,37 @@ struct Parser {
         let typeToken = current
         guard case .word(let typeWord) = current.kind else { throw error() }
         advance()
-        var length: Int?
-        func optionalLength(_ p: inout Parser) throws(StoreError) -> Int? {
+        // A length as written: any count of digits (mysqld reads them as a number and then range-checks it).
+        func optionalLength(_ p: inout Parser) throws(StoreError) -> UInt64? {
             if p.acceptOp("(") {
-                let n = try p.integer()
+                guard case .number(let text) = p.current.kind, text.allSatisfy(\.isNumber) else { throw p.error() }
+                p.advance()
                 if p.acceptOp(",") { _ = try p.integer() }
                 try p.expectOp(")")
-                return n
+                return UInt64(text) ?? UInt64.max
             }
             return nil
         }
+        // MySQL 8's limits: display widths up to 255, VARCHAR up to 16383 characters of utf8mb4 (65535 bytes),
+        // CHAR up to 255, and no length at all past 2^32 - 1.
+        func displayWidth(_ p: inout Parser) throws(StoreError) {
+            if let n = try optionalLength(&p), n > 255 { throw StoreError.displayWidthOutOfRange(name, max: 255) }
+        }
+        func characters(_ n: UInt64, max limit: UInt64) throws(StoreError) -> Int {
+            if n > 4_294_967_295 { throw StoreError.displayWidthOutOfRange(name, max: 4_294_967_295) }
+            if n > limit { throw StoreError.columnTooLong(name, max: limit) }
+            return Int(n)
+        }
         let kind: ColumnKind
         switch typeWord.uppercased() {
-        case "INT", "INTEGER", "MEDIUMINT": _ = try optionalLength(&self); kind = .int
-        case "BIGINT": _ = try optionalLength(&self); kind = .bigint
-        case "TINYINT", "BOOL", "BOOLEAN": _ = try optionalLength(&self); kind = .tinyint
-        case "SMALLINT": _ = try optionalLength(&self); kind = .smallint
+        case "INT", "INTEGER", "MEDIUMINT": try displayWidth(&self); kind = .int
+        case "BIGINT": try displayWidth(&self); kind = .bigint
+        case "TINYINT", "BOOL", "BOOLEAN": try displayWidth(&self); kind = .tinyint
+        case "SMALLINT": try displayWidth(&self); kind = .smallint
         case "VARCHAR":
-            length = try optionalLength(&self)
-            guard let n = length else { throw error() }
-            kind = .varchar(n)
-        case "CHAR": kind = .char(try optionalLength(&self) ?? 1)
+            guard let n = try optionalLength(&self) else { throw error() }
+            kind = .varchar(try characters(n, max: 16383))
+        case "CHAR": kind = .char(try characters(try optionalLength(&self) ?? 1, max: 255))
         case "TEXT", "TINYTEXT", "MEDIUMTEXT", "LONGTEXT": _ = try optionalLength(&self); kind = .text
         case "DATETIME": _ = try optionalLength(&self); kind = .datetime
         case "TIMESTAMP": _ = try optionalLength(&self); kind = .timestamp
@@ -731,7 +748,7 @@ struct Parser {
         }
         if accept("VARIABLES") { return .variables(like: try likePattern()) }
         if accept("STATUS") { return .status(like: try likePattern()) }
-        if accept("WARNINGS") { if accept("LIMIT") { _ = try integer() }; return .warnings }
+        if accept("WARNINGS") { if accept("LIMIT") { _ = try rowCount(); if acceptOp(",") { _ = try rowCount() } }; return .warnings }
         if accept("ERRORS") { return .errors }
         if accept("REPLICA") || accept("SLAVE") {
             let legacy = tokens[index - 1].isWord("SLAVE")
@@ -886,7 +903,12 @@ struct Parser {
         case .number(let s):
             advance()
             if let v = Int64(s) { return .literal(.int(v)) }
-            if let d = Double(s) { return .literal(.double(d)) }
+            if let d = Double(s) {
+                guard d.isFinite else {
+                    throw StoreError(code: 1367, sqlState: "22007", message: "Illegal double '\(s)' value found during parsing")
+                }
+                return .literal(.double(d))
+            }
             throw error(at: t)
         case .string(let s):
             advance()

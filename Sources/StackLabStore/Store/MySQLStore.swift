@@ -46,6 +46,12 @@ public final class MySQLStore: Sendable {
         var replicas: [UInt32: String] = [:]
         var startedAt = Date()
         var questions = 0
+        /// SHOW STATUS counters of the connection limits.
+        var connections = 0
+        var maxUsedConnections = 0
+        var abortedClients = 0
+        var abortedConnects = 0
+        var connectionErrorsMaxConnections = 0
     }
 
     private let runtime: NIOLockedValueBox<Runtime>
@@ -233,26 +239,50 @@ public final class MySQLStore: Sendable {
     // MARK: - Connections
 
     /// Installs the server-side handlers on an accepted connection. The lab owns the listening socket.
+    /// A connection past max_connections + 1 gets ERROR 1040 instead (the last one of those is kept for SUPER;
+    /// the handler checks that after the login).
     public func configureConnection(_ channel: Channel) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            let handler = MySQLServerHandler(store: self)
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MySQLPacketDecoder()))
-            try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(MySQLPacketEncoder()))
-            try channel.pipeline.syncOperations.addHandler(handler)
-        }.map { [weak self] in
-            guard let self else { return }
+            enum Admission { case stopped, tooMany, admitted }
             let id = ObjectIdentifier(channel)
-            let accepted = self.runtime.withLockedValue { r -> Bool in
-                guard r.running else { return false }
-                r.channels[id] = channel
-                return true
-            }
-            if !accepted { channel.close(promise: nil) }
-            channel.closeFuture.whenComplete { [weak self] _ in
-                self?.runtime.withLockedValue { r in
-                    if r.channels[id] === channel { r.channels[id] = nil }
+            let variables = self.engine.variables
+            let admission = self.runtime.withLockedValue { r -> Admission in
+                guard r.running else { return .stopped }
+                r.connections += 1
+                guard r.channels.count <= variables.maxConnections else {
+                    r.connectionErrorsMaxConnections += 1
+                    return .tooMany
                 }
+                r.channels[id] = channel
+                r.maxUsedConnections = max(r.maxUsedConnections, r.channels.count)
+                return .admitted
             }
+            switch admission {
+            case .stopped:
+                channel.close(promise: nil)
+            case .tooMany:
+                try channel.pipeline.syncOperations.addHandler(TooManyConnectionsHandler())
+            case .admitted:
+                channel.closeFuture.whenComplete { [weak self] _ in
+                    self?.runtime.withLockedValue { r in
+                        if r.channels[id] === channel { r.channels[id] = nil }
+                    }
+                }
+                let limit = PacketSizeLimit(allowed: variables.maxAllowedPacket, current: MySQLServerHandler.handshakeLimit)
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MySQLPacketDecoder(limit: limit)))
+                try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(MySQLPacketEncoder()))
+                try channel.pipeline.syncOperations.addHandler(MySQLServerHandler(store: self, limit: limit))
+            }
+        }
+    }
+
+    /// Client connections open now (what max_connections counts).
+    var connectionCount: Int { runtime.withLockedValue { $0.channels.count } }
+
+    /// A connection the server ended: Aborted_clients once logged in, Aborted_connects before.
+    func connectionAborted(authenticated: Bool) {
+        runtime.withLockedValue { r in
+            if authenticated { r.abortedClients += 1 } else { r.abortedConnects += 1 }
         }
     }
 
@@ -309,13 +339,18 @@ public final class MySQLStore: Sendable {
             run.outcomes.append(.failure(e))
             return run
         }
+        var spent = 0
         for p in pending {
             do {
                 let parsed = try p.parse()
                 let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
+                // Every statement's answer is held until the query's last one has run: together they are bounded.
+                spent += executed.result.estimatedBytes + StatementMemory.perColumn
+                if spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: spent) }
                 run.outcomes.append(.success(executed.result))
                 if let c = executed.commit { run.commit = c }
-                run.delaySeconds += executed.delaySeconds
+                // SLEEP(n) is at most a day each, and a query holds at most a year of them (their sum feeds a timer).
+                run.delaySeconds = min(run.delaySeconds + executed.delaySeconds, 31_536_000)
                 if case .show(.warnings) = parsed.statement {} else if case .show(.errors) = parsed.statement {} else {
                     session.lastWarnings = executed.result.warningList
                 }
@@ -465,8 +500,13 @@ public final class MySQLStore: Sendable {
             return Executed(result: replica.snapshot(executed: engine.gtidExecuted).result(legacyNames: legacy), commit: nil)
         case .show(.status(let like)):
             let c = semiSync.counters
-            let (start, questions, count) = runtime.withLockedValue { ($0.startedAt, $0.questions, $0.channels.count) }
+            let (start, questions, count, r) = runtime.withLockedValue { ($0.startedAt, $0.questions, $0.channels.count, $0) }
             var rows: [[String?]] = [
+                ["Aborted_clients", String(r.abortedClients)],
+                ["Aborted_connects", String(r.abortedConnects)],
+                ["Connection_errors_max_connections", String(r.connectionErrorsMaxConnections)],
+                ["Connections", String(r.connections)],
+                ["Max_used_connections", String(r.maxUsedConnections)],
                 ["Questions", String(questions)],
                 ["Rpl_semi_sync_source_clients", String(c.clients)],
                 ["Rpl_semi_sync_source_no_tx", String(c.no)],

@@ -74,6 +74,13 @@ extension StoreError {
     static func incorrectDatetime(_ value: String, column: String, row: Int) -> StoreError {
         StoreError(code: 1292, sqlState: "22007", message: "Incorrect datetime value: '\(value)' for column '\(column)' at row \(row)")
     }
+    static func displayWidthOutOfRange(_ column: String, max: UInt64) -> StoreError {
+        StoreError(code: 1439, sqlState: "42000", message: "Display width out of range for column '\(column)' (max = \(max))")
+    }
+    static func columnTooLong(_ column: String, max: UInt64) -> StoreError {
+        StoreError(code: 1074, sqlState: "42000", message: "Column length too big for column '\(column)' (max = \(max)); use BLOB or TEXT instead")
+    }
+    static func tooManyColumns() -> StoreError { StoreError(code: 1117, sqlState: "HY000", message: "Too many columns") }
     static func duplicateColumn(_ name: String) -> StoreError {
         StoreError(code: 1060, sqlState: "42S21", message: "Duplicate column name '\(name)'")
     }
@@ -106,6 +113,12 @@ extension StoreError {
     }
     static func operationFailed(_ op: String, _ who: String) -> StoreError {
         StoreError(code: 1396, sqlState: "HY000", message: "Operation \(op) failed for \(who)")
+    }
+    static func badHandshake() -> StoreError { StoreError(code: 1043, sqlState: "08S01", message: "Bad handshake") }
+    static func tooManyConnections() -> StoreError { StoreError(code: 1040, sqlState: "08004", message: "Too many connections") }
+    /// ER_OUTOFMEMORY: what mysqld answers when a statement cannot have the memory it needs.
+    static func outOfMemory(needed: Int) -> StoreError {
+        StoreError(code: 1037, sqlState: "HY001", message: "Out of memory; restart server and try again (needed \(needed) bytes)")
     }
     static func unknownCommand() -> StoreError { StoreError(code: 1047, sqlState: "08S01", message: "Unknown command") }
     static func malformedPacket() -> StoreError { StoreError(code: 1835, sqlState: "HY000", message: "Malformed communication packet.") }

@@ -44,6 +44,23 @@ public struct StoreSettings: Sendable {
     /// real disks). Off by default: a crash of the miniature is a crash of the process, not of the machine, so a
     /// write() that returned is already safe.
     public var fsyncOnCommit: Bool
+    /// max_connections: this many clients at once, plus one more for a SUPER account; past that a connection
+    /// hears ERROR 1040 "Too many connections" instead of a greeting.
+    public var maxConnections: Int
+    /// max_allowed_packet, in bytes: a larger packet is ERROR 1153 and the connection closes.
+    public var maxAllowedPacket: Int
+    /// connect_timeout: seconds a client has to log in before it is dropped.
+    public var connectTimeoutSeconds: Int
+    /// wait_timeout and interactive_timeout: seconds a logged-in client may sit idle (interactive ones, such as
+    /// the mysql client, get the second) before the server disconnects it with ERROR 4031.
+    public var waitTimeoutSeconds: Int
+    public var interactiveTimeoutSeconds: Int
+
+    /// MySQL 8's defaults for the connection limits.
+    public static let defaultMaxConnections = 151
+    public static let defaultMaxAllowedPacket = 67_108_864
+    public static let defaultConnectTimeout = 10
+    public static let defaultWaitTimeout = 28_800
 
     public init(serverName: String, serverID: Int, host: String, port: Int, dataDirectory: String) {
         self.serverName = serverName
@@ -65,5 +82,10 @@ public struct StoreSettings: Sendable {
         self.skipReplicaStart = false
         self.users = []
         self.fsyncOnCommit = false
+        self.maxConnections = Self.defaultMaxConnections
+        self.maxAllowedPacket = Self.defaultMaxAllowedPacket
+        self.connectTimeoutSeconds = Self.defaultConnectTimeout
+        self.waitTimeoutSeconds = Self.defaultWaitTimeout
+        self.interactiveTimeoutSeconds = Self.defaultWaitTimeout
     }
 }

@@ -15,18 +15,45 @@ public struct MySQLPacket: Sendable, Equatable {
     static let maxFrameLength = 0xFF_FFFF
 }
 
+/// How large the next logical packet of one connection may be. The server's handler changes it as the connection
+/// logs in (a small handshake limit first, then max_allowed_packet); the decoder of the same connection reads it.
+/// Both live on the connection's event loop.
+public final class PacketSizeLimit {
+    /// max_allowed_packet: past it mysqld answers ER_NET_PACKET_TOO_LARGE and hangs up.
+    public var allowed: Int
+    /// The limit now, at most `allowed`: smaller while the client has not logged in.
+    public var current: Int
+    /// Sequence id of the last frame header read (the answer to a packet follows its last frame).
+    public internal(set) var lastSequence: UInt8 = 0
+
+    public init(allowed: Int, current: Int? = nil) {
+        self.allowed = allowed
+        self.current = min(current ?? allowed, allowed)
+    }
+}
+
 /// Splits the byte stream into packets: 3-byte little-endian length, 1-byte sequence id, payload. Frames of
-/// 0xFFFFFF bytes are joined with the following frames into one logical packet.
+/// 0xFFFFFF bytes are joined with the following frames into one logical packet. A packet over the limit is refused
+/// from its frame header, before its body is buffered.
 public struct MySQLPacketDecoder: ByteToMessageDecoder {
     public typealias InboundOut = MySQLPacket
 
-    /// Refuse logical packets larger than this (MySQL's max_allowed_packet, 64 MB default in 8.0).
+    /// Refuse logical packets larger than this (MySQL's max_allowed_packet, 64 MB default in 8.0) when no shared
+    /// limit is given (the client side).
     public var maxPacketSize: Int
+    private let limit: PacketSizeLimit?
     private var partial: ByteBuffer?
     private var partialSequence: UInt8 = 0
 
     public init(maxPacketSize: Int = 64 * 1024 * 1024) {
         self.maxPacketSize = maxPacketSize
+        self.limit = nil
+    }
+
+    /// A server connection's decoder, whose limit its handler moves.
+    public init(limit: PacketSizeLimit) {
+        self.maxPacketSize = limit.allowed
+        self.limit = limit
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -49,18 +76,18 @@ public struct MySQLPacketDecoder: ByteToMessageDecoder {
                   let seq = buffer.getInteger(at: buffer.readerIndex + 3, as: UInt8.self)
             else { return nil }
             let length = Int(b0) | Int(b1) << 8 | Int(b2) << 16
+            limit?.lastSequence = seq
+            let total = (partial?.readableBytes ?? 0) + length
+            if total > (limit?.allowed ?? maxPacketSize) { throw MySQLProtocolError.packetTooLarge }
+            if let limit, total > limit.current { throw MySQLProtocolError.handshakeTooLarge }
             guard buffer.readableBytes >= 4 + length else { return nil }
             buffer.moveReaderIndex(forwardBy: 4)
-            guard let body = buffer.readSlice(length: length) else { return nil }
+            guard var body = buffer.readSlice(length: length) else { return nil }
             if var existing = self.partial {
-                guard existing.readableBytes + length <= self.maxPacketSize else { throw MySQLProtocolError.packetTooLarge }
-                var body = body
                 existing.writeBuffer(&body)
                 self.partial = existing
             } else {
-                guard length <= self.maxPacketSize else { throw MySQLProtocolError.packetTooLarge }
                 var copy = ByteBufferAllocator().buffer(capacity: length)
-                var body = body
                 copy.writeBuffer(&body)
                 self.partial = copy
                 self.partialSequence = seq
@@ -100,7 +127,10 @@ public struct MySQLPacketEncoder: MessageToByteEncoder {
 }
 
 public enum MySQLProtocolError: Error, Sendable, Equatable {
+    /// Over max_allowed_packet.
     case packetTooLarge
+    /// Within max_allowed_packet, but over what a client may send before it has logged in.
+    case handshakeTooLarge
     case malformedPacket(String)
     case unexpectedPacket(String)
     case connectionClosed

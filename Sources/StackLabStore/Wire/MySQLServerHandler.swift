@@ -4,8 +4,14 @@ import NIOCore
 /// One client connection on the server side: handshake, authentication, then one command at a time.
 /// Commands are answered in order; a write waiting for a semi-sync acknowledgement holds back the next command
 /// (a MySQL connection is strictly request/response).
-final class MySQLServerHandler: ChannelInboundHandler {
+///
+/// The limits of a real mysqld hold here: a client has connect_timeout seconds to log in and a small packet limit
+/// until it has; then max_allowed_packet; an idle client is disconnected after wait_timeout. While a command runs,
+/// or while the client does not read its answers, nothing more is read from it (so a client cannot queue work or
+/// make the server buffer without bound). An error in one connection ends that connection, never more.
+final class MySQLServerHandler: ChannelDuplexHandler {
     typealias InboundIn = MySQLPacket
+    typealias OutboundIn = MySQLPacket
     typealias OutboundOut = MySQLPacket
 
     private enum State {
@@ -17,6 +23,7 @@ final class MySQLServerHandler: ChannelInboundHandler {
     }
 
     private let store: MySQLStore
+    private let limit: PacketSizeLimit
     private var state = State.awaitingHandshakeResponse
     private var scramble: [UInt8] = []
     private var connectionID: UInt32 = 0
@@ -26,9 +33,18 @@ final class MySQLServerHandler: ChannelInboundHandler {
     private var queue: [MySQLPacket] = []
     private var busy = false
     private var peerAddress = "127.0.0.1"
+    private var connectTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    /// A read the channel asked for while a command ran or the client was not reading: done once that ends.
+    private var readPending = false
 
-    init(store: MySQLStore) {
+    /// The largest handshake response a client may send before it has logged in: mysqld refuses connection
+    /// attributes over 64 KB (read_client_connect_attrs), and user, auth data, database and plugin name fit in 2 KB.
+    static let handshakeLimit = 65_535 + 2_048
+
+    init(store: MySQLStore, limit: PacketSizeLimit) {
         self.store = store
+        self.limit = limit
     }
 
     private var greeted = false
@@ -54,27 +70,93 @@ final class MySQLServerHandler: ChannelInboundHandler {
         sequence = 0
         send(context, ServerMessages.handshake(connectionID: connectionID, scramble: scramble))
         context.flush()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        connectTimer = context.eventLoop.scheduleTask(in: .seconds(Int64(store.engine.variables.connectTimeout))) {
+            let (handler, context) = bound.value
+            handler.loginTimedOut(context)
+        }
+    }
+
+    /// connect_timeout passed before the client logged in: MySQL 8 answers ER_NET_READ_INTERRUPTED and hangs up
+    /// (MariaDB hangs up without a word).
+    private func loginTimedOut(_ context: ChannelHandlerContext) {
+        switch state {
+        case .awaitingHandshakeResponse, .awaitingAuthSwitch: break
+        default: return
+        }
+        fail(context, StoreError(code: 1159, sqlState: "08S01", message: "Got timeout reading communication packets"), close: true)
+        aborted("Got timeout reading communication packets")
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
+        connectTimer?.cancel()
+        idleTimer?.cancel()
         store.connectionClosed(connectionID)
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        idleTimer?.cancel()
+        idleTimer = nil
         queue.append(unwrapInboundIn(data))
         drain(context)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // Oversized or undecodable input: answer like MySQL (08S01) and hang up; never trap.
-        if case .command = state {
-            sequence = 0
-            send(context, ServerMessages.error(StoreError(code: 1153, sqlState: "08S01", message: "Got a packet bigger than 'max_allowed_packet' bytes")))
-            context.flush()
+    /// Reads wait while a command runs or while the client leaves its answers unread.
+    func read(context: ChannelHandlerContext) {
+        if busy || !queue.isEmpty || !context.channel.isWritable {
+            readPending = true
+        } else {
+            context.read()
         }
-        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReading(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeReading(_ context: ChannelHandlerContext) {
+        guard readPending, !busy, queue.isEmpty, context.channel.isWritable else { return }
+        readPending = false
+        context.read()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard !isClosed else { return }
+        switch error {
+        case MySQLProtocolError.packetTooLarge:
+            // Answered after the packet's frames, whatever state the connection is in; then mysqld hangs up.
+            sequence = limit.lastSequence &+ 1
+            fail(context, StoreError(code: 1153, sqlState: "08S01", message: "Got a packet bigger than 'max_allowed_packet' bytes"), close: true)
+            aborted("Got a packet bigger than 'max_allowed_packet' bytes")
+        case MySQLProtocolError.handshakeTooLarge:
+            sequence = limit.lastSequence &+ 1
+            fail(context, StoreError.badHandshake(), close: true)
+            aborted("Bad handshake")
+        default:
+            // A read error, or anything else thrown while handling this client: this connection ends, the rest
+            // of the server goes on.
+            state = .closed
+            context.close(promise: nil)
+            aborted("Got an error reading communication packets")
+        }
+    }
+
+    private var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
+    /// mysqld's note for a connection it ended (ER_ABORTING_USER_CONNECTION; MySQL 8 shows it at
+    /// log_error_verbosity 3, as the miniature's log shows notes).
+    private func aborted(_ reason: String) {
+        guard store.isRunning else { return }
+        let authenticated = session != nil
+        store.connectionAborted(authenticated: authenticated)
+        store.log(level: "Note", code: "MY-010914", subsystem: "Server", thread: Int(connectionID),
+                  "Aborted connection \(connectionID) to db: '\(session?.database ?? "unconnected")' user: '\(session?.user ?? "unauthenticated")' host: '\(peerAddress)' (\(reason)).")
     }
 
     private func drain(_ context: ChannelHandlerContext) {
@@ -82,6 +164,32 @@ final class MySQLServerHandler: ChannelInboundHandler {
             let packet = queue.removeFirst()
             handle(context, packet)
         }
+        guard !busy, queue.isEmpty else { return }
+        armIdleTimer(context)
+        resumeReading(context)
+    }
+
+    /// wait_timeout (interactive_timeout for interactive clients) counts from the end of the last command.
+    private func armIdleTimer(_ context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        guard case .command = state, let session else { return }
+        let seconds = session.waitTimeout ?? store.engine.variables.waitTimeout
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) {
+            let (handler, context) = bound.value
+            handler.idleTimedOut(context)
+        }
+    }
+
+    /// MySQL 8.0.24 and later tell the idle client why before hanging up: an error packet with sequence 0 in
+    /// place of the next answer (MariaDB hangs up without a word).
+    private func idleTimedOut(_ context: ChannelHandlerContext) {
+        guard case .command = state, !busy, queue.isEmpty else { return }
+        sequence = 0
+        let reason = "The client was disconnected by the server because of inactivity. See wait_timeout and interactive_timeout for configuring this behavior."
+        fail(context, StoreError(code: 4031, sqlState: "HY000", message: reason), close: true)
+        aborted(reason)
     }
 
     private func send(_ context: ChannelHandlerContext, _ payload: ByteBuffer) {
@@ -104,7 +212,8 @@ final class MySQLServerHandler: ChannelInboundHandler {
             sequence = packet.sequenceID &+ 1
             guard let response = HandshakeResponse(packet.payload) else {
                 // An SSL request or garbage: MySQL answers "Bad handshake" and closes.
-                fail(context, StoreError(code: 1043, sqlState: "08S01", message: "Bad handshake"), close: true)
+                fail(context, StoreError.badHandshake(), close: true)
+                store.connectionAborted(authenticated: false)
                 return
             }
             capabilities = response.capabilities.intersection(Capabilities.server)
@@ -137,8 +246,18 @@ final class MySQLServerHandler: ChannelInboundHandler {
         switch store.authenticate(user: response.user, address: peerAddress, token: token, scramble: scramble, connectionID: connectionID) {
         case .failure(let e):
             store.log(level: "Note", code: "MY-010926", subsystem: "Server", "Access denied for user '\(response.user)'@'\(peerAddress)' (using password: \(token.isEmpty ? "NO" : "YES"))")
+            store.connectionAborted(authenticated: false)
             fail(context, e, close: true)
         case .success(var s):
+            connectTimer?.cancel()
+            connectTimer = nil
+            let variables = store.engine.variables
+            // The last of max_connections + 1 is kept for an account with SUPER (CONNECTION_ADMIN in MySQL 8).
+            if !s.isSuper, store.connectionCount > variables.maxConnections {
+                fail(context, StoreError.tooManyConnections(), close: true)
+                store.connectionAborted(authenticated: false)
+                return
+            }
             if let db = response.database {
                 do {
                     _ = try store.engine.execute(ParsedStatement(statement: .use(db), text: "USE \(db)"), session: &s)
@@ -147,6 +266,9 @@ final class MySQLServerHandler: ChannelInboundHandler {
                     return
                 }
             }
+            s.waitTimeout = response.capabilities.contains(.interactive) ? variables.interactiveTimeout : variables.waitTimeout
+            limit.allowed = variables.maxAllowedPacket
+            limit.current = variables.maxAllowedPacket
             session = s
             state = .command
             store.processes.update(connectionID) { p in

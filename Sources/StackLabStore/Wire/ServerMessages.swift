@@ -51,12 +51,16 @@ enum ServerMessages {
         return b
     }
 
-    static func error(_ e: StoreError) -> ByteBuffer {
+    /// An ERR packet. Before the handshake the server does not know the client speaks protocol 4.1, so mysqld
+    /// leaves out the '#' and SQLSTATE (the client then shows HY000).
+    static func error(_ e: StoreError, withSQLState: Bool = true) -> ByteBuffer {
         var b = ByteBuffer()
         b.writeInteger(UInt8(0xFF))
         b.writeInteger(UInt16(clamping: e.code), endianness: .little)
-        b.writeString("#")
-        b.writeString(String((e.sqlState + "HY000").prefix(5)))
+        if withSQLState {
+            b.writeString("#")
+            b.writeString(String((e.sqlState + "HY000").prefix(5)))
+        }
         b.writeString(e.message)
         return b
     }

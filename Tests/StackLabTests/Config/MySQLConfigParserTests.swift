@@ -109,8 +109,37 @@ import Testing
     }
 
     @Test func realOptionOutsideTheSubsetSaysNotSupported() throws {
-        let error = configError { _ = try parse("[mysqld]\nmax_connections = 10\n") }
+        let error = configError { _ = try parse("[mysqld]\ninnodb_buffer_pool_size = 1G\n") }
         #expect(error?.reason.hasPrefix("not supported by stacklab's mysqld") == true)
+    }
+
+    @Test func connectionLimitsHaveMySQL8sDefaults() throws {
+        let config = try parse("[mysqld]\n")
+        #expect(config.maxConnections == 151 && config.maxAllowedPacket == 67_108_864)
+        #expect(config.connectTimeout == 10 && config.waitTimeout == 28_800 && config.interactiveTimeout == 28_800)
+    }
+
+    @Test func connectionLimitsAreSetAsInMySQL() throws {
+        let config = try parse("""
+            [mysqld]
+            max_connections = 20
+            max-allowed-packet = 16M
+            connect_timeout = 5
+            wait_timeout = 600
+            interactive_timeout = 3600
+            """)
+        #expect(config.maxConnections == 20 && config.maxAllowedPacket == 16_777_216)
+        #expect(config.connectTimeout == 5 && config.waitTimeout == 600 && config.interactiveTimeout == 3600)
+        #expect(try parse("[mysqld]\nmax_allowed_packet = 1g").maxAllowedPacket == 1_073_741_824)
+        #expect(try parse("[mysqld]\nmax_allowed_packet = 4000").maxAllowedPacket == 3072)  // a multiple of 1024, as mysqld keeps
+    }
+
+    @Test(arguments: ["max_connections = 0", "max_connections = 100001", "max_allowed_packet = 2G", "max_allowed_packet = 10",
+                      "max_allowed_packet = 64MB", "max_allowed_packet = 99999999999999999999K", "connect_timeout = 1",
+                      "wait_timeout = 0", "interactive_timeout = forever"])
+    func connectionLimitsOutOfRangeAreAnErrorOnTheirLine(text: String) throws {
+        let error = configError { _ = try parse("[mysqld]\n" + text) }
+        #expect(error?.line == 2)
     }
 
     @Test func misspeltGroupIsAnErrorNotASilentSkip() throws {
