@@ -96,7 +96,7 @@ import Testing
             Issue.record("expected help")
             return
         }
-        #expect(text.contains("USAGE: kill <target>"))
+        #expect(text.contains("usage: kill <target>"))
     }
 
     @Test func labSubcommandsParse() {
@@ -110,8 +110,8 @@ import Testing
     @Test func everyVerbHasASummaryAnExampleAndUsage() {
         for verb in VerbTable.all {
             #expect(!VerbTable.summary(of: verb).isEmpty, "\(verb._commandName) has no summary")
-            let help = HelpVerb.text(for: verb)
-            #expect(help.contains("USAGE: \(verb._commandName)"), "\(verb._commandName): \(help)")
+            let help = HelpVerb.text(for: verb, style: .plain)
+            #expect(help.contains("usage: \(verb._commandName)"), "\(verb._commandName): \(help)")
             #expect(help.contains("Example"), "help \(verb._commandName) has no example")
         }
     }

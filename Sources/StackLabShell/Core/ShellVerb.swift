@@ -30,7 +30,15 @@ public enum VerbGroup: String, Sendable, CaseIterable {
 /// A failure to show the learner: what was wrong and what would work.
 public struct ShellError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// The words do not fit the verb (a missing statement, one server of two): the verb's usage follows the message,
+    /// as for the errors swift-argument-parser finds.
+    public var showsUsage = false
     public init(_ message: String) { self.message = message }
+    public static func usage(_ message: String) -> ShellError {
+        var error = ShellError(message)
+        error.showsUsage = true
+        return error
+    }
     public var description: String { message }
 }
 
@@ -46,7 +54,7 @@ public enum VerbTable {
         LabVerb.self,
         LessonsVerb.self, LessonVerb.self, CheckVerb.self, NextVerb.self, BackVerb.self, HintVerb.self, ApplyVerb.self, DemoVerb.self,
         ExercisesVerb.self, ExerciseVerb.self, GradeVerb.self,
-        WatchVerb.self, SleepVerb.self, HelpVerb.self, QuitVerb.self,
+        WatchVerb.self, JobsVerb.self, SleepVerb.self, HelpVerb.self, QuitVerb.self,
     ]
 
     /// Other words for the same verb.

@@ -40,13 +40,6 @@ public final class CourseLineEditor: LineEditor {
         let input = await inner.readLine(prompt: prompt)
         guard case .line(let line) = input else { return input }
         await MainActor.run { CourseSessions.existing(shell)?.noteCommand(line) }
-        // `COMMAND &` runs in the background (a tap while a curl runs); the shell itself then gets an empty line.
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
-        if trimmed.hasSuffix("&") && trimmed.count > 1 && !trimmed.hasSuffix("&&") {
-            inner.remember(line)
-            await CourseSessions.of(shell).runInBackground(trimmed)
-            return .line("")
-        }
         return input
     }
 
@@ -432,42 +425,14 @@ public final class CourseSession: CheckContext {
 
     // MARK: - Commands in the background
 
-    /// Commands started with a trailing `&` (a `tap` while a `curl` runs), still running.
-    private var background: [Task<Void, Never>] = []
-
-    /// `COMMAND &`: runs the command while the learner (or the demo) goes on, like a Unix shell's `&`. Returns once the
-    /// command has started (printed something) or ended, so that what comes next happens while it runs.
+    /// `COMMAND &` in the demo: the shell's background job (see `BackgroundJobs`), started before the next command.
     public func runInBackground(_ line: String) async {
-        var command = line.trimmingCharacters(in: .whitespaces)
-        if command.hasSuffix("&") { command = String(command.dropLast()).trimmingCharacters(in: .whitespaces) }
-        let output = shell.output as? CourseOutput
-        let before = output?.transcript.sinceMark.utf8.count ?? 0
-        let shell = self.shell
-        let done = LockedBox(false)
-        let task = Task { @MainActor in
-            _ = await shell.execute(command)
-            done.withValue { $0 = true }
-        }
-        background.append(task)
-        say(shell.style.dim("[running in the background: \(command)]"))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !done.current, ContinuousClock.now < deadline, (output?.transcript.sinceMark.utf8.count ?? 1) <= before {
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
+        await shell.execute(line)
     }
 
     /// Waits for background commands to end (a `tap -n 4` ends after four messages); stops them after `timeout`.
     func finishBackground(timeout: Double = 10) async {
-        let tasks = background
-        background = []
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-        for task in tasks {
-            let finished = LockedBox(false)
-            let waiter = Task { await task.value; finished.withValue { $0 = true } }
-            while !finished.current && ContinuousClock.now < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
-            if !finished.current { task.cancel() }
-            await waiter.value
-        }
+        await shell.jobs.finish(timeout: timeout)
     }
 
     // MARK: - Listing

@@ -21,12 +21,12 @@ struct LoadVerb: ShellVerb {
         """)
     static let group = VerbGroup.traffic
 
-    @Option(name: .short, help: "Send this many requests (default 200).") var n: Int?
+    @Option(name: .short, help: "Send this many requests (default: 200).") var n: Int?
     @Option(name: .short, help: "Or send for this long: 10, 10s, 500ms, 2m.") var d: String?
-    @Option(name: .short, help: "Keep-alive connections at once (default 4).") var c: Int = 4
+    @Option(name: .short, help: "Keep-alive connections at once.") var c: Int = 4
     @Option(name: .long, help: "Requests per second over all connections (default: as fast as answers come).") var rate: Double?
-    @Option(name: .customShort("X"), help: "The method (default GET).") var method: String = "GET"
-    @Argument(help: "A path (/api/posts) or URL (default /).") var target: String = "/"
+    @Option(name: .customShort("X"), help: "The method.") var method: String = "GET"
+    @Argument(help: "A path (/api/posts) or URL.") var target: String = "/"
 
     func execute(in shell: Shell) async throws {
         let lab = shell.lab

@@ -29,7 +29,9 @@ struct TapVerb: ShellVerb {
         shell.say(shell.style.dim("tapping \(tap.selector) — every message as it crosses; Ctrl-C to stop"))
         var seen = 0
         for await message in tap.messages {
-            shell.say(shell.style.paint(message.headline, message.toServer ? "36" : "35") + shell.style.dim("  [\(message.kind.rawValue)]"))
+            let headline = message.headline.split(separator: " ").map { shell.style.paint(String($0), message.toServer ? "36" : "35") }
+                .joined(separator: " ") + " " + shell.style.dim("[\(message.kind.rawValue)]")
+            shell.say(TerminalText.wrapStyled(headline, width: shell.style.width, indent: "  "))
             for line in message.lines { shell.say("    " + line) }
             seen += 1
             if let n, seen >= n { break }
