@@ -242,18 +242,9 @@ public final class CourseSession: CheckContext {
         say(style.dim("(it checks itself after each command; 'check' says what is missing, 'hint' helps, 'next'/'back' move)"))
     }
 
-    /// Lesson prose for the terminal: **bold** in bold, `code` in colour, *emphasis* plain; code blocks as they are.
+    /// Lesson prose for the terminal: Markdown rendered and wrapped to the terminal's width.
     static func terminalText(_ markdown: String, style: Style) -> String {
-        var inFence = false
-        return markdown.split(separator: "\n", omittingEmptySubsequences: false).map { raw -> String in
-            let line = String(raw)
-            if line.trimmingCharacters(in: .whitespaces).hasPrefix("```") { inFence.toggle(); return style.dim(line) }
-            if inFence { return line }
-            var out = line.replacing(#/\*\*([^*]+)\*\*/#) { style.bold(String($0.1)) }
-            out = out.replacing(#/`([^`]+)`/#) { style.cyan(String($0.1)) }
-            out = out.replacing(#/(^|[\s(])\*([^*\s][^*]*)\*/#) { String($0.1) + String($0.2) }
-            return out
-        }.joined(separator: "\n")
+        TerminalText.markdown(markdown, width: style.width, style: style)
     }
 
     public var currentStep: Step? { lesson.map { $0.steps[stepIndex] } }
