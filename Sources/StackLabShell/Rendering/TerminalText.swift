@@ -119,7 +119,8 @@ public enum TerminalText {
     /// Wraps text that may hold colour codes (a legend, a note) to `width`, breaking only between words.
     /// `lead` starts the first line as it is (a padded name, `usage: `), `indent` the others.
     public static func wrapStyled(_ text: String, width: Int, lead: String = "", indent: String = "") -> String {
-        let words = text.split(separator: " ").map { Word(pieces: [Piece(text: String($0), look: .raw)]) }
+        // Runs of spaces are kept (empty words), except where a line breaks.
+        let words = text.split(separator: " ", omittingEmptySubsequences: false).map { Word(pieces: [Piece(text: String($0), look: .raw)]) }
         return wrap(words, width: width, firstPrefix: lead, prefix: indent).joined(separator: "\n")
     }
 
@@ -267,9 +268,22 @@ public enum TerminalText {
         var used = visibleWidth(firstPrefix)
         // The first word follows the first line's prefix at once (`usage: `, a padded name).
         var empty = true
+        func trimmed(_ line: String) -> String {
+            var line = line
+            while line.hasSuffix(" ") && visibleWidth(line) > visibleWidth(prefix) { line.removeLast() }
+            return line
+        }
         for word in words {
+            // An empty word is one more space of a run: kept inside a line, dropped at its ends.
+            if word.text.isEmpty {
+                if !empty && used + 1 < width {
+                    line += " "
+                    used += 1
+                }
+                continue
+            }
             if !empty && used + 1 + word.width > width {
-                lines.append(line)
+                lines.append(trimmed(line))
                 line = prefix
                 used = visibleWidth(prefix)
                 empty = true
@@ -282,7 +296,7 @@ public enum TerminalText {
             used += word.width
             empty = false
         }
-        if !empty || lines.isEmpty { lines.append(line) }
+        if !empty || lines.isEmpty { lines.append(trimmed(line)) }
         return lines
     }
 }

@@ -43,7 +43,10 @@ struct SQLVerb: RawTextVerb {
         }
         let process = try chosen ?? StoreAvailability.primary(lab)
         guard let store = process.store else {
-            throw ShellError("ERROR 2003 (HY000): Can't connect to MySQL server on '\(process.runtime.serverAddress)' — \(process.name) is \(process.state) ('revive \(process.name)')")
+            // The mysql client's words, with the port that would answer (the config's, moved by the port plan).
+            let address = "\(process.runtime.serverAddress):\(lab.network.port(process.config.port))"
+            throw ShellError("ERROR 2003 (HY000): Can't connect to MySQL server on '\(address)' (111) — \(process.name) is "
+                + "\(process.state) ('revive \(process.name)')")
         }
         guard !statement.isEmpty else { throw ShellError("give a statement after \(process.name), e.g. 'sql \(process.serverName) SHOW REPLICA STATUS'") }
         var vertical = false
@@ -100,11 +103,15 @@ struct ReplicationVerb: ShellVerb {
             let io = replica.ioRunning.rawValue, sql = replica.sqlRunning ? "Yes" : "No"
             let healthy = replica.ioRunning == .yes && replica.sqlRunning
             let behind = replica.secondsBehindSource.map { "\($0) s" } ?? "NULL"
-            shell.say("\(process.name): " + style.bold("REPLICA") + " of \(replica.sourceHost):\(replica.sourcePort)"
-                + (status.readOnly ? " (read_only)" : ""))
-            shell.say("  Replica_IO_Running: " + (replica.ioRunning == .yes ? style.green(io) : style.red(io))
-                + "   Replica_SQL_Running: " + (replica.sqlRunning ? style.green(sql) : style.red(sql))
-                + "   Seconds_Behind_Source: " + (healthy ? style.green(behind) : style.red(behind)))
+            // The source's port that answers; SHOW REPLICA STATUS keeps the SOURCE_PORT it was given.
+            let port = lab.network.port(replica.sourcePort)
+            let moved = port == replica.sourcePort ? "" : " (SOURCE_PORT=\(replica.sourcePort) + --port-base)"
+            shell.say(TerminalText.wrapStyled("\(process.name): " + style.bold("REPLICA") + " of \(replica.sourceHost):\(port)\(moved)"
+                + (status.readOnly ? " (read_only)" : ""), width: shell.style.width, indent: "  "))
+            shell.say(TerminalText.wrapStyled("Replica_IO_Running: " + (replica.ioRunning == .yes ? style.green(io) : style.red(io))
+                + "  Replica_SQL_Running: " + (replica.sqlRunning ? style.green(sql) : style.red(sql))
+                + "  Seconds_Behind_Source: " + (healthy ? style.green(behind) : style.red(behind)), width: shell.style.width,
+                lead: "  ", indent: "  "))
             shell.say("  read up to \(replica.sourceLogFile):\(replica.readSourceLogPos), applied up to \(replica.execSourceLogPos)")
             if !replica.lastIOError.isEmpty { shell.say("  " + style.red("Last_IO_Error: \(replica.lastIOError)")) }
             if !replica.lastSQLError.isEmpty { shell.say("  " + style.red("Last_SQL_Error: \(replica.lastSQLError)")) }
