@@ -12,8 +12,11 @@ import StackLabTestSupport
             let (ok, text) = await out.of(shell, "status")
             #expect(ok)
             for name in ["lb-01", "web-01", "web-02", "haproxy", "nginx", "gunicorn"] { #expect(text.contains(name)) }
+            // At 80 columns the table shows ports on each server's own address; wider, whole addresses.
             let entry = try #require(shell.lab.entryAddress)
-            #expect(text.contains(entry))
+            #expect(text.contains(String(entry.split(separator: ":")[1])) && text.contains("lb-01 127.0.1.1"))
+            let wide = StatusView(lab: shell.lab).render(style: Style(colors: false, terminal: false, columns: 160))
+            #expect(wide.contains(entry))
             #expect(text.contains("running"))
         }
     }

@@ -30,6 +30,7 @@ public final class BackgroundJobs {
         let style = Style(colors: shell.style.colors, terminal: false, columns: shell.style.columns)
         let worker = Shell(session: shell.session, output: output, style: style, interactive: false)
         worker.jobNumber = number
+        worker.sqlSessions = shell.sqlSessions
         var foreground = command
         foreground.background = false
         shell.say(shell.style.dim(TerminalText.wrapStyled(

@@ -234,6 +234,8 @@ struct TextTable {
     var header: [String]
     var rows: [[String]] = []
     var rightAligned: Set<Int> = []
+    /// Columns set one space (not two) after the one before: right-aligned numbers side by side, in a narrow table.
+    var tight: Set<Int> = []
 
     func render(style: Style) -> String {
         let columns = header.count
@@ -242,10 +244,16 @@ struct TextTable {
             for (index, cell) in row.enumerated() where index < columns { widths[index] = max(widths[index], visibleWidth(cell)) }
         }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
-                if index == cells.count - 1 && !rightAligned.contains(index) { return cell }
-                return rightAligned.contains(index) ? padLeft(cell, widths[index]) : pad(cell, widths[index])
-            }.joined(separator: "  ")
+            var out = ""
+            for (index, cell) in cells.enumerated() {
+                if index > 0 { out += tight.contains(index) ? " " : "  " }
+                if index == cells.count - 1 && !rightAligned.contains(index) {
+                    out += cell
+                } else {
+                    out += rightAligned.contains(index) ? padLeft(cell, widths[index]) : pad(cell, widths[index])
+                }
+            }
+            return out
         }
         var out = style.bold(line(header)) + "\n"
         for row in rows { out += line(row) + "\n" }

@@ -24,6 +24,8 @@ public final class Shell {
     public let jobs = BackgroundJobs()
     /// Set on the shell that runs a background job: its number.
     var jobNumber: Int?
+    /// `sql`'s sessions, one per store, as a mysql client's connection (a background job shares its shell's).
+    var sqlSessions = SQLSessions()
     private(set) var quitRequested = false
     /// Set when Ctrl-C stopped a command while running a script.
     public private(set) var interruptedScript = false

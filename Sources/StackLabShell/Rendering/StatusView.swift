@@ -123,7 +123,7 @@ public struct StatusView: Sendable {
         let checkHeader = checker.map { "CHECK BY \($0)" } ?? "CHECK"
         let header = narrow ? ["SERVER", "PROCESS", "PID", "STATE", "PORTS", checkHeader, "CONN", "REQ", "ERR"]
             : ["SERVER", "PROCESS", "PID", "STATE", "ADDRESS", checkHeader, "CONNS", "REQS", "ERRS"]
-        var table = TextTable(header: header, rightAligned: [2, 6, 7, 8])
+        var table = TextTable(header: header, rightAligned: [2, 6, 7, 8], tight: narrow ? [7, 8] : [])
         var previous = ""
         for row in rows {
             let healthy: Bool = row.state == .running

@@ -14,6 +14,7 @@ public enum TerminalText {
         var paragraph: [String] = []
         var paragraphKind = Block.paragraph
         var fence: String?
+        var fenceIndent = "    "
 
         func flush() {
             guard !paragraph.isEmpty else { return }
@@ -35,14 +36,14 @@ public enum TerminalText {
             paragraphKind = .paragraph
         }
 
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = String(raw)
+        let source = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (number, line) in source.enumerated() {
             let trimmed = line.trimmingSpaces
             if let marker = fence {
                 if trimmed.hasPrefix(marker) && trimmed.allSatisfy({ $0 == marker.first }) {
                     fence = nil
                 } else {
-                    out.append(line.isEmpty ? "" : "    " + style.dim(line))
+                    out.append(line.isEmpty ? "" : fenceIndent + style.dim(line))
                 }
                 continue
             }
@@ -50,6 +51,10 @@ public enum TerminalText {
                 flush()
                 let marker = String(trimmed.prefix { $0 == trimmed.first })
                 fence = marker
+                // Four spaces, or fewer when the block's longest line would not fit (a file cannot be rewrapped).
+                let body = source[(number + 1)...].prefix { !$0.trimmingSpaces.hasPrefix(marker) }
+                let longest = body.map { visibleWidth($0) }.max() ?? 0
+                fenceIndent = String(repeating: " ", count: max(0, min(4, width - longest)))
                 let info = String(trimmed.dropFirst(marker.count)).trimmingSpaces
                 if info.hasPrefix("file ") {
                     out.append(style.dim("  " + String(info.dropFirst(5)).trimmingSpaces + ":"))

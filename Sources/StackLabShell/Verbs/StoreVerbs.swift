@@ -3,15 +3,16 @@ import Foundation
 import StackLab
 import StackLabStore
 
-/// The MySQL-like store is built in another part of stacklab; until the lab runs store processes, these verbs say so
-/// plainly instead of pretending.
+/// `sql`: statements on a store, in one lasting session per store, as in the mysql client: `SHOW WARNINGS` after a
+/// statement shows that statement's warnings, `USE` and `@variables` carry over. A lab that runs no store says so.
 struct SQLVerb: RawTextVerb {
     static let configuration = CommandConfiguration(
         commandName: "sql",
         abstract: "Run one SQL statement on a store (the primary unless TARGET says) and print the result table.",
         discussion: """
-        Statements run in the lab's database (foobar), as the mysql client's root user. End with \\G for one
-        column per line.
+        Statements run in the lab's database (foobar), as the mysql client's root user, in one session per \
+        store that lasts until 'reset' — so SHOW WARNINGS after a statement shows its warnings. End with \\G for \
+        one column per line.
 
         Examples:
           sql SELECT * FROM posts ORDER BY id DESC LIMIT 5
@@ -54,12 +55,24 @@ struct SQLVerb: RawTextVerb {
             vertical = true
             statement = String(statement.dropLast(2))
         }
-        // Like `mysql foobar`: statements run in the database the store's init file creates.
+        // Like `mysql foobar`: the session starts in the database the store's init file creates.
         let database = StoreAvailability.database(of: process, in: lab)
-        let text = database.map { statement.uppercased().hasPrefix("USE ") ? statement : "USE \($0); \(statement)" } ?? statement
         let started = ContinuousClock.now
         do {
-            let result = try await cancellable { try await store.execute(text) }
+            var session = try shell.sqlSessions.session(for: process.name, store: store, database: database, generation: shell.session.generation)
+            let result: StoreResult
+            do {
+                result = try await cancellable { [session, statement] in try await store.execute(statement, in: session) }
+            } catch let error as StoreConnectionError where error.code == 2006 {
+                // The server restarted under the session: the mysql client says so, reconnects and runs it again.
+                shell.say("ERROR \(error.code) (HY000): \(error.message)")
+                shell.say("No connection. Trying to reconnect...")
+                session = try shell.sqlSessions.reconnect(process.name, store: store, database: database, generation: shell.session.generation)
+                shell.say("Connection id:    \(session.connectionID)")
+                shell.say("Current database: \(session.database ?? "*** NONE ***")")
+                shell.say("")
+                result = try await cancellable { [session, statement] in try await store.execute(statement, in: session) }
+            }
             let seconds = Double(started.milliseconds) / 1000
             let rendered = vertical ? result.renderVertical(seconds: seconds) : result.renderTable(seconds: seconds)
             shell.write(rendered.hasSuffix("\n") ? rendered : rendered + "\n")
@@ -68,6 +81,25 @@ struct SQLVerb: RawTextVerb {
         } catch {
             throw ShellError("\(error)")
         }
+    }
+}
+
+/// The shell's SQL sessions: one per store process, for the lab that is running (a `reset` starts them afresh).
+@MainActor
+final class SQLSessions {
+    private var sessions: [String: (generation: Int, session: StoreClientSession)] = [:]
+
+    nonisolated init() {}
+
+    func session(for process: String, store: MySQLStore, database: String?, generation: Int) throws -> StoreClientSession {
+        if let kept = sessions[process], kept.generation == generation { return kept.session }
+        return try reconnect(process, store: store, database: database, generation: generation)
+    }
+
+    func reconnect(_ process: String, store: MySQLStore, database: String?, generation: Int) throws -> StoreClientSession {
+        let session = try store.openSession(database: database)
+        sessions[process] = (generation, session)
+        return session
     }
 }
 
