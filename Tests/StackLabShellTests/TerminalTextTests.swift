@@ -108,6 +108,8 @@ import Testing
             }
             #expect(!text.contains("--help"), "\(name)")
         }
+        // One line a verb beside its name in `help`, at 80 columns too.
+        for verb in VerbTable.all { #expect(VerbTable.summary(of: verb).count <= 80 - 15, "\(verb._commandName)'s summary is long") }
         let load = HelpVerb.text(for: LoadVerb.self, style: style)
         for value in ["4", "GET", "/"] {
             #expect(load.components(separatedBy: "(default: \(value))").count == 2, "help load: default \(value) not said once:\n\(load)")

@@ -28,23 +28,59 @@ enum Pager {
         return nil
     }
 
+    /// posix_spawn, not Foundation's Process: Process puts the child in a process group of its own, which is then
+    /// not the terminal's foreground group, and less's first read of the keyboard fails with EIO. The pager gets
+    /// the shell's process group, default signal handling (the shell ignores SIGINT and SIGWINCH for its dispatch
+    /// sources) and the text on its standard input.
     private static func run(_ command: [String], input: String, environment: [String: String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return false }
         var environment = environment
-        // less: leave the text on the screen when it quits (-X) only if the learner asked; colours through (-R).
+        // Colours through, as `less -R`.
         if environment["LESS"] == nil { environment["LESS"] = "R" }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardInput = pipe
-        do { try process.run() } catch { return false }
-        let writer = pipe.fileHandleForWriting
-        // The pager may quit (q) before reading everything: a closed pipe is not an error here.
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, ends[0], STDIN_FILENO)
+        posix_spawn_file_actions_addclose(&actions, ends[0])
+        posix_spawn_file_actions_addclose(&actions, ends[1])
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGPIPE, SIGQUIT, SIGTSTP] { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let arguments = command.map { strdup($0) } + [nil]
+        let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in arguments { free(pointer) }
+            for pointer in variables { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, command[0], &actions, &attributes, arguments, variables)
+        close(ends[0])
+        guard spawned == 0 else {
+            close(ends[1])
+            return false
+        }
+        // The pager may quit (q) before reading everything: a closed pipe is not an error here (NIO ignores SIGPIPE
+        // for the whole process already; said again for a shell run without a lab).
         signal(SIGPIPE, SIG_IGN)
-        try? writer.write(contentsOf: Data(input.utf8))
-        try? writer.close()
-        process.waitUntilExit()
+        var bytes = Array(input.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { break }
+            bytes = bytes.dropFirst(written)
+        }
+        close(ends[1])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return true
     }
 }

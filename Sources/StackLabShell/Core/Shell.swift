@@ -55,7 +55,15 @@ public final class Shell {
     func page(_ text: String) async {
         guard interactive, style.terminal, jobNumber == nil,
               text.split(separator: "\n", omittingEmptySubsequences: false).count >= TerminalSize.current().rows,
-              await Pager.show(text) else {
+              Pager.command(environment: ProcessInfo.processInfo.environment) != nil else {
+            write(text)
+            return
+        }
+        // Ctrl-C belongs to the pager while it runs (less stops a search with it), not to the command.
+        let saved = interrupts.suspend()
+        let shown = await Pager.show(text)
+        interrupts.restore(saved)
+        guard shown else {
             write(text)
             return
         }
@@ -259,6 +267,16 @@ final class InterruptSwitch: Sendable {
     }
 
     func disarm() { action.withValue { $0 = nil } }
+
+    /// Ctrl-C goes nowhere until `restore` (a pager handles it itself); returns what was armed.
+    func suspend() -> (@Sendable () -> Void)? {
+        action.withValue { action in
+            defer { action = nil }
+            return action
+        }
+    }
+
+    func restore(_ saved: (@Sendable () -> Void)?) { action.withValue { $0 = saved } }
 
     /// Whether a command is running (armed), rather than the prompt waiting.
     var armed: Bool { action.current != nil }

@@ -225,8 +225,8 @@ struct PartitionVerb: ShellVerb {
           heal lb-01 web-01
         """)
     static let group = VerbGroup.breakIt
-    @Argument(help: "A server.") var a: String
-    @Argument(help: "Another server.") var b: String
+    @Argument(help: ArgumentHelp("A server.", valueName: "server")) var a: String
+    @Argument(help: ArgumentHelp("Another server.", valueName: "other-server")) var b: String
 
     func execute(in shell: Shell) async throws {
         let lab = shell.lab
@@ -234,7 +234,7 @@ struct PartitionVerb: ShellVerb {
         guard case .server(let x) = first, case .server(let y) = second else {
             throw ShellError("a partition is between two servers, not processes — e.g. 'partition lb-01 web-01'")
         }
-        guard x != y else { throw ShellError("name two different servers, e.g. 'partition lb-01 web-01'") }
+        guard x != y else { throw ShellError.usage("name two different servers, e.g. 'partition lb-01 web-01'") }
         lab.partition(x, y)
         shell.say("\(x) and \(y) can no longer reach each other (connections time out). 'heal \(x) \(y)' restores the link.")
     }
@@ -250,8 +250,8 @@ struct HealVerb: ShellVerb {
           heal
         """)
     static let group = VerbGroup.fix
-    @Argument(help: "A server.") var a: String?
-    @Argument(help: "Another server.") var b: String?
+    @Argument(help: ArgumentHelp("A server.", valueName: "server")) var a: String?
+    @Argument(help: ArgumentHelp("Another server.", valueName: "other-server")) var b: String?
 
     func execute(in shell: Shell) async throws {
         let lab = shell.lab
@@ -261,7 +261,7 @@ struct HealVerb: ShellVerb {
             shell.say(count == 0 ? "there was no partition" : "healed \(count) partition\(count == 1 ? "" : "s")")
             return
         }
-        guard let b else { throw ShellError("name both servers, e.g. 'heal lb-01 web-01', or none to heal every partition") }
+        guard let b else { throw ShellError.usage("name both servers, e.g. 'heal lb-01 web-01', or none to heal every partition") }
         guard case .server(let x) = try lab.target(a), case .server(let y) = try lab.target(b) else {
             throw ShellError("a partition is between two servers, not processes — e.g. 'heal lb-01 web-01'")
         }

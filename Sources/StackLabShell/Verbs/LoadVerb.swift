@@ -34,7 +34,7 @@ struct LoadVerb: ShellVerb {
         guard let parts = HTTPClient.split(target, defaultAddress: entry) else {
             throw ShellError("'\(target)' is not a path or URL — try 'load /' or 'load http://\(entry)/'")
         }
-        if n != nil && d != nil { throw ShellError("give either -n (a number of requests) or -d (a duration), not both") }
+        if n != nil && d != nil { throw ShellError.usage("give either -n (a number of requests) or -d (a duration), not both") }
         let limit: LoadPlan.Limit
         if let d {
             guard let seconds = Self.seconds(d) else { throw ShellError("-d is a duration like 10, 10s, 500ms or 2m (got '\(d)')") }

@@ -108,7 +108,7 @@ struct MonitorVerb: ShellVerb {
                     + endpoint.padding(toLength: 24, withPad: " ", startingAt: 0) + "  " + up + "  " + detail)
             }
         default:
-            throw ShellError("'monitor' takes on, off, or nothing — e.g. 'monitor on'")
+            throw ShellError.usage("'monitor' takes on, off, or nothing — e.g. 'monitor on'")
         }
     }
 }

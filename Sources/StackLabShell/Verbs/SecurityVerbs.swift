@@ -23,7 +23,7 @@ struct TapVerb: ShellVerb {
     @Option(name: .short, help: "Stop after this many messages.") var n: Int?
 
     func execute(in shell: Shell) async throws {
-        if let n, n < 1 { throw ShellError("-n needs a count of messages, 1 or more") }
+        if let n, n < 1 { throw ShellError.usage("-n needs a count of messages, 1 or more") }
         let tap = try shell.lab.tap(hop)
         defer { tap.stop() }
         shell.say(shell.style.dim("tapping \(tap.selector) — every message as it crosses; Ctrl-C to stop"))
@@ -67,7 +67,8 @@ struct UFWVerb: RawTextVerb {
           ufw web-01 log
         """)
     static let group = VerbGroup.fix
-    @Argument(parsing: .captureForPassthrough, help: "SERVER COMMAND…") var words: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("SERVER COMMAND…: a server, then ufw's words.", valueName: "server-and-command"))
+    var words: [String] = []
     var rawText = ""
 
     init() {}
@@ -79,7 +80,7 @@ struct UFWVerb: RawTextVerb {
     enum CodingKeys: CodingKey { case words }
 
     func execute(in shell: Shell) async throws {
-        guard let server = words.first else { throw ShellError("say which server: ufw web-01 status") }
+        guard let server = words.first else { throw ShellError.usage("say which server: ufw web-01 status") }
         let firewall = try shell.lab.firewall(server)
         var command = Array(words.dropFirst())
         if command.first == "--force" { command.removeFirst() }

@@ -12,7 +12,8 @@ struct HelpVerb: ShellVerb {
           help curl
         """)
     static let group = VerbGroup.shell
-    @Argument(help: "A command to explain, and one of its subcommands (help lab init).") var words: [String] = []
+    @Argument(help: ArgumentHelp("A command to explain, and one of its subcommands (help lab init).", valueName: "verb"))
+    var words: [String] = []
 
     func execute(in shell: Shell) async throws {
         guard let verb = words.first else {
@@ -133,7 +134,7 @@ struct WatchVerb: ShellVerb {
         """)
     static let group = VerbGroup.shell
     @Option(help: "Stop after this many runs (for scripts).") var times: Int?
-    @Argument(parsing: .captureForPassthrough, help: "[SECONDS] COMMAND ...") var words: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("[SECONDS] COMMAND ...", valueName: "command")) var words: [String] = []
 
     func execute(in shell: Shell) async throws {
         var words = self.words
@@ -143,13 +144,13 @@ struct WatchVerb: ShellVerb {
             interval = seconds
             words.removeFirst()
         }
-        guard let verbName = words.first else { throw ShellError("name a command to repeat, e.g. 'watch 1 status'") }
+        guard let verbName = words.first else { throw ShellError.usage("name a command to repeat, e.g. 'watch 1 status'") }
         guard let type = VerbTable.verb(named: verbName) else {
             let near = Suggestions.nearest(verbName, in: VerbTable.names).map { " — did you mean '\($0)'?" } ?? ""
             throw ShellError("unknown command '\(verbName)'\(near)")
         }
         guard type != WatchVerb.self, type != QuitVerb.self else { throw ShellError("'watch' repeats a command that shows something, e.g. 'watch 1 status'") }
-        if let times, times < 1 { throw ShellError("--times needs 1 or more") }
+        if let times, times < 1 { throw ShellError.usage("--times needs 1 or more") }
         let text = words.joined(separator: " ")
         let command = CommandLineText.Command(words: words, rest: words.dropFirst().joined(separator: " "), text: text)
         let verb: any ShellVerb

@@ -19,7 +19,8 @@ struct SQLVerb: RawTextVerb {
           sql web-02 SHOW REPLICA STATUS
         """)
     static let group = VerbGroup.store
-    @Argument(parsing: .captureForPassthrough, help: "[TARGET] STATEMENT") var words: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("[TARGET] STATEMENT: a server or its mysql, then the SQL.",
+                                                                    valueName: "statement")) var words: [String] = []
     var rawText = ""
 
     init() {}
@@ -31,7 +32,7 @@ struct SQLVerb: RawTextVerb {
     enum CodingKeys: CodingKey { case words }
 
     func execute(in shell: Shell) async throws {
-        guard !rawText.isEmpty else { throw ShellError("give a statement, e.g. 'sql SELECT * FROM posts'") }
+        guard !rawText.isEmpty else { throw ShellError.usage("give a statement, e.g. 'sql SELECT * FROM posts'") }
         let lab = shell.lab
         var statement = rawText
         var chosen: StoreProcess?
@@ -49,7 +50,7 @@ struct SQLVerb: RawTextVerb {
             throw ShellError("ERROR 2003 (HY000): Can't connect to MySQL server on '\(address)' (111) — \(process.name) is "
                 + "\(process.state) ('revive \(process.name)')")
         }
-        guard !statement.isEmpty else { throw ShellError("give a statement after \(process.name), e.g. 'sql \(process.serverName) SHOW REPLICA STATUS'") }
+        guard !statement.isEmpty else { throw ShellError.usage("give a statement after \(process.name), e.g. 'sql \(process.serverName) SHOW REPLICA STATUS'") }
         var vertical = false
         if statement.hasSuffix("\\G") {
             vertical = true
