@@ -24,6 +24,8 @@ final class LibEditLineEditor: LineEditor, PromptDisplay, @unchecked Sendable {
     private let completer = LockedBox<Completer?>(nil)
     private let cancelledLine = LockedBox(false)
     private let resized = LockedBox(false)
+    /// A prompt to draw at the next redraw (the lab's health changed), handed over from the shell's actor.
+    private let newPrompt = LockedBox<String?>(nil)
     private let savedTerminal: termios?
     private let screen: StandardOutput
     /// Written by `linesWaiting` (any thread), read by `readCharacter`.
@@ -102,6 +104,8 @@ final class LibEditLineEditor: LineEditor, PromptDisplay, @unchecked Sendable {
         free(promptBuffer)
         promptBuffer = strdup(prompt)
         promptWidth = Self.screenWidth(ofPrompt: prompt)
+        // A newer prompt than one handed over while no line was read.
+        newPrompt.withValue { $0 = nil }
         cancelledLine.withValue { $0 = false }
         if resized.withValue({ value in defer { value = false }; return value }) { el_resize(el) }
         var count: Int32 = 0
@@ -131,6 +135,8 @@ final class LibEditLineEditor: LineEditor, PromptDisplay, @unchecked Sendable {
     func setCompleter(_ completer: Completer) { self.completer.withValue { $0 = completer } }
 
     // MARK: - Output while the prompt is up
+
+    func promptChanged(_ prompt: String) { newPrompt.withValue { $0 = prompt } }
 
     func linesWaiting() {
         var byte: UInt8 = 1
@@ -190,6 +196,7 @@ final class LibEditLineEditor: LineEditor, PromptDisplay, @unchecked Sendable {
     private func showWaiting(_ el: OpaquePointer) {
         let text = screen.takeWaitingLines()
         let resize = resized.withValue { value in defer { value = false }; return value }
+        let oldPromptWidth = promptWidth
         if resize { el_resize(el) }
         guard !text.isEmpty || resize else { return }
         var typed = 0
@@ -200,7 +207,12 @@ final class LibEditLineEditor: LineEditor, PromptDisplay, @unchecked Sendable {
         }
         // The cursor is on the row of the typed line where the cursor is; the prompt starts that many rows up.
         let columns = max(1, TerminalSize.current().columns)
-        let rowsUp = (promptWidth + typed) / columns
+        let rowsUp = (oldPromptWidth + typed) / columns
+        if let prompt = newPrompt.withValue({ value in defer { value = nil }; return value }) {
+            free(promptBuffer)
+            promptBuffer = strdup(prompt)
+            promptWidth = Self.screenWidth(ofPrompt: prompt)
+        }
         screen.writeDirectly("\r" + (rowsUp > 0 ? "\u{1B}[\(rowsUp)A" : "") + "\u{1B}[J" + text)
         sh_refresh(el)
     }

@@ -45,6 +45,7 @@ public final class BackgroundJobs {
             self.running.removeAll { $0.number == number }
             guard let shell else { return }
             let outcome = stopped ? "stopped" : ok ? "done" : "failed"
+            shell.refreshPrompt()
             shell.say(shell.style.dim("[\(number)] \(outcome): \(command.text)"))
         }
         let job = Job(number: number, command: command.text, worker: worker, task: task)

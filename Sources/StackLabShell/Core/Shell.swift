@@ -24,6 +24,8 @@ public final class Shell {
     public let jobs = BackgroundJobs()
     /// Set on the shell that runs a background job: its number.
     var jobNumber: Int?
+    /// The editor reading lines, while `run(editor:)` runs.
+    private var editor: (any LineEditor)?
     /// `sql`'s sessions, one per store, as a mysql client's connection (a background job shares its shell's).
     var sqlSessions = SQLSessions()
     private(set) var quitRequested = false
@@ -42,6 +44,10 @@ public final class Shell {
     // MARK: - Writing
 
     public func write(_ text: String) { output.write(text) }
+
+    /// Before a line that may come while the prompt is up (an alert, a job's end): the prompt redrawn under it says
+    /// the lab's health as it is now.
+    func refreshPrompt() { editor?.promptChanged(prompt) }
     public func say(_ line: String) { output.write(line + "\n") }
     /// `error: …` in red, its first line wrapped to the terminal (the lines after it, usage, come laid out).
     func fail(_ message: String) {
@@ -81,6 +87,8 @@ public final class Shell {
     /// Runs lines from an editor until it ends or `quit`. Returns the exit status: non-zero when a command failed
     /// (for piped input), 130 when Ctrl-C stopped a script.
     public func run(editor: any LineEditor) async -> Int32 {
+        self.editor = editor
+        defer { self.editor = nil }
         editor.setCompleter(completer)
         var failed = false
         loop: while !quitRequested {

@@ -46,6 +46,7 @@ public final class CourseLineEditor: LineEditor {
     public func remember(_ line: String) { inner.remember(line) }
     public func setCompleter(_ completer: Completer) { inner.setCompleter(completer) }
     public func close() { inner.close() }
+    public func promptChanged(_ prompt: String) { inner.promptChanged(prompt) }
 }
 
 /// The course state of each shell (a shell has at most one lesson running).

@@ -84,12 +84,19 @@ public struct LoadReportView: Sendable {
 
     static func ms(_ value: Double) -> String { value < 10 ? String(format: "%.2f ms", value) : String(format: "%.1f ms", value) }
 
-    /// One line, redrawn while the run goes on.
+    /// One line, redrawn while the run goes on: shorter than the terminal (a wrapped line could not be redrawn),
+    /// the least needed parts left out first.
     public func liveLine(style: Style) -> String {
-        var line = "\(report.responses) responses  \(String(format: "%.0f", report.requestsPerSecond))/s"
-            + "  p50 \(Self.ms(report.milliseconds(atPercentile: 50)))  p99 \(Self.ms(report.milliseconds(atPercentile: 99)))"
-        for (server, count) in report.servedBy.sorted(by: { $0.key < $1.key }) { line += "  \(server) \(count)" }
-        if report.failureCount > 0 { line += "  " + style.red("failed \(report.failureCount)") }
+        var parts = ["\(report.responses) responses", "\(String(format: "%.0f", report.requestsPerSecond))/s"]
+        if report.failureCount > 0 { parts.append(style.red("failed \(report.failureCount)")) }
+        parts += ["p50 \(Self.ms(report.milliseconds(atPercentile: 50)))", "p99 \(Self.ms(report.milliseconds(atPercentile: 99)))"]
+        for (server, count) in report.servedBy.sorted(by: { $0.key < $1.key }) { parts.append("\(server) \(count)") }
+        var line = ""
+        for part in parts {
+            let next = line.isEmpty ? part : line + "  " + part
+            if visibleWidth(next) >= style.width { break }
+            line = next
+        }
         return line
     }
 

@@ -46,6 +46,7 @@ extension Shell {
         case .resolved, .inactive: style.green
         }
         // On a terminal, a line that comes while the prompt is up is printed above it (see `StandardOutput`).
+        refreshPrompt()
         say(tone(TerminalText.wrapStyled("[\(TopView.clock(event.time))] \(event.description)", width: style.width, indent: "    ")))
     }
 
