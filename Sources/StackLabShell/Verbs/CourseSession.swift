@@ -240,7 +240,8 @@ public final class CourseSession: CheckContext {
         if demo { return }
         say(style.dim("Type:"))
         for command in step.commands { say("    " + style.cyan(command)) }
-        say(style.dim("(it checks itself after each command; 'check' says what is missing, 'hint' helps, 'next'/'back' move)"))
+        say(style.dim(TerminalText.wrapStyled("(it checks itself after each command; 'check' says what is missing, 'hint' helps, "
+            + "'next'/'back' move)", width: style.width)))
     }
 
     /// Lesson prose for the terminal: Markdown rendered and wrapped to the terminal's width.
