@@ -9,7 +9,7 @@ import StackLabTestSupport
 @Suite(.serialized) @MainActor struct ShownFactsTests {
     @Test func everyHopsTotalIncludesTheHopsItCalled() async throws {
         try await withShell { shell, out in
-            // The report: lb-01's TOTAL 0.0 ms above nginx's 0.4 ms, 8 runs out of 8.
+            // Whole-millisecond balancer spans once showed lb-01's TOTAL 0.0 ms above nginx's 0.4 ms, every run.
             for run in 1...8 {
                 let (ok, text) = await out.of(shell, "curl -v /api/posts")
                 #expect(ok, "\(text)")
