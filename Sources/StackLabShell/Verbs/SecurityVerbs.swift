@@ -26,7 +26,8 @@ struct TapVerb: ShellVerb {
         if let n, n < 1 { throw ShellError.usage("-n needs a count of messages, 1 or more") }
         let tap = try shell.lab.tap(hop)
         defer { tap.stop() }
-        shell.say(shell.style.dim("tapping \(tap.selector) — every message as it crosses; Ctrl-C to stop"))
+        let stop = shell.jobNumber.map { "'kill %\($0)' stops it" } ?? "Ctrl-C to stop"
+        shell.say(shell.style.dim("tapping \(tap.selector) — every message as it crosses; \(stop)"))
         var seen = 0
         for await message in tap.messages {
             let headline = message.headline.split(separator: " ").map { shell.style.paint(String($0), message.toServer ? "36" : "35") }
