@@ -17,6 +17,7 @@
 
 typedef unsigned char (*sh_el_function)(EditLine *, int);
 typedef char *(*sh_prompt_function)(EditLine *);
+typedef int (*sh_getc_function)(EditLine *, wchar_t *);
 
 static inline EditLine *sh_init(const char *program) { return el_init(program, stdin, stdout, stderr); }
 
@@ -43,6 +44,10 @@ static inline int sh_setty(EditLine *el, const char *mode, const char *flag) {
     return el_set(el, EL_SETTY, mode, flag, NULL);
 }
 static inline int sh_set_history(EditLine *el, History *h) { return el_set(el, EL_HIST, history, h); }
+/// The function libedit reads each character with (stacklab's waits for the keyboard and for output to show).
+static inline int sh_set_getcfn(EditLine *el, sh_getc_function fn) { return el_set(el, EL_GETCFN, fn); }
+/// Draws the prompt and the line being edited again, from the cursor's line (which must be at its column 0).
+static inline int sh_refresh(EditLine *el) { return el_set(el, EL_REFRESH); }
 
 static inline int sh_history_setsize(History *h, int size) {
     HistEvent ev;

@@ -64,7 +64,8 @@ struct LessonCommand: AsyncParsableCommand {
         defer { recorder?.close() }
         let session = try await choice.start()
         let interactive = isatty(STDIN_FILENO) == 1
-        let shell = Shell(session: session, output: CourseOutput(StandardOutput(), recorder: recorder), style: .detect(), interactive: interactive)
+        let screen = StandardOutput()
+        let shell = Shell(session: session, output: CourseOutput(screen, recorder: recorder), style: .detect(), interactive: interactive)
         shell.courseNames = library.names
         let course = CourseSessions.of(shell)
         var status: Int32 = 0
@@ -78,7 +79,7 @@ struct LessonCommand: AsyncParsableCommand {
         } else {
             do { try await course.start(chosen, restart: restart) } catch { shell.say("error: \(error)") }
             if interactive {
-                let editor = LibEditLineEditor(historyPath: StatePaths.history())
+                let editor = LibEditLineEditor(historyPath: StatePaths.history(), screen: screen)
                 let signals = SignalHandlers(shell: shell, editor: editor)
                 status = await shell.run(editor: CourseLineEditor(editor, shell: shell))
                 editor.close()

@@ -35,6 +35,14 @@ final class SignalHandlers {
             source.resume()
             sources.append(source)
         }
+        if let editor {
+            // A resized window: libedit redraws the line at the new width; text printed after it reflows.
+            signal(SIGWINCH, SIG_IGN)
+            let resize = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: queue)
+            resize.setEventHandler { editor.terminalResized() }
+            resize.resume()
+            sources.append(resize)
+        }
         return sources
     }
 

@@ -74,7 +74,8 @@ struct ShellCommand: AsyncParsableCommand {
         setlocale(LC_CTYPE, "")
         let session = try await choice.start()
         let interactive = c == nil && isatty(STDIN_FILENO) == 1
-        let shell = Shell(session: session, output: CourseOutput(StandardOutput()), style: .detect(), interactive: interactive)
+        let screen = StandardOutput()
+        let shell = Shell(session: session, output: CourseOutput(screen), style: .detect(), interactive: interactive)
         shell.echoCommands = x
         shell.courseNames = CourseSessions.completionNames  // lessons
         shell.courseNames += ExerciseCatalog.builtIn.exercises.map { String($0.id.dropFirst(3)) }   // exercise weights, grade failover …
@@ -84,12 +85,16 @@ struct ShellCommand: AsyncParsableCommand {
             status = await shell.runScript([c])
             signals.cancel()
         } else if interactive {
-            let editor = LibEditLineEditor(historyPath: StatePaths.history())
+            let editor = LibEditLineEditor(historyPath: StatePaths.history(), screen: screen)
             let signals = SignalHandlers(shell: shell, editor: editor)
             let lab = session.lab
             shell.say("stacklab — lab \(lab.topology.name) is up in \(session.startMilliseconds) ms"
                 + (lab.entryAddress.map { "; the site is at http://\($0)/" } ?? ""))
-            shell.say(shell.style.dim("Try: status · curl -v / · load · kill web-01 · diagram. 'help' lists all; Tab completes; Ctrl-D leaves."))
+            let width = shell.style.width
+            shell.say(TerminalText.wrapStyled("New here? Type " + shell.style.bold("lesson 1") + " for a guided first lesson ('lessons' lists them all).",
+                                              width: width))
+            shell.say(shell.style.dim(TerminalText.wrapStyled("Or try: status · curl -v / · load · kill web-01 · diagram. 'help' lists every command; "
+                + "Tab completes; Ctrl-D leaves.", width: width)))
             status = await shell.run(editor: CourseLineEditor(editor, shell: shell))  // lessons: auto-check after each command
             editor.close()
             signals.cancel()

@@ -33,7 +33,8 @@ import StackLabTestSupport
             out.clear()
             #expect(await shell.execute("kill web-02"))
             try await waitUntil(timeout: 30, "a firing notice") { out.text.contains("alert InstanceDown firing: instance=web-02/nginx") }
-            let notices = out.text
+            // Each notice is wrapped to the width (80 columns here), its later lines indented.
+            let notices = out.text.replacingOccurrences(of: "\n    ", with: " ")
             #expect(notices.contains("alert InstanceDown pending: instance=web-02/nginx job=nginx — Instance web-02/nginx down"), "\(notices)")
             let pendingAt = try #require(notices.range(of: "InstanceDown pending: instance=web-02/nginx"))
             let firingAt = try #require(notices.range(of: "InstanceDown firing: instance=web-02/nginx"))

@@ -20,6 +20,40 @@ import Testing
         #expect(try CommandLineText.words(in: "curl /#anchor") == ["curl", "/#anchor"])
     }
 
+    @Test func aTrailingAmpersandRunsACommandInTheBackground() throws {
+        let commands = try CommandLineText.commands(in: "tap internet>lb-01 -n 2 &; curl -d 'a=1&b=2' /login")
+        #expect(commands.map(\.background) == [true, false])
+        #expect(commands[0].words == ["tap", "internet>lb-01", "-n", "2"] && commands[0].text == "tap internet>lb-01 -n 2")
+        #expect(commands[1].words == ["curl", "-d", "a=1&b=2", "/login"])
+        // Quoted, escaped or in a comment, & is just a character.
+        #expect(try CommandLineText.commands(in: "curl -d 'a&'").first?.background == false)
+        #expect(try CommandLineText.commands(in: #"curl -d a\&"#).first?.words == ["curl", "-d", "a&"])
+        #expect(try CommandLineText.commands(in: "status # and then &").first?.background == false)
+        #expect(throws: CommandLineText.SyntaxError.self) { try CommandLineText.commands(in: "&") }
+    }
+
+    @Test func outputWhileThePromptIsUpWaitsForTheEditorInWholeLines() {
+        final class Display: PromptDisplay {
+            let wakes = LockedBox(0)
+            func linesWaiting() { wakes.withValue { $0 += 1 } }
+        }
+        let output = StandardOutput()
+        let display = Display()
+        output.attach(display)
+        output.beginEditing()
+        output.write("[1] load: 200 requests")
+        #expect(display.wakes.current == 0 && output.takeWaitingLines().isEmpty)
+        output.write(" to /\nserved by web-01\nhalf")
+        #expect(display.wakes.current == 1)
+        #expect(output.takeWaitingLines() == "[1] load: 200 requests to /\nserved by web-01\n")
+        #expect(output.takeWaitingLines().isEmpty)
+        // A line is never split around the prompt: its start waits for its end.
+        output.write(" a line\n")
+        #expect(output.takeWaitingLines() == "half a line\n")
+        output.endEditing()
+        #expect(output.takeWaitingLines().isEmpty)
+    }
+
     @Test func sqlKeepsTheTextAfterTheVerbAsTyped() throws {
         let command = try #require(try CommandLineText.commands(in: "sql  SELECT 'a  b' FROM posts").first)
         #expect(command.rest == "SELECT 'a  b' FROM posts")
@@ -96,7 +130,7 @@ import Testing
             Issue.record("expected help")
             return
         }
-        #expect(text.contains("USAGE: kill <target>"))
+        #expect(text.contains("usage: kill <target>"))
     }
 
     @Test func labSubcommandsParse() {
@@ -110,8 +144,8 @@ import Testing
     @Test func everyVerbHasASummaryAnExampleAndUsage() {
         for verb in VerbTable.all {
             #expect(!VerbTable.summary(of: verb).isEmpty, "\(verb._commandName) has no summary")
-            let help = HelpVerb.text(for: verb)
-            #expect(help.contains("USAGE: \(verb._commandName)"), "\(verb._commandName): \(help)")
+            let help = HelpVerb.text(for: verb, style: .plain)
+            #expect(help.contains("usage: \(verb._commandName)"), "\(verb._commandName): \(help)")
             #expect(help.contains("Example"), "help \(verb._commandName) has no example")
         }
     }

@@ -10,7 +10,7 @@ import Testing
             StatusRow(server: "web-01", process: "nginx", pid: 1202, state: .crashed, address: "-", check: "DOWN (L4CON)", checkIsUp: false),
             StatusRow(server: "web-01", process: "gunicorn", pid: 1203, state: .slow(300), address: "127.0.1.11:8000"),
         ], checker: "lb-01")
-        let text = view.render(style: .plain)
+        let text = view.render(style: Style(colors: false, terminal: false, columns: 160))
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("SERVER  PROCESS"))
         #expect(lines[0].contains("CHECK BY lb-01"))

@@ -46,6 +46,38 @@ struct TerminalTests {
     }
 }
 
+extension TerminalTests {
+    /// `load -n 200 &` while the learner types: the job's lines appear above the prompt, the half-typed line stays
+    /// as it was (and can be finished), a line says the job ended, and a prompt follows. At 80×24, as a learner's
+    /// terminal.
+    @Test func aBackgroundJobPrintsAboveThePromptAndTheTypedLineStays() async throws {
+        let state = temporaryFolder("stacklab-tmux-jobs")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let term = try Tmux.start(state: state, portBase: ShellTestPorts.terminal, width: 80, height: 24)
+        defer { term.kill() }
+        try await term.waitFor("foobar ●")
+        term.send("load -n 200 &", "Enter")
+        try await term.waitFor("[1] load -n 200")
+        term.send("curl /hea")
+        try await term.waitFor("[1] done: load -n 200")
+        let screen = term.capture()
+        let lines = screen.split(separator: "\n").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        // The job's report, then its end, then the prompt with what was typed, untouched.
+        let report = try #require(lines.lastIndex { $0.hasPrefix("served by") }, "\(screen)")
+        let done = try #require(lines.lastIndex { $0.contains("[1] done: load -n 200") }, "\(screen)")
+        #expect(report < done, "\(screen)")
+        #expect(lines.last == "foobar ● curl /hea", "\(screen)")
+        #expect(term.cursorX() == "foobar ● curl /hea".count)
+        // Nothing was drawn over the prompt: it shows once after the job started, at the bottom.
+        #expect(!lines.contains { $0.contains("foobar ●") && $0.contains("responses") }, "\(screen)")
+        for line in lines { #expect(line.count <= 80) }
+        term.send("lth", "Enter")
+        try await term.waitFor("\nOK")
+        term.send("C-d")
+        try await term.waitFor("EXITED 0")
+    }
+}
+
 /// The shell suite's terminal: the built binary on the lab's terminal-test ports, in the shared `TerminalSession`.
 enum Tmux {
     static var available: Bool { TerminalSession.tmuxAvailable }
@@ -53,7 +85,8 @@ enum Tmux {
     static var binaryExists: Bool { FileManager.default.isExecutableFile(atPath: binary) }
     static let server = "stacklab-shell-test-\(getpid())"
 
-    static func start(state: String, portBase: Int) throws -> TerminalSession {
-        try TerminalSession.start(server: server, environment: ["XDG_STATE_HOME": state], command: "'\(binary)' --port-base \(portBase)")
+    static func start(state: String, portBase: Int, width: Int = 120, height: Int = 50) throws -> TerminalSession {
+        try TerminalSession.start(server: server, environment: ["XDG_STATE_HOME": state], command: "'\(binary)' --port-base \(portBase)",
+                                  width: width, height: height)
     }
 }

@@ -96,7 +96,7 @@ public final class AppServer: LabProcess {
                                           seconds: Double((NIODeadline.now() - request.received).nanoseconds) / 1e9)
             accessLog?.append(accessLine(request, status: status, bytes: response.bodyBytes))
             runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: incoming?.spanID, process: runtime.name,
-                                       start: request.receivedDate, duration: Date().timeIntervalSince(request.receivedDate),
+                                       start: request.receivedDate, duration: request.spanDuration,
                                        status: status, note: "\(request.head.method.rawValue) \(request.head.uri)"))
             return response
         }

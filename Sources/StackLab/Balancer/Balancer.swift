@@ -329,7 +329,7 @@ public final class Balancer: LabProcess {
             + (exchange.redispatched ? ", redispatched" : "")
         runtime.traces.record(Span(traceID: exchange.trace.traceID, spanID: exchange.trace.spanID, parentID: exchange.parent,
                                    process: runtime.name, start: exchange.request.receivedDate,
-                                   duration: Double(total) / 1000, status: status, note: note))
+                                   duration: exchange.request.spanDuration, status: status, note: note))
         var response = response
         response.headers.replaceOrAdd(name: "traceresponse", value: exchange.trace.traceparent)
         promise.succeed(response)

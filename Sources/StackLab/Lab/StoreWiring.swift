@@ -88,6 +88,15 @@ func storeDialer(_ dialer: Dialer, group: EventLoopGroup) -> StoreDialer {
     }
 }
 
+/// The app's database connections name the port that answers (the config's, moved by the port plan), so their errors
+/// say where they really tried (`Can't connect to MySQL server on '127.0.1.11:44306'` under --port-base 41000).
+func appStoreDialer(_ dialer: Dialer, network: LabNetwork, group: EventLoopGroup) -> StoreDialer {
+    { host, port, initializer in
+        dialer.connect(host: host, configuredPort: network.configuredPort(port), on: group.next(), timeoutMilliseconds: 5000,
+                       initializer: initializer)
+    }
+}
+
 func makeStoreProcess(definition: LabDefinition, server: Topology.Server, folder: String, runtime: ProcessRuntime) -> (any LabProcess)? {
     guard let config = definition.mysql[server.name] else { return nil }
     let dataDirectory = config.dataDirectory.hasPrefix("/") ? config.dataDirectory : (folder as NSString).appendingPathComponent(config.dataDirectory)
@@ -120,18 +129,19 @@ func makePostsStore(config: GunicornConfig, runtime: ProcessRuntime) -> (any Pos
     let password = env["DB_PASSWORD"] ?? ""
     let database = env["DB_NAME"] ?? "foobar"
     let size = max(1, config.workers)
-    let dial = storeDialer(runtime.dialer, group: runtime.group)
+    let dial = appStoreDialer(runtime.dialer, network: runtime.network, group: runtime.group)
+    let port = runtime.network.port
     if primaries.count > 1 {
         return FailoverPostsStore(stores: primaries.map { candidate in
             MySQLPostsStore(
-                primary: MySQLClientPool(host: candidate.host, port: candidate.port, user: user, password: password, database: database, size: size, dial: dial),
-                replica: MySQLClientPool(host: replica.host, port: replica.port, user: user, password: password, database: database, size: size, dial: dial),
+                primary: MySQLClientPool(host: candidate.host, port: port(candidate.port), user: user, password: password, database: database, size: size, dial: dial),
+                replica: MySQLClientPool(host: replica.host, port: port(replica.port), user: user, password: password, database: database, size: size, dial: dial),
                 primaryAddress: candidate, replicaAddress: replica, runtime: runtime)
         })
     }
     return MySQLPostsStore(
-        primary: MySQLClientPool(host: primary.host, port: primary.port, user: user, password: password, database: database, size: size, dial: dial),
-        replica: MySQLClientPool(host: replica.host, port: replica.port, user: user, password: password, database: database, size: size, dial: dial),
+        primary: MySQLClientPool(host: primary.host, port: port(primary.port), user: user, password: password, database: database, size: size, dial: dial),
+        replica: MySQLClientPool(host: replica.host, port: port(replica.port), user: user, password: password, database: database, size: size, dial: dial),
         primaryAddress: primary, replicaAddress: replica, runtime: runtime)
 }
 
@@ -176,7 +186,7 @@ struct MySQLPostsStore: PostsStore {
     }
 
     private func traced<T: Sendable>(_ address: HostPort, _ note: String, _ body: () async throws -> T) async throws -> T {
-        let started = Date()
+        let started = (Date(), NIODeadline.now())
         let server = runtime.network.serverName(forAddress: address.host) ?? address.host
         do {
             let value = try await body()
@@ -188,10 +198,12 @@ struct MySQLPostsStore: PostsStore {
         }
     }
 
-    private func recordSpan(server: String, started: Date, note: String, ok: Bool) {
+    /// Timed on the monotonic clock, as every other hop (`IncomingRequest.spanDuration`).
+    private func recordSpan(server: String, started: (date: Date, deadline: NIODeadline), note: String, ok: Bool) {
         guard let trace = CurrentTrace.context else { return }
         runtime.traces.record(Span(traceID: trace.traceID, spanID: TraceContext.randomHex(8), parentID: trace.spanID,
-                                   process: "\(server)/mysql", start: started, duration: Date().timeIntervalSince(started),
+                                   process: "\(server)/mysql", start: started.date,
+                                   duration: Double((NIODeadline.now() - started.deadline).nanoseconds) / 1e9,
                                    status: 0, note: note))
     }
 

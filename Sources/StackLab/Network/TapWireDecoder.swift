@@ -1,5 +1,6 @@
 /// Turns the bytes of one direction of a connection into lines a learner can read: text as text (HTTP headers, form
-/// bodies), TLS as its record headers only (type, version, length — the rest is ciphertext), MySQL packets as
+/// bodies), TLS as its record headers only (type, length, record version — the rest is ciphertext) and the version
+/// the ServerHello agrees on, MySQL packets as
 /// commands (`COM_QUERY  SELECT …`), anything else as a hex/ASCII excerpt. It keeps state across reads, because a
 /// TLS record or a MySQL packet may be split between them.
 struct WireDecoder {
@@ -10,6 +11,9 @@ struct WireDecoder {
     private var tlsHeader: [UInt8] = []
     private var tlsRemaining = 0
     private var tlsEncrypted = false
+    private var tlsExplained = false
+    /// The body of a ServerHello record being read (it says which TLS version the two sides agreed on).
+    private var serverHello: [UInt8]?
     // MySQL: bytes of an incomplete packet.
     private var mysqlPending: [UInt8] = []
     private var mysqlPackets = 0
@@ -51,8 +55,13 @@ struct WireDecoder {
         while index < data.count {
             if tlsRemaining > 0 {
                 let take = min(tlsRemaining, data.count - index)
+                if serverHello != nil, (serverHello?.count ?? 0) < 4096 { serverHello! += data[index..<(index + take)] }
                 tlsRemaining -= take
                 index += take
+                if tlsRemaining == 0, let hello = serverHello {
+                    serverHello = nil
+                    if let agreed = Self.agreedVersion(serverHello: hello), lines.count < Self.maxLines { lines.append(agreed) }
+                }
                 continue
             }
             tlsHeader.append(data[index])
@@ -65,14 +74,52 @@ struct WireDecoder {
             tlsRemaining = length
             var name = Self.recordTypes[type] ?? "type \(type)"
             // Handshake messages are readable by type only until the keys change.
-            if type == 22, !tlsEncrypted, index < data.count, let message = Self.handshakeTypes[data[index]] { name += " (\(message))" }
+            if type == 22, !tlsEncrypted, index < data.count, let message = Self.handshakeTypes[data[index]] {
+                name += " (\(message))"
+                if data[index] == 2 { serverHello = [] }
+            }
             if type == 20 { tlsEncrypted = true }
             if type == 23 { name += " (encrypted)" }
             if lines.count < Self.maxLines {
-                lines.append("TLS record: \(name), version 0x\(String(version, radix: 16, uppercase: false).leftPadded(4)) (\(Self.versionName(version))), length \(length)")
+                lines.append("TLS record: \(name), length \(length), record version 0x\(String(version, radix: 16, uppercase: false).leftPadded(4))")
+            }
+            // Said once, under the client's first record (its ClientHello, often 0x0301).
+            if !tlsExplained && toServer {
+                tlsExplained = true
+                // RFC 8446 §5.1: legacy_record_version is 0x0303 in TLS 1.3 (0x0301 allowed in a first ClientHello)
+                // and "MUST be ignored"; the version in use is agreed in the hello messages.
+                lines.append("(record version: a legacy field. TLS 1.3 fixes it at 0x0303, or 0x0301")
+                lines.append(" in a first ClientHello; the ServerHello tells the TLS version in use)")
             }
         }
         return lines
+    }
+
+    /// The version a ServerHello agrees on: its supported_versions extension (TLS 1.3, RFC 8446 §4.2.1), else its
+    /// version field (TLS 1.2 and older). Nil when the message is cut short.
+    static func agreedVersion(serverHello message: [UInt8]) -> String? {
+        // type(1) length(3) legacy_version(2) random(32) session_id(1+n) cipher_suite(2) compression(1) extensions(2+…)
+        guard message.count >= 39, message[0] == 2 else { return nil }
+        let legacy = UInt16(message[4]) << 8 | UInt16(message[5])
+        var at = 38
+        at += 1 + Int(message[38])
+        at += 3
+        if at + 2 <= message.count {
+            let end = min(message.count, at + 2 + (Int(message[at]) << 8 | Int(message[at + 1])))
+            at += 2
+            while at + 4 <= end {
+                let kind = Int(message[at]) << 8 | Int(message[at + 1])
+                let size = Int(message[at + 2]) << 8 | Int(message[at + 3])
+                at += 4
+                if kind == 43, size == 2, at + 2 <= end {
+                    let selected = UInt16(message[at]) << 8 | UInt16(message[at + 1])
+                    return "ServerHello: \(versionName(selected)) agreed (its supported_versions extension: "
+                        + "0x\(String(selected, radix: 16).leftPadded(4)))"
+                }
+                at += size
+            }
+        }
+        return "ServerHello: \(versionName(legacy)) agreed (its version field; no supported_versions)"
     }
 
     static let recordTypes: [UInt8: String] = [20: "change_cipher_spec", 21: "alert", 22: "handshake", 23: "application_data", 24: "heartbeat"]

@@ -143,7 +143,7 @@ public final class WebServer: LabProcess {
                 accessLog.append(combinedLine(request, status: status, bytes: response.bodyBytes))
             }
             runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: incoming?.spanID, process: runtime.name,
-                                       start: request.receivedDate, duration: Date().timeIntervalSince(request.receivedDate),
+                                       start: request.receivedDate, duration: request.spanDuration,
                                        status: status, note: note))
             return response
         }
@@ -362,7 +362,8 @@ public final class WebServer: LabProcess {
                 headers.remove(name: "Server")
                 headers.remove(name: "Date")
                 promise.succeed((ServerResponse(status: upstream.head.status, headers: headers, body: upstream.body),
-                                 "-> \(peer.host):\(peer.port)"))
+                                 // The address that answered ($upstream_addr), not the config's port before the port plan.
+                                 "-> \(peer.host):\(runtime.network.port(peer.port))"))
             case .failure(let error):
                 let failure = (error as? UpstreamError) ?? .closedEarly
                 if wasReused && (failure == .closedEarly || failure == .reset) {

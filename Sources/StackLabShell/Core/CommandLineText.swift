@@ -1,16 +1,20 @@
 /// Splits what a learner typed into commands and words, the way a Unix shell does for the parts learners expect:
 /// words split on spaces, 'single' and "double" quotes keep spaces, a backslash escapes the next character, `;`
-/// separates commands and `#` starts a comment.
+/// separates commands, a trailing `&` runs a command in the background and `#` starts a comment.
 public struct CommandLineText: Sendable, Equatable {
     /// One command of a line: its words, and the text after the verb exactly as typed (for `sql`).
     public struct Command: Sendable, Equatable {
         public var words: [String]
         public var rest: String
+        /// The command as typed, without a trailing `&`.
         public var text: String
-        public init(words: [String], rest: String, text: String) {
+        /// Typed with a trailing `&`: runs while the learner goes on typing.
+        public var background: Bool
+        public init(words: [String], rest: String, text: String, background: Bool = false) {
             self.words = words
             self.rest = rest
             self.text = text
+            self.background = background
         }
     }
 
@@ -22,10 +26,15 @@ public struct CommandLineText: Sendable, Equatable {
     /// The commands of one line (`status; curl /` is two), empty ones dropped.
     public static func commands(in line: String) throws(SyntaxError) -> [Command] {
         var commands: [Command] = []
-        for piece in try split(line) {
+        for var piece in try split(line) {
+            let background = endsInAmpersand(piece)
+            if background { piece = String(piece.trimmingSpaces.dropLast()) }
             let words = try words(in: piece)
-            guard !words.isEmpty else { continue }
-            commands.append(Command(words: words, rest: restAfterFirstWord(piece), text: piece.trimmingSpaces))
+            guard !words.isEmpty else {
+                if background { throw SyntaxError(message: "'&' runs a command in the background: put it after one, e.g. 'load -n 200 &'") }
+                continue
+            }
+            commands.append(Command(words: words, rest: restAfterFirstWord(piece), text: piece.trimmingSpaces, background: background))
         }
         return commands
     }
@@ -138,6 +147,30 @@ public struct CommandLineText: Sendable, Equatable {
         }
         pieces.append(current)
         return pieces
+    }
+
+    /// A last `&` outside quotes, not escaped and not `&&` (which the shell does not have).
+    private static func endsInAmpersand(_ piece: String) -> Bool {
+        let trimmed = piece.trimmingSpaces
+        guard trimmed.hasSuffix("&"), !trimmed.hasSuffix("&&") else { return false }
+        let before = trimmed.dropLast()
+        if before.hasSuffix("\\") { return false }
+        // In a comment, `&` is just text.
+        return scanWords(String(before)).openQuote == nil && !commentStarts(in: String(before))
+    }
+
+    private static func commentStarts(in text: String) -> Bool {
+        var quote: Character?
+        var escaped = false
+        var previous: Character = " "
+        for character in text {
+            defer { previous = character }
+            if escaped { escaped = false; continue }
+            if let open = quote { if character == open { quote = nil } else if character == "\\" && open == "\"" { escaped = true }; continue }
+            if character == "\\" { escaped = true } else if character == "'" || character == "\"" { quote = character }
+            else if character == "#" && (previous == " " || previous == "\t") { return true }
+        }
+        return false
     }
 
     private static func restAfterFirstWord(_ piece: String) -> String {

@@ -35,6 +35,9 @@ public final class LabSession {
     public var monitoring: MonitorSession?
     /// How long the last start took, in milliseconds.
     public private(set) var startMilliseconds: Int
+    /// Counts the labs started in this session (a `reset` or `lab load` makes the next): what belonged to the old
+    /// lab (the shell's SQL sessions) is dropped quietly.
+    public private(set) var generation = 0
 
     public init(lab: Lab, source: LabSource, options: LabOptions, loader: any LabLoader, startMilliseconds: Int = 0) {
         self.lab = lab
@@ -65,6 +68,7 @@ public final class LabSession {
         let started = ContinuousClock.now
         await stopMonitor()
         await lab.shutdown()
+        generation += 1
         do {
             lab = try await Lab.start(definition, options: options)
             await lab.waitForFirstChecks()

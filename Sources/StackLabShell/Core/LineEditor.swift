@@ -21,12 +21,16 @@ public protocol LineEditor: AnyObject, Sendable {
     func setCompleter(_ completer: Completer)
     /// Saves history and gives the terminal back.
     func close()
+    /// The prompt to draw from now on (the lab's health changed while a line is being read); drawn at the next
+    /// redraw, when output is printed above it.
+    func promptChanged(_ prompt: String)
 }
 
 extension LineEditor {
     public func remember(_ line: String) {}
     public func setCompleter(_ completer: Completer) {}
     public func close() {}
+    public func promptChanged(_ prompt: String) {}
 }
 
 /// Reads lines from piped standard input, with no prompt, so transcripts stay clean.

@@ -20,6 +20,17 @@ public final class Shell {
     /// Print each command before running it (`stacklab -x`), for demo transcripts.
     public var echoCommands = false
     let interrupts = InterruptSwitch()
+    /// Commands running in the background (`COMMAND &`).
+    public let jobs = BackgroundJobs()
+    /// Set on the shell that runs a background job: its number.
+    var jobNumber: Int?
+    /// Set on the shell that runs a background job: the shell that started it, whose lesson hears what the job sees
+    /// (a `tap … &` reports the password it read to the lesson of the shell the learner types in).
+    weak var jobOwner: Shell?
+    /// The editor reading lines, while `run(editor:)` runs.
+    private var editor: (any LineEditor)?
+    /// `sql`'s sessions, one per store, as a mysql client's connection (a background job shares its shell's).
+    var sqlSessions = SQLSessions()
     private(set) var quitRequested = false
     /// Set when Ctrl-C stopped a command while running a script.
     public private(set) var interruptedScript = false
@@ -36,8 +47,38 @@ public final class Shell {
     // MARK: - Writing
 
     public func write(_ text: String) { output.write(text) }
+
+    /// Before a line that may come while the prompt is up (an alert, a job's end): the prompt redrawn under it says
+    /// the lab's health as it is now.
+    func refreshPrompt() { editor?.promptChanged(prompt) }
     public func say(_ line: String) { output.write(line + "\n") }
-    func fail(_ message: String) { output.write(style.red("error:") + " " + message + "\n") }
+    /// `error: …` in red, its first line wrapped to the terminal (the lines after it, usage, come laid out).
+    func fail(_ message: String) {
+        var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let first = TerminalText.wrapStyled(lines.removeFirst(), width: style.width, lead: style.red("error:") + " ", indent: "  ")
+        output.write(([first] + lines).joined(separator: "\n") + "\n")
+    }
+
+    /// Long text (help) on a terminal goes through a pager, `$PAGER` or `less -R`, when it would not fit the screen;
+    /// piped, or with no pager, it is printed whole.
+    func page(_ text: String) async {
+        guard interactive, style.terminal, jobNumber == nil,
+              text.split(separator: "\n", omittingEmptySubsequences: false).count >= TerminalSize.current().rows,
+              Pager.command(environment: ProcessInfo.processInfo.environment) != nil else {
+            write(text)
+            return
+        }
+        // Ctrl-C belongs to the pager while it runs (less stops a search with it), not to the command.
+        let saved = interrupts.suspend()
+        let shown = await Pager.show(text)
+        interrupts.restore(saved)
+        guard shown else {
+            write(text)
+            return
+        }
+        // What the pager showed is gone from the screen; the transcript still has it for lesson checks.
+        (output as? CourseOutput)?.transcript.record(text)
+    }
 
     // MARK: - Ctrl-C
 
@@ -49,6 +90,8 @@ public final class Shell {
     /// Runs lines from an editor until it ends or `quit`. Returns the exit status: non-zero when a command failed
     /// (for piped input), 130 when Ctrl-C stopped a script.
     public func run(editor: any LineEditor) async -> Int32 {
+        self.editor = editor
+        defer { self.editor = nil }
         editor.setCompleter(completer)
         var failed = false
         loop: while !quitRequested {
@@ -66,8 +109,16 @@ public final class Shell {
                 editor.setCompleter(completer)
             }
         }
+        await endJobs()
         if interruptedScript { return 130 }
         return failed && !interactive ? 1 : 0
+    }
+
+    /// At the end of the input: a script's background jobs may finish (their output belongs in the transcript); a
+    /// person who leaves stops them.
+    func endJobs() async {
+        guard !jobs.running.isEmpty else { return }
+        await jobs.finish(timeout: interactive || interruptedScript ? 0 : 10)
     }
 
     /// Runs a script's lines (`stacklab run FILE`, `stacklab -c`); every line runs, the status says if any failed.
@@ -75,8 +126,10 @@ public final class Shell {
         var failed = false
         for (index, line) in lines.enumerated() where !quitRequested {
             if !(await execute(line, origin: origin.map { "\($0):\(index + 1)" })) { failed = true }
-            if interruptedScript { return 130 }
+            if interruptedScript { break }
         }
+        await endJobs()
+        if interruptedScript { return 130 }
         return failed ? 1 : 0
     }
 
@@ -92,7 +145,7 @@ public final class Shell {
         }
         var ok = true
         for command in commands where !quitRequested {
-            if echoCommands { say(style.dim("▸ " + command.text)) }
+            if echoCommands { say(style.dim("▸ " + command.text + (command.background ? " &" : ""))) }
             if !(await run(command, origin: origin)) { ok = false }
             if interruptedScript { break }
         }
@@ -101,6 +154,10 @@ public final class Shell {
 
     /// Parses and runs one command.
     func run(_ command: CommandLineText.Command, origin: String? = nil) async -> Bool {
+        if command.background {
+            await jobs.start(command, in: self)
+            return true
+        }
         let place = origin.map { "\($0): " } ?? ""
         let name = command.words[0]
         guard let type = VerbTable.verb(named: name) else {
@@ -114,7 +171,7 @@ public final class Shell {
             return false
         }
         let verb: any ShellVerb
-        switch Self.parse(type, command: command) {
+        switch Self.parse(type, command: command, width: style.width) {
         case .verb(let parsed): verb = parsed
         case .help(let text):
             write(text.hasSuffix("\n") ? text : text + "\n")
@@ -132,8 +189,9 @@ public final class Shell {
         case error(String)
     }
 
-    /// Parses a command's words with the verb's swift-argument-parser declaration.
-    nonisolated static func parse(_ type: any ShellVerb.Type, command: CommandLineText.Command) -> Parsed {
+    /// Parses a command's words with the verb's swift-argument-parser declaration; help and usage errors are laid
+    /// out for a terminal `width` columns wide.
+    nonisolated static func parse(_ type: any ShellVerb.Type, command: CommandLineText.Command, width: Int = 80) -> Parsed {
         let arguments = Array(command.words.dropFirst())
         if let raw = type as? any RawTextVerb.Type, !arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
             return .verb(raw.init(rawText: command.rest, words: arguments))
@@ -141,21 +199,18 @@ public final class Shell {
         do {
             let parsed = try type.parseAsRoot(arguments)
             if let verb = parsed as? any ShellVerb { return .verb(verb) }
-            return .help(type.helpMessage(for: Swift.type(of: parsed)))
+            return .help(VerbHelp.full(for: type, width: width, style: .plain))
         } catch {
-            let message = type.fullMessage(for: error)
-            if type.exitCode(for: error) == .success { return .help(message) }
-            return .error(tidyParserMessage(message, verb: type._commandName))
+            if type.exitCode(for: error) == .success {
+                // `VERB --help`: the same text as `help VERB`; a subcommand's (`lab init --help`) as `help lab init`.
+                let words = arguments.filter { !$0.hasPrefix("-") }
+                if let sub = VerbHelp.subcommand(of: type, named: words.first) {
+                    return .help(VerbHelp.full(for: sub, parent: type, width: width, style: .plain))
+                }
+                return .help(VerbHelp.full(for: type, width: width, style: .plain))
+            }
+            return .error(VerbHelp.usageError(error, for: type, width: width))
         }
-    }
-
-    /// swift-argument-parser speaks to a command line; in the shell, help is `help VERB`.
-    nonisolated static func tidyParserMessage(_ message: String, verb: String) -> String {
-        var text = message
-        if text.hasPrefix("Error: ") { text = String(text.dropFirst("Error: ".count)) }
-        text = text.replacingOccurrences(of: "See '\(verb) --help' for more information.", with: "Type 'help \(verb)' for more.")
-        text = text.replacingOccurrences(of: "Usage: ", with: "usage: ")
-        return text.trimmingSpaces
     }
 
     private func runCancellable(_ verb: any ShellVerb, place: String) async -> Bool {
@@ -168,14 +223,16 @@ public final class Shell {
             // A verb that ends quietly when cancelled (a follow loop) was still stopped by Ctrl-C.
             if interrupts.fired {
                 if !interactive { interruptedScript = true }
-                say(style.dim("(stopped)"))
+                if jobNumber == nil { say(style.dim("(stopped)")) }
                 return false
             }
             return true
         } catch is CancellationError {
             if !interactive { interruptedScript = true }
-            say(style.dim("(stopped)"))
+            if jobNumber == nil { say(style.dim("(stopped)")) }
             return false
+        } catch let error as ShellError where error.showsUsage {
+            fail(place + VerbHelp.usageError(error.message, for: Swift.type(of: verb), width: style.width))
         } catch let error as ShellError {
             fail(place + error.message)
         } catch let error as TargetError {
@@ -221,6 +278,16 @@ final class InterruptSwitch: Sendable {
     }
 
     func disarm() { action.withValue { $0 = nil } }
+
+    /// Ctrl-C goes nowhere until `restore` (a pager handles it itself); returns what was armed.
+    func suspend() -> (@Sendable () -> Void)? {
+        action.withValue { action in
+            defer { action = nil }
+            return action
+        }
+    }
+
+    func restore(_ saved: (@Sendable () -> Void)?) { action.withValue { $0 = saved } }
 
     /// Whether a command is running (armed), rather than the prompt waiting.
     var armed: Bool { action.current != nil }

@@ -30,16 +30,26 @@ public struct StatusRow: Sendable, Equatable {
     }
 }
 
-/// `status`: every process of the lab in one table, then anything unusual in words.
+/// `status`: every process of the lab in one table, then anything unusual in words. Wide terminals get full
+/// addresses; narrower ones (80 columns) a layout that fits: ports on the server's own address, short headings.
 public struct StatusView: Sendable {
     public var rows: [StatusRow]
     public var checker: String?
     public var partitions: [(String, String)]
+    /// Each server's address (`web-01` → `127.0.1.11`), for the narrow layout's ports.
+    public var serverAddresses: [String: String]
+    /// The checker's `fall` and `rise` (HAProxy defaults 3 and 2), for the legend.
+    public var fall: Int
+    public var rise: Int
 
-    public init(rows: [StatusRow], checker: String?, partitions: [(String, String)] = []) {
+    public init(rows: [StatusRow], checker: String?, partitions: [(String, String)] = [], serverAddresses: [String: String] = [:],
+                fall: Int = 3, rise: Int = 2) {
         self.rows = rows
         self.checker = checker
         self.partitions = partitions
+        self.serverAddresses = serverAddresses
+        self.fall = fall
+        self.rise = rise
     }
 
     /// Reads the live lab.
@@ -66,7 +76,10 @@ public struct StatusView: Sendable {
                     errors: process.runtime.errors.load(ordering: .relaxed)))
             }
         }
-        self.init(rows: rows, checker: lab.balancers.first?.serverName, partitions: lab.network.activePartitions)
+        let checked = lab.balancers.first?.config.backends.first?.servers.first
+        self.init(rows: rows, checker: lab.balancers.first?.serverName, partitions: lab.network.activePartitions,
+                  serverAddresses: Dictionary(lab.topology.servers.map { ($0.name, $0.address) }, uniquingKeysWith: { a, _ in a }),
+                  fall: checked?.fall ?? 3, rise: checked?.rise ?? 2)
     }
 
     /// The ports a process is configured to listen on (before the port plan).
@@ -82,31 +95,67 @@ public struct StatusView: Sendable {
     }
 
     public func render(style: Style) -> String {
+        let width = style.width
+        var out = table(narrow: false, style: style)
+        let wide = out.split(separator: "\n").map { visibleWidth(String($0)) }.max() ?? 0
+        let narrow = wide > width
+        if narrow { out = table(narrow: true, style: style) }
+        for (a, b) in partitions {
+            out += TerminalText.wrapStyled(style.red("partition:") + " \(a) and \(b) cannot reach each other (heal \(a) \(b))",
+                                           width: width, indent: "  ") + "\n"
+        }
+        var legend: [String] = []
+        if narrow {
+            let addresses = serverAddresses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            legend.append("PORTS: on the server's own address (\(addresses)).")
+        }
+        if let checker, rows.contains(where: { !$0.check.isEmpty }) {
+            legend.append("CHECK: what \(checker)'s health checks see. UP \(max(1, fall - 1))/\(fall) = failing, DOWN after "
+                + "\(fall) misses in a row; DOWN 1/\(rise) = answering again, UP after \(rise). L7OK = /health answered, "
+                + "L4CON = connection refused, L4TOUT/L7TOUT = no answer in time.")
+        }
+        for line in legend { out += style.dim(TerminalText.wrapStyled(line, width: width)) + "\n" }
+        return out
+    }
+
+    /// The table; `narrow`: ports instead of addresses, the check's words without brackets, short headings.
+    func table(narrow: Bool, style: Style) -> String {
         let checkHeader = checker.map { "CHECK BY \($0)" } ?? "CHECK"
-        var table = TextTable(header: ["SERVER", "PROCESS", "PID", "STATE", "ADDRESS", checkHeader, "CONNS", "REQS", "ERRS"],
-                              rightAligned: [2, 6, 7, 8])
+        let header = narrow ? ["SERVER", "PROCESS", "PID", "STATE", "PORTS", checkHeader, "CONN", "REQ", "ERR"]
+            : ["SERVER", "PROCESS", "PID", "STATE", "ADDRESS", checkHeader, "CONNS", "REQS", "ERRS"]
+        var table = TextTable(header: header, rightAligned: [2, 6, 7, 8], tight: narrow ? [7, 8] : [])
         var previous = ""
         for row in rows {
             let healthy: Bool = row.state == .running
             let slow = if case .slow = row.state { true } else { false }
+            var address = row.address
+            var check = row.check
+            var state = row.state.description
+            if narrow {
+                address = Self.ports(row.address, on: serverAddresses[row.server])
+                check = check.replacingOccurrences(of: " (", with: " ").replacingOccurrences(of: ")", with: "")
+                if slow { state = state.replacingOccurrences(of: "slow +", with: "slow ") }
+            }
             table.rows.append([
                 row.server == previous ? "" : row.server,
                 row.process,
                 row.state.isListening ? String(row.pid) : "-",
-                style.state(row.state.description, healthy: healthy, warning: slow),
-                row.address,
-                row.check.isEmpty ? "-" : (row.checkIsUp ? style.green(row.check) : style.red(row.check)),
+                style.state(state, healthy: healthy, warning: slow),
+                address,
+                check.isEmpty ? "-" : (row.checkIsUp ? style.green(check) : style.red(check)),
                 String(row.connections), String(row.requests), String(row.errors),
             ])
             previous = row.server
         }
-        var out = table.render(style: style)
-        for (a, b) in partitions { out += style.red("partition:") + " \(a) and \(b) cannot reach each other (heal \(a) \(b))\n" }
-        if let checker, rows.contains(where: { !$0.check.isEmpty }) {
-            out += style.dim("CHECK: what \(checker)'s health checks see. UP 2/3 = failing, DOWN after 3 misses; "
-                + "L7OK = /health answered, L4CON = connection refused, L4TOUT/L7TOUT = no answer in time.") + "\n"
-        }
-        return out
+        return table.render(style: style)
+    }
+
+    /// `127.0.1.11:8080 127.0.1.11:9113` on web-01 (127.0.1.11) → `8080 9113`; other hosts keep their address.
+    static func ports(_ addresses: String, on host: String?) -> String {
+        guard let host else { return addresses }
+        return addresses.split(separator: " ").map { address in
+            address.hasPrefix(host + ":") ? String(address.dropFirst(host.count + 1)) : String(address)
+        }.joined(separator: " ")
     }
 }
 

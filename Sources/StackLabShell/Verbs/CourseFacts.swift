@@ -7,14 +7,15 @@ import StackLabStore
 // a lesson runs. A shell that runs a check's own command (`runQuietly`) has no lesson, so it reports nothing.
 
 extension Shell {
-    /// Hands a verb's result to the lesson running in this shell, if any.
+    /// Hands a verb's result to the lesson running in this shell (or in the shell that started this background
+    /// job), if any.
     func report(_ fact: Fact) {
-        CourseSessions.existing(self)?.record(fact)
+        CourseSessions.existing(jobOwner ?? self)?.record(fact)
     }
 
     /// `curl` got an answer.
     func reportRequest(method: String, path: String, sent: String?, response: ClientResponse) {
-        guard CourseSessions.existing(self)?.lesson != nil else { return }
+        guard CourseSessions.existing(jobOwner ?? self)?.lesson != nil else { return }
         report(.request(RequestFact(method: method, path: path, outcome: .status(response.status), reason: response.reason,
                                     servedBy: response.header("X-Served-By"), location: response.header("Location"),
                                     body: response.body, sentBody: sent, hops: hops(of: response.traceID))))

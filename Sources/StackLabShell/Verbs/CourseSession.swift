@@ -49,19 +49,13 @@ public final class CourseLineEditor: LineEditor {
             return .line("")
         }
         await MainActor.run { CourseSessions.existing(shell)?.noteCommand(line) }
-        // `COMMAND &` runs in the background (a tap while a curl runs); the shell itself then gets an empty line.
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
-        if trimmed.hasSuffix("&") && trimmed.count > 1 && !trimmed.hasSuffix("&&") {
-            inner.remember(line)
-            await CourseSessions.of(shell).runInBackground(trimmed)
-            return .line("")
-        }
         return input
     }
 
     public func remember(_ line: String) { inner.remember(line) }
     public func setCompleter(_ completer: Completer) { inner.setCompleter(completer) }
     public func close() { inner.close() }
+    public func promptChanged(_ prompt: String) { inner.promptChanged(prompt) }
 }
 
 /// The course state of each shell (a shell has at most one lesson running).
@@ -308,7 +302,8 @@ public final class CourseSession: CheckContext {
         let style = shell.style
         say(style.dim("Type:"))
         for command in step.commands { say("    " + style.cyan(command)) }
-        say(style.dim("(the step checks itself after them; 'check', 'hint', 'next' and 'back' help)"))
+        say(style.dim(TerminalText.wrapStyled("(the step checks itself after them; 'check', 'hint', 'next' and 'back' help)",
+                                              width: style.width)))
     }
 
     /// `> **Wait for:**`: the lab must get there first (a replica applying a delayed change); the wait shows it
@@ -322,18 +317,9 @@ public final class CourseSession: CheckContext {
         }
     }
 
-    /// Lesson prose for the terminal: **bold** in bold, `code` in colour, *emphasis* plain; code blocks as they are.
+    /// Lesson prose for the terminal: Markdown rendered and wrapped to the terminal's width.
     static func terminalText(_ markdown: String, style: Style) -> String {
-        var inFence = false
-        return markdown.split(separator: "\n", omittingEmptySubsequences: false).map { raw -> String in
-            let line = String(raw)
-            if line.trimmingCharacters(in: .whitespaces).hasPrefix("```") { inFence.toggle(); return style.dim(line) }
-            if inFence { return line }
-            var out = line.replacing(#/\*\*([^*]+)\*\*/#) { style.bold(String($0.1)) }
-            out = out.replacing(#/`([^`]+)`/#) { style.cyan(String($0.1)) }
-            out = out.replacing(#/(^|[\s(])\*([^*\s][^*]*)\*/#) { String($0.1) + String($0.2) }
-            return out
-        }.joined(separator: "\n")
+        TerminalText.markdown(markdown, width: style.width, style: style)
     }
 
     public var currentStep: Step? { lesson.map { $0.steps[stepIndex] } }
@@ -649,48 +635,17 @@ public final class CourseSession: CheckContext {
 
     // MARK: - Commands in the background
 
-    /// Commands started with a trailing `&` (a `tap` while a `curl` runs), still running.
-    private var background: [Task<Void, Never>] = []
-    /// Whether each of them has ended.
-    private var backgroundDone: [LockedBox<Bool>] = []
     /// A background command is still running (and may still report what it sees).
-    var backgroundRunning: Bool { backgroundDone.contains { !$0.current } }
+    var backgroundRunning: Bool { !shell.jobs.running.isEmpty }
 
-    /// `COMMAND &`: runs the command while the learner (or the demo) goes on, like a Unix shell's `&`. Returns once the
-    /// command has started (printed something) or ended, so that what comes next happens while it runs.
+    /// `COMMAND &` in the demo: the shell's background job (see `BackgroundJobs`), started before the next command.
     public func runInBackground(_ line: String) async {
-        var command = line.trimmingCharacters(in: .whitespaces)
-        if command.hasSuffix("&") { command = String(command.dropLast()).trimmingCharacters(in: .whitespaces) }
-        let output = shell.output as? CourseOutput
-        let before = output?.transcript.sinceMark.utf8.count ?? 0
-        let shell = self.shell
-        let done = LockedBox(false)
-        let task = Task { @MainActor in
-            _ = await shell.execute(command)
-            done.withValue { $0 = true }
-        }
-        background.append(task)
-        backgroundDone.append(done)
-        say(shell.style.dim("[running in the background: \(command)]"))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !done.current, ContinuousClock.now < deadline, (output?.transcript.sinceMark.utf8.count ?? 1) <= before {
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
+        await shell.execute(line)
     }
 
     /// Waits for background commands to end (a `tap -n 4` ends after four messages); stops them after `timeout`.
     func finishBackground(timeout: Double = 10) async {
-        let tasks = background
-        background = []
-        backgroundDone = []
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
-        for task in tasks {
-            let finished = LockedBox(false)
-            let waiter = Task { await task.value; finished.withValue { $0 = true } }
-            while !finished.current && ContinuousClock.now < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
-            if !finished.current { task.cancel() }
-            await waiter.value
-        }
+        await shell.jobs.finish(timeout: timeout)
     }
 
     // MARK: - Listing

@@ -59,6 +59,11 @@ struct CurlVerb: ShellVerb {
         }
         let style = shell.style
         if v {
+            if lab.network.portOffset != 0, target.contains("foobar.com") {
+                // The site's name with the config's port (8443) stands for the port that answers.
+                shell.say(style.dim(TerminalText.wrapStyled("* \(target.contains("https://") ? "https" : "http")://www.foobar.com is lb-01 at "
+                    + "\(parts.host):\(parts.port) (--port-base \(lab.network.portOffset) moves every port)", width: style.width, indent: "  ")))
+            }
             shell.say(style.dim("* connecting to \(parts.host):\(parts.port) from \(LabNetwork.internetAddress)"))
             shell.say(style.dim("> \(method) \(parts.path) HTTP/1.1"))
             shell.say(style.dim("> Host: \(parts.host):\(parts.port)"))
@@ -163,7 +168,7 @@ public struct TraceView: Sendable {
             table.rows.append([indent + row.span.process, Self.milliseconds(row.span.duration), Self.milliseconds(row.own),
                                row.span.status >= 500 ? style.red(status) : status, row.span.note])
         }
-        return style.dim("* hops (trace \(spans[0].traceID)); HERE = time in that hop itself, TOTAL includes the hops below") + "\n"
-            + table.render(style: style)
+        return style.dim(TerminalText.wrapStyled("* hops (trace \(spans[0].traceID)); HERE = time in that hop itself, TOTAL includes "
+            + "the hops below", width: style.width, indent: "  ")) + "\n" + table.render(style: style)
     }
 }

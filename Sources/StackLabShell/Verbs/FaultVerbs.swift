@@ -6,7 +6,9 @@ import StackLabCourse
 /// What a learner should expect after a fault, in one line.
 @MainActor
 enum FaultWords {
-    static func apply(_ fault: Lab.Fault, to text: String, in shell: Shell, done: String, expect: String) async throws {
+    /// Applies a fault and says what was done; `expect` (given the processes hit) says what the learner will see.
+    static func apply(_ fault: Lab.Fault, to text: String, in shell: Shell, done: String,
+                      expect: @MainActor ([any LabProcess]) -> [String] = { _ in [] }) async throws {
         let lab = shell.lab
         let target = try lab.target(text)
         let processes = lab.processes(for: target)
@@ -15,17 +17,78 @@ enum FaultWords {
         if fault != .revive, already.count == processes.count {
             throw ShellError("\(target) is already \(processes[0].state) — 'revive \(target)' starts it again")
         }
+        // What follows depends on the lab before the fault (which store is the primary, who checks whom).
+        let notes = expect(processes)
         try await lab.apply(fault, to: target)
         shell.report(.fault(FaultFact(fault: fault.factName, target: text, processes: processes.map(\.name))))
         let names = processes.map(\.name).joined(separator: ", ")
-        shell.say("\(names): \(done)")
-        if !expect.isEmpty { shell.say(shell.style.dim(expect)) }
+        shell.say(TerminalText.wrapStyled("\(names): \(done)", width: shell.style.width, indent: "  "))
+        for note in notes { shell.say(shell.style.dim(TerminalText.wrapStyled(note, width: shell.style.width, indent: "  "))) }
     }
 
-    static func checkNote(_ lab: Lab, _ target: String) -> String {
-        guard let balancer = lab.balancers.first, let server = balancer.config.backends.first?.servers.first else { return "" }
-        return "\(balancer.serverName) checks every \(server.inter) ms and marks a server DOWN after \(server.fall) failed checks "
-            + "— watch it with 'status'."
+    /// What a crash of these processes does to the site, in the lab as it is: the balancer gone (the only way in), a
+    /// checked server (the health checks that will notice it, with that server's own inter and fall), a database
+    /// (the app's reads or writes that now fail). Nothing is said that the lab would not show.
+    static func crashNotes(_ processes: [any LabProcess], in lab: Lab) -> [String] {
+        let names = Set(processes.map(\.name))
+        var notes: [String] = []
+        let balancers = lab.processes.filter { $0.kind == .haproxy }
+        let hitBalancers = balancers.filter { names.contains($0.name) }
+        if !hitBalancers.isEmpty, !balancers.contains(where: { !names.contains($0.name) && $0.state.isListening }) {
+            let name = hitBalancers[0].serverName
+            notes.append("\(name) was the site's only way in: every request to the site is refused now. Try: curl /")
+        }
+        for balancer in lab.balancers where !names.contains("\(balancer.serverName)/haproxy") {
+            for backend in balancer.config.backends {
+                for server in backend.servers where server.check && checkReaches(server, backend: backend, names: names, in: lab) {
+                    notes.append("\(balancer.serverName) checks \(server.name) every \(Self.duration(server.inter)) and marks it DOWN after "
+                        + "\(server.fall) failed checks in a row — watch it with 'status'.")
+                }
+            }
+        }
+        for process in processes where process.kind == .mysql {
+            let (reads, writes) = appUse(of: process, in: lab)
+            guard reads || writes else { continue }
+            let use = reads && writes ? "reads and writes posts" : reads ? "reads posts" : "writes new posts"
+            let example = writes ? "curl -d 'author=ann&body=hi' /api/posts" : "curl /api/posts"
+            notes.append("The app \(use) on \(process.name): that fails now. Try: \(example)")
+        }
+        return notes
+    }
+
+    /// `2000` → `2 s`, `500` → `500 ms` (HAProxy's `inter`, in milliseconds).
+    static func duration(_ milliseconds: Int) -> String {
+        milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+    }
+
+    /// Whether a health check of `server` touches one of `names`: the process listening at the checked address, or,
+    /// when that is an nginx whose location for the check's URI proxies, the app server on the same machine.
+    static func checkReaches(_ server: HAProxyConfig.Server, backend: HAProxyConfig.Backend, names: Set<String>, in lab: Lab) -> Bool {
+        guard let host = lab.topology.servers.first(where: { $0.address == server.host }) else { return false }
+        let listening = lab.processes(on: host.name).first { StatusView.configuredPorts(of: $0, in: lab.definition).contains(server.port) }
+        guard let listening else { return false }
+        if names.contains(listening.name) { return true }
+        guard listening.kind == .nginx, let nginx = lab.definition.nginx[host.name] else { return false }
+        // HAProxy's default check is `OPTIONS /`.
+        let uri = backend.httpCheck?.uri ?? "/"
+        let location = nginx.servers.first { $0.listens.contains { $0.port == server.port } }?.location(for: uri)
+        guard location?.proxyPass != nil else { return false }
+        return lab.processes(on: host.name).contains { $0.kind == .gunicorn && names.contains($0.name) }
+    }
+
+    /// Whether the lab's apps read from or write to this store (gunicorn's DB_REPLICA and DB_PRIMARY).
+    static func appUse(of store: any LabProcess, in lab: Lab) -> (reads: Bool, writes: Bool) {
+        guard let config = lab.definition.mysql[store.serverName],
+              let address = lab.topology.servers.first(where: { $0.name == store.serverName })?.address else { return (false, false) }
+        let here = "\(address):\(config.port)"
+        var reads = false, writes = false
+        for app in lab.definition.gunicorn.values {
+            let primaries = (app.environment["DB_PRIMARY"] ?? "").split(separator: ",").map { String($0).trimmingSpaces }
+            // Writes go to the first primary that takes them; with one primary, all of them.
+            if primaries.first == here { writes = true }
+            if (app.environment["DB_REPLICA"] ?? primaries.first) == here { reads = true }
+        }
+        return (reads, writes)
     }
 }
 
@@ -34,18 +97,30 @@ struct KillVerb: ShellVerb {
         commandName: "kill",
         abstract: "Crash a process or a whole server: its ports close, open connections are reset.",
         discussion: """
-        Like `kill -9` or pulling the power cord: clients that try to connect are refused at once.
+        Like `kill -9` or pulling the power cord: clients that try to connect are refused at once. 'kill %N' stops \
+        background job N instead (see 'jobs'), as in a Unix shell.
 
         Examples:
           kill web-01/nginx
           kill web-02
+          kill %1
         """)
     static let group = VerbGroup.breakIt
-    @Argument(help: "A server (web-01) or a process (web-01/nginx).") var target: String
+    @Argument(help: "A server (web-01), a process (web-01/nginx) or a background job (%1).") var target: String
 
     func execute(in shell: Shell) async throws {
-        try await FaultWords.apply(.crash, to: target, in: shell, done: "crashed (port closed, connections reset)",
-                                   expect: FaultWords.checkNote(shell.lab, target))
+        if target.hasPrefix("%") {
+            guard let number = Int(target.dropFirst()), await shell.jobs.stop(number) else {
+                let running = shell.jobs.running.map { "%\($0.number) \($0.command)" }
+                throw ShellError("there is no background job \(target) — "
+                    + (running.isEmpty ? "none is running" : "running: " + running.joined(separator: ", ")))
+            }
+            return
+        }
+        let lab = shell.lab
+        try await FaultWords.apply(.crash, to: target, in: shell, done: "crashed (port closed, connections reset)") {
+            FaultWords.crashNotes($0, in: lab)
+        }
     }
 }
 
@@ -63,7 +138,7 @@ struct StopVerb: ShellVerb {
     @Argument(help: "A server (web-01) or a process (web-01/nginx).") var target: String
 
     func execute(in shell: Shell) async throws {
-        try await FaultWords.apply(.stop, to: target, in: shell, done: "stopped", expect: "")
+        try await FaultWords.apply(.stop, to: target, in: shell, done: "stopped")
     }
 }
 
@@ -82,8 +157,9 @@ struct HangVerb: ShellVerb {
     @Argument(help: "A server (web-01) or a process (web-01/nginx).") var target: String
 
     func execute(in shell: Shell) async throws {
-        try await FaultWords.apply(.hang, to: target, in: shell, done: "hung (accepts connections, never answers)",
-                                   expect: "clients now wait for their timeout; 'revive \(target)' unfreezes it")
+        try await FaultWords.apply(.hang, to: target, in: shell, done: "hung (accepts connections, never answers)") { [target] _ in
+            ["clients now wait for their timeout; 'revive \(target)' unfreezes it"]
+        }
     }
 }
 
@@ -108,7 +184,7 @@ struct SlowVerb: ShellVerb {
 
     func execute(in shell: Shell) async throws {
         try await FaultWords.apply(.slow(milliseconds: milliseconds), to: target, in: shell,
-                                   done: "slow: every answer \(milliseconds) ms late", expect: "")
+                                   done: "slow: every answer \(milliseconds) ms late")
     }
 }
 
@@ -135,7 +211,7 @@ struct ReviveVerb: ShellVerb {
             shell.say("every process is running again; partitions healed")
             return
         }
-        try await FaultWords.apply(.revive, to: target, in: shell, done: "running", expect: "")
+        try await FaultWords.apply(.revive, to: target, in: shell, done: "running")
     }
 }
 
@@ -152,8 +228,8 @@ struct PartitionVerb: ShellVerb {
           heal lb-01 web-01
         """)
     static let group = VerbGroup.breakIt
-    @Argument(help: "A server.") var a: String
-    @Argument(help: "Another server.") var b: String
+    @Argument(help: ArgumentHelp("A server.", valueName: "server")) var a: String
+    @Argument(help: ArgumentHelp("Another server.", valueName: "other-server")) var b: String
 
     func execute(in shell: Shell) async throws {
         let lab = shell.lab
@@ -161,7 +237,7 @@ struct PartitionVerb: ShellVerb {
         guard case .server(let x) = first, case .server(let y) = second else {
             throw ShellError("a partition is between two servers, not processes — e.g. 'partition lb-01 web-01'")
         }
-        guard x != y else { throw ShellError("name two different servers, e.g. 'partition lb-01 web-01'") }
+        guard x != y else { throw ShellError.usage("name two different servers, e.g. 'partition lb-01 web-01'") }
         lab.partition(x, y)
         shell.say("\(x) and \(y) can no longer reach each other (connections time out). 'heal \(x) \(y)' restores the link.")
     }
@@ -177,8 +253,8 @@ struct HealVerb: ShellVerb {
           heal
         """)
     static let group = VerbGroup.fix
-    @Argument(help: "A server.") var a: String?
-    @Argument(help: "Another server.") var b: String?
+    @Argument(help: ArgumentHelp("A server.", valueName: "server")) var a: String?
+    @Argument(help: ArgumentHelp("Another server.", valueName: "other-server")) var b: String?
 
     func execute(in shell: Shell) async throws {
         let lab = shell.lab
@@ -188,7 +264,7 @@ struct HealVerb: ShellVerb {
             shell.say(count == 0 ? "there was no partition" : "healed \(count) partition\(count == 1 ? "" : "s")")
             return
         }
-        guard let b else { throw ShellError("name both servers, e.g. 'heal lb-01 web-01', or none to heal every partition") }
+        guard let b else { throw ShellError.usage("name both servers, e.g. 'heal lb-01 web-01', or none to heal every partition") }
         guard case .server(let x) = try lab.target(a), case .server(let y) = try lab.target(b) else {
             throw ShellError("a partition is between two servers, not processes — e.g. 'heal lb-01 web-01'")
         }

@@ -20,7 +20,7 @@ struct LabVerb: ShellVerb {
     static let group = VerbGroup.labs
 
     func execute(in shell: Shell) async throws {
-        shell.write(HelpVerb.text(for: LabVerb.self))
+        await shell.page(HelpVerb.text(for: LabVerb.self, style: shell.style))
     }
 
     struct Init: ShellVerb {

@@ -21,12 +21,12 @@ struct LoadVerb: ShellVerb {
         """)
     static let group = VerbGroup.traffic
 
-    @Option(name: .short, help: "Send this many requests (default 200).") var n: Int?
+    @Option(name: .short, help: "Send this many requests (default: 200).") var n: Int?
     @Option(name: .short, help: "Or send for this long: 10, 10s, 500ms, 2m.") var d: String?
-    @Option(name: .short, help: "Keep-alive connections at once (default 4).") var c: Int = 4
+    @Option(name: .short, help: "Keep-alive connections at once.") var c: Int = 4
     @Option(name: .long, help: "Requests per second over all connections (default: as fast as answers come).") var rate: Double?
-    @Option(name: .customShort("X"), help: "The method (default GET).") var method: String = "GET"
-    @Argument(help: "A path (/api/posts) or URL (default /).") var target: String = "/"
+    @Option(name: .customShort("X"), help: "The method.") var method: String = "GET"
+    @Argument(help: "A path (/api/posts) or URL.") var target: String = "/"
 
     func execute(in shell: Shell) async throws {
         let lab = shell.lab
@@ -34,7 +34,7 @@ struct LoadVerb: ShellVerb {
         guard let parts = HTTPClient.split(target, defaultAddress: entry) else {
             throw ShellError("'\(target)' is not a path or URL — try 'load /' or 'load http://\(entry)/'")
         }
-        if n != nil && d != nil { throw ShellError("give either -n (a number of requests) or -d (a duration), not both") }
+        if n != nil && d != nil { throw ShellError.usage("give either -n (a number of requests) or -d (a duration), not both") }
         let limit: LoadPlan.Limit
         if let d {
             guard let seconds = Self.seconds(d) else { throw ShellError("-d is a duration like 10, 10s, 500ms or 2m (got '\(d)')") }
@@ -85,12 +85,19 @@ public struct LoadReportView: Sendable {
 
     static func ms(_ value: Double) -> String { value < 10 ? String(format: "%.2f ms", value) : String(format: "%.1f ms", value) }
 
-    /// One line, redrawn while the run goes on.
+    /// One line, redrawn while the run goes on: shorter than the terminal (a wrapped line could not be redrawn),
+    /// the least needed parts left out first.
     public func liveLine(style: Style) -> String {
-        var line = "\(report.responses) responses  \(String(format: "%.0f", report.requestsPerSecond))/s"
-            + "  p50 \(Self.ms(report.milliseconds(atPercentile: 50)))  p99 \(Self.ms(report.milliseconds(atPercentile: 99)))"
-        for (server, count) in report.servedBy.sorted(by: { $0.key < $1.key }) { line += "  \(server) \(count)" }
-        if report.failureCount > 0 { line += "  " + style.red("failed \(report.failureCount)") }
+        var parts = ["\(report.responses) responses", "\(String(format: "%.0f", report.requestsPerSecond))/s"]
+        if report.failureCount > 0 { parts.append(style.red("failed \(report.failureCount)")) }
+        parts += ["p50 \(Self.ms(report.milliseconds(atPercentile: 50)))", "p99 \(Self.ms(report.milliseconds(atPercentile: 99)))"]
+        for (server, count) in report.servedBy.sorted(by: { $0.key < $1.key }) { parts.append("\(server) \(count)") }
+        var line = ""
+        for part in parts {
+            let next = line.isEmpty ? part : line + "  " + part
+            if visibleWidth(next) >= style.width { break }
+            line = next
+        }
         return line
     }
 

@@ -60,7 +60,7 @@ struct LogsVerb: ShellVerb {
     @Option(name: .short, help: "How many of the last lines to show.") var n: Int = 10
 
     func execute(in shell: Shell) async throws {
-        guard n >= 0 else { throw ShellError("-n needs a count of lines, 0 or more (e.g. -n 20)") }
+        guard n >= 0 else { throw ShellError.usage("-n needs a count of lines, 0 or more (e.g. -n 20)") }
         let lab = shell.lab
         let target = try lab.target(self.target)
         let books = LogsVerb.books(for: target, in: lab)

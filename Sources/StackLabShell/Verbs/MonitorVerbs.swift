@@ -38,23 +38,18 @@ extension LabSession {
 }
 
 extension Shell {
-    /// An alert event as a notification line: on its own line, so it does not mix with a line being typed.
+    /// An alert event as a notification line.
     func notify(_ event: AlertEvent) {
         let tone: (String) -> String = switch event.kind {
         case .firing: style.red
         case .pending: style.yellow
         case .resolved, .inactive: style.green
         }
-        let line = tone("[\(TopView.clock(event.time))] \(event.description)")
-        if interactive && style.terminal {
-            // Clear the prompt line, print the notice, draw the prompt again (the editor keeps what was typed).
-            write("\r\u{1B}[2K" + line + "\n" + (commandRunning ? "" : prompt))
-        } else {
-            say(line)
-        }
+        // On a terminal, a line that comes while the prompt is up is printed above it (see `StandardOutput`).
+        refreshPrompt()
+        say(tone(TerminalText.wrapStyled("[\(TopView.clock(event.time))] \(event.description)", width: style.width, indent: "    ")))
     }
 
-    var commandRunning: Bool { interrupts.armed }
 }
 
 struct MonitorVerb: ShellVerb {
@@ -114,7 +109,7 @@ struct MonitorVerb: ShellVerb {
                     + endpoint.padding(toLength: 24, withPad: " ", startingAt: 0) + "  " + up + "  " + detail)
             }
         default:
-            throw ShellError("'monitor' takes on, off, or nothing — e.g. 'monitor on'")
+            throw ShellError.usage("'monitor' takes on, off, or nothing — e.g. 'monitor on'")
         }
     }
 }

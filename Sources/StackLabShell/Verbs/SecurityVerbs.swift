@@ -24,13 +24,16 @@ struct TapVerb: ShellVerb {
     @Option(name: .short, help: "Stop after this many messages.") var n: Int?
 
     func execute(in shell: Shell) async throws {
-        if let n, n < 1 { throw ShellError("-n needs a count of messages, 1 or more") }
+        if let n, n < 1 { throw ShellError.usage("-n needs a count of messages, 1 or more") }
         let tap = try shell.lab.tap(hop)
         defer { tap.stop() }
-        shell.say(shell.style.dim("tapping \(tap.selector) — every message as it crosses; Ctrl-C to stop"))
+        let stop = shell.jobNumber.map { "'kill %\($0)' stops it" } ?? "Ctrl-C to stop"
+        shell.say(shell.style.dim("tapping \(tap.selector) — every message as it crosses; \(stop)"))
         var seen = 0
         for await message in tap.messages {
-            shell.say(shell.style.paint(message.headline, message.toServer ? "36" : "35") + shell.style.dim("  [\(message.kind.rawValue)]"))
+            let headline = message.headline.split(separator: " ").map { shell.style.paint(String($0), message.toServer ? "36" : "35") }
+                .joined(separator: " ") + " " + shell.style.dim("[\(message.kind.rawValue)]")
+            shell.say(TerminalText.wrapStyled(headline, width: shell.style.width, indent: "  "))
             for line in message.lines { shell.say("    " + line) }
             shell.report(.tap(TapFact(kind: message.kind.rawValue, text: message.text)))
             seen += 1
@@ -67,7 +70,8 @@ struct UFWVerb: RawTextVerb {
           ufw web-01 log
         """)
     static let group = VerbGroup.fix
-    @Argument(parsing: .captureForPassthrough, help: "SERVER COMMAND…") var words: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("SERVER COMMAND…: a server, then ufw's words.", valueName: "server-and-command"))
+    var words: [String] = []
     var rawText = ""
 
     init() {}
@@ -79,7 +83,7 @@ struct UFWVerb: RawTextVerb {
     enum CodingKeys: CodingKey { case words }
 
     func execute(in shell: Shell) async throws {
-        guard let server = words.first else { throw ShellError("say which server: ufw web-01 status") }
+        guard let server = words.first else { throw ShellError.usage("say which server: ufw web-01 status") }
         let firewall = try shell.lab.firewall(server)
         var command = Array(words.dropFirst())
         if command.first == "--force" { command.removeFirst() }

@@ -12,11 +12,12 @@ struct HelpVerb: ShellVerb {
           help curl
         """)
     static let group = VerbGroup.shell
-    @Argument(help: "A command to explain.") var verb: String?
+    @Argument(help: ArgumentHelp("A command to explain, and one of its subcommands (help lab init).", valueName: "verb"))
+    var words: [String] = []
 
     func execute(in shell: Shell) async throws {
-        guard let verb else {
-            shell.write(HelpVerb.overview(style: shell.style))
+        guard let verb = words.first else {
+            await shell.page(HelpVerb.overview(style: shell.style))
             return
         }
         guard let type = VerbTable.verb(named: verb) else {
@@ -24,31 +25,65 @@ struct HelpVerb: ShellVerb {
             if let near = Suggestions.nearest(verb, in: VerbTable.names) { message += " — did you mean 'help \(near)'?" }
             throw ShellError(message + " Type 'help' for the list.")
         }
-        shell.write(HelpVerb.text(for: type))
+        if words.count > 1 {
+            guard let sub = VerbHelp.subcommand(of: type, named: words[1]), words.count == 2 else {
+                let subs = VerbHelp.subcommandNames(of: type)
+                throw ShellError.usage(subs.isEmpty ? "'\(verb)' has no subcommands: 'help \(verb)' explains it"
+                    : "'\(verb)' has the subcommands \(subs.joined(separator: ", ")), e.g. 'help \(verb) \(subs[0])'")
+            }
+            await shell.page(VerbHelp.full(for: sub, parent: type, width: shell.style.width, style: shell.style))
+            return
+        }
+        await shell.page(HelpVerb.text(for: type, style: shell.style))
     }
 
-    /// `help VERB`: what it does, usage, an example (swift-argument-parser's help, from the verb's declaration).
-    static func text(for type: any ShellVerb.Type) -> String {
-        var text = type.helpMessage(columns: 100)
-        text = text.replacingOccurrences(of: "  -h, --help              Show help information.\n", with: "")
-        text = text.replacingOccurrences(of: "\n  -h, --help", with: "\n  --help")
-        return text.hasSuffix("\n") ? text : text + "\n"
+    /// `help VERB`: what it does, usage, an example (from the verb's declaration), at the terminal's width.
+    static func text(for type: any ShellVerb.Type, style: Style) -> String {
+        VerbHelp.full(for: type, width: style.width, style: style)
     }
 
+    /// Every verb by group, its abstract wrapped beside its name.
     static func overview(style: Style) -> String {
         var out = ""
         let width = VerbTable.names.map(\.count).max() ?? 8
+        let indent = String(repeating: " ", count: width + 4)
         for group in VerbGroup.allCases {
             let verbs = VerbTable.all.filter { $0.group == group }
             guard !verbs.isEmpty else { continue }
             out += style.bold(group.rawValue) + "\n"
             for verb in verbs {
-                out += "  " + verb._commandName.padding(toLength: width + 2, withPad: " ", startingAt: 0)
-                    + VerbTable.summary(of: verb) + "\n"
+                let name = "  " + verb._commandName.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                out += TerminalText.wrapStyled(VerbTable.summary(of: verb), width: style.width, lead: name, indent: indent) + "\n"
             }
         }
-        out += "Targets are servers (lb-01, web-01) or processes (web-01/nginx). Tab completes; 'help VERB' explains one.\n"
+        out += TerminalText.wrapStyled("Targets are servers (lb-01, web-01) or processes (web-01/nginx). Tab completes; "
+            + "'help VERB' explains one.", width: style.width) + "\n"
         return out
+    }
+}
+
+struct JobsVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "List the commands running in the background (started with a trailing &).",
+        discussion: """
+        A command typed with '&' at the end runs while you go on typing; its output appears above the prompt, and a \
+        line says when it ends. 'kill %N' stops job N.
+
+        Examples:
+          tap internet>lb-01 &
+          jobs
+          kill %1
+        """)
+    static let group = VerbGroup.shell
+
+    func execute(in shell: Shell) async throws {
+        let running = shell.jobs.running
+        guard !running.isEmpty else {
+            shell.say("no background jobs — a command typed with '&' at the end runs in the background")
+            return
+        }
+        for job in running { shell.say("[\(job.number)] running  \(job.command)") }
     }
 }
 
@@ -99,7 +134,7 @@ struct WatchVerb: ShellVerb {
         """)
     static let group = VerbGroup.shell
     @Option(help: "Stop after this many runs (for scripts).") var times: Int?
-    @Argument(parsing: .captureForPassthrough, help: "[SECONDS] COMMAND ...") var words: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("[SECONDS] COMMAND ...", valueName: "command")) var words: [String] = []
 
     func execute(in shell: Shell) async throws {
         var words = self.words
@@ -109,17 +144,17 @@ struct WatchVerb: ShellVerb {
             interval = seconds
             words.removeFirst()
         }
-        guard let verbName = words.first else { throw ShellError("name a command to repeat, e.g. 'watch 1 status'") }
+        guard let verbName = words.first else { throw ShellError.usage("name a command to repeat, e.g. 'watch 1 status'") }
         guard let type = VerbTable.verb(named: verbName) else {
             let near = Suggestions.nearest(verbName, in: VerbTable.names).map { " — did you mean '\($0)'?" } ?? ""
             throw ShellError("unknown command '\(verbName)'\(near)")
         }
         guard type != WatchVerb.self, type != QuitVerb.self else { throw ShellError("'watch' repeats a command that shows something, e.g. 'watch 1 status'") }
-        if let times, times < 1 { throw ShellError("--times needs 1 or more") }
+        if let times, times < 1 { throw ShellError.usage("--times needs 1 or more") }
         let text = words.joined(separator: " ")
         let command = CommandLineText.Command(words: words, rest: words.dropFirst().joined(separator: " "), text: text)
         let verb: any ShellVerb
-        switch Shell.parse(type, command: command) {
+        switch Shell.parse(type, command: command, width: shell.style.width) {
         case .verb(let parsed): verb = parsed
         case .help(let message): throw ShellError(message)
         case .error(let message): throw ShellError(message)

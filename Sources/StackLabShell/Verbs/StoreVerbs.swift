@@ -4,22 +4,24 @@ import StackLab
 import StackLabCourse
 import StackLabStore
 
-/// The MySQL-like store is built in another part of stacklab; until the lab runs store processes, these verbs say so
-/// plainly instead of pretending.
+/// `sql`: statements on a store, in one lasting session per store, as in the mysql client: `SHOW WARNINGS` after a
+/// statement shows that statement's warnings, `USE` and `@variables` carry over. A lab that runs no store says so.
 struct SQLVerb: RawTextVerb {
     static let configuration = CommandConfiguration(
         commandName: "sql",
         abstract: "Run one SQL statement on a store (the primary unless TARGET says) and print the result table.",
         discussion: """
-        Statements run in the lab's database (foobar), as the mysql client's root user. End with \\G for one
-        column per line.
+        Statements run in the lab's database (foobar), as the mysql client's root user, in one session per \
+        store that lasts until 'reset' — so SHOW WARNINGS after a statement shows its warnings. End with \\G for \
+        one column per line.
 
         Examples:
           sql SELECT * FROM posts ORDER BY id DESC LIMIT 5
           sql web-02 SHOW REPLICA STATUS
         """)
     static let group = VerbGroup.store
-    @Argument(parsing: .captureForPassthrough, help: "[TARGET] STATEMENT") var words: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("[TARGET] STATEMENT: a server or its mysql, then the SQL.",
+                                                                    valueName: "statement")) var words: [String] = []
     var rawText = ""
 
     init() {}
@@ -31,7 +33,7 @@ struct SQLVerb: RawTextVerb {
     enum CodingKeys: CodingKey { case words }
 
     func execute(in shell: Shell) async throws {
-        guard !rawText.isEmpty else { throw ShellError("give a statement, e.g. 'sql SELECT * FROM posts'") }
+        guard !rawText.isEmpty else { throw ShellError.usage("give a statement, e.g. 'sql SELECT * FROM posts'") }
         let lab = shell.lab
         var statement = rawText
         var chosen: StoreProcess?
@@ -44,22 +46,37 @@ struct SQLVerb: RawTextVerb {
         }
         let process = try chosen ?? StoreAvailability.primary(lab)
         guard let store = process.store else {
+            // The mysql client's words, with the port that would answer (the config's, moved by the port plan).
+            let address = "\(process.runtime.serverAddress):\(lab.network.port(process.config.port))"
             shell.report(.sql(SQLFact(server: process.serverName, statement: statement, errorCode: 2003,
-                                      errorMessage: "Can't connect to MySQL server on '\(process.runtime.serverAddress)'")))
-            throw ShellError("ERROR 2003 (HY000): Can't connect to MySQL server on '\(process.runtime.serverAddress)' — \(process.name) is \(process.state) ('revive \(process.name)')")
+                                      errorMessage: "Can't connect to MySQL server on '\(address)' (111)")))
+            throw ShellError("ERROR 2003 (HY000): Can't connect to MySQL server on '\(address)' (111) — \(process.name) is "
+                + "\(process.state) ('revive \(process.name)')")
         }
-        guard !statement.isEmpty else { throw ShellError("give a statement after \(process.name), e.g. 'sql \(process.serverName) SHOW REPLICA STATUS'") }
+        guard !statement.isEmpty else { throw ShellError.usage("give a statement after \(process.name), e.g. 'sql \(process.serverName) SHOW REPLICA STATUS'") }
         var vertical = false
         if statement.hasSuffix("\\G") {
             vertical = true
             statement = String(statement.dropLast(2))
         }
-        // Like `mysql foobar`: statements run in the database the store's init file creates.
+        // Like `mysql foobar`: the session starts in the database the store's init file creates.
         let database = StoreAvailability.database(of: process, in: lab)
-        let text = database.map { statement.uppercased().hasPrefix("USE ") ? statement : "USE \($0); \(statement)" } ?? statement
         let started = ContinuousClock.now
         do {
-            let result = try await cancellable { try await store.execute(text) }
+            var session = try shell.sqlSessions.session(for: process.name, store: store, database: database, generation: shell.session.generation)
+            let result: StoreResult
+            do {
+                result = try await cancellable { [session, statement] in try await store.execute(statement, in: session) }
+            } catch let error as StoreConnectionError where error.code == 2006 {
+                // The server restarted under the session: the mysql client says so, reconnects and runs it again.
+                shell.say("ERROR \(error.code) (HY000): \(error.message)")
+                shell.say("No connection. Trying to reconnect...")
+                session = try shell.sqlSessions.reconnect(process.name, store: store, database: database, generation: shell.session.generation)
+                shell.say("Connection id:    \(session.connectionID)")
+                shell.say("Current database: \(session.database ?? "*** NONE ***")")
+                shell.say("")
+                result = try await cancellable { [session, statement] in try await store.execute(statement, in: session) }
+            }
             let seconds = Double(started.milliseconds) / 1000
             let rendered = vertical ? result.renderVertical(seconds: seconds) : result.renderTable(seconds: seconds)
             shell.write(rendered.hasSuffix("\n") ? rendered : rendered + "\n")
@@ -73,6 +90,25 @@ struct SQLVerb: RawTextVerb {
                                       errorMessage: failure?.message ?? "\(error)")))
             throw ShellError("\(error)")
         }
+    }
+}
+
+/// The shell's SQL sessions: one per store process, for the lab that is running (a `reset` starts them afresh).
+@MainActor
+final class SQLSessions {
+    private var sessions: [String: (generation: Int, session: StoreClientSession)] = [:]
+
+    nonisolated init() {}
+
+    func session(for process: String, store: MySQLStore, database: String?, generation: Int) throws -> StoreClientSession {
+        if let kept = sessions[process], kept.generation == generation { return kept.session }
+        return try reconnect(process, store: store, database: database, generation: generation)
+    }
+
+    func reconnect(_ process: String, store: MySQLStore, database: String?, generation: Int) throws -> StoreClientSession {
+        let session = try store.openSession(database: database)
+        sessions[process] = (generation, session)
+        return session
     }
 }
 
@@ -112,11 +148,15 @@ struct ReplicationVerb: ShellVerb {
             let io = replica.ioRunning.rawValue, sql = replica.sqlRunning ? "Yes" : "No"
             let healthy = replica.ioRunning == .yes && replica.sqlRunning
             let behind = replica.secondsBehindSource.map { "\($0) s" } ?? "NULL"
-            shell.say("\(process.name): " + style.bold("REPLICA") + " of \(replica.sourceHost):\(replica.sourcePort)"
-                + (status.readOnly ? " (read_only)" : ""))
-            shell.say("  Replica_IO_Running: " + (replica.ioRunning == .yes ? style.green(io) : style.red(io))
-                + "   Replica_SQL_Running: " + (replica.sqlRunning ? style.green(sql) : style.red(sql))
-                + "   Seconds_Behind_Source: " + (healthy ? style.green(behind) : style.red(behind)))
+            // The source's port that answers; SHOW REPLICA STATUS keeps the SOURCE_PORT it was given.
+            let port = lab.network.port(replica.sourcePort)
+            let moved = port == replica.sourcePort ? "" : " (SOURCE_PORT=\(replica.sourcePort) + --port-base)"
+            shell.say(TerminalText.wrapStyled("\(process.name): " + style.bold("REPLICA") + " of \(replica.sourceHost):\(port)\(moved)"
+                + (status.readOnly ? " (read_only)" : ""), width: shell.style.width, indent: "  "))
+            shell.say(TerminalText.wrapStyled("Replica_IO_Running: " + (replica.ioRunning == .yes ? style.green(io) : style.red(io))
+                + "  Replica_SQL_Running: " + (replica.sqlRunning ? style.green(sql) : style.red(sql))
+                + "  Seconds_Behind_Source: " + (healthy ? style.green(behind) : style.red(behind)), width: shell.style.width,
+                lead: "  ", indent: "  "))
             shell.say("  read up to \(replica.sourceLogFile):\(replica.readSourceLogPos), applied up to \(replica.execSourceLogPos)")
             if !replica.lastIOError.isEmpty { shell.say("  " + style.red("Last_IO_Error: \(replica.lastIOError)")) }
             if !replica.lastSQLError.isEmpty { shell.say("  " + style.red("Last_SQL_Error: \(replica.lastSQLError)")) }

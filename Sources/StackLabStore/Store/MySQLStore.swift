@@ -393,9 +393,11 @@ public final class MySQLStore: Sendable {
             return Executed(result: StoreResult(affectedRows: 0), commit: nil)
         case .stopReplica(let threads):
             try requireSuper()
+            // MySQL warns only when no thread was running before the STOP (asked after it, every STOP warned).
+            let wasRunning = replica?.isRunning ?? false
             replica?.stop(threads)
             var r = StoreResult(affectedRows: 0)
-            if replica == nil || replica?.isRunning == false {
+            if !wasRunning {
                 r.warningList = [StoreWarning(level: "Note", code: 3084, message: "Replication thread(s) for channel '' are already stopped.")]
             }
             return Executed(result: r, commit: nil)
@@ -589,6 +591,39 @@ public final class MySQLStore: Sendable {
         return last ?? StoreResult(affectedRows: 0)
     }
 
+    /// Opens a session that lasts across statements, as one mysql client connection does: its database, user
+    /// variables, last insert id and SHOW WARNINGS carry from one statement to the next. It belongs to this run of
+    /// the server: after a crash or restart, `execute(_:in:)` throws "MySQL server has gone away" (2006).
+    public func openSession(user: String = "root", database: String? = nil) throws -> StoreClientSession {
+        guard runtime.withLockedValue({ $0.running }) else { throw StoreConnectionError.cannotConnect(host: settings.host, port: settings.port) }
+        guard let account = engine.account(named: user, from: "localhost") else {
+            throw StoreError.accessDenied(user: user, host: "localhost", usingPassword: false)
+        }
+        var session = Session(connectionID: nextConnectionID(), user: user, host: "localhost", account: account)
+        session.database = database
+        return StoreClientSession(session: session, engine: ObjectIdentifier(engine))
+    }
+
+    /// Runs SQL in a lasting session (see `openSession`); several statements may be separated by ';'. The last
+    /// result is returned, the first error thrown.
+    public func execute(_ sql: String, in client: StoreClientSession) async throws -> StoreResult {
+        guard isRunning, ObjectIdentifier(engine) == client.engine else { throw StoreConnectionError.goneAway() }
+        let run = client.session.withLockedValue { runScript(sql, session: &$0) }
+        guard isRunning else { throw StoreConnectionError.lostConnection() }
+        if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
+            try await wait.get()
+        }
+        if run.delaySeconds > 0 { try await Task.sleep(nanoseconds: UInt64(run.delaySeconds * 1_000_000_000)) }
+        var last: StoreResult?
+        for outcome in run.outcomes {
+            switch outcome {
+            case .success(let result): last = result
+            case .failure(let error): throw error
+            }
+        }
+        return last ?? StoreResult(affectedRows: 0)
+    }
+
     /// Like `execute`, but returns every statement's outcome in order (the mysql client prints one block per
     /// statement and stops at the first error), for the shell.
     public func executeScript(_ sql: String, user: String = "root") async -> [Result<StoreResult, StoreError>] {
@@ -644,4 +679,21 @@ extension StoreEngine {
             if let g = gtid { st.gtidExecuted.insert(uuid: g.uuid, gno: g.gno) }
         }
     }
+}
+
+/// One lasting client session of a store (the shell's `sql`): see `MySQLStore.openSession`.
+public final class StoreClientSession: Sendable {
+    let session: NIOLockedValueBox<Session>
+    /// The server run it belongs to.
+    let engine: ObjectIdentifier
+
+    init(session: Session, engine: ObjectIdentifier) {
+        self.session = NIOLockedValueBox(session)
+        self.engine = engine
+    }
+
+    /// The connection id the server gave it (`SELECT CONNECTION_ID()`).
+    public var connectionID: UInt32 { session.withLockedValue { $0.connectionID } }
+    /// The current database (`USE`).
+    public var database: String? { session.withLockedValue { $0.database } }
 }

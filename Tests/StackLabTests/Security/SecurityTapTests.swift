@@ -81,14 +81,38 @@ struct SecurityTapTests {
         let first: [UInt8] = [22, 3, 1, 0, 8, 1, 0, 0, 4]
         let (kind, lines) = decoder.decode(first)
         #expect(kind == .tls)
-        #expect(lines == ["TLS record: handshake (ClientHello), version 0x0301 (TLS 1.0), length 8"])
+        // The record version is not the TLS version (RFC 8446 §5.1): it is named as the legacy field it is, once.
+        #expect(lines == ["TLS record: handshake (ClientHello), length 8, record version 0x0301",
+                          "(record version: a legacy field. TLS 1.3 fixes it at 0x0303, or 0x0301",
+                          " in a first ClientHello; the ServerHello tells the TLS version in use)"])
+        #expect(!lines.contains { $0.contains("TLS 1.0") })
         #expect(decoder.decode([3, 3, 0, 0]).1.isEmpty)
         let (_, more) = decoder.decode([23, 3, 3, 0, 2, 0xAB, 0xCD, 21, 3, 3])
-        #expect(more == ["TLS record: application_data (encrypted), version 0x0303 (TLS 1.2), length 2"])
+        #expect(more == ["TLS record: application_data (encrypted), length 2, record version 0x0303"])
         var binary = WireDecoder(isMySQL: false, toServer: false)
         let (binaryKind, dump) = binary.decode([0, 1, 2, 0x41, 0x42] + Array(repeating: UInt8(0xFF), count: 20))
         #expect(binaryKind == .binary)
         #expect(dump.first == "0000  00 01 02 41 42 ff ff ff  ff ff ff ff ff ff ff ff |...AB...........|")
+    }
+
+    @Test func theServerHelloSaysWhichTLSVersionWasAgreed() {
+        // A TLS 1.3 ServerHello (record version 0x0303, legacy_version 0x0303) with supported_versions = 0x0304,
+        // split over two reads.
+        var hello: [UInt8] = [2, 0, 0, 46, 3, 3] + Array(repeating: 0x11, count: 32) + [0]   // no session id
+        hello += [0x13, 0x01, 0]                                                              // TLS_AES_128_GCM_SHA256
+        hello += [0, 6, 0, 43, 0, 2, 3, 4]                                                   // supported_versions: 0x0304
+        let record: [UInt8] = [22, 3, 3, 0, UInt8(hello.count)] + hello
+        var decoder = WireDecoder(isMySQL: false, toServer: false)
+        let first = decoder.decode(record.prefix(20)).1
+        #expect(first.first == "TLS record: handshake (ServerHello), length \(hello.count), record version 0x0303")
+        let rest = decoder.decode(record.dropFirst(20)).1
+        #expect(rest == ["ServerHello: TLS 1.3 agreed (its supported_versions extension: 0x0304)"])
+        // TLS 1.2: no supported_versions, the version field decides.
+        var old: [UInt8] = [2, 0, 0, 38, 3, 3] + Array(repeating: 0x22, count: 32) + [0, 0xC0, 0x2F, 0]
+        old += [0, 0]
+        var decoder12 = WireDecoder(isMySQL: false, toServer: false)
+        let lines12 = decoder12.decode([22, 3, 3, 0, UInt8(old.count)] + old).1
+        #expect(lines12.last == "ServerHello: TLS 1.2 agreed (its version field; no supported_versions)")
     }
 
     @Test func aStoppedTapLeavesTheConnectionsAndEndsItsStream() async throws {
