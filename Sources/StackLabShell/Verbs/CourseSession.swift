@@ -173,6 +173,10 @@ public final class CourseSession: CheckContext {
     // MARK: - Speaking (never counted as the learner's output)
 
     func say(_ text: String) { transcript.muted { shell.say(text) } }
+    /// One check's line, wrapped between words to the terminal, its continuation under the text (not the mark).
+    func sayCheck(_ mark: String, _ line: String) {
+        say(TerminalText.wrapStyled(line, width: shell.style.width, lead: mark + " ", indent: "  "))
+    }
     func write(_ text: String) { transcript.muted { shell.write(text) } }
 
     // MARK: - Facts
@@ -313,7 +317,7 @@ public final class CourseSession: CheckContext {
         say(style.dim("Waiting until " + step.waitFor.map(\.text).joined(separator: " and ") + " …"))
         let results = await settle(step.waitFor, window: waitForSeconds, saying: "")
         for (check, outcome) in results {
-            say((outcome.passed ? style.green("✓") : style.yellow("…")) + " " + outcome.line(for: check))
+            sayCheck(outcome.passed ? style.green("✓") : style.yellow("…"), outcome.line(for: check))
         }
     }
 
@@ -334,7 +338,7 @@ public final class CourseSession: CheckContext {
         let (lesson, step) = try requireLesson()
         let results = await CheckEvaluator.evaluate(step, in: self)
         for (check, outcome) in results {
-            say((outcome.passed ? shell.style.green("✓") : shell.style.red("✗")) + " " + outcome.line(for: check))
+            sayCheck(outcome.passed ? shell.style.green("✓") : shell.style.red("✗"), outcome.line(for: check))
         }
         let passed = results.allSatisfy { $0.1.passed }
         if passed {
@@ -363,9 +367,10 @@ public final class CourseSession: CheckContext {
         saveProgress()
         let score = progress.of(lesson).predictionScore
         say("")
-        say(shell.style.bold("Lesson \(lesson.number) complete: \(lesson.title).")
+        say(TerminalText.wrapStyled(shell.style.bold("Lesson \(lesson.number) complete: \(lesson.title).")
             + (score.graded > 0 ? " Predictions: \(score.right) of \(score.graded) right." : "")
-            + (library.lessons.contains { $0.number == lesson.number + 1 } ? " Next: 'lesson \(lesson.number + 1)'." : ""))
+            + (library.lessons.contains { $0.number == lesson.number + 1 } ? " Next: 'lesson \(lesson.number + 1)'." : ""),
+            width: shell.style.width))
         end()
     }
 
@@ -484,7 +489,7 @@ public final class CourseSession: CheckContext {
         let results = await settle(step.checks, window: settleSeconds)
         guard self.lesson != nil, currentStep == step else { return }
         if results.allSatisfy({ $0.1.passed }) {
-            for (check, outcome) in results { say(shell.style.green("✓") + " " + outcome.line(for: check)) }
+            for (check, outcome) in results { sayCheck(shell.style.green("✓"), outcome.line(for: check)) }
             await complete(step, of: lesson)
             return
         }
@@ -711,7 +716,7 @@ public final class CourseSession: CheckContext {
             let results = await settle(step.checks, window: demoCheckTimeout)
             try Task.checkCancellation()
             for (check, outcome) in results {
-                say((outcome.passed ? style.green("✓") : style.red("✗")) + " " + outcome.line(for: check))
+                sayCheck(outcome.passed ? style.green("✓") : style.red("✗"), outcome.line(for: check))
             }
             if let question = step.prediction { observe(question, at: step, of: lesson) }
             let result = DemoStepResult(lesson: lesson.number, step: step.number, outcomes: results.map(\.1), commandsOK: commandsOK)
