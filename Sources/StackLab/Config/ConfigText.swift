@@ -1,5 +1,14 @@
 /// Small pieces shared by the lab-file parsers: nearest-name suggestions, addresses, numbers.
 enum ConfigText {
+    /// How deep blocks may nest in any lab file (nginx.conf blocks, keepalived.conf, alerts.yml): far more than a
+    /// real file needs, far less than what would exhaust a thread's stack in the parser or in freeing its tree.
+    static let maximumNesting = 100
+
+    /// The reason for a file nested past `maximumNesting`.
+    static func nestingReason(_ what: String) -> String {
+        "\(what) nested more than \(maximumNesting) deep: stacklab reads at most \(maximumNesting) levels"
+    }
+
     /// The text with Windows line ends made plain "\n". Needed before any split on "\n": Swift reads "\r\n" as one
     /// Character, so a CRLF file would otherwise be one long line.
     static func unixLines(_ text: String) -> String {
