@@ -23,7 +23,14 @@ public enum HostileFiles {
             + String(repeating: "[", count: levels) + String(repeating: "]", count: levels) + "\n"
     }
 
-    /// An alerts.yml nested `levels` block mappings deep, one more indented line a level, from line 7 on.
+    /// An alerts.yml nested `levels` block sequences deep on line 7, in YAML's compact form (`- - - … x`, 2 bytes a level).
+    public static func nestedCompactAlerts(levels: Int) -> String {
+        "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: up == 0\n        labels:\n          a:\n"
+            + "            " + String(repeating: "- ", count: levels) + "x\n"
+    }
+
+    /// An alerts.yml nested `levels` block mappings deep, one more indented line a level, from line 7 on (the file
+    /// grows with the square of `levels`: keep it to hundreds).
     public static func nestedBlockAlerts(levels: Int) -> String {
         var text = "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: up == 0\n        labels:\n"
         for level in 0..<levels { text += String(repeating: " ", count: 10 + level) + "a:\n" }
