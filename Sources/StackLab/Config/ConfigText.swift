@@ -20,8 +20,11 @@ enum ConfigText {
     /// The supported name closest to a typo, when it is close enough to be what the learner meant.
     static func nearest(_ word: String, in candidates: [String]) -> String? {
         let lowered = word.lowercased()
+        let length = lowered.count
         var best: (name: String, distance: Int)?
         for candidate in candidates {
+            // The distance is at least the difference in length: a runaway word is compared with nothing.
+            guard abs(candidate.count - length) <= 3 else { continue }
             let d = editDistance(lowered, candidate.lowercased())
             if d < (best?.distance ?? Int.max) { best = (candidate, d) }
         }
@@ -80,7 +83,7 @@ enum ConfigText {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
         return parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && Int(part)! <= 255
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) <= 255
         }
     }
 

@@ -413,7 +413,8 @@ private struct CrossCheck {
                     let hostPort = pass.dropFirst("http://".count).prefix { $0 != "/" }
                     guard config.upstream(named: String(hostPort)) == nil else { continue }
                     let parts = hostPort.split(separator: ":")
-                    let host = parts[0] == "localhost" ? "127.0.0.1" : String(parts[0])
+                    let named = parts.first.map(String.init) ?? ""
+                    let host = named == "localhost" ? "127.0.0.1" : named
                     let port = parts.count == 2 ? Int(parts[1]) ?? 80 : 80
                     if let doubt = describe(host, port) {
                         warnings.append("\(server.name)/nginx.conf:\(location.line): proxy_pass \(pass): \(doubt)")
