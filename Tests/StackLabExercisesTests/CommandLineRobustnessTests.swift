@@ -1,12 +1,39 @@
 import Foundation
+import StackLab
 import StackLabExercises
 import Testing
 import StackLabTestSupport
 
-/// One student's folder never ends a class's run: a folder that crashed the grader (50,000 nested blocks) or that
-/// cannot be graded at all is that student's row, and the others are graded.
+/// The real binary with a hostile lab folder: `serve` refuses it with the file and line, and one student's folder never
+/// ends a class's run — a folder that crashed the grader (50,000 nested blocks) or that cannot be graded at all is that
+/// student's row, and the others are graded.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"))
-struct ClassGradingRobustnessTests {
+struct CommandLineRobustnessTests {
+    @Test func serveRefusesFiftyThousandNestedBlocksWithTheLine() async throws {
+        let folder = NSTemporaryDirectory() + "stacklab-serve-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try LabDefinition.writeBuiltIn(named: "foobar", to: folder)
+        let file = folder + "/web-01/nginx.conf"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try HostileFiles.nestedNginx(text, levels: 50_000).write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LearnerTerminal.binary)
+        process.arguments = ["serve", "--lab", folder, "--port-base", "\(GradingPorts.offset())"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // A lab that started would serve until stopped: give it a generous minute to refuse.
+        let stop = DispatchWorkItem { process.terminate() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: stop)
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        stop.cancel()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(said)")
+        #expect(said.contains("web-01/nginx.conf:\(HostileFiles.firstNestedLine(text) + 98): \"location\": blocks { } nested more than 100 deep"),
+                "\(said)")
+    }
+
     @Test func aHostileFolderIsItsOwnRowAndTheClassIsGraded() async throws {
         let ann = try exerciseFolder("01-weights", solution: true)
         let carol = try exerciseFolder("01-weights") { folder in
