@@ -47,12 +47,13 @@ public struct LoadPlan: Sendable, Equatable {
         switch limit {
         case .requests(let n) where n < 1 || n > Self.maxRequests:
             return "-n must be between 1 and \(Self.maxRequests) requests"
-        case .seconds(let s) where s <= 0 || s > Self.maxSeconds:
+        case .seconds(let s) where !(s > 0 && s <= Self.maxSeconds):   // NaN fails too
             return "-d must be between 0 and \(Int(Self.maxSeconds)) seconds (e.g. -d 10 or -d 2m)"
         default: break
         }
         if connections < 1 || connections > Self.maxConnections { return "-c must be between 1 and \(Self.maxConnections) connections" }
-        if let rate, rate <= 0 || rate > Self.maxRate { return "--rate must be between 0 and \(Int(Self.maxRate)) requests per second" }
+        // Written so that NaN fails too.
+        if let rate, !(rate > 0 && rate <= Self.maxRate) { return "--rate must be between 0 and \(Int(Self.maxRate)) requests per second" }
         return nil
     }
 }
