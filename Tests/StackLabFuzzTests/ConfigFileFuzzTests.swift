@@ -216,8 +216,7 @@ struct ConfigFileFuzzTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let seed = root + "/seed"
         try Self.writeSeedLab(to: seed)
-        let session = try await LabSession.start(LabSource(directory: seed), options: LabOptions(portOffset: FuzzTestPorts.offset()),
-                                                 loader: FolderLabLoader())
+        let session = try await ShellLineFuzzTests.startSession(seed)
         let output = CapturedOutput()
         let shell = Shell(session: session, output: output, style: .plain)
         var originals: [String: [UInt8]] = [:]

@@ -57,6 +57,22 @@ struct ShellLineFuzzTests {
         return ([verb] + words).joined(separator: " ")
     }
 
+    /// A shell's lab session on the fuzz suite's ports; a port another suite or worktree holds moves it to the next
+    /// offset, a few times.
+    @MainActor
+    static func startSession(_ folder: String) async throws -> LabSession {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: FuzzTestPorts.offset()),
+                                                  loader: FolderLabLoader())
+            } catch where attempt < 5 && "\(error)".contains("already in use") {
+                continue
+            }
+        }
+    }
+
     /// Runs a line; after `patience` Ctrl-C stops it, as a learner would. Returns false when even Ctrl-C did not.
     @MainActor
     static func run(_ line: String, in shell: Shell, patience: Duration = .seconds(2)) async -> Bool {
@@ -80,8 +96,7 @@ struct ShellLineFuzzTests {
         let folder = NSTemporaryDirectory() + "stacklab-fuzz-shell-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try LabDefinition.writeBuiltIn(named: "foobar", to: folder)
-        let session = try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: FuzzTestPorts.offset()),
-                                                 loader: FolderLabLoader())
+        let session = try await Self.startSession(folder)
         let output = CapturedOutput()
         let shell = Shell(session: session, output: output, style: .plain)
 
