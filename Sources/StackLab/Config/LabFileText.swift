@@ -9,8 +9,8 @@ import Foundation
 /// they do.
 ///
 /// ```swift
-/// let text = LabFileText.decode(Array("# caf\u{E9}\nlisten 80;\n".utf8.prefix(5)) + [0xE9])
-/// ConfigText.strayByte(in: text)   // 0xE9
+/// let bytes = try LabFileText.bytes(atPath: "/home/me/lab/web-01/nginx.conf", file: "web-01/nginx.conf")  // nil: no file
+/// let text = LabFileText.decode(bytes ?? [])   // "# caf\u{10FEE9}" for the Latin-1 bytes of "# café"
 /// ```
 public enum LabFileText {
     /// Lab files larger than this are refused: configs are kilobytes, and a file that is a device or a runaway
@@ -103,8 +103,11 @@ public enum LabFileText {
             }
             break
         }
-        if let text = String(validating: bytes, as: UTF8.self) { return text }
-        let (line, byte) = firstInvalid(in: bytes)
+        // Python skips a UTF-8 byte order mark.
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let source = bytes.starts(with: bom) ? Array(bytes.dropFirst(3)) : bytes
+        if let text = String(validating: source, as: UTF8.self) { return text }
+        let (line, byte) = firstInvalid(in: source)
         throw ConfigError(file: file, line: line, directive: "", reason: "SyntaxError: Non-UTF-8 code starting with '\\x\(hex(byte).lowercased())'"
             + ", but no encoding declared; see https://peps.python.org/pep-0263/ (save the file as UTF-8)")
     }

@@ -107,6 +107,9 @@ import StackLabTestSupport
             + "declared; see https://peps.python.org/pep-0263/ (save the file as UTF-8)")
         try Data(Array("# -*- coding: latin-1 -*-\n# caf".utf8) + HostileFiles.latin1E + Array(("\n" + original).utf8)).write(to: url)
         #expect(try LabDefinition.load(directory: lab.path).gunicorn["web-01"] != nil)
+        // A byte order mark, as some editors write, is skipped as Python skips it.
+        try Data([0xEF, 0xBB, 0xBF] + Array(original.utf8)).write(to: url)
+        #expect(try LabDefinition.load(directory: lab.path).gunicorn["web-01"] != nil)
     }
 
     @Test(.enabled(if: RealTool.python3 != nil, "python3 is not installed"))
