@@ -47,24 +47,6 @@ public enum GunicornConfigParser {
 
     static let onlyAssignments = "only \"name = value\" lines are supported"
 
-    /// The square and round brackets a statement has opened and not yet closed.
-    struct Brackets {
-        var square = 0, round = 0
-        init(_ text: String) { add(text) }
-        mutating func add(_ text: String) {
-            for c in text.utf8 {
-                switch c {
-                case UInt8(ascii: "["): square += 1
-                case UInt8(ascii: "]"): square -= 1
-                case UInt8(ascii: "("): round += 1
-                case UInt8(ascii: ")"): round -= 1
-                default: break
-                }
-            }
-        }
-        var isOpen: Bool { square > 0 || round > 0 }
-    }
-
     static let settings = ["bind", "workers", "timeout", "graceful_timeout", "accesslog", "errorlog", "loglevel", "wsgi_app", "raw_env",
                            "worker_class", "keepalive"]
     /// Real gunicorn settings outside the subset (gunicorn/config.py).
@@ -236,5 +218,25 @@ enum PythonLiteral: Equatable {
 extension StringProtocol {
     var trimmingSpaces: String {
         String(drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+    }
+}
+
+extension GunicornConfigParser {
+    /// The square and round brackets a statement has opened and not yet closed.
+    struct Brackets {
+        var square = 0, round = 0
+        init(_ text: String) { add(text) }
+        mutating func add(_ text: String) {
+            for c in text.utf8 {
+                switch c {
+                case UInt8(ascii: "["): square += 1
+                case UInt8(ascii: "]"): square -= 1
+                case UInt8(ascii: "("): round += 1
+                case UInt8(ascii: ")"): round -= 1
+                default: break
+                }
+            }
+        }
+        var isOpen: Bool { square > 0 || round > 0 }
     }
 }
