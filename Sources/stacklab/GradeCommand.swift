@@ -88,7 +88,17 @@ struct GradeCommand: AsyncParsableCommand {
         var rows = ["folder,exercise,score,max,passed,failed_checks"]
         var allPassed = true
         for target in targets {
-            let (exercise, folder) = try resolve(target, workspace: workspace)
+            // One student's folder that cannot be graded is that student's row, never the end of the class's run.
+            let exercise: Exercise, folder: String
+            do {
+                (exercise, folder) = try resolve(target, workspace: workspace)
+            } catch {
+                allPassed = false
+                let reason = (error as? ValidationError)?.message ?? "\(error)"
+                rows.append([target, self.exercise ?? "", "0", "0", "no", reason].map(Self.csvField).joined(separator: ","))
+                say("\(target): not graded: \(reason)")
+                continue
+            }
             let report = await Grader().grade(exercise, directory: folder)
             allPassed = allPassed && report.passed
             let failed = report.unavailable ?? report.checks.filter { !$0.passed }.map(\.name).joined(separator: "; ")
@@ -103,7 +113,8 @@ struct GradeCommand: AsyncParsableCommand {
 
     /// RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled.
     static func csvField(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 
     private func resolve(_ target: String, workspace: ExerciseWorkspace) throws -> (Exercise, String) {

@@ -20,6 +20,8 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         let place = line > 0 ? "\(file):\(line)" : file
-        return directive.isEmpty ? "\(place): \(reason)" : "\(place): \"\(directive)\": \(reason)"
+        // A runaway word (a line of 70,000 letters) is named by its start, so the error stays readable.
+        let shown = directive.count > 64 ? String(directive.prefix(60)) + "…" : directive
+        return directive.isEmpty ? "\(place): \(reason)" : "\(place): \"\(shown)\": \(reason)"
     }
 }

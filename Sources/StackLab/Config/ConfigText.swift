@@ -1,5 +1,14 @@
 /// Small pieces shared by the lab-file parsers: nearest-name suggestions, addresses, numbers.
 enum ConfigText {
+    /// How deep blocks may nest in any lab file (nginx.conf blocks, keepalived.conf, alerts.yml): far more than a
+    /// real file needs, far less than what would exhaust a thread's stack in the parser or in freeing its tree.
+    static let maximumNesting = 100
+
+    /// The reason for a file nested past `maximumNesting`.
+    static func nestingReason(_ what: String) -> String {
+        "\(what) nested more than \(maximumNesting) deep: stacklab reads at most \(maximumNesting) levels"
+    }
+
     /// The text with Windows line ends made plain "\n". Needed before any split on "\n": Swift reads "\r\n" as one
     /// Character, so a CRLF file would otherwise be one long line.
     static func unixLines(_ text: String) -> String {
@@ -11,8 +20,11 @@ enum ConfigText {
     /// The supported name closest to a typo, when it is close enough to be what the learner meant.
     static func nearest(_ word: String, in candidates: [String]) -> String? {
         let lowered = word.lowercased()
+        let length = lowered.count
         var best: (name: String, distance: Int)?
         for candidate in candidates {
+            // The distance is at least the difference in length: a runaway word is compared with nothing.
+            guard abs(candidate.count - length) <= 3 else { continue }
             let d = editDistance(lowered, candidate.lowercased())
             if d < (best?.distance ?? Int.max) { best = (candidate, d) }
         }
@@ -71,7 +83,7 @@ enum ConfigText {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
         return parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && Int(part)! <= 255
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) <= 255
         }
     }
 

@@ -19,12 +19,13 @@ public enum GunicornConfigParser {
             var statement = stripComment(lines[index])
             index += 1
             if statement.trimmingSpaces.isEmpty { continue }
-            // A list or tuple may continue on the following lines until its bracket closes, as in Python.
-            func isOpen(_ text: String) -> Bool {
-                text.filter { $0 == "[" }.count > text.filter { $0 == "]" }.count || text.filter { $0 == "(" }.count > text.filter { $0 == ")" }.count
-            }
-            while isOpen(statement), index < lines.count {
-                statement += " " + stripComment(lines[index])
+            // A list or tuple may continue on the following lines until its bracket closes, as in Python. The
+            // brackets are counted line by line, so a file of a million "[" lines is read once, not a million times.
+            var open = Brackets(statement)
+            while open.isOpen, index < lines.count {
+                let more = stripComment(lines[index])
+                open.add(more)
+                statement += " " + more
                 index += 1
             }
             func fail(_ name: String, _ reason: String) -> ConfigError {
@@ -235,5 +236,25 @@ enum PythonLiteral: Equatable {
 extension StringProtocol {
     var trimmingSpaces: String {
         String(drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+    }
+}
+
+extension GunicornConfigParser {
+    /// The square and round brackets a statement has opened and not yet closed.
+    struct Brackets {
+        var square = 0, round = 0
+        init(_ text: String) { add(text) }
+        mutating func add(_ text: String) {
+            for c in text.utf8 {
+                switch c {
+                case UInt8(ascii: "["): square += 1
+                case UInt8(ascii: "]"): square -= 1
+                case UInt8(ascii: "("): round += 1
+                case UInt8(ascii: ")"): round -= 1
+                default: break
+                }
+            }
+        }
+        var isOpen: Bool { square > 0 || round > 0 }
     }
 }

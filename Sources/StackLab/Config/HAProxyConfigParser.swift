@@ -77,6 +77,13 @@ public enum HAProxyConfigParser {
 /// escapes the next character (`\ `, `\#`, `\\`), and '…' / "…" quote a word.
 enum HAProxyLineTokenizer {
     static func words(of line: String, file: String, line number: Int) throws -> [String] {
+        let words = try splitWords(of: line, file: file, line: number)
+        // A byte that is not UTF-8 is fine in a comment (dropped above), not in a word.
+        for word in words { try ConfigText.checkBytes(word, file: file, line: number, directive: words[0]) }
+        return words
+    }
+
+    private static func splitWords(of line: String, file: String, line number: Int) throws -> [String] {
         var words: [String] = []
         var current = ""
         var inWord = false

@@ -88,6 +88,8 @@ public enum KeepalivedConfigParser {
 
     public static func parse(_ text: String, file: String) throws -> KeepalivedConfig {
         var tokens = tokenize(text)
+        // Comments are gone: a byte that is not UTF-8 left in a word is an error.
+        for token in tokens { try ConfigText.checkBytes(token.text, file: file, line: token.line, directive: token.text) }
         tokens.reverse()
         var config = KeepalivedConfig()
         var globalVersion: (version: Int, line: Int)?

@@ -44,14 +44,19 @@ public struct LabDefinition: Sendable {
     public static func load(directory: String) throws -> LabDefinition {
         let root = URL(fileURLWithPath: directory).standardizedFileURL
         var errors: [ConfigError] = []
-        func read(_ relative: String) -> String? {
-            try? String(contentsOf: root.appendingPathComponent(relative), encoding: .utf8)
+        /// The file's bytes, nil when it does not exist; a file that exists but cannot be read is an error.
+        func bytes(_ relative: String, at path: String? = nil) throws(ConfigError) -> [UInt8]? {
+            try LabFileText.bytes(atPath: path ?? root.appendingPathComponent(relative).path, file: relative)
         }
 
-        guard let labText = read("lab.conf") else {
-            throw LabLoadError(errors: [ConfigError(file: "lab.conf", line: 0, directive: "",
-                reason: "missing: a lab folder needs lab.conf, with a \"lab NAME\" line and a \"server NAME ADDRESS PROCESS...\" line per server")])
-        }
+        let labText: String
+        do throws(ConfigError) {
+            guard let labBytes = try bytes("lab.conf") else {
+                throw ConfigError(file: "lab.conf", line: 0, directive: "",
+                    reason: "missing: a lab folder needs lab.conf, with a \"lab NAME\" line and a \"server NAME ADDRESS PROCESS...\" line per server")
+            }
+            labText = LabFileText.decode(labBytes)
+        } catch { throw LabLoadError(errors: [error]) }
         let topology: Topology
         do { topology = try TopologyParser.parse(labText, file: "lab.conf") } catch let error as ConfigError { throw LabLoadError(errors: [error]) }
 
@@ -60,28 +65,36 @@ public struct LabDefinition: Sendable {
         for server in topology.servers {
             for kind in server.processes {
                 let file = "\(server.name)/\(kind.configFile)"
-                guard let text = read(file) else {
-                    errors.append(ConfigError(file: file, line: 0, directive: "",
-                        reason: "missing: \(server.name) runs \(kind.rawValue) (lab.conf line \(server.line)), so this file must hold its \(kind.contents)"))
-                    continue
-                }
-                texts[file] = text
                 do {
+                    guard let data = try bytes(file) else {
+                        errors.append(ConfigError(file: file, line: 0, directive: "",
+                            reason: "missing: \(server.name) runs \(kind.rawValue) (lab.conf line \(server.line)), so this file must hold its \(kind.contents)"))
+                        continue
+                    }
+                    // gunicorn runs its file as Python, which reads UTF-8 only; the others read bytes.
+                    let text = kind == .gunicorn ? try LabFileText.python(data, file: file) : LabFileText.decode(data)
+                    texts[file] = text
                     switch kind {
                     case .haproxy:
                         let config = try HAProxyConfigParser.parse(text, file: file)
+                        // HAProxy 2.6 on a file without a bind: "Configuration file has no error but will not start (no listener)".
+                        if config.frontends.allSatisfy({ $0.binds.isEmpty }) {
+                            throw ConfigError(file: file, line: 0, directive: "", reason: "Configuration file has no error but will not start "
+                                + "(no listener): add a frontend with a bind line, e.g. bind \(server.address):8080")
+                        }
                         lab.haproxy[server.name] = config
                         lab.warnings += config.warnings.map { $0.hasPrefix("parsing [") ? $0 : "\(file): \($0)" }
                     case .nginx: lab.nginx[server.name] = try NginxConfigParser.parse(text, file: file)
                     case .keepalived: lab.keepalived[server.name] = try KeepalivedConfigParser.parse(text, file: file)
                     case .gunicorn: lab.gunicorn[server.name] = try GunicornConfigParser.parse(text, file: file)
                     case .mysql:
+                        try MySQLOptionFile.checkBytes(text, file: file)
                         let config = try MySQLConfigParser.parse(text, file: file)
                         lab.mysql[server.name] = config
                         if let initFile = config.initFile {
                             let initPath = initFile.hasPrefix("/") ? initFile : "\(server.name)/\(initFile)"
-                            if let sql = initFile.hasPrefix("/") ? try? String(contentsOfFile: initFile, encoding: .utf8) : read(initPath) {
-                                lab.mysqlInitStatements[server.name] = MySQLInitFile.statements(in: sql)
+                            if let sql = try bytes(initPath, at: initFile.hasPrefix("/") ? initFile : nil) {
+                                lab.mysqlInitStatements[server.name] = try MySQLInitFile.read(LabFileText.decode(sql), file: initPath)
                             } else {
                                 errors.append(ConfigError(file: initPath, line: 0, directive: "",
                                     reason: "missing: \(file) names it as init_file, so it must hold the SQL to run at first start"))
@@ -94,10 +107,13 @@ public struct LabDefinition: Sendable {
             }
         }
         for server in topology.servers {
-            // ufw.rules is optional: without it the server's firewall is as ufw ships, inactive.
+            // ufw.rules is optional: without it the server's firewall is as ufw ships, inactive. A file that is there
+            // but cannot be read or parsed is an error, so the lab does not start without the rules it was given.
             let file = "\(server.name)/ufw.rules"
-            guard let text = read(file) else { continue }
-            do { lab.ufw[server.name] = try UFWRulesParser.parse(text, file: file) } catch { errors.append(error) }
+            do throws(ConfigError) {
+                guard let data = try bytes(file) else { continue }
+                lab.ufw[server.name] = try UFWRulesParser.parse(LabFileText.decode(data), file: file)
+            } catch { errors.append(error) }
         }
         var checks = CrossCheck(lab: lab, texts: texts)
         checks.run()
@@ -179,12 +195,34 @@ extension Topology.ProcessKind {
 // MARK: - init_file
 
 enum MySQLInitFile {
+    /// The statements of an init_file. The store takes SQL as utf8mb4 text: a byte that is not UTF-8 is fine in a
+    /// comment and an error anywhere else (MySQL would refuse it in a string: ERROR 1366, Incorrect string value).
+    static func read(_ sql: String, file: String) throws(ConfigError) -> [String] {
+        let (statements, stray) = split(sql)
+        if let stray {
+            throw ConfigError(file: file, line: stray.line, directive: "", reason: "byte 0x\(LabFileText.hex(stray.byte)) is not UTF-8: "
+                + "the store reads SQL as utf8mb4 text (other bytes only in comments); save the file as UTF-8")
+        }
+        return statements
+    }
+
     /// Splits SQL into statements on `;` outside quotes, dropping `-- `, `#` and `/* */` comments as mysql does.
-    static func statements(in sql: String) -> [String] {
+    static func statements(in sql: String) -> [String] { split(sql).statements }
+
+    /// The statements, and the line of the first byte outside a comment that `LabFileText.decode` kept.
+    private static func split(_ sql: String) -> (statements: [String], stray: (line: Int, byte: UInt8)?) {
         var statements: [String] = []
+        var stray: (line: Int, byte: UInt8)?
         var current = ""
         let chars = Array(ConfigText.unixLines(sql))
         var i = 0
+        var line = 1
+        func keep(_ c: Character) {
+            if c == "\n" { line += 1 }
+            if stray == nil, let byte = ConfigText.strayByte(in: String(c)) { stray = (line, byte) }
+            current.append(c)
+        }
+        func skip(_ c: Character) { if c == "\n" { line += 1 } }
         func flush() {
             let statement = current.trimmingCharacters(in: .whitespacesAndNewlines)
             if !statement.isEmpty { statements.append(statement) }
@@ -194,15 +232,15 @@ enum MySQLInitFile {
             let c = chars[i]
             switch c {
             case "'", "\"", "`":
-                current.append(c)
+                keep(c)
                 i += 1
                 while i < chars.count {
                     let d = chars[i]
-                    current.append(d)
+                    keep(d)
                     i += 1
-                    if d == "\\", c != "`", i < chars.count { current.append(chars[i]); i += 1; continue }
+                    if d == "\\", c != "`", i < chars.count { keep(chars[i]); i += 1; continue }
                     if d == c {
-                        if i < chars.count, chars[i] == c { current.append(c); i += 1; continue }   // '' inside '…'
+                        if i < chars.count, chars[i] == c { keep(c); i += 1; continue }   // '' inside '…'
                         break
                     }
                 }
@@ -211,19 +249,43 @@ enum MySQLInitFile {
                 while i < chars.count, chars[i] != "\n" { i += 1 }
             case "/" where i + 1 < chars.count && chars[i + 1] == "*":
                 i += 2
-                while i + 1 < chars.count, !(chars[i] == "*" && chars[i + 1] == "/") { i += 1 }
+                while i + 1 < chars.count, !(chars[i] == "*" && chars[i + 1] == "/") { skip(chars[i]); i += 1 }
                 i += 2
                 current.append(" ")
             case ";":
                 flush()
                 i += 1
             default:
-                current.append(c)
+                keep(c)
                 i += 1
             }
         }
         flush()
-        return statements
+        return (statements, stray)
+    }
+}
+
+// MARK: - my.cnf bytes
+
+enum MySQLOptionFile {
+    /// my.cnf as mysqld reads it: `#` and `;` lines and `#` after a value are comments, where any byte is fine; a
+    /// byte that is not UTF-8 anywhere else is an error with the line.
+    static func checkBytes(_ text: String, file: String) throws(ConfigError) {
+        for (index, raw) in ConfigText.unixLines(text).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            guard ConfigText.strayByte(in: raw) != nil else { continue }
+            let line = raw.drop { $0 == " " || $0 == "\t" }
+            if line.first == "#" || line.first == ";" { continue }
+            var quote: Character?
+            var end = line.endIndex
+            for index in line.indices {
+                let c = line[index]
+                if let q = quote { if c == q { quote = nil }; continue }
+                if c == "\"" || c == "'" { quote = c } else if c == "#" { end = index; break }
+            }
+            let content = line[..<end]
+            let name = content.split(separator: "=", maxSplits: 1).first.map { $0.trimmingSpaces } ?? ""
+            try ConfigText.checkBytes(content, file: file, line: index + 1, directive: name)
+        }
     }
 }
 
@@ -351,7 +413,8 @@ private struct CrossCheck {
                     let hostPort = pass.dropFirst("http://".count).prefix { $0 != "/" }
                     guard config.upstream(named: String(hostPort)) == nil else { continue }
                     let parts = hostPort.split(separator: ":")
-                    let host = parts[0] == "localhost" ? "127.0.0.1" : String(parts[0])
+                    let named = parts.first.map(String.init) ?? ""
+                    let host = named == "localhost" ? "127.0.0.1" : named
                     let port = parts.count == 2 ? Int(parts[1]) ?? 80 : 80
                     if let doubt = describe(host, port) {
                         warnings.append("\(server.name)/nginx.conf:\(location.line): proxy_pass \(pass): \(doubt)")

@@ -15,9 +15,12 @@ struct NginxDirective: Sendable, Equatable {
 enum NginxTokenizer {
     static func parse(_ text: String, file: String) throws -> [NginxDirective] {
         var reader = Reader(chars: Array(text), file: file)
-        let top = try reader.readBlock(openedAt: nil)
+        let top = try reader.readBlock(openedAt: nil, depth: 0)
         return top
     }
+
+    /// nginx's NGX_CONF_BUFFER: a word (or comment) must fit in the 4096-byte buffer nginx reads the file through.
+    static let maximumWordBytes = 4096
 
     /// Ends a word. A Set, not a String: in a Swift string "\r\n" is one Character and would hide "\n".
     private static let separators: Set<Character> = [" ", "\t", "\r", "\n", ";", "{", "}"]
@@ -33,6 +36,12 @@ enum NginxTokenizer {
             ConfigError(file: file, line: line, directive: "", reason: reason)
         }
 
+        /// nginx's words for a word that does not fit its buffer: `too long parameter "xxxxxxxxxx..." started`.
+        func tooLong(from start: Int) -> ConfigError {
+            let first = ConfigText.showingBytes(String(chars[start..<min(chars.count, start + 10)]))
+            return error(line, "too long parameter \"\(first)...\" started")
+        }
+
         enum Token { case word(String, Int), semicolon(Int), open(Int), close(Int), end(Int) }
 
         mutating func next() throws -> Token {
@@ -42,7 +51,14 @@ enum NginxTokenizer {
                 if c == "\n" { line += 1; position += 1 }
                 else if c == " " || c == "\t" || c == "\r" { position += 1 }
                 else if c == "#" {
-                    while position < chars.count, chars[position] != "\n" { position += 1 }
+                    // A comment is read like a word: bytes that are not UTF-8 are fine in it, but it must fit nginx's buffer.
+                    let start = position
+                    var bytes = 0
+                    while position < chars.count, chars[position] != "\n" {
+                        bytes += chars[position].utf8.count
+                        if bytes >= NginxTokenizer.maximumWordBytes { throw tooLong(from: start) }
+                        position += 1
+                    }
                 } else { break }
             }
             guard position < chars.count else { return .end(line) }
@@ -55,11 +71,16 @@ enum NginxTokenizer {
                 let startLine = line
                 position += 1
                 var word = ""
+                var bytes = 1
                 while true {
                     guard position < chars.count else { throw error(startLine, "unexpected end of file, expecting closing \(c)") }
                     let d = chars[position]
                     position += 1
                     if d == c { break }
+                    bytes += d.utf8.count
+                    if bytes >= NginxTokenizer.maximumWordBytes {
+                        throw error(startLine, "too long parameter, probably missing terminating \"\(c)\" character")
+                    }
                     if d == "\n" { line += 1 }
                     if d == "\\", position < chars.count {
                         let e = chars[position]
@@ -82,10 +103,14 @@ enum NginxTokenizer {
                 return .word(word, startLine)
             default:
                 let startLine = line
+                let start = position
                 var word = ""
+                var bytes = 0
                 while position < chars.count {
                     let d = chars[position]
                     if separators.contains(d) { break }
+                    bytes += d.utf8.count
+                    if bytes >= NginxTokenizer.maximumWordBytes { throw tooLong(from: start) }
                     if d == "\\", position + 1 < chars.count, chars[position + 1] != "\n" {
                         word.append(d); word.append(chars[position + 1]); position += 2; continue
                     }
@@ -97,13 +122,14 @@ enum NginxTokenizer {
         }
 
         /// Reads directives until the `}` that closes this block (or the end of the file at the top level).
-        mutating func readBlock(openedAt: Int?) throws -> [NginxDirective] {
+        mutating func readBlock(openedAt: Int?, depth: Int) throws -> [NginxDirective] {
             var directives: [NginxDirective] = []
             var words: [(String, Int)] = []
             while true {
                 let token = try next()
                 switch token {
                 case .word(let word, let line):
+                    try ConfigText.checkBytes(word, file: file, line: line, directive: words.first?.0 ?? word)
                     words.append((word, line))
                 case .semicolon(let line):
                     guard let first = words.first else { throw error(line, "unexpected \";\"") }
@@ -112,7 +138,11 @@ enum NginxTokenizer {
                     words = []
                 case .open(let line):
                     guard let first = words.first else { throw error(line, "unexpected \"{\"") }
-                    let block = try readBlock(openedAt: line)
+                    // nginx itself has no bound and runs out of stack near 20,000 levels; real files nest a handful.
+                    guard depth < ConfigText.maximumNesting else {
+                        throw ConfigError(file: file, line: line, directive: first.0, reason: ConfigText.nestingReason("blocks { }"))
+                    }
+                    let block = try readBlock(openedAt: line, depth: depth + 1)
                     directives.append(NginxDirective(name: first.0, args: words.dropFirst().map(\.0), line: first.1,
                                                      argLines: words.dropFirst().map(\.1), block: block))
                     words = []

@@ -18,6 +18,7 @@ public enum TopologyParser {
             func fail(_ directive: String, _ reason: String) -> ConfigError {
                 ConfigError(file: file, line: number, directive: directive, reason: reason)
             }
+            for word in words { try ConfigText.checkBytes(word, file: file, line: number, directive: keyword) }
             switch keyword {
             case "lab":
                 guard words.count == 2 else { throw fail("lab", "takes one name: lab foobar") }

@@ -15,6 +15,7 @@ public enum UFWRulesParser {
             if words.first == "ufw" { words.removeFirst() }
             if words.first == "--force" { words.removeFirst() }
             guard !words.isEmpty else { continue }
+            for word in words { try ConfigText.checkBytes(word, file: file, line: index + 1, directive: words[0]) }
             do {
                 let command = try UFWCommandParser.parse(words)
                 if case .status = command {

@@ -51,6 +51,7 @@ public final class Lab: Sendable {
 
     /// Starts every process of the lab. A port in use, or any other failure, stops what was started and throws.
     public static func start(_ definition: LabDefinition, options: LabOptions = LabOptions()) async throws -> Lab {
+        try checkPortPlan(definition, options: options)
         // TLS files the configs name (crt, ssl_certificate) are minted on first use (the [security] issue).
         let minted = try TLSMaterial.mintMissing(for: definition)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
@@ -121,6 +122,26 @@ public final class Lab: Sendable {
         }
         lab.flushTimer.withLockedValue { $0 = timer }
         return lab
+    }
+
+    /// Every port the lab will listen on, moved by the port base, is a TCP port (1…65535); otherwise the error names
+    /// the first that is not, with its file and the base, and the largest base the lab fits with — before anything
+    /// starts, so nothing listens on a port wrapped round past 65535.
+    public static func checkPortPlan(_ definition: LabDefinition, options: LabOptions) throws(PortPlanError) {
+        var ports: [(port: Int, what: String)] = []
+        for server in definition.topology.servers {
+            let name = server.name
+            for bind in definition.haproxy[name]?.frontends.flatMap(\.binds) ?? [] { ports.append((bind.port, "\(name)/haproxy.cfg:\(bind.line)")) }
+            for listen in definition.nginx[name]?.servers.flatMap(\.listens) ?? [] { ports.append((listen.port, "\(name)/nginx.conf:\(listen.line)")) }
+            if let gunicorn = definition.gunicorn[name] { ports.append((gunicorn.bindPort, "\(name)/gunicorn.conf.py bind")) }
+            if let mysql = definition.mysql[name] { ports.append((mysql.port, "\(name)/my.cnf port")) }
+            if definition.keepalived[name] != nil { ports.append((Keepalived.vrrpPort, "\(name)'s keepalived adverts")) }
+            for kind in server.processes { ports.append((MetricsEndpoint.configuredPort(for: kind), "\(name)'s \(kind.rawValue) metrics")) }
+        }
+        let highest = ports.map(\.port).max() ?? 0
+        for (port, what) in ports where !(1...65535).contains(port &+ options.portOffset) {
+            throw PortPlanError(configured: port, offset: options.portOffset, what: what, largestBase: 65535 - highest)
+        }
     }
 
     private func startAll(_ list: [any LabProcess]) async throws {

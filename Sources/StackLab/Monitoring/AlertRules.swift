@@ -89,16 +89,30 @@ public enum RuleFile {
         """
 
     public static func load(path: String) throws -> [AlertRule] {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw RuleFileError(file: path, line: nil, reason: "cannot read the rule file: \(error.localizedDescription)")
+            guard let read = try LabFileText.bytes(atPath: path, file: path) else {
+                throw RuleFileError(file: path, line: nil, reason: "cannot read the rule file: there is no such file")
+            }
+            bytes = read
+        } catch let error as ConfigError {
+            throw RuleFileError(file: path, line: nil, reason: error.reason.replacingOccurrences(of: "cannot read", with: "cannot read the rule file"))
         }
-        return try parse(text, file: path)
+        // YAML is UTF-8 everywhere, comments included: promtool refuses any other byte, in libyaml's words.
+        switch LabFileText.yaml(bytes) {
+        case .success(let text): return try parse(text, file: path)
+        case .failure(let error): throw RuleFileError(file: path, line: error.line, reason: "yaml: \(error.reason)")
+        }
     }
 
+    /// How deep a rule file may nest (Prometheus's YAML reader allows 10000; Yams recurses, so stacklab stops sooner).
+    static let maximumNesting = ConfigText.maximumNesting
+
     public static func parse(_ text: String, file: String = "alerts.yml") throws(RuleFileError) -> [AlertRule] {
+        if let line = YAMLNesting.firstLine(deeperThan: maximumNesting, in: text) {
+            throw RuleFileError(file: file, line: line, reason: "yaml: exceeded max depth of \(maximumNesting) (Prometheus allows 10000; "
+                + "the lab's monitor reads at most \(maximumNesting) levels)")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

@@ -146,6 +146,12 @@ struct PromQLParser {
     let text: String
     let chars: [Character]
     var position = 0
+    /// How deep the parser has recursed (parentheses, functions, unary minus), and how deep the tree it last returned
+    /// is: both bounded, so neither parsing nor evaluating nor freeing an expression can exhaust the stack.
+    var nesting = 0
+    var depth = 0
+    /// Deeper than any rule needs; Prometheus has no bound of its own (Go stacks grow).
+    static let maximumDepth = 100
 
     init(text: String) {
         self.text = text
@@ -161,7 +167,26 @@ struct PromQLParser {
 
     mutating func peek(_ token: String) -> Bool {
         skipSpaces()
-        return rest.hasPrefix(token)
+        // Compared in place: building `rest` for every look-ahead would make a long expression quadratic.
+        var index = position
+        for c in token {
+            guard index < chars.count, chars[index] == c else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    func tooDeep() -> PromQLError { error("expression nested more than \(Self.maximumDepth) deep: the lab's monitor reads at most \(Self.maximumDepth) levels") }
+
+    /// The depth of a node over children of these depths.
+    mutating func node(over children: Int...) throws(PromQLError) {
+        depth = (children.max() ?? 0) + 1
+        guard depth <= Self.maximumDepth else { throw tooDeep() }
+    }
+
+    mutating func enter() throws(PromQLError) {
+        nesting += 1
+        guard nesting <= Self.maximumDepth else { throw tooDeep() }
     }
 
     mutating func consume(_ token: String) -> Bool {
@@ -188,11 +213,14 @@ struct PromQLParser {
 
     mutating func parseComparison() throws(PromQLError) -> PromQL {
         var left = try parseAdditive()
+        var leftDepth = depth
         while true {
-            guard let op = ["==", "!=", ">=", "<=", ">", "<"].first(where: { peek($0) }) else { return left }
+            guard let op = ["==", "!=", ">=", "<=", ">", "<"].first(where: { peek($0) }) else { depth = leftDepth; return left }
             _ = consume(op)
             let returnBool = consumeKeyword("bool")
             let right = try parseAdditive()
+            try node(over: leftDepth, depth)
+            leftDepth = depth
             left = .binary(op, left, right, returnBool: returnBool)
         }
     }
@@ -206,24 +234,38 @@ struct PromQLParser {
 
     mutating func parseAdditive() throws(PromQLError) -> PromQL {
         var left = try parseMultiplicative()
+        var leftDepth = depth
         while true {
-            guard let op = ["+", "-"].first(where: { peek($0) }) else { return left }
+            guard let op = ["+", "-"].first(where: { peek($0) }) else { depth = leftDepth; return left }
             _ = consume(op)
-            left = .binary(op, left, try parseMultiplicative(), returnBool: false)
+            let right = try parseMultiplicative()
+            try node(over: leftDepth, depth)
+            leftDepth = depth
+            left = .binary(op, left, right, returnBool: false)
         }
     }
 
     mutating func parseMultiplicative() throws(PromQLError) -> PromQL {
         var left = try parseUnary()
+        var leftDepth = depth
         while true {
-            guard let op = ["*", "/", "%"].first(where: { peek($0) }) else { return left }
+            guard let op = ["*", "/", "%"].first(where: { peek($0) }) else { depth = leftDepth; return left }
             _ = consume(op)
-            left = .binary(op, left, try parseUnary(), returnBool: false)
+            let right = try parseUnary()
+            try node(over: leftDepth, depth)
+            leftDepth = depth
+            left = .binary(op, left, right, returnBool: false)
         }
     }
 
     mutating func parseUnary() throws(PromQLError) -> PromQL {
-        if consume("-") { return .negate(try parseUnary()) }
+        if consume("-") {
+            try enter()
+            defer { nesting -= 1 }
+            let inner = try parseUnary()
+            try node(over: depth)
+            return .negate(inner)
+        }
         return try parsePrimary()
     }
 
@@ -231,10 +273,13 @@ struct PromQLParser {
         skipSpaces()
         guard !atEnd else { throw error("unexpected end of input") }
         if consume("(") {
+            try enter()
+            defer { nesting -= 1 }
             let inner = try parseExpression()
             try expect(")")
             return inner
         }
+        depth = 1
         if chars[position].isNumber || chars[position] == "." {
             let start = position
             while position < chars.count, chars[position].isNumber || chars[position] == "." || chars[position] == "e" {
@@ -248,14 +293,20 @@ struct PromQLParser {
         if PromQL.aggregations.contains(name) {
             var grouping = try parseGrouping()
             try expect("(")
+            try enter()
+            defer { nesting -= 1 }
             let inner = try parseExpression()
+            try node(over: depth)
             try expect(")")
             if grouping == .none { grouping = try parseGrouping() }
             return .aggregate(name, grouping: grouping, inner)
         }
         if PromQL.functions.contains(name), peek("(") {
             try expect("(")
+            try enter()
+            defer { nesting -= 1 }
             let inner = try parseExpression()
+            try node(over: depth)
             try expect(")")
             if ["rate", "increase", "irate"].contains(name) {
                 guard case .range = inner else { throw error("\(name)() needs a range vector, like \(name)(x[1m])") }

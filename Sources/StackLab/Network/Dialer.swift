@@ -75,6 +75,8 @@ public struct Dialer: Sendable {
         timeoutMilliseconds: Int?,
         initializer: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
     ) -> EventLoopFuture<Channel> {
+        // Past 65535 (a large --port-base) there is no port: nothing can answer, and a socket would wrap it round.
+        guard (1...65535).contains(port) else { return eventLoop.makeFailedFuture(DialError.refused) }
         let timeout = TimeAmount.milliseconds(Int64(timeoutMilliseconds ?? 60_000))
         if network.isPartitioned(fromServer, network.serverName(forAddress: host)) {
             // The SYN is lost: the caller hears nothing until its own connect timeout.

@@ -31,11 +31,12 @@ public final class LabNetwork: Sendable {
     /// How many servers share this machine's descriptors (each gets an equal share as its `ulimit -n`).
     public var serverCount: Int { max(1, serversByAddress.count) }
 
-    /// The port a configured port really uses.
-    public func port(_ configured: Int) -> Int { configured + portOffset }
+    /// The port a configured port really uses. It may lie outside 1…65535 with a large `--port-base`: Lab.start
+    /// refuses such a plan (`checkPortPlan`), listeners and dialers refuse such a port, rather than wrap it round.
+    public func port(_ configured: Int) -> Int { configured &+ portOffset }
 
     /// The configured port behind a real one (for log lines and messages that show config values).
-    public func configuredPort(_ real: Int) -> Int { real - portOffset }
+    public func configuredPort(_ real: Int) -> Int { real &- portOffset }
 
     /// The server that owns an address, "internet" for 127.0.0.1, nil for anything else.
     public func serverName(forAddress address: String) -> String? {
@@ -72,5 +73,29 @@ public final class LabNetwork: Sendable {
     public func isPartitioned(_ a: String?, _ b: String?) -> Bool {
         guard partitionCount.load(ordering: .acquiring) > 0, let a, let b, a != b else { return false }
         return partitions.withLockedValue { $0.contains(Pair(a, b)) }
+    }
+}
+
+/// A configured port moved by `--port-base` out of the ports TCP has (1…65535).
+public struct PortPlanError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var configured: Int
+    public var offset: Int
+    /// Where the port comes from (`lb-01/haproxy.cfg:12`, `web-01's nginx metrics`), empty when unknown.
+    public var what: String
+    /// The largest base with which every port of the lab fits, when known.
+    public var largestBase: Int?
+
+    public init(configured: Int, offset: Int, what: String = "", largestBase: Int? = nil) {
+        self.configured = configured
+        self.offset = offset
+        self.what = what
+        self.largestBase = largestBase
+    }
+
+    public var description: String {
+        let source = what.isEmpty ? "" : " (\(what))"
+        let real = configured &+ offset
+        let fix = largestBase.map { $0 >= 0 ? ": use a --port-base of at most \($0)" : "" } ?? ""
+        return "port \(configured)\(source) with --port-base \(offset) is \(real), outside the TCP ports 1 to 65535\(fix)"
     }
 }

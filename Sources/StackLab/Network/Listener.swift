@@ -65,6 +65,11 @@ public final class Listener: Sendable {
 
     /// Binds the port. A port that is taken is a clear error naming the address.
     public func start() async throws {
+        // A socket would take the port modulo 65536 and listen somewhere nobody looks.
+        guard (1...65535).contains(port) else {
+            throw PortPlanError(configured: configuredPort, offset: network.portOffset, what: "\(serverName) \(processName)".trimmingSpaces,
+                                largestBase: 65535 - configuredPort)
+        }
         let pauses = budgets.contains { $0.policy == .pauseAccepting }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(backlog))

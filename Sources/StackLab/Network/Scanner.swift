@@ -41,12 +41,13 @@ public enum Scanner {
         var ports: [Int] = []
         for item in text.split(separator: ",") {
             let bounds = item.split(separator: "-", omittingEmptySubsequences: false)
-            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds.last!), 1 <= low, low <= high, high <= 65535 else {
+            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = bounds.last.flatMap({ Int($0) }), 1 <= low, low <= high,
+                  high <= 65535, ports.count + (high - low) < 4096 else {
                 return nil
             }
             ports += Array(low...high)
         }
-        guard !ports.isEmpty, ports.count <= 4096 else { return nil }
+        guard !ports.isEmpty else { return nil }
         return Array(Set(ports)).sorted()
     }
 
@@ -81,6 +82,8 @@ public enum Scanner {
 
     /// One connect probe from 127.0.0.1; the connection is closed as soon as it opens (nmap -sT).
     static func probe(group: EventLoopGroup, host: String, port: Int, timeoutMilliseconds: Int) async -> PortState {
+        // Past 65535 (a port moved by a large --port-base) there is no port to connect to.
+        guard (1...65535).contains(port) else { return .closed }
         var bootstrap = ClientBootstrap(group: group).connectTimeout(.milliseconds(Int64(timeoutMilliseconds)))
         if let source = try? SocketAddress(ipAddress: LabNetwork.internetAddress, port: 0) { bootstrap = bootstrap.bind(to: source) }
         do {

@@ -65,6 +65,7 @@ public final class LabSession {
     public func replace(with newSource: LabSource) async throws {
         // Read the new lab first: a mistake in its files leaves the running lab untouched.
         let definition = try loader.load(newSource)
+        try Lab.checkPortPlan(definition, options: options)
         let started = ContinuousClock.now
         await stopMonitor()
         await lab.shutdown()

@@ -72,12 +72,35 @@ struct LabVerb: ShellVerb {
                 for name in files { shell.say("  " + name) }
                 return
             }
-            let path = file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                let near = Suggestions.nearest(file, in: files).map { " — did you mean '\($0)'?" } ?? ""
+            let path = expandTilde(file).hasPrefix("/") ? expandTilde(file) : (directory as NSString).appendingPathComponent(file)
+            let near = Suggestions.nearest(file, in: files).map { " — did you mean '\($0)'?" } ?? ""
+            // Only the lab's own files: the path, links followed, must lead inside the lab folder.
+            guard let real = Self.realPath(path) else {
                 throw ShellError("the lab has no file '\(file)'\(near) ('lab show' lists them)")
             }
-            shell.write(text.hasSuffix("\n") ? text : text + "\n")
+            let folder = Self.realPath(directory) ?? directory
+            guard real.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/") else {
+                throw ShellError("'\(file)' is not a file of the lab: 'lab show' prints the files in \(directory) ('lab show' lists them)")
+            }
+            let bytes: [UInt8]
+            do {
+                guard let read = try LabFileText.bytes(atPath: real, file: file) else {
+                    throw ShellError("the lab has no file '\(file)'\(near) ('lab show' lists them)")
+                }
+                bytes = read
+            } catch let error as ConfigError {
+                throw ShellError(error.description)
+            }
+            // Shown as cat would: bytes that are not UTF-8 appear as \u{FFFD}.
+            let text = String(decoding: bytes, as: UTF8.self)
+            shell.write(text.isEmpty || text.hasSuffix("\n") ? text : text + "\n")
+        }
+
+        /// The absolute path with every link followed, nil when nothing is there.
+        static func realPath(_ path: String) -> String? {
+            guard let resolved = realpath(path, nil) else { return nil }
+            defer { free(resolved) }
+            return String(cString: resolved)
         }
     }
 }

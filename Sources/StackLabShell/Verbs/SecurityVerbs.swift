@@ -145,6 +145,10 @@ struct ScanVerb: ShellVerb {
         var list = Scanner.defaultPorts(in: lab)
         if let ports {
             guard let parsed = Scanner.ports(ports) else { throw ShellError("'\(ports)' is not a port list: write 3306, 22,80,443 or 8000-8100") }
+            // The lab's ports are moved by --port-base; one moved past 65535 does not exist.
+            if let beyond = parsed.last(where: { !(1...65535).contains(lab.network.port($0)) }) {
+                throw ShellError(PortPlanError(configured: beyond, offset: lab.network.portOffset, largestBase: 65535 - beyond).description)
+            }
             list = parsed
         }
         let started = ContinuousClock.now
