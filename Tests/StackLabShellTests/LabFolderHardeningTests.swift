@@ -70,7 +70,7 @@ import StackLabTestSupport
             try HostileFiles.nestedFlowAlerts(levels: 50_000).write(toFile: alerts, atomically: true, encoding: .utf8)
             let on = await out.of(shell, "monitor on")
             #expect(!on.ok)
-            #expect(on.text.contains("alerts.yml:7: yaml: exceeded max depth of 100"), "\(on.text)")
+            #expect(on.text.unwrapped.contains("alerts.yml:7: yaml: exceeded max depth of 100"), "\(on.text)")
             #expect(await answers(shell, out))
         }
     }
@@ -86,7 +86,7 @@ import StackLabTestSupport
             let load = await out.of(shell, "lab load \(folder)")
             #expect(!load.ok)
             let base = shell.lab.network.portOffset
-            #expect(load.text.contains("port 65000 (web-01/nginx.conf:17) with --port-base \(base) is \(65_000 + base), outside the TCP ports 1 to 65535"),
+            #expect(load.text.unwrapped.contains("port 65000 (web-01/nginx.conf:17) with --port-base \(base) is \(65_000 + base), outside the TCP ports 1 to 65535"),
                     "\(load.text)")
             #expect(shell.lab === started)
             #expect(await answers(shell, out))

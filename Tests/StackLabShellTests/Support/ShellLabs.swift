@@ -59,3 +59,11 @@ extension CapturedOutput {
         return (ok, text)
     }
 }
+
+extension String {
+    /// The text with the shell's line breaks taken out (errors wrap at the terminal's width, 80 when piped), for
+    /// looking for a sentence in it.
+    var unwrapped: String {
+        replacing(#/\n\s*/#, with: " ")
+    }
+}

@@ -68,7 +68,8 @@ final class RealServer: Sendable {
 func exchange(_ request: String, at address: (host: String, port: Int), group: EventLoopGroup,
               keepSending: String? = nil) async throws -> String {
     let client = try await RawClient.connect(address, group: group)
-    try await client.send(request)
+    // On a busy machine the server's timeout may run out before this first write: its answer is what counts.
+    try? await client.send(request)
     try await waitUntil(timeout: 30, "\(address.host):\(address.port) to answer and close") {
         if let more = keepSending, !client.isClosed { try? await client.send(more) }
         return client.isClosed
