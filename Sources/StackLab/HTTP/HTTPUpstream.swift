@@ -52,6 +52,12 @@ public final class UpstreamConnection: Sendable {
 
     /// Sends one request and waits for the whole response. Must be called on the connection's event loop.
     public func send(head: HTTPRequestHead, body: ByteBuffer?, readTimeoutMilliseconds: Int?) -> EventLoopFuture<UpstreamResponse> {
+        // The server may have spoken and hung up before we asked (a MySQL greeting to an HTTP client): nothing will
+        // come on this connection any more, so say so now rather than at the read timeout.
+        guard channel.isActive else {
+            let error: UpstreamError = handler.value.lastError is HTTPParserError ? .invalidResponse : .closedEarly
+            return channel.eventLoop.makeFailedFuture(error)
+        }
         let promise = channel.eventLoop.makePromise(of: UpstreamResponse.self)
         handler.value.expect(promise, timeout: readTimeoutMilliseconds.map { .milliseconds(Int64($0)) }, channel: channel)
         var head = head
