@@ -41,12 +41,11 @@ enum SoakBench {
 
     /// Runs `cycles` rounds of the three faults on a lab whose health checks run every 200 ms (so a cycle takes about
     /// a second instead of ten; the real default is 2 s). Returns false when a request failed with the lab whole.
-    static func run(lab: Lab, cycles: Int, connections: Int) async throws -> Bool {
+    static func run(lab: Lab, cycles: Int, connections: Int, targets: [String]) async throws -> Bool {
         guard let entry = lab.entryAddress, let colon = entry.lastIndex(of: ":"), let port = Int(entry[entry.index(after: colon)...]) else {
             throw BenchError("the lab has no balancer")
         }
         let host = String(entry[..<colon])
-        let targets = ["web-01/nginx", "web-01", "web-01/mysql"]
         print("soak: \(cycles) cycles of kill/revive of \(targets.joined(separator: ", ")) under load (\(connections) connections, GET /)")
 
         // Warm up: pools, caches and the bounded logs (5,000 lines each) and trace ring (8,192 requests) fill up first,
@@ -59,18 +58,27 @@ enum SoakBench {
         var results: [CycleResult] = []
         for cycle in 1...cycles {
             for name in targets {
-                let target = try lab.target(name)
                 let started = Date()
                 let generator = LoadGenerator(lab: lab, plan: LoadPlan(limit: .seconds(LoadPlan.maxSeconds), connections: connections,
                                                                        host: host, port: port, requestTimeout: 10))
                 let answered = NIOLockedValueBox(0)
-                let load = Task { await generator.run(every: 0.05) { report in answered.withLockedValue { $0 = report.responses } } }
+                let load = Task { await generator.run(every: 0.5) { report in answered.withLockedValue { $0 = report.responses } } }
                 try await waitFor("load to get answers") { answered.withLockedValue { $0 } > 50 }
-                try await lab.apply(.crash, to: target)
-                if name != "web-01/mysql" {
-                    try await waitFor("lb-01 to mark web-01 DOWN") { serverStatus(lab, "web-01") == "DOWN" }
+                if name == "none" {
+                    // The control: the same traffic for about as long as a fault cycle, with nothing broken.
+                    try await Task.sleep(nanoseconds: 1_000_000_000)
+                } else {
+                    let target = try lab.target(name)
+                    try await lab.apply(.crash, to: target)
+                    // A web server (or its nginx, which answers the checks) is taken out of rotation first.
+                    switch target {
+                    case .server(let server) where serverStatus(lab, server) != nil,
+                         .process(let server, .nginx) where serverStatus(lab, server) != nil:
+                        try await waitFor("lb-01 to mark \(server) DOWN") { serverStatus(lab, server) == "DOWN" }
+                    default: break
+                    }
+                    try await lab.apply(.revive, to: target)
                 }
-                try await lab.apply(.revive, to: target)
                 try await waitFor("the lab to be whole again") { isWhole(lab) }
                 load.cancel()
                 let during = await load.value

@@ -3,7 +3,7 @@
 // (lb → nginx), plus the lab's start time and resident memory. Build with `-c release`; `make bench` does.
 //
 //   stacklab-bench [--port-base N] [--duration SECONDS] [--connections N] [--threads N]
-//   stacklab-bench --only page|static|store|hold|soak [--cycles N]
+//   stacklab-bench --only page|static|store|hold|soak [--cycles N] [--targets web-01/nginx,web-01,web-01/mysql]
 import Foundation
 import NIOCore
 import StackLab
@@ -16,6 +16,8 @@ struct Options {
     var labThreads = System.coreCount
     /// Rounds of the soak's three faults.
     var cycles = 20
+    /// What the soak kills and revives (comma-separated targets); nil: web-01/nginx, web-01 and web-01/mysql.
+    var targets: [String]?
     /// `page`, `static` or both (nil): one phase alone is handy under a profiler; `store` for the database;
     /// `hold` keeps the lab up.
     var only: String?
@@ -27,6 +29,10 @@ struct Options {
         while let flag = rest.popFirst() {
             if flag == "--only", let what = rest.popFirst() {
                 only = what
+                continue
+            }
+            if flag == "--targets", let what = rest.popFirst() {
+                targets = what.split(separator: ",").map(String.init)
                 continue
             }
             if flag == "--mysql", let what = rest.popFirst() {
@@ -42,7 +48,7 @@ struct Options {
             case ("--lab-threads", let v?): labThreads = v
             case ("--cycles", let v?) where v > 0: cycles = v
             default:
-                FileHandle.standardError.write(Data("usage: stacklab-bench [--port-base N] [--duration S] [--connections N] [--threads N] [--lab-threads N] [--only page|static|store|hold|soak] [--cycles N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: stacklab-bench [--port-base N] [--duration S] [--connections N] [--threads N] [--lab-threads N] [--only page|static|store|hold|soak] [--cycles N] [--targets A,B]\n".utf8))
                 exit(2)
             }
         }
@@ -162,7 +168,8 @@ if options.only == "store" {
     exit(0)
 }
 if options.only == "soak" {
-    let passed = try await SoakBench.run(lab: lab, cycles: options.cycles, connections: min(options.connections, 16))
+    let passed = try await SoakBench.run(lab: lab, cycles: options.cycles, connections: min(options.connections, 16),
+                                    targets: options.targets ?? ["web-01/nginx", "web-01", "web-01/mysql"])
     await lab.shutdown()
     exit(passed ? 0 : 1)
 }
