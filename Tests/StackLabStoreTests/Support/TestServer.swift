@@ -38,19 +38,38 @@ final class TestServer: Sendable {
         configure(&settings)
         let log = LogCollector()
         let storeBox = NIOLockedValueBoxRef<MySQLStore?>(nil)
-        let listener = try await ServerBootstrap(group: testGroup)
+        let bootstrap = ServerBootstrap(group: testGroup)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 guard let store = storeBox.value else { return channel.close() }
                 return store.configureConnection(channel)
             }
-            .bind(host: "127.0.0.1", port: port).get()
+        let listener = try await bind(bootstrap, port: port)
         let actualPort = listener.localAddress?.port ?? port
         settings.port = actualPort
         let store = MySQLStore(settings: settings, group: testGroup, dial: StoreDialers.direct(group: testGroup), log: { log.append($0) })
         storeBox.value = store
         try await store.start()
         return TestServer(store: store, listener: listener, port: actualPort, settings: settings, log: log)
+    }
+
+    /// Ports handed out for "any free port": below the kernel's ephemeral range (32768–60999), so that no client
+    /// connection borrows a crashed server's port as its source port before the test restarts it there, and above
+    /// the lab ports the tests shift by a port base (at most 14950 + 9165).
+    private static let nextPort = NIOLockedValueBoxRef(28_000)
+
+    private static func bind(_ bootstrap: ServerBootstrap, port: Int) async throws -> Channel {
+        if port != 0 { return try await bootstrap.bind(host: "127.0.0.1", port: port).get() }
+        var lastError: Error?
+        for _ in 0..<400 {
+            let candidate = nextPort.withValue { p -> Int in
+                let c = p
+                p = p >= 31_999 ? 28_000 : p + 1
+                return c
+            }
+            do { return try await bootstrap.bind(host: "127.0.0.1", port: candidate).get() } catch { lastError = error }
+        }
+        throw lastError ?? ChannelError.inappropriateOperationForState
     }
 
     func stop() async {
@@ -73,6 +92,10 @@ final class NIOLockedValueBoxRef<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var _value: T
     init(_ v: T) { _value = v }
+    func withValue<R>(_ body: (inout T) -> R) -> R {
+        lock.lock(); defer { lock.unlock() }
+        return body(&_value)
+    }
     var value: T {
         get { lock.lock(); defer { lock.unlock() }; return _value }
         set { lock.lock(); _value = newValue; lock.unlock() }

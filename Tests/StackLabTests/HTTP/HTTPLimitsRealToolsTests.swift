@@ -91,15 +91,20 @@ struct HTTPLimitsRealToolsTests {
     func haproxys408And400AreTheRealOnes() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let port = TestPorts.offset() + 8080
+        // The 400 is asked of a frontend without `timeout http-request`: a busy machine may take longer than 300 ms
+        // to write the request, and the answer would then be the 408.
         let config = """
             defaults
                 mode http
                 timeout connect 5s
                 timeout client 30s
                 timeout server 30s
-                timeout http-request 300ms
             frontend www
                 bind 127.0.9.1:\(port)
+                timeout http-request 300ms
+                default_backend web
+            frontend patient
+                bind 127.0.9.1:\(port + 1)
                 default_backend web
             backend web
                 server web-01 127.0.9.1:1
@@ -109,15 +114,18 @@ struct HTTPLimitsRealToolsTests {
         try await RealServer.with(try #require(RealTool.haproxy), ["-db", "-f", "haproxy.cfg"], files: ["haproxy.cfg": config],
                                   address: ("127.0.9.1", port), group: group) { server in
             real.append(try await exchange("GET / HTTP/1.1\r\n", at: server.address, group: group, keepSending: "X"))
-            real.append(try await exchange("GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", at: server.address, group: group))
+            real.append(try await exchange("GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", at: ("127.0.9.1", port + 1), group: group))
         }
+        var ours: [String] = []
         try await PatchedLab.run(["lb-01/haproxy.cfg": [("    timeout client 30s\n", "    timeout client 30s\n    timeout http-request 300ms\n")]]) { lab in
-            let ours = [try await exchange("GET / HTTP/1.1\r\n", at: lab.address("lb-01", 8080), group: group, keepSending: "X"),
-                        try await exchange("GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", at: lab.address("lb-01", 8080), group: group)]
-            #expect(real[0].hasPrefix("HTTP/1.1 408"))
-            #expect(real[1].hasPrefix("HTTP/1.1 400"))
-            #expect(ours == real)
+            ours.append(try await exchange("GET / HTTP/1.1\r\n", at: lab.address("lb-01", 8080), group: group, keepSending: "X"))
         }
+        try await PatchedLab.run { lab in
+            ours.append(try await exchange("GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", at: lab.address("lb-01", 8080), group: group))
+        }
+        #expect(real.first?.hasPrefix("HTTP/1.1 408") == true)
+        #expect(real.last?.hasPrefix("HTTP/1.1 400") == true)
+        #expect(ours == real)
     }
 
     @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"))
