@@ -114,10 +114,14 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
-        // What every test target shares: waiting for events, the real binary in tmux.
+        // What every test target shares: waiting for events, real programs run as children, the real binary in tmux.
         .target(
             name: "StackLabTestSupport",
             path: "Tests/StackLabTestSupport"
+        ),
+        .testTarget(
+            name: "StackLabTestSupportTests",
+            dependencies: ["StackLabTestSupport"]
         ),
         .testTarget(
             name: "StackLabStoreTests",

@@ -98,18 +98,10 @@ struct LessonCommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let file = folder + "/01-broken.md"
         try "# Broken\n\nGoal.\n\n## Step 1: a\n\n```stacklab\nstatus\n```\n\n> **Check:** the site feels fast\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LessonTmux.binary)
-        process.arguments = ["lesson", file, "--port-base", "14850"]
-        process.environment = ["XDG_STATE_HOME": folder + "/state", "PATH": "/usr/bin:/bin"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
+        let result = try await ChildProcess.run(LessonTmux.binary, ["lesson", file, "--port-base", "14850"],
+                                                environment: ["XDG_STATE_HOME": folder + "/state", "PATH": "/usr/bin:/bin"])
+        let text = result.stderr
+        #expect(result.status == 1)
         #expect(text.contains("stacklab: \(file):11: cannot read this check: 'the site feels fast'"), "\(text)")
     }
 }

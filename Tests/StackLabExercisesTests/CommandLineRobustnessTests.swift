@@ -16,20 +16,11 @@ struct CommandLineRobustnessTests {
         let file = folder + "/web-01/nginx.conf"
         let text = try String(contentsOfFile: file, encoding: .utf8)
         try HostileFiles.nestedNginx(text, levels: 50_000).write(toFile: file, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LearnerTerminal.binary)
-        process.arguments = ["serve", "--lab", folder, "--port-base", "\(GradingPorts.offset())"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
         // A lab that started would serve until stopped: give it a generous minute to refuse.
-        let stop = DispatchWorkItem { process.terminate() }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: stop)
-        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        stop.cancel()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(said)")
+        let result = try await ChildProcess.run(LearnerTerminal.binary, ["serve", "--lab", folder, "--port-base", "\(GradingPorts.offset())"],
+                                                timeout: 60)
+        let said = result.stderr
+        #expect(result.termination == .exited(1), "\(said)")
         #expect(said.contains("web-01/nginx.conf:\(HostileFiles.firstNestedLine(text) + 98): \"location\": blocks { } nested more than 100 deep"),
                 "\(said)")
     }
@@ -45,16 +36,10 @@ struct CommandLineRobustnessTests {
         try FileManager.default.createDirectory(atPath: dave, withIntermediateDirectories: true)
         let csv = NSTemporaryDirectory() + "stacklab-class-\(UUID().uuidString.prefix(8)).csv"
         defer { for path in [ann, carol, dave, csv] { try? FileManager.default.removeItem(atPath: path) } }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LearnerTerminal.binary)
-        process.arguments = ["grade", "--csv", csv, carol, dave, ann]
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_STATE_HOME"] = NSTemporaryDirectory() + "stacklab-class-state-\(UUID().uuidString.prefix(8))"
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 1)
+        let result = try await ChildProcess.run(LearnerTerminal.binary, ["grade", "--csv", csv, carol, dave, ann], environment: environment)
+        #expect(result.termination == .exited(1), "\(result.stderr)")
         let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(rows.count == 4, "\(rows)")
         guard rows.count == 4 else { return }

@@ -78,16 +78,10 @@ struct ClassGradingTests {
         let bob = try exerciseFolder("01-weights")
         let csv = NSTemporaryDirectory() + "stacklab-class-\(UUID().uuidString.prefix(8)).csv"
         defer { for path in [ann, bob, csv] { try? FileManager.default.removeItem(atPath: path) } }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LearnerTerminal.binary)
-        process.arguments = ["grade", "--csv", csv, ann, bob]
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_STATE_HOME"] = NSTemporaryDirectory() + "stacklab-class-state-\(UUID().uuidString.prefix(8))"
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)   // bob is not done
+        let result = try await ChildProcess.run(LearnerTerminal.binary, ["grade", "--csv", csv, ann, bob], environment: environment)
+        #expect(result.status == 1, "\(result.stderr)")   // bob is not done
         let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(rows.count == 3)
         #expect(rows[0] == "folder,exercise,score,max,passed,failed_checks")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import StackLab
 import StackLabExercises
+import StackLabTestSupport
 
 /// The reference solutions' files must pass the real tools too (DESIGN principle 3): what a learner writes here
 /// transfers. haproxy -c (with the minted crt files, from the balancer's folder as the runtime reads them), nginx -t,
@@ -17,18 +18,9 @@ import StackLabExercises
     static let nginx = find("nginx")
     static let keepalived = find("keepalived")
 
-    static func run(_ executable: String, _ arguments: [String], in folder: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ executable: String, _ arguments: [String], in folder: String) async throws -> (status: Int32, output: String) {
+        let result = try await ChildProcess.run(executable, arguments, directory: folder, mergingStderr: true)
+        return (result.status, result.stdout)
     }
 
     /// Each solution, laid over its starter, with its TLS files minted.
@@ -46,11 +38,11 @@ import StackLabExercises
     }
 
     @Test(.enabled(if: haproxy != nil, "haproxy is not installed"))
-    func everySolutionsHAProxyConfigPassesHAProxyCheck() throws {
+    func everySolutionsHAProxyConfigPassesHAProxyCheck() async throws {
         for (id, folder) in try Self.solutions() {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             for server in Self.servers(in: folder, with: "haproxy.cfg") {
-                let result = try Self.run(Self.haproxy!, ["-c", "-f", "haproxy.cfg"], in: "\(folder)/\(server)")
+                let result = try await Self.run(Self.haproxy!, ["-c", "-f", "haproxy.cfg"], in: "\(folder)/\(server)")
                 #expect(result.status == 0, "\(id) \(server): haproxy -c said:\n\(result.output)")
                 #expect(!result.output.contains("[WARNING]"), "\(id) \(server): haproxy -c warned:\n\(result.output)")
             }
@@ -58,24 +50,24 @@ import StackLabExercises
     }
 
     @Test(.enabled(if: nginx != nil, "nginx is not installed"))
-    func everySolutionsNginxConfigPassesNginxTest() throws {
+    func everySolutionsNginxConfigPassesNginxTest() async throws {
         for (id, folder) in try Self.solutions() {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             for server in Self.servers(in: folder, with: "nginx.conf") {
                 let serverFolder = "\(folder)/\(server)"
                 try FileManager.default.createDirectory(atPath: serverFolder + "/logs", withIntermediateDirectories: true)
-                let result = try Self.run(Self.nginx!, ["-t", "-p", serverFolder + "/", "-c", "nginx.conf", "-e", "logs/error.log"], in: serverFolder)
+                let result = try await Self.run(Self.nginx!, ["-t", "-p", serverFolder + "/", "-c", "nginx.conf", "-e", "logs/error.log"], in: serverFolder)
                 #expect(result.status == 0, "\(id) \(server): nginx -t said:\n\(result.output)")
             }
         }
     }
 
     @Test(.enabled(if: keepalived != nil, "keepalived is not installed"))
-    func everySolutionsKeepalivedConfigPassesKeepalivedTest() throws {
+    func everySolutionsKeepalivedConfigPassesKeepalivedTest() async throws {
         for (id, folder) in try Self.solutions() {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             for server in Self.servers(in: folder, with: "keepalived.conf") {
-                let result = try Self.run(Self.keepalived!, ["-t", "-f", "\(folder)/\(server)/keepalived.conf"], in: "\(folder)/\(server)")
+                let result = try await Self.run(Self.keepalived!, ["-t", "-f", "\(folder)/\(server)/keepalived.conf"], in: "\(folder)/\(server)")
                 #expect(result.status == 0, "\(id) \(server): keepalived -t said:\n\(result.output)")
             }
         }

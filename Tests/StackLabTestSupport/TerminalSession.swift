@@ -34,33 +34,23 @@ public struct TerminalSession: Sendable {
         let session = TerminalSession(name: "stacklab-test-\(getpid())-\(UUID().uuidString.prefix(6))", server: server)
         let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
         let line = "env \(env) TERM=xterm-256color timeout --foreground \(limit) \(command); echo EXITED $?; sleep 60"
-        // Through system(), not Process: a tmux server started by Process inherits its internal descriptors, and
-        // waiting for the client would then last as long as the server. system() hands the new tmux server every open
-        // descriptor of the test process — the listening sockets of labs other suites run at the same time included,
-        // which it would hold for its whole life ("address already in use"): bash closes everything above stderr first.
-        let quoted = line.replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "$", with: "\\$")
-        let scrollback = history.map { "start-server \\; set-option -g history-limit \($0) \\; " } ?? ""
-        let tmux = "tmux -L \(server) \(scrollback)new-session -d -s \(session.name) -x \(width) -y \(height) \"\(quoted)\""
-        let closing = "for fd in $(ls /proc/$$/fd); do [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; exec \(tmux)"
-        let script = closing.replacingOccurrences(of: "'", with: "'\\''")
-        let status = system("bash -c '\(script)' </dev/null >/dev/null 2>&1")
-        guard status == 0 else { throw WaitTimeout(what: "tmux new-session (status \(status))") }
+        // A tmux server started here lives on after the test; ChildProcess hands it no descriptor of the test process
+        // (the listening sockets of labs other suites run at the same time would stay bound: "address already in use").
+        guard let path = tmuxPath else { throw WaitTimeout(what: "tmux (not installed)") }
+        let scrollback = history.map { ["start-server", ";", "set-option", "-g", "history-limit", "\($0)", ";"] } ?? []
+        let result = try ChildProcess.runBlocking(path, ["-L", server] + scrollback
+                                                    + ["new-session", "-d", "-s", session.name, "-x", "\(width)", "-y", "\(height)", line],
+                                                  mergingStderr: true, timeout: 60)
+        guard result.status == 0 else { throw WaitTimeout(what: "tmux new-session (\(result.termination)): \(result.stdout)") }
         return session
     }
 
+    /// A tmux command on the suite's server; its output, or "" when it could not run.
     @discardableResult
     func tmux(_ arguments: [String]) -> String {
-        guard let path = Self.tmuxPath else { return "" }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["-L", server] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        guard let path = Self.tmuxPath,
+              let result = try? ChildProcess.runBlocking(path, ["-L", server] + arguments, timeout: 60) else { return "" }
+        return result.stdout
     }
 
     /// Named keys (Enter, Tab, Up, C-c, C-d, C-u) as tmux names them; anything else is typed literally.
@@ -71,7 +61,17 @@ public struct TerminalSession: Sendable {
         }
     }
 
-    public func capture(lines: Int = 500) -> String { tmux(["capture-pane", "-p", "-J", "-S", "-\(lines)", "-t", name]) }
+    public func capture(lines: Int = 500) -> String { tmux(captureArguments(lines: lines)) }
+
+    /// `capture` for `waitFor`, which asks many times a second: tmux waited for on a Dispatch thread, never on the
+    /// cooperative threads the suites share.
+    private func screen() async -> String {
+        guard let path = Self.tmuxPath,
+              let result = try? await ChildProcess.run(path, ["-L", server] + captureArguments(lines: 500), timeout: 60) else { return "" }
+        return result.stdout
+    }
+
+    private func captureArguments(lines: Int) -> [String] { ["capture-pane", "-p", "-J", "-S", "-\(lines)", "-t", name] }
 
     public func cursorX() -> Int {
         Int(tmux(["display", "-p", "-t", name, "#{cursor_x}"]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
@@ -82,10 +82,10 @@ public struct TerminalSession: Sendable {
     public func waitFor(_ text: String, count: Int = 1, timeout: Double = 30) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if capture().components(separatedBy: text).count - 1 >= count { return }
+            if await screen().components(separatedBy: text).count - 1 >= count { return }
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
-        throw WaitTimeout(what: "'\(text)'\(count > 1 ? " ×\(count)" : "") in the terminal; it shows:\n\(capture())")
+        throw WaitTimeout(what: "'\(text)'\(count > 1 ? " ×\(count)" : "") in the terminal; it shows:\n\(await screen())")
     }
 
     public func kill() { tmux(["kill-session", "-t", name]) }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import StackLabTestSupport
 import Testing
 
 /// Every test against the shared real MariaDB, one at a time: some change its global variables.
@@ -48,9 +49,9 @@ final class RealMariaDB: Sendable {
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let asRoot = getuid() == 0
-        let install = try run(installPath, ["--no-defaults", "--datadir=\(dir)/data", "--auth-root-authentication-method=normal"]
-                                + (asRoot ? ["--user=root"] : []))
-        guard install == 0 else { return nil }
+        let install = try ChildProcess.runBlocking(installPath, ["--no-defaults", "--datadir=\(dir)/data", "--auth-root-authentication-method=normal"]
+                                                   + (asRoot ? ["--user=root"] : []))
+        guard install.status == 0 else { return nil }
         let port = freePort()
         let socket = dir + "/mysql.sock"
         let server = [serverPath, "--no-defaults", "--datadir=\(dir)/data", "--bind-address=127.0.0.1", "--port=\(port)",
@@ -58,12 +59,7 @@ final class RealMariaDB: Sendable {
                       "--innodb-buffer-pool-size=16M", "--log-error=\(dir)/error.log"] + (asRoot ? ["--user=root"] : [])
         // The watchdog ends mariadbd when this test process is gone, however it ends.
         let watchdog = "\(server.map { "'\($0)'" }.joined(separator: " ")) & m=$!; while kill -0 \(getpid()) 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null; wait $m; rm -rf '\(dir)'"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", watchdog]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        _ = try ChildProcess.start("/bin/sh", ["-c", watchdog])
         let real = RealMariaDB(port: port, socket: socket, directory: dir)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -85,28 +81,8 @@ final class RealMariaDB: Sendable {
 
     private func runSQL(_ statements: String) throws -> MariaDBClient.Output {
         guard let client = MariaDBClient.path else { throw Timeout(what: "mariadb client") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: client)
-        p.arguments = ["--no-defaults", "-S", socket, "-uroot", "--batch", "-e", statements]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return MariaDBClient.Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    private static func run(_ path: String, _ arguments: [String]) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        let result = try ChildProcess.runBlocking(client, ["--no-defaults", "-S", socket, "-uroot", "--batch", "-e", statements])
+        return MariaDBClient.Output(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     /// A port the kernel has just handed out on 127.0.0.1 (free a moment ago; a clash is a start failure, not a flake).

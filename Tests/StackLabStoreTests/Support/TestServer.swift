@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 @testable import StackLabStore
+import StackLabTestSupport
 
 /// Shared event loops for all tests (2 threads: the machine has 2 cores).
 let testGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -123,34 +124,15 @@ enum MariaDBClient {
 
     struct Output: Sendable { var status: Int32; var stdout: String; var stderr: String }
 
-    /// Runs the client on a Dispatch thread, never on the tests' cooperative threads: a blocked cooperative thread
-    /// (two cores: two of them) starves every other test running at the same time.
+    /// Runs the client, waiting on a Dispatch thread (ChildProcess.run), never on the tests' cooperative threads: a
+    /// blocked cooperative thread (two cores: two of them) starves every other test running at the same time.
     static func running(port: Int, user: String = "app", password: String = "app", database: String? = nil, _ args: [String],
                         stdin: String? = nil) async throws -> Output {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try run(port: port, user: user, password: password, database: database, args, stdin: stdin) })
-            }
-        }
-    }
-
-    static func run(port: Int, user: String = "app", password: String = "app", database: String? = nil, _ args: [String], stdin: String? = nil) throws -> Output {
         guard let path else { throw Timeout(what: "mariadb client") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
         var a = ["--no-defaults", "-h", "127.0.0.1", "-P", String(port), "-u", user, "-p\(password)", "--connect-timeout=20"]
         if let database { a += ["-D", database] }
-        p.arguments = a + args
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        // stdin: the text, or end of file at once.
+        let result = try await ChildProcess.run(path, a + args, input: stdin ?? "")
+        return Output(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }

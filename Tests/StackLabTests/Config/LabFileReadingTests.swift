@@ -113,30 +113,30 @@ import StackLabTestSupport
     }
 
     @Test(.enabled(if: RealTool.python3 != nil, "python3 is not installed"))
-    func pythonRefusesTheSameGunicornConf() throws {
+    func pythonRefusesTheSameGunicornConf() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Data(Array("# caf".utf8) + HostileFiles.latin1E + Array("\nworkers = 2\n".utf8)).write(to: folder.appendingPathComponent("g.py"))
-        let result = try RealTool.run(RealTool.python3!, ["g.py"], in: folder)
+        let result = try await RealTool.run(RealTool.python3!, ["g.py"], in: folder)
         #expect(result.status != 0 && result.output.contains("SyntaxError: Non-UTF-8 code starting with '\\xe9'"), "\(result.output)")
     }
 
     /// Side by side: where nginx -t and haproxy -c accept a Latin-1 comment, stacklab does too; haproxy refuses the
     /// byte in a backend name, and so does stacklab.
     @Test(.enabled(if: RealTool.haproxy != nil && RealTool.nginx != nil, "haproxy and nginx are needed"))
-    func theRealToolsAgreeOnALatin1Comment() throws {
+    func theRealToolsAgreeOnALatin1Comment() async throws {
         let lab = try labCopy()
         defer { cleanUp(lab) }
         try insert(Array(" caf".utf8) + HostileFiles.latin1E, after: "# web-01", in: "web-01/nginx.conf", of: lab)
         try insert(Array("# caf".utf8) + HostileFiles.latin1E + Array("\n".utf8), after: "global\n", in: "lb-01/haproxy.cfg", of: lab)
         _ = try LabDefinition.load(directory: lab.path)
-        let nginx = try RealTool.nginxTest(serverFolder: lab.appendingPathComponent("web-01"))
+        let nginx = try await RealTool.nginxTest(serverFolder: lab.appendingPathComponent("web-01"))
         #expect(nginx.status == 0, "nginx -t said:\n\(nginx.output)")
-        let haproxy = try RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
+        let haproxy = try await RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
         #expect(haproxy.status == 0, "haproxy -c said:\n\(haproxy.output)")
 
         try insert(HostileFiles.latin1E, after: "\nbackend we", in: "lb-01/haproxy.cfg", of: lab)
-        let refused = try RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
+        let refused = try await RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
         #expect(refused.status != 0 && refused.output.contains("is not permitted in 'backend' name"), "\(refused.output)")
         #expect(loadErrors(lab).contains { $0.file == "lb-01/haproxy.cfg" && $0.reason.contains("byte 0xE9") })
     }
@@ -194,7 +194,7 @@ import StackLabTestSupport
         ("server_name " + String(repeating: "x", count: 5_000) + ";", "too long parameter \"xxxxxxxxxx...\" started"),
         ("server_name \"" + String(repeating: "x", count: 5_000) + "\";", "too long parameter, probably missing terminating \"\"\" character"),
     ])
-    func aWordLongerThanNginxsBufferIsNginxsError(line: String, reason: String) throws {
+    func aWordLongerThanNginxsBufferIsNginxsError(line: String, reason: String) async throws {
         let lab = try labCopy()
         defer { cleanUp(lab) }
         let url = lab.appendingPathComponent("web-01/nginx.conf")
@@ -202,7 +202,7 @@ import StackLabTestSupport
         try original.replacingOccurrences(of: "server_name www.foobar.com;", with: line).write(to: url, atomically: true, encoding: .utf8)
         let error = try #require(loadErrors(lab).first)
         #expect(error.reason == reason, "\(error)")
-        let nginx = try RealTool.nginxTest(serverFolder: lab.appendingPathComponent("web-01"))
+        let nginx = try await RealTool.nginxTest(serverFolder: lab.appendingPathComponent("web-01"))
         let log = (try? String(contentsOf: lab.appendingPathComponent("web-01/logs/error.log"), encoding: .utf8)) ?? ""
         #expect(nginx.status != 0 && (nginx.output + log).contains(reason.replacingOccurrences(of: "# xxxxxxxx", with: "# xxxxxxxx")),
                 "nginx -t said:\n\(nginx.output)\(log)")
@@ -216,14 +216,14 @@ import StackLabTestSupport
     // MARK: HAProxy without a listener
 
     @Test(.enabled(if: RealTool.haproxy != nil, "haproxy is not installed"))
-    func anEmptyHAProxyCfgIsRefusedAsHAProxyDoes() throws {
+    func anEmptyHAProxyCfgIsRefusedAsHAProxyDoes() async throws {
         let lab = try labCopy()
         defer { cleanUp(lab) }
         try Data().write(to: lab.appendingPathComponent("lb-01/haproxy.cfg"))
         let errors = loadErrors(lab)
         #expect(errors.map(\.description) == ["lb-01/haproxy.cfg: Configuration file has no error but will not start (no listener): "
             + "add a frontend with a bind line, e.g. bind 127.0.1.1:8080"])
-        let real = try RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
+        let real = try await RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
         #expect(real.status != 0 && real.output.contains("Configuration file has no error but will not start (no listener)"), "\(real.output)")
     }
 }

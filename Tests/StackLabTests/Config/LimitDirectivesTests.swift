@@ -187,20 +187,20 @@ import Testing
     // MARK: the real tools accept them
 
     @Test(.enabled(if: RealTool.haproxy != nil, "haproxy is not installed"))
-    func haproxyAcceptsTheLimits() throws {
+    func haproxyAcceptsTheLimits() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.haproxyLimits.write(to: folder.appendingPathComponent("haproxy.cfg"), atomically: true, encoding: .utf8)
-        let result = try RealTool.haproxyCheck("haproxy.cfg", in: folder)
+        let result = try await RealTool.haproxyCheck("haproxy.cfg", in: folder)
         #expect(result.status == 0, "haproxy -c said:\n\(result.output)")
     }
 
     @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"))
-    func nginxAcceptsTheLimits() throws {
+    func nginxAcceptsTheLimits() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.nginxLimits.write(to: folder.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
-        let result = try RealTool.nginxTest(serverFolder: folder)
+        let result = try await RealTool.nginxTest(serverFolder: folder)
         #expect(result.status == 0, "nginx -t said:\n\(result.output)")
     }
 }

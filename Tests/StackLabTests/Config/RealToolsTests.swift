@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import StackLab
+import StackLabTestSupport
 
 /// The real HAProxy and nginx, where installed: what stacklab accepts, they must accept too (DESIGN principle 3).
 enum RealTool {
@@ -16,29 +17,20 @@ enum RealTool {
     static let python3 = find("python3")
 
     /// Runs the program to its end; returns its exit status and everything it printed.
-    static func run(_ executable: String, _ arguments: [String], in folder: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ executable: String, _ arguments: [String], in folder: URL) async throws -> (status: Int32, output: String) {
+        let result = try await ChildProcess.run(executable, arguments, directory: folder.path, mergingStderr: true)
+        return (result.status, result.stdout)
     }
 
-    static func haproxyCheck(_ file: String, in folder: URL) throws -> (status: Int32, output: String) {
-        try run(haproxy!, ["-c", "-f", file], in: folder)
+    static func haproxyCheck(_ file: String, in folder: URL) async throws -> (status: Int32, output: String) {
+        try await run(haproxy!, ["-c", "-f", file], in: folder)
     }
 
     /// `nginx -t` with the server's folder as prefix, as the runtime resolves relative paths. `-e` sends nginx's
     /// start-up log into the folder too, so the check needs no root rights; `-t` writes no pid file.
-    static func nginxTest(serverFolder: URL) throws -> (status: Int32, output: String) {
+    static func nginxTest(serverFolder: URL) async throws -> (status: Int32, output: String) {
         try FileManager.default.createDirectory(at: serverFolder.appendingPathComponent("logs"), withIntermediateDirectories: true)
-        return try run(nginx!, ["-t", "-p", serverFolder.path + "/", "-c", "nginx.conf", "-e", "logs/error.log"], in: serverFolder)
+        return try await run(nginx!, ["-t", "-p", serverFolder.path + "/", "-c", "nginx.conf", "-e", "logs/error.log"], in: serverFolder)
     }
 }
 
@@ -50,19 +42,19 @@ enum RealTool {
     }
 
     @Test(.enabled(if: RealTool.haproxy != nil, "haproxy is not installed"))
-    func builtInBalancerConfigPassesHAProxyCheck() throws {
+    func builtInBalancerConfigPassesHAProxyCheck() async throws {
         let lab = try labCopy()
         defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
-        let result = try RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
+        let result = try await RealTool.haproxyCheck("lb-01/haproxy.cfg", in: lab)
         #expect(result.status == 0, "haproxy -c said:\n\(result.output)")
         #expect(!result.output.contains("[WARNING]"), "haproxy -c warned:\n\(result.output)")
     }
 
     @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"), arguments: ["web-01", "web-02"])
-    func builtInWebServerConfigPassesNginxTest(server: String) throws {
+    func builtInWebServerConfigPassesNginxTest(server: String) async throws {
         let lab = try labCopy()
         defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
-        let result = try RealTool.nginxTest(serverFolder: lab.appendingPathComponent(server))
+        let result = try await RealTool.nginxTest(serverFolder: lab.appendingPathComponent(server))
         #expect(result.status == 0, "nginx -t said:\n\(result.output)")
     }
 
@@ -160,13 +152,13 @@ enum RealTool {
             server b 127.0.0.1:18082
         """,
     ])
-    func acceptedHAProxyConfigsPassHAProxyCheck(text: String) throws {
+    func acceptedHAProxyConfigsPassHAProxyCheck(text: String) async throws {
         let text = text + "\n"   // as an editor saves it; HAProxy requires the last line feed
         let parsed = try HAProxyConfigParser.parse(text, file: "haproxy.cfg")
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try text.write(to: folder.appendingPathComponent("haproxy.cfg"), atomically: true, encoding: .utf8)
-        let result = try RealTool.haproxyCheck("haproxy.cfg", in: folder)
+        let result = try await RealTool.haproxyCheck("haproxy.cfg", in: folder)
         #expect(result.status == 0, "haproxy -c said:\n\(result.output)")
         // HAProxy's warning lines, without their "[WARNING]  (pid) : config : " heading; ours say the same, in order
         // (ours go on where HAProxy continues a warning on "   | " lines).
@@ -243,20 +235,20 @@ enum RealTool {
         }
         """,
     ])
-    func acceptedNginxConfigsPassNginxTest(text: String) throws {
+    func acceptedNginxConfigsPassNginxTest(text: String) async throws {
         _ = try NginxConfigParser.parse(text, file: "nginx.conf")
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try text.write(to: folder.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
         // nginx needs the file that `include mime.types` names; stacklab has the types built in.
         try "types { text/html html; }\n".write(to: folder.appendingPathComponent("mime.types"), atomically: true, encoding: .utf8)
-        let result = try RealTool.nginxTest(serverFolder: folder)
+        let result = try await RealTool.nginxTest(serverFolder: folder)
         #expect(result.status == 0, "nginx -t said:\n\(result.output)")
     }
 
     /// gunicorn runs its config file as Python: what stacklab accepts must run there and set the same names.
     @Test(.enabled(if: RealTool.python3 != nil, "python3 is not installed"))
-    func acceptedGunicornConfigsAreValidPython() throws {
+    func acceptedGunicornConfigsAreValidPython() async throws {
         let lab = try labCopy()
         defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
         let text = try String(contentsOf: lab.appendingPathComponent("web-01/gunicorn.conf.py"), encoding: .utf8) + """
@@ -275,7 +267,7 @@ enum RealTool {
         _ = try GunicornConfigParser.parse(text, file: "gunicorn.conf.py")
         try text.write(to: lab.appendingPathComponent("check.py"), atomically: true, encoding: .utf8)
         let script = "ns = {}; exec(open('check.py').read(), ns); print(sorted(k for k in ns if k != '__builtins__'))"
-        let result = try RealTool.run(RealTool.python3!, ["-c", script], in: lab)
+        let result = try await RealTool.run(RealTool.python3!, ["-c", script], in: lab)
         #expect(result.status == 0, "python3 said:\n\(result.output)")
         #expect(result.output == "['accesslog', 'bind', 'errorlog', 'graceful_timeout', 'keepalive', 'loglevel', 'raw_env', 'timeout', 'worker_class', 'workers', 'wsgi_app']\n")
     }

@@ -7,19 +7,12 @@ import StackLabTestSupport
 
 /// A real server (haproxy, nginx, gunicorn) running from a temporary folder on 127.0.9.x until the test ends.
 final class RealServer: Sendable {
-    let process: Process
+    let process: ChildProcess.Background
     let folder: URL
     let address: (host: String, port: Int)
 
     init(_ executable: String, _ arguments: [String], folder: URL, address: (host: String, port: Int)) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        process = try ChildProcess.start(executable, arguments, directory: folder.path)
         self.folder = folder
         self.address = address
     }
@@ -34,11 +27,9 @@ final class RealServer: Sendable {
         }
     }
 
-    /// SIGKILL, not SIGTERM: a child of the test process may start with SIGTERM blocked (nginx without its master
-    /// process then never sees it). Waits for the exit without blocking a cooperative thread.
+    /// SIGKILL: gone at once, whatever the server does on SIGTERM. Waits for the exit on a Dispatch thread.
     func stop() async {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try? await waitUntil(timeout: 30, "the real server to exit") { !process.isRunning }
+        await process.stop(SIGKILL)
         try? FileManager.default.removeItem(at: folder)
     }
 

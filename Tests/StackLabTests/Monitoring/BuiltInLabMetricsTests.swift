@@ -37,7 +37,7 @@ struct MonitoringBuiltInLabMetricsTests {
         #expect(replicaPage.contains("mysql_slave_status_replica_io_running{channel_name=\"\",connection_name=\"\",master_host=\"127.0.1.11\""))
         if let promtool = installedTool("promtool") {
             for (instance, page) in pages {
-                let result = try run(promtool, ["check", "metrics"], input: page)
+                let result = try await run(promtool, ["check", "metrics"], input: page)
                 #expect(result.status == 0, "promtool on \(instance): \(result.output)")
             }
         }
@@ -50,25 +50,27 @@ struct MonitoringBuiltInLabMetricsTests {
         let config = root + "/prometheus.yml"
         try lab.prometheusConfig().write(toFile: config, atomically: true, encoding: .utf8)
         let webPort = lab.network.port(MetricsEndpoint.monitorPort)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: prometheus)
-        process.arguments = ["--config.file=\(config)", "--storage.tsdb.path=\(root)/data", "--web.listen-address=127.0.0.1:\(webPort)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let server = try ChildProcess.start(prometheus, ["--config.file=\(config)", "--storage.tsdb.path=\(root)/data",
+                                                         "--web.listen-address=127.0.0.1:\(webPort)"])
         var answer = ""
-        try await waitUntil(timeout: 60, "Prometheus reports 7 targets up") {
-            guard let response = try? await lab.internetClient.request(host: "127.0.0.1", port: webPort,
-                                                                     path: "/api/v1/query?query=sum(up)", timeout: 2) else { return false }
-            answer = response.body
-            return response.body.contains("\"7\"]")
-        }
-        let web02 = try await lab.internetClient.request(host: "127.0.0.1", port: webPort,
+        let web02: ClientResponse
+        do {
+            try await waitUntil(timeout: 60, "Prometheus reports 7 targets up") {
+                guard let response = try? await lab.internetClient.request(host: "127.0.0.1", port: webPort,
+                                                                         path: "/api/v1/query?query=sum(up)", timeout: 2) else { return false }
+                answer = response.body
+                return response.body.contains("\"7\"]")
+            }
+            web02 = try await lab.internetClient.request(host: "127.0.0.1", port: webPort,
                                                          path: "/api/v1/query?query=haproxy_server_status%7Bserver%3D%22web-02%22%2Cstate%3D%22UP%22%7D",
                                                          timeout: 5)
-        process.terminate()
-        process.waitUntilExit()
+        } catch {
+            // Stopped before the folder it writes in is removed.
+            await server.stop()
+            await lab.shutdown()
+            throw error
+        }
+        await server.stop()
         await lab.shutdown()
         #expect(answer.contains("\"status\":\"success\""))
         #expect(web02.body.contains("\"instance\":\"lb-01/haproxy\""), "\(web02.body)")

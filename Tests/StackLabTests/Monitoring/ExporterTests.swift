@@ -49,7 +49,7 @@ struct MonitoringExporterTests {
         for (instance, page) in pages {
             #expect(throws: Never.self, "\(instance)") { try ExpositionParser.parse(page) }
             if let promtool = installedTool("promtool") {
-                let result = try run(promtool, ["check", "metrics"], input: page)
+                let result = try await run(promtool, ["check", "metrics"], input: page)
                 #expect(result.status == 0, "promtool on \(instance): \(result.output)\n\(page)")
             }
         }

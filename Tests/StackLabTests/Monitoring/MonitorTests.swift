@@ -64,7 +64,7 @@ struct MonitoringMonitorTests {
         #expect(api.status == 200 && api.body.hasPrefix("{\"status\":\"success\""))
         #expect(own.status == 200)
         if let promtool = installedTool("promtool") {
-            let result = try run(promtool, ["check", "metrics"], input: own.body)
+            let result = try await run(promtool, ["check", "metrics"], input: own.body)
             #expect(result.status == 0, "\(result.output)")
         }
     }

@@ -35,18 +35,7 @@ func installedTool(_ name: String) -> String? {
 }
 
 /// Runs a program with `input` on stdin; returns its exit status and everything it printed.
-func run(_ executable: String, _ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let stdin = Pipe(), stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stdout
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let data = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+func run(_ executable: String, _ arguments: [String], input: String = "") async throws -> (status: Int32, output: String) {
+    let result = try await ChildProcess.run(executable, arguments, input: input, mergingStderr: true)
+    return (result.status, result.stdout)
 }

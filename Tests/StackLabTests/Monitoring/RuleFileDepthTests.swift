@@ -36,10 +36,10 @@ struct RuleFileDepthTests {
 
     /// promtool says the same of the flow-nested file (its bound is 10,000).
     @Test(.enabled(if: installedTool("promtool") != nil, "promtool is not installed"))
-    func promtoolAlsoRefusesTheDeepFile() throws {
+    func promtoolAlsoRefusesTheDeepFile() async throws {
         let file = try write(Array(HostileFiles.nestedFlowAlerts(levels: 50_000).utf8))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let result = try run(installedTool("promtool")!, ["check", "rules", file])
+        let result = try await run(installedTool("promtool")!, ["check", "rules", file])
         #expect(result.status != 0 && result.output.contains("yaml: line 7: exceeded max depth of 10000"), "\(result.output)")
         let ours = #expect(throws: RuleFileError.self) { try RuleFile.load(path: file) }
         #expect(ours?.line == 7)
@@ -70,14 +70,14 @@ struct RuleFileDepthTests {
     }
 
     /// A Latin-1 byte, even in a comment: promtool's libyaml refuses it, and so does the monitor, with the line.
-    @Test func aLatin1ByteIsRefusedInLibyamlsWords() throws {
+    @Test func aLatin1ByteIsRefusedInLibyamlsWords() async throws {
         let text = "groups:\n  - name: x\n    rules:\n      # caf"
         let file = try write(Array(text.utf8) + HostileFiles.latin1E + Array("\n      - alert: A\n        expr: up == 0\n".utf8))
         defer { try? FileManager.default.removeItem(atPath: file) }
         let error = #expect(throws: RuleFileError.self) { try RuleFile.load(path: file) }
         #expect(error?.line == 4 && error?.reason == "yaml: invalid trailing UTF-8 octet", "\(String(describing: error))")
         if let promtool = installedTool("promtool") {
-            let result = try run(promtool, ["check", "rules", file])
+            let result = try await run(promtool, ["check", "rules", file])
             #expect(result.status != 0 && result.output.contains("yaml: invalid trailing UTF-8 octet"), "\(result.output)")
         }
     }

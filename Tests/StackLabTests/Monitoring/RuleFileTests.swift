@@ -34,7 +34,7 @@ struct MonitoringRuleFileTests {
         #expect(rules.map(\.name) == ["InstanceDown", "BackendServerDown", "BackendDown", "HighErrorRate"])
     }
 
-    @Test func theBuiltInLabsRuleFileIsTheDefaultAndPromtoolAcceptsIt() throws {
+    @Test func theBuiltInLabsRuleFileIsTheDefaultAndPromtoolAcceptsIt() async throws {
         let url = try #require(LabDefinition.builtIn(named: "foobar")?.appendingPathComponent("monitor/alerts.yml"))
         let text = try String(contentsOf: url, encoding: .utf8)
         #expect(try RuleFile.parse(text) == (try RuleFile.parse(RuleFile.defaultText)))
@@ -42,7 +42,7 @@ struct MonitoringRuleFileTests {
             let file = makeLabFolder("rules") + "/alerts.yml"
             defer { try? FileManager.default.removeItem(atPath: (file as NSString).deletingLastPathComponent) }
             try text.write(toFile: file, atomically: true, encoding: .utf8)
-            let result = try run(promtool, ["check", "rules", file])
+            let result = try await run(promtool, ["check", "rules", file])
             #expect(result.status == 0, "\(result.output)")
         }
     }

@@ -55,7 +55,7 @@ struct SecurityHAProxyRulesTests {
     }
 
     @Test(.enabled(if: RealTool.haproxy != nil, "haproxy is not installed"))
-    func theSameRulesPassHAProxyCheck() throws {
+    func theSameRulesPassHAProxyCheck() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let lab = folder.appendingPathComponent("lab")
@@ -66,7 +66,7 @@ struct SecurityHAProxyRulesTests {
         text = text.replacingOccurrences(of: "http-request redirect scheme https unless { ssl_fc }", with: "redirect scheme https code 301 if !{ ssl_fc }")
         try text.write(to: lb.appendingPathComponent("haproxy.cfg"), atomically: true, encoding: .utf8)
         _ = try HAProxyConfigParser.parse(text, file: "lb-01/haproxy.cfg")
-        let result = try RealTool.haproxyCheck("haproxy.cfg", in: lb)
+        let result = try await RealTool.haproxyCheck("haproxy.cfg", in: lb)
         #expect(result.status == 0, "haproxy -c said:\n\(result.output)")
     }
 }

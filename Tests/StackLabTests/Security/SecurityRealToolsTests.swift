@@ -14,25 +14,25 @@ struct SecurityRealToolsTests {
     }
 
     @Test(.enabled(if: RealTool.haproxy != nil, "haproxy is not installed"))
-    func hardenedBalancerConfigPassesHAProxyCheck() throws {
+    func hardenedBalancerConfigPassesHAProxyCheck() async throws {
         let lab = try hardenedCopy()
         defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
-        let result = try RealTool.haproxyCheck("haproxy.cfg", in: lab.appendingPathComponent("lb-01"))
+        let result = try await RealTool.haproxyCheck("haproxy.cfg", in: lab.appendingPathComponent("lb-01"))
         #expect(result.status == 0, "haproxy -c said:\n\(result.output)")
         #expect(!result.output.contains("[WARNING]"), "haproxy -c warned:\n\(result.output)")
     }
 
     @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"), arguments: ["web-01", "web-02"])
-    func hardenedWebServerConfigPassesNginxTest(server: String) throws {
+    func hardenedWebServerConfigPassesNginxTest(server: String) async throws {
         let lab = try hardenedCopy()
         defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
-        let result = try RealTool.nginxTest(serverFolder: lab.appendingPathComponent(server))
+        let result = try await RealTool.nginxTest(serverFolder: lab.appendingPathComponent(server))
         #expect(result.status == 0, "nginx -t said:\n\(result.output)")
     }
 
     /// nginx's TLS directives, with files minted by the lab: stacklab and the real nginx agree.
     @Test(.enabled(if: RealTool.nginx != nil, "nginx is not installed"))
-    func nginxListenSSLWithMintedFilesPassesNginxTest() throws {
+    func nginxListenSSLWithMintedFilesPassesNginxTest() async throws {
         let lab = try hardenedCopy()
         defer { try? FileManager.default.removeItem(at: lab.deletingLastPathComponent()) }
         let web = lab.appendingPathComponent("web-01")
@@ -55,7 +55,7 @@ struct SecurityRealToolsTests {
         let definition = try LabDefinition.load(directory: lab.path)
         let minted = try TLSMaterial.mintMissing(for: definition)
         #expect(minted.map(\.path) == [web.appendingPathComponent("web-01.crt").path])
-        let result = try RealTool.nginxTest(serverFolder: web)
+        let result = try await RealTool.nginxTest(serverFolder: web)
         #expect(result.status == 0, "nginx -t said:\n\(result.output)")
         _ = try TLSMaterial.serverContext(certificateFile: web.appendingPathComponent("web-01.crt").path,
                                           keyFile: web.appendingPathComponent("web-01.key").path)

@@ -69,25 +69,8 @@ enum Tool {
     }
 
     static func run(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let stdin = Pipe()
-        process.standardInput = stdin
         let started = Date()
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try? stdin.fileHandleForWriting.close()
-        // Read on a thread of its own: the pipe must be drained while the tool runs.
-        let data = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }
-        }
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { process.waitUntilExit(); continuation.resume() }
-        }
-        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self), seconds: Date().timeIntervalSince(started))
+        let result = try await ChildProcess.run(executable, arguments, input: input ?? "", mergingStderr: true)
+        return Result(status: result.status, output: result.stdout, seconds: Date().timeIntervalSince(started))
     }
 }
