@@ -32,10 +32,12 @@ struct ProcessFootprint {
 }
 
 enum SoakBench {
+    /// A cycle's counts only: a LoadReport carries its latency histogram (about 160 KB), and keeping two per cycle
+    /// would be the bench's own growth, read as the lab's.
     struct CycleResult {
         var target: String
-        var duringFault: LoadReport
-        var afterwards: LoadReport
+        var failedWhileFaulty: Int
+        var failedOnceWhole: Int
         var seconds: Double
     }
 
@@ -87,7 +89,8 @@ enum SoakBench {
                 let now = ProcessFootprint.now()
                 peak = ProcessFootprint(descriptors: max(peak.descriptors, now.descriptors), threads: max(peak.threads, now.threads),
                                         residentMB: max(peak.residentMB, now.residentMB))
-                let result = CycleResult(target: name, duringFault: during, afterwards: after, seconds: Date().timeIntervalSince(started))
+                let result = CycleResult(target: name, failedWhileFaulty: failed(during), failedOnceWhole: failed(after),
+                                         seconds: Date().timeIntervalSince(started))
                 results.append(result)
                 print(String(format: "cycle %3d  ", cycle) + name.padding(toLength: 13, withPad: " ", startingAt: 0)
                       + String(format: "%6d requests, %4d failed while faulty, %3d once whole  %4.1f s  ",
@@ -112,11 +115,11 @@ enum SoakBench {
         print("before  \(before.line)")
         print("peak    \(peak.line)")
         print("after   \(after.line)")
-        let unexpected = results.reduce(0) { $0 + failed($1.afterwards) }
-        let faulty = results.reduce(0) { $0 + failed($1.duringFault) }
+        let unexpected = results.reduce(0) { $0 + $1.failedOnceWhole }
+        let faulty = results.reduce(0) { $0 + $1.failedWhileFaulty }
         for name in targets {
             let mine = results.filter { $0.target == name }
-            let counts = mine.map { failed($0.duringFault) }
+            let counts = mine.map(\.failedWhileFaulty)
             print("  " + name.padding(toLength: 13, withPad: " ", startingAt: 0)
                   + String(format: " failed while faulty per cycle: min %d, median %d, max %d",
                            counts.min() ?? 0, counts.sorted()[counts.count / 2], counts.max() ?? 0))
