@@ -53,6 +53,8 @@ enum SoakBench {
         // Warm up: pools, caches and the bounded logs (5,000 lines each) and trace ring (8,192 requests) fill up first,
         // so that "before" already holds what a steady lab holds and growth after it is a leak.
         _ = await LoadGenerator(lab: lab, plan: LoadPlan(limit: .requests(10_000), connections: connections, host: host, port: port)).run()
+        // Both readings are taken once traffic has stopped and closing connections are gone.
+        try? await Task.sleep(nanoseconds: 1_000_000_000)
         let before = ProcessFootprint.now()
         var peak = before
         print("before  \(before.line)")
@@ -108,13 +110,20 @@ enum SoakBench {
                 }
             }
         }
-        // Let closing connections and the last timers finish, as a real soak's "after" is read once traffic stops.
+        // As before: once traffic has stopped. Pools the lab keeps (nginx's upstream keepalive, the app's MySQL
+        // connections) may hold a few more than at the start for a while; they get up to 30 s to give them back.
         try? await Task.sleep(nanoseconds: 1_000_000_000)
-        let after = ProcessFootprint.now()
+        let stopped = Date()
+        var after = ProcessFootprint.now()
+        while after.descriptors > before.descriptors, Date().timeIntervalSince(stopped) < 30 {
+            try? await Task.sleep(nanoseconds: 250_000_000)
+            after = ProcessFootprint.now()
+        }
+        let settled = Date().timeIntervalSince(stopped)
         print("")
         print("before  \(before.line)")
         print("peak    \(peak.line)")
-        print("after   \(after.line)")
+        print("after   \(after.line)" + String(format: "  (%.1f s after the traffic stopped)", settled + 1))
         let unexpected = results.reduce(0) { $0 + $1.failedOnceWhole }
         let faulty = results.reduce(0) { $0 + $1.failedWhileFaulty }
         for name in targets {

@@ -14,7 +14,8 @@ public final class Balancer: LabProcess {
     public let config: HAProxyConfig
     private let backends: [String: BackendState]
     private let checkers: [HealthChecker]
-    private let pool = UpstreamPool(maxIdlePerTarget: 64)
+    /// HAProxy's idle server connections, purged as `pool-purge-delay` (default 5 s) does.
+    private let pool = UpstreamPool(maxIdlePerTarget: 64, purgeDelay: .seconds(5))
     private let activeSessions = ManagedAtomic<Int>(0)
     /// The connection budgets of this run of the process: global maxconn and each frontend's.
     private struct Budgets {
