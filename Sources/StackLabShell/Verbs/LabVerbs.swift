@@ -27,7 +27,7 @@ struct LabVerb: ShellVerb {
         static let configuration = CommandConfiguration(commandName: "init", abstract: "Write a copy of the foobar lab into a new folder DIR.")
         static let group = VerbGroup.labs
         @Argument(help: "A new (or empty) folder.") var directory: String
-        @Flag(help: "The hardened foobar lab: HTTPS at lb-01 (redirect, HSTS) and a firewall on every server.") var hardened = false
+        @Flag(help: "The hardened foobar lab: HTTPS at lb-01 (redirect, HSTS), a firewall on every server, MySQL root only from localhost with a password (root-secret).") var hardened = false
 
         func execute(in shell: Shell) async throws {
             let path = expandTilde(directory)

@@ -12,7 +12,8 @@ struct StopTests {
         let (lab, folder) = try await builder.start()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let app = try #require(lab.process("web-01", .gunicorn) as? AppServer)
-        app.slow(milliseconds: 800)
+        // Long enough for a busy machine to see the worker busy before the answer is out.
+        app.slow(milliseconds: 5_000)
         let client = lab.internetClient
         let port = lab.network.port(8000)
         // A request straight to web-01's app server, in flight while it stops.

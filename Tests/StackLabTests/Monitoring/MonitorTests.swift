@@ -34,7 +34,8 @@ struct MonitoringMonitorTests {
 
         try await waitUntil(timeout: 30, "InstanceDown pending for web-02/nginx") { log.first(.pending, instance: "web-02/nginx") != nil }
         let pending = try #require(log.first(.pending, instance: "web-02/nginx"))
-        #expect(monitor.alerts.first { $0.rule.name == "InstanceDown" }?.state == .pending)
+        // Pending now, or already firing when a busy machine took 5 s to get here.
+        #expect([.pending, .firing].contains(monitor.alerts.first { $0.rule.name == "InstanceDown" }?.state))
         try await waitUntil(timeout: 30, "InstanceDown firing for web-02/nginx") { log.first(.firing, instance: "web-02/nginx") != nil }
         let firing = try #require(log.first(.firing, instance: "web-02/nginx"))
         let rule = try #require(monitor.alerts.first { $0.rule.name == "InstanceDown" })
