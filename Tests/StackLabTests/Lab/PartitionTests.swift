@@ -8,7 +8,9 @@ struct PartitionTests {
     @Test func partitionedServerFailsItsChecksByTimeoutAndComesBackAfterHeal() async throws {
         var builder = TestLabBuilder()
         builder.checkInter = 200
-        builder.timeoutCheck = 400   // a cut link fails a check by timeout: keep it short
+        // A cut link fails a check by timeout: short enough for a quick test, long enough that a busy machine's
+        // slow answers are not taken for one (three checks of 400 ms took both servers down on a loaded run).
+        builder.timeoutCheck = 2_000
         let (lab, folder) = try await builder.start()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let balancer = lab.balancers[0]
