@@ -85,6 +85,26 @@ struct EdgeNumberTests {
         await server.stop()
     }
 
+    /// A DECIMAL keeps its digits and its scale in snapshot.json (graceful stop) and through the redo log (kill -9).
+    @Test func aDecimalColumnKeepsItsDigitsAcrossAStopAndACrash() async throws {
+        let dir = TestServer.temporaryDirectory("decimal")
+        var server = try await TestServer.start(dataDirectory: dir) { s in
+            s.initStatements += ["CREATE DATABASE foobar", "CREATE TABLE foobar.p (id INT PRIMARY KEY, price DECIMAL(20,2))",
+                                 "INSERT INTO foobar.p VALUES (1, 0.1), (2, 123456789012345678.99)"]
+        }
+        let expected: [[String?]] = [["1", "0.10"], ["2", "123456789012345678.99"]]
+        #expect(try await server.sql("SELECT id, price FROM foobar.p ORDER BY id").rows == expected)
+        await server.stop()
+        server = try await TestServer.start(port: server.port, dataDirectory: dir)
+        #expect(try await server.sql("SELECT id, price FROM foobar.p ORDER BY id").rows == expected)
+        _ = try await server.sql("INSERT INTO foobar.p VALUES (3, 9.999)")
+        await server.crash()
+        server = try await TestServer.start(port: server.port, dataDirectory: dir)
+        #expect(try await server.sql("SELECT id, price FROM foobar.p ORDER BY price DESC").rows == [["2", "123456789012345678.99"], ["3", "10.00"], ["1", "0.10"]])
+        #expect(try await server.sql("SELECT SUM(price) FROM foobar.p").rows == [["123456789012345689.09"]])
+        await server.stop()
+    }
+
     @Test func anInitFileInsertingTheMaximumStartsEveryTime() async throws {
         let dir = TestServer.temporaryDirectory("initmax")
         let setup: (inout StoreSettings) -> Void = { s in
@@ -227,6 +247,42 @@ struct EdgeNumbers {
         let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
         let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
         return (a, b)
+    }
+
+    /// BIGINT UNSIGNED, DECIMAL and DOUBLE values print as the real server prints them, digit for digit.
+    @Test func exactAndApproximateNumbersPrintAlike() async throws {
+        guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
+        let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
+        let setup = "DROP TABLE IF EXISTS exact; CREATE TABLE exact (id INT PRIMARY KEY, v INT); INSERT INTO exact VALUES (1, 1), (2, 2), (3, 4)"
+        let made = try await both(ours, real, setup)
+        #expect(made.ours.status == 0 && made.real.status == 0, "\(made.ours.stderr) \(made.real.stderr)")
+        for sql in ["SELECT 18446744073709551615, 18446744073709551616, 9223372036854775808, -9223372036854775809",
+                    "SELECT 0.1 + 0.2, 1.50 * 2, 1.5 / 3, 10 / 4, 1 / 3, 5 % 3.0, 7 DIV 2.0, 1.0 / 0, 2.50 + 1, -1.5 * 2",
+                    "SELECT 9223372036854775807 + 0.5, 18446744073709551615 - 1, 1 = 1.0, 0.10 = 0.1, 0.1 + 0.2 = 0.3",
+                    "SELECT 1e15, 1e14, 1.5e300, 2.5e-5, 1e0/3, 1e-16, 1e-15, 1234567890123456.7e0, 12345678901234567e0, -0e0",
+                    "SELECT 0.1e0 + 0.2e0, 1.25e-7, 1e0 / 3 * 1e20, '10' / 4",
+                    "SELECT ROUND(1.5, 3), ROUND(1.2345, 2), ROUND(-2.5), ROUND(2.5e0), ROUND(3.5e0), ROUND(1.25e0, 1)",
+                    "SELECT ROUND(23.298, -1), ROUND(25, -1), FLOOR(-1.5), CEIL(1.2), ABS(-2.50)",
+                    "SELECT AVG(v), SUM(v), AVG(v * 1.5), SUM(v * 1.5), MAX(v / 3) FROM exact",
+                    "INSERT INTO exact VALUES (4, 2.5)", "SELECT v FROM exact WHERE id = 4",
+                    "DROP TABLE IF EXISTS prices", "CREATE TABLE prices (id INT PRIMARY KEY, p DECIMAL(5,2), q DECIMAL)",
+                    "INSERT INTO prices VALUES (1, 1.005, 2.5), (2, -2.5, 10), (3, '3.14159', '7'), (4, 999.994, 1e3), (5, 0.1e0, -0.4)",
+                    "SELECT id, p, q, p * 2, p + q, p / 3 FROM prices ORDER BY p", "SELECT SUM(p), AVG(p), MAX(p), MIN(q) FROM prices",
+                    "SELECT id FROM prices WHERE p = 1.01 OR p > 999", "UPDATE prices SET p = p + 0.005 WHERE id = 5",
+                    "SELECT p FROM prices WHERE id = 5"] {
+            let r = try await both(ours, real, sql)
+            #expect(Self.answer(r.ours) == Self.answer(r.real), "\(sql)")
+        }
+        // Same error number (MariaDB writes the expression without MySQL 8's parentheses, and its SQLSTATE for 1366
+        // is 22007 where MySQL 8's is HY000).
+        for sql in ["SELECT 18446744073709551615 + 1", "SELECT 0 - 18446744073709551615", "SELECT 1e400",
+                    "INSERT INTO exact VALUES (5, 18446744073709551615)", "INSERT INTO prices VALUES (6, 999.995, 0)",
+                    "INSERT INTO prices VALUES (7, 'abc', 0)", "INSERT INTO prices VALUES (8, '1.5x', 0)",
+                    "CREATE TABLE wide (a DECIMAL(66))", "CREATE TABLE odd (a DECIMAL(5,6))"] {
+            let r = try await both(ours, real, sql)
+            #expect(r.ours.status != 0 && Self.code(r.ours).prefix(10) == Self.code(r.real).prefix(10), "\(sql): \(Self.answer(r.ours)) / \(Self.answer(r.real))")
+        }
+        await ours.stop()
     }
 
     @Test func hugeLimitsOutOfRangeValuesAndKeyLimitsAnswerAlike() async throws {

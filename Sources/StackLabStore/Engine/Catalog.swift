@@ -24,6 +24,7 @@ struct Column: Sendable, Codable, Equatable {
         case .timestamp: return .timestamp
         case .date: return .date
         case .double: return .double
+        case .decimal: return .newDecimal
         }
     }
 
@@ -53,6 +54,7 @@ struct Column: Sendable, Codable, Equatable {
         case .datetime, .timestamp: return 19
         case .date: return 10
         case .double: return 22
+        case .decimal(let p, let s): return UInt32(p + (s > 0 ? 2 : 1))   // digits, the sign and the point
         }
     }
 }
@@ -240,7 +242,7 @@ enum Like {
 extension SQLValue: Codable {
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null } else if let i = try? c.decode(Int64.self) { self = .int(i) } else if let d = try? c.decode(Double.self) { self = .double(d) } else { self = .string(try c.decode(String.self)) }
+        if c.decodeNil() { self = .null } else if let i = try? c.decode(Int64.self) { self = .int(i) } else if let d = try? c.decode(Double.self) { self = .double(d) } else if let exact = try? c.decode(ExactText.self) { self = exact.value } else { self = .string(try c.decode(String.self)) }
     }
     func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -249,7 +251,22 @@ extension SQLValue: Codable {
         case .int(let i): try c.encode(i)
         case .double(let d): try c.encode(d)
         case .string(let s): try c.encode(s)
+        case .uint(let u): try c.encode(ExactText(digits: String(u), scale: nil))
+        case .decimal(let d, let scale): try c.encode(ExactText(digits: SQLValue.format(d, scale: scale), scale: scale))
         }
+    }
+}
+
+/// A BIGINT UNSIGNED or DECIMAL in snapshot.json: its digits as text (a JSON number would pass through a double).
+private struct ExactText: Codable {
+    var digits: String
+    /// nil for BIGINT UNSIGNED.
+    var scale: Int?
+
+    var value: SQLValue {
+        if let scale, let d = Decimal(string: digits, locale: Locale(identifier: "en_US_POSIX")) { return .decimal(d, scale: scale) }
+        if let u = UInt64(digits) { return .uint(u) }
+        return .string(digits)
     }
 }
 
@@ -266,6 +283,9 @@ extension ColumnKind: Codable {
         case "timestamp": self = .timestamp
         case "date": self = .date
         case "double": self = .double
+        case _ where s.hasPrefix("decimal("):
+            let numbers = s.dropFirst(8).dropLast().split(separator: ",").compactMap { Int($0) }
+            self = .decimal(precision: numbers.first ?? 10, scale: numbers.count > 1 ? numbers[1] : 0)
         default:
             let digits = Int(s.filter(\.isNumber)) ?? 255
             self = s.hasPrefix("char") ? .char(digits) : .varchar(digits)

@@ -65,7 +65,9 @@ struct Evaluator {
             if op == "NOT" { return v.truth.map { .int($0 ? 0 : 1) } ?? .null }
             switch v {
             case .null: return .null
-            case .int(let i): return i == .min ? .double(-Double(i)) : .int(-i)
+            case .int(let i): return i == .min ? .decimal(-Decimal(i), scale: 0) : .int(-i)
+            case .uint(let u): return .decimal(-Decimal(u), scale: 0)
+            case .decimal(let d, let scale): return .decimal(-d, scale: scale)
             default: return .double(-(v.number ?? 0))
             }
         case .binary(let op, let a, let b):
@@ -153,21 +155,22 @@ struct Evaluator {
             case "COUNT": return .int(Int64(values.count))
             case "MIN": return values.min { (Self.compare($0, $1) ?? 0) < 0 } ?? .null
             case "MAX": return values.max { (Self.compare($0, $1) ?? 0) < 0 } ?? .null
-            case "SUM":
-                if values.isEmpty { return .null }
-                if values.allSatisfy({ if case .int = $0 { return true }; return false }) {
-                    var total: Int64 = 0
-                    for case .int(let i) in values {
-                        let (r, o) = total.addingReportingOverflow(i)
-                        if o { return .double(values.reduce(0) { $0 + ($1.number ?? 0) }) }
-                        total = r
-                    }
-                    return .int(total)
-                }
-                return .double(values.reduce(0) { $0 + ($1.number ?? 0) })
             default:
+                // SUM and AVG of integers and DECIMALs are exact DECIMALs (AVG with 4 more digits: 2.0000); of
+                // anything else, DOUBLEs.
                 if values.isEmpty { return .null }
-                return .double(values.reduce(0) { $0 + ($1.number ?? 0) } / Double(values.count))
+                let exact = values.compactMap(ExactArithmetic.operand)
+                if exact.count == values.count {
+                    let total = exact.reduce(Decimal(0)) { $0 + $1.value }
+                    let scale = exact.map(\.scale).max() ?? 0
+                    let shown = "\(name.lowercased())(\(args[0]))"
+                    if name == "SUM" { return try ExactArithmetic.decimal(total, scale: scale, shown) }
+                    let avgScale = min(scale + 4, SQLValue.maxScale)
+                    return try ExactArithmetic.decimal(ExactArithmetic.rounded(total / Decimal(exact.count), scale: avgScale),
+                                                       scale: avgScale, shown)
+                }
+                let total = values.reduce(0) { $0 + ($1.number ?? 0) }
+                return .double(name == "SUM" ? total : total / Double(values.count))
             }
         case "NOW", "SYSDATE", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "LOCALTIME":
             return .string(Clock.datetime(Date(timeIntervalSince1970: Double(nowMillis()) / 1000)))
@@ -210,15 +213,44 @@ struct Evaluator {
             return try arg(0).truth == true ? try arg(1) : try arg(2)
         case "ABS":
             let v = try arg(0)
-            if case .int(let i) = v {
+            switch v {
+            case .int(let i):
                 guard i != .min else { throw StoreError(code: 1690, sqlState: "22003", message: "BIGINT value is out of range in 'abs(\(i))'") }
                 return .int(abs(i))
+            case .uint: return v
+            case .decimal(let d, let scale): return .decimal(abs(d), scale: scale)
+            default: return v.number.map { .double(abs($0)) } ?? .null
             }
-            return v.number.map { .double(abs($0)) } ?? .null
         case "ROUND", "FLOOR", "CEIL", "CEILING":
-            guard let n = try arg(0).number else { return .null }
-            let r = name == "ROUND" ? n.rounded() : name == "FLOOR" ? n.rounded(.down) : n.rounded(.up)
-            return abs(r) < 9e18 ? .int(Int64(r)) : .double(r)
+            try argc(name == "ROUND" ? 1...2 : 1...1)
+            let v = try arg(0)
+            var digits = 0
+            if args.count == 2 {
+                guard let d = try arg(1).number else { return .null }
+                digits = Int(max(-60, min(60, d.rounded(.towardZero))))
+            }
+            if case .int = v, digits >= 0 { return v }
+            if case .uint = v, digits >= 0 { return v }
+            if let exact = ExactArithmetic.operand(v) {
+                // Exact: ROUND(2.5) is 3, ROUND(-2.5) is -3, ROUND(1.2345, 2) is 1.23; FLOOR and CEILING to integers.
+                let mode: NSDecimalNumber.RoundingMode = name == "ROUND" ? .plain : name == "FLOOR" ? .down : .up
+                var input = exact.value, output = Decimal()
+                NSDecimalRound(&output, &input, digits, mode)
+                if exact.integer || digits <= 0 {
+                    if let i = ExactArithmetic.signedInteger(output) { return .int(i) }
+                    if let u = ExactArithmetic.unsignedInteger(output) { return .uint(u) }
+                    return .decimal(output, scale: 0)
+                }
+                return .decimal(output, scale: min(digits, SQLValue.maxScale))
+            }
+            guard let n = v.number else { return .null }
+            // DOUBLE: MySQL rounds half to even (rint), to `digits` places.
+            let scale = pow(10, Double(digits))
+            // Past a double's precision there is nothing left to round: ROUND(1e300, 10) is 1e300.
+            let scaled = (n * scale).isFinite ? (n * scale).rounded(.toNearestOrEven) / scale : n
+            let r = name == "ROUND" ? scaled : name == "FLOOR" ? n.rounded(.down) : n.rounded(.up)
+            if name != "ROUND", abs(r) < 9e18 { return .int(Int64(r)) }
+            return r.isFinite ? .double(r) : .null
         case "UUID": return .string(UUID().uuidString.lowercased())
         case "RAND": return .double(Double.random(in: 0..<1))
         case "SLEEP": throw StoreError.notSupported("SLEEP() other than as SELECT SLEEP(n)")
@@ -240,6 +272,10 @@ struct Evaluator {
         switch (a, b) {
         case (.null, _), (_, .null): return nil
         case (.int(let x), .int(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.int, .uint), (.uint, .int), (.uint, .uint), (.decimal, .int), (.decimal, .uint), (.decimal, .decimal),
+             (.int, .decimal), (.uint, .decimal):
+            guard let x = ExactArithmetic.operand(a), let y = ExactArithmetic.operand(b) else { return nil }
+            return ExactArithmetic.compare(x, y)
         case (.string(let x), .string(let y)):
             let l = x.lowercased(), r = y.lowercased()
             return l < r ? -1 : (l > r ? 1 : 0)
@@ -268,6 +304,7 @@ struct Evaluator {
             default: break
             }
         }
+        if let x = ExactArithmetic.operand(l), let y = ExactArithmetic.operand(r) { return try ExactArithmetic.apply(op, x, y) }
         guard let x = l.number, let y = r.number else { return .null }
         func finite(_ v: Double) throws -> SQLValue {
             guard v.isFinite else { throw StoreError(code: 1690, sqlState: "22003", message: "DOUBLE value is out of range in '(\(x) \(op) \(y))'") }
@@ -278,11 +315,8 @@ struct Evaluator {
         case "-": return try finite(x - y)
         case "*": return try finite(x * y)
         case "/":
-            // MySQL divides in DECIMAL with div_precision_increment=4: 1/3 is 0.3333.
             guard y != 0 else { return .null }
-            let q = x / y
-            guard q.isFinite else { return .null }
-            return .string(String(format: "%.4f", q))
+            return try finite(x / y)
         case "%": return y == 0 ? .null : .double(x.truncatingRemainder(dividingBy: y))
         case "DIV":
             let q = (x / y).rounded(.towardZero)

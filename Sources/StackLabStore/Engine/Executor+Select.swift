@@ -142,13 +142,7 @@ extension ExecutionContext {
         return StoreResult(columns: columns, rows: output.map { $0.map { Self.display($0) } })
     }
 
-    static func display(_ v: SQLValue) -> String? {
-        if case .double(let d) = v {
-            if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-            return String(d)
-        }
-        return v.text
-    }
+    static func display(_ v: SQLValue) -> String? { v.text }
 
     private func resolveOrder(_ e: Expr, items: [SelectItem], table: Table?, evaluator: Evaluator) throws -> Expr {
         if case .literal(.int(let n)) = e {
@@ -230,7 +224,7 @@ extension ExecutionContext {
         if c.kind == .text { flags |= ColumnFlag.blob }
         if c.defaultValue == nil && c.notNull && !c.autoIncrement { flags |= ColumnFlag.noDefaultValue }
         var col = StoreColumn(name: name, type: c.wireType, length: c.wireLength, flags: flags, table: table, database: db, orgName: c.name,
-                              decimals: c.kind == .double ? 31 : 0)
+                              decimals: c.kind == .double ? 31 : { if case .decimal(_, let s) = c.kind { return UInt8(clamping: s) }; return 0 }())
         col.orgTable = table
         return col
     }
@@ -248,19 +242,25 @@ extension ExecutionContext {
             }
         }
         if case .literal(.null) = expr { return StoreColumn(name: name, type: .null, length: 0) }
-        if case .binary("/", _, _) = expr {
-            let width = values.map { $0.text?.count ?? 0 }.max() ?? 0
-            return StoreColumn(name: name, type: .newDecimal, length: UInt32(clamping: width), flags: nn, decimals: 4)
-        }
         let nonNull = values.filter { !$0.isNull }
+        let width = UInt32(clamping: max(nonNull.map { $0.text?.count ?? 1 }.max() ?? 1, 1))
+        let scales = nonNull.compactMap { v -> Int? in if case .decimal(_, let scale) = v { return scale }; return nil }
+        if !nonNull.isEmpty, scales.count == nonNull.count {
+            return StoreColumn(name: name, type: .newDecimal, length: width, flags: nn, decimals: UInt8(clamping: scales.max() ?? 0))
+        }
+        if case .binary("/", _, _) = expr, nonNull.isEmpty {
+            return StoreColumn(name: name, type: .newDecimal, length: 0, flags: nn, decimals: 4)
+        }
         if !nonNull.isEmpty, nonNull.allSatisfy({ if case .int = $0 { return true }; return false }) {
-            let width = nonNull.map { $0.text?.count ?? 1 }.max() ?? 1
-            return StoreColumn(name: name, type: .longlong, length: UInt32(clamping: max(width, 1)), flags: nn)
+            return StoreColumn(name: name, type: .longlong, length: width, flags: nn)
+        }
+        if !nonNull.isEmpty, nonNull.allSatisfy({ if case .uint = $0 { return true }; if case .int(let i) = $0 { return i >= 0 }; return false }) {
+            return StoreColumn(name: name, type: .longlong, length: width, flags: nn | ColumnFlag.unsigned)
         }
         if !nonNull.isEmpty, nonNull.allSatisfy({ if case .double = $0 { return true }; return false }) {
             return StoreColumn(name: name, type: .double, length: 23, flags: nn, decimals: 31)
         }
-        let width = nonNull.map { $0.text?.count ?? 0 }.max() ?? 0
-        return StoreColumn(name: name, type: .varString, length: UInt32(clamping: min(width, Int(UInt32.max)) * 4), flags: nn)
+        let characters = nonNull.map { $0.text?.count ?? 0 }.max() ?? 0
+        return StoreColumn(name: name, type: .varString, length: UInt32(clamping: min(characters, Int(UInt32.max)) * 4), flags: nn)
     }
 }

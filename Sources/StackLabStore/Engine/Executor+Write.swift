@@ -16,6 +16,11 @@ extension ExecutionContext {
             var n: Int64
             switch v {
             case .int(let i): n = i
+            case .uint: throw StoreError.outOfRange(c.name, row: row)
+            case .decimal(let d, _):
+                // 2.5 is stored as 3, as MySQL rounds a DECIMAL into an integer column.
+                guard let i = ExactArithmetic.signedInteger(ExactArithmetic.rounded(d, scale: 0)) else { throw StoreError.outOfRange(c.name, row: row) }
+                n = i
             case .double(let d):
                 guard d.isFinite, d >= -9.2e18, d <= 9.2e18 else { throw StoreError.outOfRange(c.name, row: row) }
                 n = Int64(d.rounded())
@@ -45,6 +50,30 @@ extension ExecutionContext {
                 throw StoreError(code: 1265, sqlState: "01000", message: "Data truncated for column '\(c.name)' at row \(row)")
             }
             return .double(d)
+        case .decimal(let precision, let scale):
+            let exact: Decimal
+            switch v {
+            case .int(let i): exact = Decimal(i)
+            case .uint(let u): exact = Decimal(u)
+            case .decimal(let d, _): exact = d
+            case .double(let d):
+                guard let parsed = ExactArithmetic.exact(d) else { throw StoreError.outOfRange(c.name, row: row) }
+                exact = parsed
+            case .string(let s):
+                guard let parsed = ExactArithmetic.parse(s) else {
+                    // '3.14abc' keeps its number and loses the rest; 'abc' is no number at all.
+                    if let n = v.number, n != 0 {
+                        throw StoreError(code: 1265, sqlState: "01000", message: "Data truncated for column '\(c.name)' at row \(row)")
+                    }
+                    throw StoreError(code: 1366, sqlState: "HY000", message: "Incorrect decimal value: '\(s)' for column '\(c.name)' at row \(row)")
+                }
+                exact = parsed
+            case .null: return .null
+            }
+            // 1.005 is stored as 1.01 in a DECIMAL(5,2); 999.995 would need a fourth digit before the point.
+            let rounded = ExactArithmetic.rounded(exact, scale: scale)
+            guard abs(rounded) < pow(Decimal(10), precision - scale) else { throw StoreError.outOfRange(c.name, row: row) }
+            return .decimal(rounded, scale: scale)
         case .datetime, .timestamp, .date:
             guard case .string(let s) = v, let normalized = normalizeDatetime(s, dateOnly: c.kind == .date) else {
                 throw StoreError.incorrectDatetime(v.text ?? "", column: c.name, row: row)

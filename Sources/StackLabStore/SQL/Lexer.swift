@@ -128,6 +128,15 @@ struct Lexer: Sendable {
             }
             if isDigit(c) || (c == 0x2E && i + 1 < n && isDigit(bytes[i + 1])) {
                 while i < n && (isDigit(bytes[i]) || bytes[i] == 0x2E) { i += 1 }
+                // 1e15, 2.5E-5: a DOUBLE literal.
+                if i < n && (bytes[i] == 0x65 || bytes[i] == 0x45) {
+                    var j = i + 1
+                    if j < n && (bytes[j] == 0x2B || bytes[j] == 0x2D) { j += 1 }
+                    if j < n && isDigit(bytes[j]) {
+                        while j < n && isDigit(bytes[j]) { j += 1 }
+                        if j >= n || !isIdent(bytes[j]) { i = j }
+                    }
+                }
                 if i < n && isIdent(bytes[i]) {  // 1abc is an identifier in MySQL
                     while i < n && isIdent(bytes[i]) { i += 1 }
                     tokens.append(Token(kind: .word(text(start, i)), start: start, end: i, line: line))

@@ -536,7 +536,34 @@ struct Parser {
         case "DATETIME": _ = try optionalLength(&self); kind = .datetime
         case "TIMESTAMP": _ = try optionalLength(&self); kind = .timestamp
         case "DATE": kind = .date
-        case "DOUBLE", "FLOAT", "DECIMAL", "NUMERIC", "REAL": _ = accept("PRECISION"); _ = try optionalLength(&self); kind = .double
+        case "DOUBLE", "FLOAT", "REAL": _ = accept("PRECISION"); _ = try optionalLength(&self); kind = .double
+        case "DECIMAL", "NUMERIC", "DEC", "FIXED":
+            // MySQL 8: DECIMAL is DECIMAL(10,0), DECIMAL(M) is DECIMAL(M,0), DECIMAL(0) is DECIMAL(10,0).
+            var precision: UInt64 = 10, scale: UInt64 = 0
+            if acceptOp("(") {
+                guard case .number(let text) = current.kind, text.allSatisfy(\.isNumber) else { throw error() }
+                advance()
+                precision = UInt64(text) ?? UInt64.max
+                if acceptOp(",") {
+                    guard case .number(let text) = current.kind, text.allSatisfy(\.isNumber) else { throw error() }
+                    advance()
+                    scale = UInt64(text) ?? UInt64.max
+                }
+                try expectOp(")")
+            }
+            if precision == 0 && scale == 0 { precision = 10 }
+            if scale > 30 {
+                throw StoreError(code: 1425, sqlState: "42000", message: "Too big scale \(scale) specified for column '\(name)'. Maximum is 30.")
+            }
+            if precision > 65 {
+                throw StoreError(code: 1426, sqlState: "42000", message: "Too-big precision \(precision) specified for '\(name)'. Maximum is 65.")
+            }
+            if scale > precision {
+                throw StoreError(code: 1427, sqlState: "42000",
+                                 message: "For float(M,D), double(M,D) or decimal(M,D), M must be >= D (column '\(name)').")
+            }
+            if precision > UInt64(SQLValue.decimalDigits) { throw StoreError.notSupported("DECIMAL wider than 38 digits") }
+            kind = .decimal(precision: Int(precision), scale: Int(scale))
         case "BLOB", "JSON", "ENUM", "SET", "BIT", "TIME", "YEAR", "BINARY", "VARBINARY":
             throw StoreError.notSupported("column type \(typeWord.uppercased())")
         default: throw error(at: typeToken)
@@ -902,14 +929,13 @@ struct Parser {
         switch t.kind {
         case .number(let s):
             advance()
-            if let v = Int64(s) { return .literal(.int(v)) }
-            if let d = Double(s) {
-                guard d.isFinite else {
+            guard let value = SQLValue.numericLiteral(s) else {
+                if !s.contains("."), s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) || Double(s)?.isFinite == false {
                     throw StoreError(code: 1367, sqlState: "22007", message: "Illegal double '\(s)' value found during parsing")
                 }
-                return .literal(.double(d))
+                throw error(at: t)
             }
-            throw error(at: t)
+            return .literal(value)
         case .string(let s):
             advance()
             var text = s

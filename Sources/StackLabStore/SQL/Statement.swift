@@ -1,7 +1,14 @@
+import Foundation
+
 /// A value in a row or an expression: MySQL's types collapse to these for the subset.
 enum SQLValue: Sendable, Equatable, Hashable {
     case null
     case int(Int64)
+    /// BIGINT UNSIGNED: an integer literal past 9223372036854775807, and arithmetic on one.
+    case uint(UInt64)
+    /// DECIMAL: a literal with a point (`0.1`) or past BIGINT UNSIGNED, exact arithmetic on one, `/`, `AVG`. `scale`
+    /// is how many digits follow the point when it is shown (`1.50` has 2).
+    case decimal(Decimal, scale: Int)
     case double(Double)
     case string(String)
 
@@ -9,11 +16,81 @@ enum SQLValue: Sendable, Equatable, Hashable {
         switch self {
         case .null: return nil
         case .int(let i): return String(i)
-        case .double(let d):
-            if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-            return String(d)
+        case .uint(let u): return String(u)
+        case .decimal(let d, let scale): return Self.format(d, scale: scale)
+        case .double(let d): return Self.format(d)
         case .string(let s): return s
         }
+    }
+
+    /// MySQL's literal types: BIGINT, BIGINT UNSIGNED past 9223372036854775807, DECIMAL with a point or past
+    /// 18446744073709551615, DOUBLE with an exponent. A DECIMAL longer than the miniature's 38 digits is a DOUBLE.
+    static func numericLiteral(_ s: String) -> SQLValue? {
+        if let v = Int64(s) { return .int(v) }
+        if s.contains("e") || s.contains("E") {
+            guard let d = Double(s), d.isFinite else { return nil }
+            return .double(d)
+        }
+        if let u = UInt64(s) { return .uint(u) }
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else { return nil }
+        let scale = parts.count == 2 ? parts[1].count : 0
+        let significant = s.filter(\.isNumber).drop { $0 == "0" }.count
+        if significant <= SQLValue.decimalDigits, scale <= SQLValue.maxScale, let d = Decimal(string: s, locale: Locale(identifier: "en_US_POSIX")) {
+            return .decimal(d, scale: scale)
+        }
+        guard let d = Double(s), d.isFinite else { return nil }
+        return .double(d)
+    }
+
+    /// The most digits a DECIMAL holds here (Foundation's Decimal: 38; MySQL's DECIMAL: 65) and the most after the
+    /// point (MySQL's 30).
+    static let decimalDigits = 38
+    static let maxScale = 30
+
+    /// `2.50`: rounded half away from zero to `scale` digits after the point, as MySQL shows a DECIMAL.
+    static func format(_ value: Decimal, scale: Int) -> String {
+        var input = value
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &input, scale, .plain)
+        var text = NSDecimalNumber(decimal: rounded).stringValue
+        if text == "-0" { text = "0" }
+        guard scale > 0 else { return text }
+        let parts = text.split(separator: ".", maxSplits: 1)
+        let fraction = parts.count > 1 ? String(parts[1]) : ""
+        return String(parts[0]) + "." + fraction + String(repeating: "0", count: max(0, scale - fraction.count))
+    }
+
+    /// A DOUBLE as MySQL shows it: the shortest digits that read back the same, written out while the point falls
+    /// within 15 places of the first digit (`100000000000000`, `0.000000000000001`) and in scientific notation past
+    /// that (`1e15`, `1.5e-16`, `3.333333333333333e19`); at 16 places, whichever is shorter (`1234567890123456.8`).
+    static func format(_ d: Double) -> String {
+        guard d.isFinite else { return d.isNaN ? "NaN" : (d < 0 ? "-inf" : "inf") }
+        if d == 0 { return "0" }
+        // Swift's description holds the shortest round-trip digits: "123.45", "1e+16", "1.5e-07".
+        let described = "\(abs(d))"
+        let halves = described.split(separator: "e", maxSplits: 1)
+        let exponent = halves.count > 1 ? Int(halves[1]) ?? 0 : 0
+        let mantissa = halves[0].split(separator: ".", maxSplits: 1)
+        let whole = String(mantissa[0]), fraction = mantissa.count > 1 ? String(mantissa[1]) : ""
+        var digits = whole + fraction
+        // value = 0.digits × 10^point
+        var point = whole.count + exponent
+        while digits.hasPrefix("0") && digits.count > 1 { digits.removeFirst(); point -= 1 }
+        while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
+        let sign = d < 0 ? "-" : ""
+        let plain: String
+        if point <= 0 {
+            plain = "0." + String(repeating: "0", count: -point) + digits
+        } else if point >= digits.count {
+            plain = digits + String(repeating: "0", count: point - digits.count)
+        } else {
+            plain = String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
+        }
+        let scientific = String(digits.prefix(1)) + (digits.count > 1 ? "." + String(digits.dropFirst()) : "") + "e\(point - 1)"
+        if point > -15 && point <= 15 { return sign + plain }
+        if point == 16 && plain.count <= scientific.count { return sign + plain }
+        return sign + scientific
     }
 
     var isNull: Bool { self == .null }
@@ -23,6 +100,8 @@ enum SQLValue: Sendable, Equatable, Hashable {
         switch self {
         case .null: return nil
         case .int(let i): return Double(i)
+        case .uint(let u): return Double(u)
+        case .decimal(let d, _): return NSDecimalNumber(decimal: d).doubleValue
         case .double(let d): return d
         case .string(let s):
             let trimmed = s.drop(while: { $0 == " " })
@@ -99,6 +178,8 @@ enum ColumnKind: Sendable, Equatable {
     case text
     case datetime, timestamp, date
     case double
+    /// DECIMAL(precision, scale): exact, rounded to `scale` digits when stored.
+    case decimal(precision: Int, scale: Int)
 
     var isInteger: Bool { [.int, .bigint, .tinyint, .smallint].contains(self) }
 
@@ -115,6 +196,7 @@ enum ColumnKind: Sendable, Equatable {
         case .timestamp: return "timestamp"
         case .date: return "date"
         case .double: return "double"
+        case .decimal(let p, let s): return "decimal(\(p),\(s))"
         }
     }
 }
