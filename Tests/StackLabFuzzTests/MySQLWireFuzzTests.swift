@@ -203,7 +203,7 @@ struct MySQLWireFuzzTests {
     static let fragments = ["SELECT", "INSERT INTO", "t", "fuzz.t", "(", ")", ",", "'x'", "id", "n", "s", "d", "txt", "*", "FROM", "WHERE",
                             "=", "<>", ">=", "AND", "OR", "NOT", "NULL", "IS", "LIKE", "'%a%'", "ORDER BY", "DESC", "LIMIT", "OFFSET",
                             "VALUES", "UPDATE", "SET", "DELETE FROM", "CREATE TABLE", "DROP TABLE", "BIGINT AUTO_INCREMENT PRIMARY KEY",
-                            "VARCHAR(", "CHAR(", "INT(", "COUNT(*)", "ABS(", "ROUND(", "MAX(", "SUM(", "+", "-", "*", "/", "%", "DIV", ";",
+                            "VARCHAR(", "CHAR(", "INT(", "COUNT(*)", "ABS(", "ROUND(", "SUBSTRING(", "CAST(", "AS", "DECIMAL(", "SIGNED", "DATE(", "MAX(", "SUM(", "+", "-", "*", "/", "%", "DIV", ";",
                             "@@max_connections", "@@wait_timeout", "@x", "SHOW", "VARIABLES", "STATUS", "'", "`", "/*", "--", "\\"]
 
     /// SQL text as bytes: statements from a few shapes with numbers at the edges, or random fragments, with long
@@ -215,7 +215,9 @@ struct MySQLWireFuzzTests {
             "INSERT INTO t (id) VALUES (\(a))", "INSERT INTO t (n) VALUES (\(a)), (\(b))", "UPDATE t SET id = \(a) WHERE n = \(b)",
             "UPDATE t SET n = \(a) LIMIT \(b)", "DELETE FROM t WHERE id = \(a) LIMIT \(b)", "SELECT \(a) + \(b), \(a) - \(b), \(a) * \(b)",
             "SELECT \(a) DIV \(b), \(a) % \(b), \(a) / \(b)", "SELECT ABS(\(a)), ROUND(\(b)), -\(a)",
-            "SELECT ROUND(\(a), \(b)), FLOOR(\(a)), CEIL(\(b)), \(a) = \(b), \(a) < \(b)", "SELECT AVG(n * \(a)), SUM(d + \(b)) FROM t", "INSERT INTO t (d) VALUES (\(a) * \(b))",
+            "SELECT ROUND(\(a), \(b)), FLOOR(\(a)), CEIL(\(b)), \(a) = \(b), \(a) < \(b)", "SELECT AVG(n * \(a)), SUM(d + \(b)) FROM t",
+            "SELECT SUBSTRING('abc', \(a), \(b)), LEFT('abc', \(a)), LOCATE('b', 'abc', \(b)), CAST(\(a) AS SIGNED), CAST(\(b) AS DECIMAL(10,2))",
+            "SELECT CAST(\(a) AS UNSIGNED), CAST('\(b)' AS DECIMAL(38,30)), GREATEST(\(a), \(b)), MOD(\(a), \(b)), POW(\(a), \(b)), SQRT(\(a))", "INSERT INTO t (d) VALUES (\(a) * \(b))",
             "CREATE TABLE e\(Int.random(in: 0..<50, using: &rng)) (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(\(a)), c CHAR(\(b)))",
             "SET SESSION wait_timeout = \(a)", "SET GLOBAL max_connections = \(a)", "SELECT @@max_allowed_packet + \(a)",
             "INSERT INTO t (s) VALUES ('\(String(repeating: "A", count: Int.random(in: 0...70_000, using: &rng)))')",

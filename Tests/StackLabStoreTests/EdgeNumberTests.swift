@@ -285,6 +285,35 @@ struct EdgeNumbers {
         await ours.stop()
     }
 
+    /// String, date, math and CAST functions a learner reaches for, answered as the real server answers; the
+    /// built-ins the miniature leaves out are ERROR 1235 naming them, never "does not exist".
+    @Test func everydayFunctionsAnswerAlike() async throws {
+        guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
+        let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
+        let setup = "DROP TABLE IF EXISTS notes; CREATE TABLE notes (id INT PRIMARY KEY, body TEXT, at DATETIME); "
+            + "INSERT INTO notes VALUES (1, 'hello world', '2026-12-01 10:30:05'), (2, '  padded  ', '2024-02-29 23:59:59')"
+        let made = try await both(ours, real, setup)
+        #expect(made.ours.status == 0 && made.real.status == 0, "\(made.ours.stderr) \(made.real.stderr)")
+        for sql in ["SELECT SUBSTRING('hello', 2, 3), SUBSTRING('hello', -3), SUBSTRING('hello', 0), SUBSTR('hello', 2), MID('hello', 5, 10)",
+                    "SELECT REPLACE('aaa', 'a', 'b'), TRIM('  x  '), LTRIM('  x'), RTRIM('x  '), LEFT('hello', 2), RIGHT('hello', 10)",
+                    "SELECT CONCAT_WS('-', 'a', NULL, 'b'), REVERSE('abc'), REPEAT('ab', 3), LOCATE('l', 'hello'), LOCATE('l', 'hello', 4), INSTR('hello', 'LL')",
+                    "SELECT GREATEST(1, 5, 3), LEAST(4, 2), GREATEST('a', 'B'), LEAST(1, NULL), MOD(10, 4), MOD(-7, 3), MOD(7.5, 2)",
+                    "SELECT POWER(2, 10), POW(2, 0.5), SQRT(16), SQRT(2), SQRT(-1), SIGN(-3), SIGN(0)",
+                    "SELECT id, DATE(at), YEAR(at), MONTH(at), DAY(at), HOUR(at), MINUTE(at), SECOND(at), TRIM(body), LEFT(body, 5) FROM notes ORDER BY id",
+                    "SELECT DATE('2026-02-30'), DATE('2024-02-29'), YEAR('nonsense'), DATE('2026-12-01 23:59:59')",
+                    "SELECT CAST('12' AS UNSIGNED), CAST(3.7 AS SIGNED), CAST(1 AS CHAR), CAST(-1 AS UNSIGNED), CAST(18446744073709551615 AS SIGNED)",
+                    "SELECT CAST('2.5' AS DECIMAL(5,2)), CAST(1/3 AS DECIMAL(10,4)), CAST(12 AS DOUBLE), CAST('2026-12-01 10:00:00' AS DATE)",
+                    "SELECT CONVERT('7', SIGNED), CAST(2.5 AS SIGNED), CAST(-2.5 AS SIGNED), CAST(1e300 AS SIGNED)"] {
+            let r = try await both(ours, real, sql)
+            #expect(Self.answer(r.ours) == Self.answer(r.real), "\(sql)")
+        }
+        let left = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", "SELECT ROW_COUNT()"])
+        #expect(Self.answer(left) == "ERROR 1235 (42000): This version of MySQL doesn't yet support 'ROW_COUNT()'")
+        let bad = try await both(ours, real, "INSERT INTO notes VALUES (3, 'x', '2026-02-30 10:00:00')")
+        #expect(bad.ours.status != 0 && Self.code(bad.ours).prefix(10) == Self.code(bad.real).prefix(10), "\(Self.answer(bad.ours)) / \(Self.answer(bad.real))")
+        await ours.stop()
+    }
+
     @Test func hugeLimitsOutOfRangeValuesAndKeyLimitsAnswerAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
         let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }

@@ -87,6 +87,10 @@ extension ExecutionContext {
         guard let datePart = parts.first else { return nil }
         let d = datePart.split(separator: "-").compactMap { Int($0) }
         guard d.count == 3, (1...9999).contains(d[0]), (1...12).contains(d[1]), (1...31).contains(d[2]) else { return nil }
+        // 2026-02-30 is no date (strict mode refuses it; DATE() gives NULL).
+        let leap = d[0] % 4 == 0 && (d[0] % 100 != 0 || d[0] % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard d[2] <= days[d[1] - 1] else { return nil }
         func p(_ v: Int, _ w: Int = 2) -> String { String(repeating: "0", count: max(0, w - String(v).count)) + String(v) }
         let date = "\(p(d[0], 4))-\(p(d[1]))-\(p(d[2]))"
         if dateOnly { return date }

@@ -983,6 +983,30 @@ struct Parser {
                 if upper == "COUNT" || upper == "SUM" || upper == "MAX" || upper == "MIN" || upper == "AVG" {
                     if current.isWord("DISTINCT") { throw StoreError.notSupported("\(upper)(DISTINCT)") }
                 }
+                if upper == "CAST" || upper == "CONVERT" {
+                    // CAST(x AS SIGNED | UNSIGNED | CHAR | DECIMAL(M,D) | DOUBLE | DATE | DATETIME), CONVERT(x, type)
+                    let value = try parseExpr()
+                    if upper == "CAST" { try expect("AS") } else { try expectOp(",") }
+                    let type = try anyWord().uppercased()
+                    var target = type
+                    switch type {
+                    case "SIGNED", "UNSIGNED": _ = accept("INTEGER") || accept("INT")
+                    case "CHAR", "NCHAR", "BINARY": target = "CHAR"; if acceptOp("(") { _ = try integer(); try expectOp(")") }
+                    case "DECIMAL":
+                        var precision: Int64 = 10, scale: Int64 = 0
+                        if acceptOp("(") {
+                            precision = Int64(clamping: try integer())
+                            if acceptOp(",") { scale = Int64(clamping: try integer()) }
+                            try expectOp(")")
+                        }
+                        try expectOp(")")
+                        return .function(name: "CAST_DECIMAL", args: [value, .literal(.int(precision)), .literal(.int(scale))], star: false)
+                    case "DOUBLE", "FLOAT", "REAL", "DATE", "DATETIME": break
+                    default: throw StoreError.notSupported("CAST to \(type)")
+                    }
+                    try expectOp(")")
+                    return .function(name: "CAST_" + target, args: [value], star: false)
+                }
                 if acceptOp("*") {
                     try expectOp(")")
                     guard upper == "COUNT" else { throw error(at: tokens[index - 2]) }
