@@ -201,7 +201,7 @@ struct MySQLWireFuzzTests {
     }
 
     static let fragments = ["SELECT", "INSERT INTO", "t", "fuzz.t", "(", ")", ",", "'x'", "id", "n", "s", "d", "txt", "*", "FROM", "WHERE",
-                            "=", "<>", ">=", "AND", "OR", "NOT", "NULL", "IS", "LIKE", "'%a%'", "ORDER BY", "DESC", "LIMIT", "OFFSET",
+                            "=", "<>", ">=", "AND", "OR", "NOT", "NULL", "IS", "LIKE", "'%a%'", "ORDER BY", "GROUP BY", "HAVING", "DISTINCT", "COUNT(DISTINCT", "DESC", "LIMIT", "OFFSET",
                             "VALUES", "UPDATE", "SET", "DELETE FROM", "CREATE TABLE", "DROP TABLE", "BIGINT AUTO_INCREMENT PRIMARY KEY",
                             "VARCHAR(", "CHAR(", "INT(", "COUNT(*)", "ABS(", "ROUND(", "SUBSTRING(", "CAST(", "AS", "DECIMAL(", "SIGNED", "DATE(", "MAX(", "SUM(", "+", "-", "*", "/", "%", "DIV", ";",
                             "@@max_connections", "@@wait_timeout", "@x", "SHOW", "VARIABLES", "STATUS", "'", "`", "/*", "--", "\\"]
@@ -217,6 +217,8 @@ struct MySQLWireFuzzTests {
             "SELECT \(a) DIV \(b), \(a) % \(b), \(a) / \(b)", "SELECT ABS(\(a)), ROUND(\(b)), -\(a)",
             "SELECT ROUND(\(a), \(b)), FLOOR(\(a)), CEIL(\(b)), \(a) = \(b), \(a) < \(b)", "SELECT AVG(n * \(a)), SUM(d + \(b)) FROM t",
             "SELECT SUBSTRING('abc', \(a), \(b)), LEFT('abc', \(a)), LOCATE('b', 'abc', \(b)), CAST(\(a) AS SIGNED), CAST(\(b) AS DECIMAL(10,2))",
+            "SELECT n, COUNT(*), SUM(d) FROM t GROUP BY n HAVING COUNT(*) > \(a) ORDER BY 2 DESC LIMIT \(b)",
+            "SELECT DISTINCT s, n + \(a) FROM t ORDER BY 1 LIMIT \(b)", "SELECT COUNT(DISTINCT n * \(a)) FROM t GROUP BY \(b)",
             "SELECT CAST(\(a) AS UNSIGNED), CAST('\(b)' AS DECIMAL(38,30)), GREATEST(\(a), \(b)), MOD(\(a), \(b)), POW(\(a), \(b)), SQRT(\(a))", "INSERT INTO t (d) VALUES (\(a) * \(b))",
             "CREATE TABLE e\(Int.random(in: 0..<50, using: &rng)) (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(\(a)), c CHAR(\(b)))",
             "SET SESSION wait_timeout = \(a)", "SET GLOBAL max_connections = \(a)", "SELECT @@max_allowed_packet + \(a)",

@@ -142,7 +142,7 @@ struct Evaluator {
             }
         }
         switch name {
-        case "COUNT", "SUM", "MIN", "MAX", "AVG":
+        case "COUNT", "COUNT_DISTINCT", "SUM", "MIN", "MAX", "AVG":
             let rows = group ?? (row.map { [$0] } ?? [[]])
             if star { return .int(Int64(rows.count)) }
             try argc(1...1)
@@ -153,6 +153,7 @@ struct Evaluator {
             }
             switch name {
             case "COUNT": return .int(Int64(values.count))
+            case "COUNT_DISTINCT": return .int(Int64(Set(values.map(ExecutionContext.groupKey)).count))
             case "MIN": return values.min { (Self.compare($0, $1) ?? 0) < 0 } ?? .null
             case "MAX": return values.max { (Self.compare($0, $1) ?? 0) < 0 } ?? .null
             default:

@@ -39,12 +39,20 @@ extension ExecutionContext {
 
         let aggregate = q.items.contains { if case .expr(let e) = $0.kind { return e.containsAggregate }; return false }
         var output: [[SQLValue]] = []
-        if aggregate {
+        let grouped = !q.groupBy.isEmpty || q.having != nil
+        if q.groupBy.isEmpty && (aggregate || q.having?.containsAggregate == true) {
             for (n, item) in q.items.enumerated() {
                 if case .expr(let e) = item.kind, !e.containsAggregate, Self.referencesColumn(e) {
                     throw StoreError(code: 1140, sqlState: "42000", message: "In aggregated query without GROUP BY, expression #\(n + 1) of SELECT list contains nonaggregated column '\(dbName).\(table?.name ?? "").\(Self.firstColumn(e) ?? "")'; this is incompatible with sql_mode=only_full_group_by")
                 }
             }
+        }
+        if grouped {
+            output = try groupedRows(q, rows: rows, table: table, dbName: dbName, session: session)
+            if q.distinct { output = Self.distinctRows(output) }
+            if q.offset > 0 { output = Array(output.dropFirst(q.offset)) }
+            if let limit = q.limit { output = Array(output.prefix(max(0, limit))) }
+        } else if aggregate {
             var line: [SQLValue] = []
             for item in q.items {
                 if case .expr(let e) = item.kind { line.append(try fieldEval.eval(e, row: nil, group: table == nil ? [[]] : rows)) }
@@ -92,9 +100,11 @@ extension ExecutionContext {
                     rows = keyed.map(\.1)
                 }
             }
-            // LIMIT before projection: only the rows returned are computed.
-            if q.offset > 0 { rows = Array(rows.dropFirst(q.offset)) }
-            if let limit = q.limit { rows = Array(rows.prefix(max(0, limit))) }
+            // LIMIT before projection: only the rows returned are computed (with DISTINCT, after it).
+            if !q.distinct {
+                if q.offset > 0 { rows = Array(rows.dropFirst(q.offset)) }
+                if let limit = q.limit { rows = Array(rows.prefix(max(0, limit))) }
+            }
             let projected: [SelectItem.Kind] = q.items.map { item in
                 if case .expr(let e) = item.kind { return .expr(fieldEval.resolve(e)) }
                 return item.kind
@@ -114,8 +124,13 @@ extension ExecutionContext {
                 if spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: spent) }
                 output.append(line)
             }
+            if q.distinct {
+                output = Self.distinctRows(output)
+                if q.offset > 0 { output = Array(output.dropFirst(q.offset)) }
+                if let limit = q.limit { output = Array(output.prefix(max(0, limit))) }
+            }
         }
-        if aggregate {
+        if aggregate && !grouped {
             if q.offset > 0 { output = Array(output.dropFirst(q.offset)) }
             if let limit = q.limit { output = Array(output.prefix(max(0, limit))) }
         }
@@ -235,7 +250,7 @@ extension ExecutionContext {
         let nn = notNull ? ColumnFlag.notNull : 0
         if case .function(let f, _, _) = expr {
             switch f {
-            case "COUNT": return StoreColumn(name: name, type: .longlong, length: 21, flags: ColumnFlag.notNull)
+            case "COUNT", "COUNT_DISTINCT": return StoreColumn(name: name, type: .longlong, length: 21, flags: ColumnFlag.notNull)
             case "NOW", "SYSDATE", "UTC_TIMESTAMP": return StoreColumn(name: name, type: .datetime, length: 19, flags: nn)
             case "CURDATE": return StoreColumn(name: name, type: .date, length: 10, flags: nn)
             default: break

@@ -242,7 +242,7 @@ struct Parser {
     }
 
     private mutating func parseSelect() throws(StoreError) -> SelectStatement {
-        if current.isWord("DISTINCT") { throw StoreError.notSupported("SELECT DISTINCT") }
+        let distinct = accept("DISTINCT") || accept("DISTINCTROW")
         _ = accept("ALL") || accept("SQL_NO_CACHE") || accept("SQL_CALC_FOUND_ROWS")
         var items: [SelectItem] = []
         repeat {
@@ -272,7 +272,7 @@ struct Parser {
             }
             items.append(SelectItem(kind: .expr(expr), name: name))
         } while acceptOp(",")
-        var select = SelectStatement(items: items, from: nil, whereClause: nil, orderBy: [], limit: nil, offset: 0)
+        var select = SelectStatement(items: items, from: nil, whereClause: nil, orderBy: [], limit: nil, offset: 0, distinct: distinct)
         if accept("INTO") { throw StoreError.notSupported("SELECT … INTO") }
         if accept("FROM") {
             if accept("DUAL") {
@@ -287,8 +287,12 @@ struct Parser {
             }
         }
         if accept("WHERE") { select.whereClause = try parseExpr() }
-        if current.isWord("GROUP") { throw StoreError.notSupported("GROUP BY") }
-        if current.isWord("HAVING") { throw StoreError.notSupported("HAVING") }
+        if accept("GROUP") {
+            try expect("BY")
+            repeat { select.groupBy.append(try parseExpr()) } while acceptOp(",")
+            if accept("WITH") { throw StoreError.notSupported("WITH ROLLUP") }
+        }
+        if accept("HAVING") { select.having = try parseExpr() }
         if current.isWord("UNION") { throw StoreError.notSupported("UNION") }
         if accept("ORDER") { try expect("BY"); select.orderBy = try orderList() }
         if accept("LIMIT") {
@@ -980,7 +984,13 @@ struct Parser {
             }
             if peek().isOp("(") {
                 advance(); advance()
-                if upper == "COUNT" || upper == "SUM" || upper == "MAX" || upper == "MIN" || upper == "AVG" {
+                if upper == "COUNT", accept("DISTINCT") {
+                    let counted = try parseExpr()
+                    if acceptOp(",") { throw StoreError.notSupported("COUNT(DISTINCT) of more than one expression") }
+                    try expectOp(")")
+                    return .function(name: "COUNT_DISTINCT", args: [counted], star: false)
+                }
+                if upper == "SUM" || upper == "MAX" || upper == "MIN" || upper == "AVG" {
                     if current.isWord("DISTINCT") { throw StoreError.notSupported("\(upper)(DISTINCT)") }
                 }
                 if upper == "CAST" || upper == "CONVERT" {

@@ -142,7 +142,7 @@ indirect enum Expr: Sendable, Equatable {
     var containsAggregate: Bool {
         switch self {
         case .function(let name, let args, _):
-            return ["COUNT", "MAX", "MIN", "SUM", "AVG"].contains(name) || args.contains { $0.containsAggregate }
+            return ["COUNT", "COUNT_DISTINCT", "MAX", "MIN", "SUM", "AVG"].contains(name) || args.contains { $0.containsAggregate }
         case .unary(_, let e), .isNull(let e, _): return e.containsAggregate
         case .binary(_, let a, let b), .like(let a, let b, _): return a.containsAggregate || b.containsAggregate
         case .inList(let e, let l, _): return e.containsAggregate || l.contains { $0.containsAggregate }
@@ -170,6 +170,9 @@ struct SelectStatement: Sendable, Equatable {
     var orderBy: [OrderItem]
     var limit: Int?
     var offset: Int
+    var distinct = false
+    var groupBy: [Expr] = []
+    var having: Expr?
 }
 
 enum ColumnKind: Sendable, Equatable {

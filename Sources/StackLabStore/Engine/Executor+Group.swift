@@ -1,0 +1,200 @@
+import Foundation
+
+/// GROUP BY, HAVING and DISTINCT, as MySQL 8 runs them under ONLY_FULL_GROUP_BY: rows fall into groups by their key
+/// (strings compared case-insensitively, as utf8mb4_0900_ai_ci does for ASCII, and 1 = 1.0), each group gives one
+/// row, HAVING keeps some, ORDER BY sorts them. Without ORDER BY, groups come in the order they were first met.
+extension ExecutionContext {
+    /// The output rows of a grouped SELECT (GROUP BY or HAVING), before column definitions.
+    func groupedRows(_ q: SelectStatement, rows: [[SQLValue]], table: Table?, dbName: String, session: Session) throws -> [[SQLValue]] {
+        let groupEval = evaluator(table, session, clause: "group statement")
+        var keys: [Expr] = []
+        for g in q.groupBy {
+            if g.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
+            let e = try Self.resolveItemReference(g, items: q.items, table: table, clause: "group statement")
+            if e.containsAggregate {
+                // GROUP BY an alias of COUNT(*), or its position.
+                let shown: String
+                if case .column(_, let name) = g { shown = name } else { shown = q.items.first { $0.kind == .expr(e) }?.name ?? "" }
+                throw StoreError(code: 1056, sqlState: "42000", message: "Can't group on '\(shown)'")
+            }
+            try groupEval.validate(e)
+            keys.append(e)
+        }
+        try Self.checkFullGroupBy(q.items, keys: keys, table: table, dbName: dbName)
+        let resolvedKeys = keys.map { groupEval.resolve($0) }
+
+        // Partition, keeping the order groups were first met.
+        var order: [String] = []
+        var groups: [String: [[SQLValue]]] = [:]
+        if resolvedKeys.isEmpty {
+            order = [""]
+            groups[""] = table == nil && rows == [[]] ? [[]] : rows
+        } else {
+            for row in rows {
+                var key = ""
+                for k in resolvedKeys { key += Self.groupKey(try groupEval.eval(k, row: row)) + "\u{1F}" }
+                if groups[key] == nil { order.append(key) }
+                groups[key, default: []].append(row)
+            }
+        }
+
+        let fieldEval = evaluator(table, session, clause: "field list")
+        let havingEval = evaluator(table, session, clause: "having clause")
+        let having = try q.having.map { h -> Expr in
+            let e = Self.substitutingAliases(h, items: q.items, table: table)
+            try havingEval.validate(e)
+            // Outside an aggregate, HAVING reads only what the groups have: the grouped columns and the select list.
+            let visible = Set(keys.compactMap { k -> String? in if case .column(_, let n) = k { return n.lowercased() }; return nil }
+                              + q.items.flatMap { item -> [String] in
+                                  switch item.kind {
+                                  case .star: return table?.columns.map { $0.name.lowercased() } ?? []
+                                  case .expr(let x): return Self.nonAggregatedColumns(x).map { $0.lowercased() }
+                                  }
+                              })
+            let everything = table.map { t in Self.primaryKeyIsGrouped(keys, table: t) } ?? false
+            if !everything, let unknown = Self.nonAggregatedColumns(e).first(where: { !visible.contains($0.lowercased()) }) {
+                throw StoreError.unknownColumn(unknown, in: "having clause")
+            }
+            return havingEval.resolve(e)
+        }
+        let orderEval = evaluator(table, session, clause: "order clause")
+        var orderKeys: [Expr] = []
+        for o in q.orderBy {
+            let e = try Self.resolveItemReference(o.expr, items: q.items, table: table, clause: "order clause")
+            try orderEval.validate(e)
+            orderKeys.append(orderEval.resolve(e))
+        }
+        let projected: [SelectItem.Kind] = q.items.map { item in
+            if case .expr(let e) = item.kind { return .expr(fieldEval.resolve(e)) }
+            return item.kind
+        }
+        let width = table?.columns.count ?? 0
+        var keyed: [([SQLValue], [SQLValue])] = []
+        var spent = 0
+        for key in order {
+            let members = groups[key] ?? []
+            let first = members.first
+            if let having, try havingEval.eval(having, row: first, group: members).truth != true { continue }
+            var line: [SQLValue] = []
+            for item in projected {
+                switch item {
+                case .star: line += first ?? Array(repeating: .null, count: width)
+                case .expr(let e): line.append(try fieldEval.eval(e, row: first, group: members))
+                }
+            }
+            spent += StatementMemory.cost(line)
+            if spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: spent) }
+            var sortKey: [SQLValue] = []
+            for k in orderKeys { sortKey.append(try orderEval.eval(k, row: first, group: members)) }
+            keyed.append((sortKey, line))
+        }
+        if !orderKeys.isEmpty {
+            let desc = q.orderBy.map(\.descending)
+            keyed = Self.stableSorted(keyed) { a, b in
+                for i in desc.indices {
+                    let c = Self.sortCompare(a.0[i], b.0[i])
+                    if c != 0 { return desc[i] ? c > 0 : c < 0 }
+                }
+                return false
+            }
+        }
+        return keyed.map(\.1)
+    }
+
+    /// DISTINCT: the first of each set of equal rows, in order.
+    static func distinctRows(_ rows: [[SQLValue]]) -> [[SQLValue]] {
+        var seen = Set<String>()
+        return rows.filter { seen.insert($0.map(groupKey).joined(separator: "\u{1F}")).inserted }
+    }
+
+    /// Equal values get equal keys: 'abc' and 'ABC', 1 and 1.0.
+    static func groupKey(_ v: SQLValue) -> String {
+        switch v {
+        case .null: return "N"
+        case .string(let s): return "s" + s.lowercased()
+        case .double(let d): return ExactArithmetic.exact(d).map { "n" + NSDecimalNumber(decimal: $0).stringValue } ?? "d\(d)"
+        default: return ExactArithmetic.operand(v).map { "n" + NSDecimalNumber(decimal: $0.value).stringValue } ?? "?"
+        }
+    }
+
+    /// A position (`GROUP BY 1`) or a select alias (`ORDER BY n`) stands for its item's expression.
+    static func resolveItemReference(_ e: Expr, items: [SelectItem], table: Table?, clause: String) throws -> Expr {
+        if case .literal(.int(let n)) = e {
+            var exprs: [Expr] = []
+            for item in items {
+                switch item.kind {
+                case .star: exprs += (table?.columns ?? []).map { Expr.column(table: nil, name: $0.name) }
+                case .expr(let x): exprs.append(x)
+                }
+            }
+            guard n >= 1, n <= Int64(exprs.count) else { throw StoreError.unknownColumn(String(n), in: clause) }
+            return exprs[Int(n) - 1]
+        }
+        if case .column(nil, let name) = e, table?.columnIndex(name) == nil,
+           let item = items.first(where: { $0.name.lowercased() == name.lowercased() }), case .expr(let x) = item.kind {
+            return x
+        }
+        return e
+    }
+
+    /// HAVING may name a select alias (`HAVING n > 1` for `COUNT(*) AS n`).
+    static func substitutingAliases(_ e: Expr, items: [SelectItem], table: Table?) -> Expr {
+        func walk(_ e: Expr) -> Expr {
+            switch e {
+            case .column(nil, let name) where table?.columnIndex(name) == nil:
+                if let item = items.first(where: { $0.name.lowercased() == name.lowercased() }), case .expr(let x) = item.kind { return x }
+                return e
+            case .function(let n, let args, let star): return .function(name: n, args: args.map(walk), star: star)
+            case .unary(let op, let a): return .unary(op, walk(a))
+            case .binary(let op, let a, let b): return .binary(op, walk(a), walk(b))
+            case .isNull(let a, let n): return .isNull(walk(a), negated: n)
+            case .inList(let a, let l, let n): return .inList(walk(a), l.map(walk), negated: n)
+            case .like(let a, let b, let n): return .like(walk(a), walk(b), negated: n)
+            case .between(let a, let b, let c, let n): return .between(walk(a), walk(b), walk(c), negated: n)
+            default: return e
+            }
+        }
+        return walk(e)
+    }
+
+    /// ONLY_FULL_GROUP_BY: a column outside an aggregate must be grouped on, unless the primary key is.
+    static func checkFullGroupBy(_ items: [SelectItem], keys: [Expr], table: Table?, dbName: String) throws {
+        guard let table, !keys.isEmpty, !primaryKeyIsGrouped(keys, table: table) else { return }
+        let grouped = Set(keys.compactMap { k -> String? in if case .column(_, let n) = k { return n.lowercased() }; return nil })
+        for (n, item) in items.enumerated() {
+            let loose: [String]
+            switch item.kind {
+            case .star: loose = table.columns.map(\.name)
+            case .expr(let e):
+                if keys.contains(e) { continue }
+                loose = nonAggregatedColumns(e)
+            }
+            if let column = loose.first(where: { !grouped.contains($0.lowercased()) }) {
+                throw StoreError(code: 1055, sqlState: "42000", message: "Expression #\(n + 1) of SELECT list is not in GROUP BY clause and contains nonaggregated column '\(dbName).\(table.name).\(column)' which is not functionally dependent on columns in GROUP BY clause; this is incompatible with sql_mode=only_full_group_by")
+            }
+        }
+    }
+
+    /// Grouped on the whole primary key: every column is the same within a group (functionally dependent).
+    static func primaryKeyIsGrouped(_ keys: [Expr], table: Table) -> Bool {
+        let grouped = Set(keys.compactMap { k -> String? in if case .column(_, let n) = k { return n.lowercased() }; return nil })
+        let primary = table.indexes.first { $0.name == "PRIMARY" }.map { $0.columns.compactMap { i in
+            i < table.columns.count ? table.columns[i].name.lowercased() : nil } } ?? []
+        return !primary.isEmpty && primary.allSatisfy(grouped.contains)
+    }
+
+    /// The columns an expression reads outside COUNT(), SUM() and the other aggregates.
+    static func nonAggregatedColumns(_ e: Expr) -> [String] {
+        switch e {
+        case .column(_, let n): return [n]
+        case .function(let name, let args, _):
+            if ["COUNT", "COUNT_DISTINCT", "SUM", "MIN", "MAX", "AVG"].contains(name) { return [] }
+            return args.flatMap(nonAggregatedColumns)
+        case .unary(_, let a), .isNull(let a, _): return nonAggregatedColumns(a)
+        case .binary(_, let a, let b), .like(let a, let b, _): return nonAggregatedColumns(a) + nonAggregatedColumns(b)
+        case .inList(let a, let l, _): return nonAggregatedColumns(a) + l.flatMap(nonAggregatedColumns)
+        case .between(let a, let b, let c, _): return nonAggregatedColumns(a) + nonAggregatedColumns(b) + nonAggregatedColumns(c)
+        default: return []
+        }
+    }
+}
