@@ -88,16 +88,7 @@ extension ExecutionContext {
             for k in orderKeys { sortKey.append(try orderEval.eval(k, row: first, group: members)) }
             keyed.append((sortKey, line))
         }
-        if !orderKeys.isEmpty {
-            let desc = q.orderBy.map(\.descending)
-            keyed = Self.stableSorted(keyed) { a, b in
-                for i in desc.indices {
-                    let c = Self.sortCompare(a.0[i], b.0[i])
-                    if c != 0 { return desc[i] ? c > 0 : c < 0 }
-                }
-                return false
-            }
-        }
+        if !orderKeys.isEmpty { keyed = Self.sortedByKeys(keyed, descending: q.orderBy.map(\.descending)) }
         return keyed.map(\.1)
     }
 

@@ -89,15 +89,7 @@ extension ExecutionContext {
                         for e in keyExprs { k.append(try orderEval.eval(e, row: row)) }
                         keyed.append((k, row))
                     }
-                    let desc = q.orderBy.map(\.descending)
-                    keyed = Self.stableSorted(keyed) { a, b in
-                        for i in desc.indices {
-                            let c = Self.sortCompare(a.0[i], b.0[i])
-                            if c != 0 { return desc[i] ? c > 0 : c < 0 }
-                        }
-                        return false
-                    }
-                    rows = keyed.map(\.1)
+                    rows = Self.sortedByKeys(keyed, descending: q.orderBy.map(\.descending)).map(\.1)
                 }
             }
             // LIMIT before projection: only the rows returned are computed (with DISTINCT, after it).
@@ -160,24 +152,20 @@ extension ExecutionContext {
     static func display(_ v: SQLValue) -> String? { v.text }
 
     private func resolveOrder(_ e: Expr, items: [SelectItem], table: Table?, evaluator: Evaluator) throws -> Expr {
-        if case .literal(.int(let n)) = e {
-            var exprs: [Expr] = []
-            for item in items {
-                switch item.kind {
-                case .star: exprs += (table?.columns ?? []).map { Expr.column(table: nil, name: $0.name) }
-                case .expr(let x): exprs.append(x)
-                }
+        let resolved = try Self.resolveItemReference(e, items: items, table: table, clause: "order clause")
+        if resolved == e { try evaluator.validate(e) }
+        return resolved
+    }
+
+    /// Rows in the order of their keys, each key ascending or descending; equal keys keep their order.
+    static func sortedByKeys<T>(_ keyed: [([SQLValue], T)], descending: [Bool]) -> [([SQLValue], T)] {
+        stableSorted(keyed) { a, b in
+            for i in descending.indices where i < a.0.count && i < b.0.count {
+                let c = sortCompare(a.0[i], b.0[i])
+                if c != 0 { return descending[i] ? c > 0 : c < 0 }
             }
-            guard n >= 1, Int(n) <= exprs.count else { throw StoreError.unknownColumn(String(n), in: "order clause") }
-            return exprs[Int(n) - 1]
+            return false
         }
-        if case .column(nil, let name) = e {
-            if let item = items.first(where: { $0.name.lowercased() == name.lowercased() }), case .expr(let x) = item.kind, !(table?.columnIndex(name) != nil && x != e) {
-                return x
-            }
-        }
-        try evaluator.validate(e)
-        return e
     }
 
     static func referencesColumn(_ e: Expr) -> Bool { firstColumn(e) != nil }
