@@ -51,6 +51,7 @@ struct Grouping {
             do { _ = try await store.execute(sql); return "no error" } catch { return "\(error)" }
         }
         #expect(await error("SELECT author, body FROM foobar.posts GROUP BY author") == "ERROR 1055 (42000): Expression #2 of SELECT list is not in GROUP BY clause and contains nonaggregated column 'foobar.posts.body' which is not functionally dependent on columns in GROUP BY clause; this is incompatible with sql_mode=only_full_group_by")
+        #expect(await error("SELECT author FROM foobar.posts GROUP BY author ORDER BY body") == "ERROR 1055 (42000): Expression #1 of ORDER BY clause is not in GROUP BY clause and contains nonaggregated column 'foobar.posts.body' which is not functionally dependent on columns in GROUP BY clause; this is incompatible with sql_mode=only_full_group_by")
         #expect(await error("SELECT COUNT(*) FROM foobar.posts GROUP BY COUNT(*)") == "ERROR 1111 (HY000): Invalid use of group function")
         #expect(await error("SELECT COUNT(*) AS n FROM foobar.posts GROUP BY n") == "ERROR 1056 (42000): Can't group on 'n'")
         #expect(await error("SELECT author FROM foobar.posts GROUP BY 9") == "ERROR 1054 (42S22): Unknown column '9' in 'group statement'")

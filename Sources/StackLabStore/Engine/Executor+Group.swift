@@ -59,9 +59,15 @@ extension ExecutionContext {
         }
         let orderEval = evaluator(table, session, clause: "order clause")
         var orderKeys: [Expr] = []
-        for o in q.orderBy {
+        let grouped = Set(keys.compactMap { k -> String? in if case .column(_, let n) = k { return n.lowercased() }; return nil })
+        let dependent = table.map { Self.primaryKeyIsGrouped(keys, table: $0) } ?? true
+        for (n, o) in q.orderBy.enumerated() {
             let e = try Self.resolveItemReference(o.expr, items: q.items, table: table, clause: "order clause")
             try orderEval.validate(e)
+            if !keys.isEmpty, !dependent, !keys.contains(e), let table,
+               let column = Self.nonAggregatedColumns(e).first(where: { !grouped.contains($0.lowercased()) }) {
+                throw StoreError(code: 1055, sqlState: "42000", message: "Expression #\(n + 1) of ORDER BY clause is not in GROUP BY clause and contains nonaggregated column '\(dbName).\(table.name).\(column)' which is not functionally dependent on columns in GROUP BY clause; this is incompatible with sql_mode=only_full_group_by")
+            }
             orderKeys.append(orderEval.resolve(e))
         }
         let projected: [SelectItem.Kind] = q.items.map { item in
