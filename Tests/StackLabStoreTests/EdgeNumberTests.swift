@@ -90,7 +90,8 @@ struct EdgeNumberTests {
         let dir = TestServer.temporaryDirectory("decimal")
         var server = try await TestServer.start(dataDirectory: dir) { s in
             s.initStatements += ["CREATE DATABASE foobar", "CREATE TABLE foobar.p (id INT PRIMARY KEY, price DECIMAL(20,2))",
-                                 "INSERT INTO foobar.p VALUES (1, 0.1), (2, 123456789012345678.99)"]
+                                 "INSERT INTO foobar.p VALUES (1, 0.1), (2, 123456789012345678.99)",
+                                 "CREATE TABLE foobar.u (id BIGINT UNSIGNED PRIMARY KEY)", "INSERT INTO foobar.u VALUES (18446744073709551615)"]
         }
         let expected: [[String?]] = [["1", "0.10"], ["2", "123456789012345678.99"]]
         #expect(try await server.sql("SELECT id, price FROM foobar.p ORDER BY id").rows == expected)
@@ -102,6 +103,10 @@ struct EdgeNumberTests {
         server = try await TestServer.start(port: server.port, dataDirectory: dir)
         #expect(try await server.sql("SELECT id, price FROM foobar.p ORDER BY price DESC").rows == [["2", "123456789012345678.99"], ["3", "10.00"], ["1", "0.10"]])
         #expect(try await server.sql("SELECT SUM(price) FROM foobar.p").rows == [["123456789012345689.09"]])
+        // The UNSIGNED column is still one: its largest value is there, and -1 is out of range.
+        #expect(try await server.sql("SELECT id FROM foobar.u").rows == [["18446744073709551615"]])
+        await expectError(server.store, "INSERT INTO foobar.u VALUES (-1)", "ERROR 1264 (22003): Out of range value for column 'id' at row 1")
+        #expect(try await server.sql("SHOW CREATE TABLE foobar.u").rows.first?.last??.contains("`id` bigint unsigned NOT NULL") == true)
         await server.stop()
     }
 
@@ -269,7 +274,10 @@ struct EdgeNumbers {
                     "INSERT INTO prices VALUES (1, 1.005, 2.5), (2, -2.5, 10), (3, '3.14159', '7'), (4, 999.994, 1e3), (5, 0.1e0, -0.4)",
                     "SELECT id, p, q, p * 2, p + q, p / 3 FROM prices ORDER BY p", "SELECT SUM(p), AVG(p), MAX(p), MIN(q) FROM prices",
                     "SELECT id FROM prices WHERE p = 1.01 OR p > 999", "UPDATE prices SET p = p + 0.005 WHERE id = 5",
-                    "SELECT p FROM prices WHERE id = 5"] {
+                    "SELECT p FROM prices WHERE id = 5",
+                    "DROP TABLE IF EXISTS uns", "CREATE TABLE uns (id INT UNSIGNED PRIMARY KEY, b BIGINT UNSIGNED, t TINYINT UNSIGNED)",
+                    "INSERT INTO uns VALUES (4294967295, 18446744073709551615, 255), (1, 9223372036854775808, 2.5), (2, '7', 0)",
+                    "SELECT id, b, t, b - 1, id + 1 FROM uns ORDER BY b DESC", "SELECT MAX(b), MIN(b), SUM(t) FROM uns"] {
             let r = try await both(ours, real, sql)
             #expect(Self.answer(r.ours) == Self.answer(r.real), "\(sql)")
         }
@@ -278,7 +286,8 @@ struct EdgeNumbers {
         for sql in ["SELECT 18446744073709551615 + 1", "SELECT 0 - 18446744073709551615", "SELECT 1e400",
                     "INSERT INTO exact VALUES (5, 18446744073709551615)", "INSERT INTO prices VALUES (6, 999.995, 0)",
                     "INSERT INTO prices VALUES (7, 'abc', 0)", "INSERT INTO prices VALUES (8, '1.5x', 0)",
-                    "CREATE TABLE wide (a DECIMAL(66))", "CREATE TABLE odd (a DECIMAL(5,6))"] {
+                    "CREATE TABLE wide (a DECIMAL(66))", "CREATE TABLE odd (a DECIMAL(5,6))",
+                    "INSERT INTO uns VALUES (3, -1, 0)", "INSERT INTO uns VALUES (4, 0, 256)", "INSERT INTO uns VALUES (-5, 0, 0)"] {
             let r = try await both(ours, real, sql)
             #expect(r.ours.status != 0 && Self.code(r.ours).prefix(10) == Self.code(r.real).prefix(10), "\(sql): \(Self.answer(r.ours)) / \(Self.answer(r.real))")
         }

@@ -13,10 +13,10 @@ struct Column: Sendable, Codable, Equatable {
 
     var wireType: MySQLType {
         switch kind {
-        case .int: return .long
-        case .bigint: return .longlong
-        case .tinyint: return .tiny
-        case .smallint: return .short
+        case .int, .intUnsigned: return .long
+        case .bigint, .bigintUnsigned: return .longlong
+        case .tinyint, .tinyintUnsigned: return .tiny
+        case .smallint, .smallintUnsigned: return .short
         case .varchar: return .varString
         case .char: return .string
         case .text: return .blob
@@ -37,6 +37,9 @@ struct Column: Sendable, Codable, Equatable {
         case .tinyint: return 127
         case .smallint: return 32767
         case .int: return 2_147_483_647
+        case .tinyintUnsigned: return 255
+        case .smallintUnsigned: return 65_535
+        case .intUnsigned: return 4_294_967_295
         case .double: return 9_007_199_254_740_992
         default: return Int64.max
         }
@@ -46,9 +49,12 @@ struct Column: Sendable, Codable, Equatable {
     var wireLength: UInt32 {
         switch kind {
         case .int: return 11
-        case .bigint: return 20
+        case .bigint, .bigintUnsigned: return 20
         case .tinyint: return 4
         case .smallint: return 6
+        case .intUnsigned: return 10
+        case .tinyintUnsigned: return 3
+        case .smallintUnsigned: return 5
         case .varchar(let n), .char(let n): return UInt32(clamping: min(max(0, n), 1 << 30) * 4)
         case .text: return 262_140
         case .datetime, .timestamp: return 19
@@ -283,6 +289,10 @@ extension ColumnKind: Codable {
         case "timestamp": self = .timestamp
         case "date": self = .date
         case "double": self = .double
+        case "int unsigned": self = .intUnsigned
+        case "bigint unsigned": self = .bigintUnsigned
+        case "tinyint unsigned": self = .tinyintUnsigned
+        case "smallint unsigned": self = .smallintUnsigned
         case _ where s.hasPrefix("decimal("):
             let numbers = s.dropFirst(8).dropLast().split(separator: ",").compactMap { Int($0) }
             self = .decimal(precision: numbers.first ?? 10, scale: numbers.count > 1 ? numbers[1] : 0)

@@ -225,6 +225,7 @@ extension ExecutionContext {
         if c.unique { flags |= ColumnFlag.uniqueKey | ColumnFlag.partKey }
         if c.autoIncrement { flags |= ColumnFlag.autoIncrement }
         if c.kind == .text { flags |= ColumnFlag.blob }
+        if c.kind.unsignedMax != nil { flags |= ColumnFlag.unsigned }
         if c.defaultValue == nil && c.notNull && !c.autoIncrement { flags |= ColumnFlag.noDefaultValue }
         var col = StoreColumn(name: name, type: c.wireType, length: c.wireLength, flags: flags, table: table, database: db, orgName: c.name,
                               decimals: c.kind == .double ? 31 : { if case .decimal(_, let s) = c.kind { return UInt8(clamping: s) }; return 0 }())

@@ -36,6 +36,23 @@ extension ExecutionContext {
             }
             guard range.contains(n) else { throw StoreError.outOfRange(c.name, row: row) }
             return .int(n)
+        case .intUnsigned, .bigintUnsigned, .tinyintUnsigned, .smallintUnsigned:
+            let exact: Decimal
+            switch v {
+            case .null: return .null
+            case .string(let s):
+                guard let parsed = ExactArithmetic.parse(s) else { throw StoreError.incorrectInteger(s, column: c.name, row: row) }
+                exact = parsed
+            case .double(let d):
+                guard let parsed = ExactArithmetic.exact(d) else { throw StoreError.outOfRange(c.name, row: row) }
+                exact = parsed
+            default: exact = ExactArithmetic.operand(v)?.value ?? 0
+            }
+            // -1 into an UNSIGNED column is out of range, as is anything past its maximum; 2.5 is stored as 3.
+            guard let u = ExactArithmetic.unsignedInteger(ExactArithmetic.rounded(exact, scale: 0)), u <= (c.kind.unsignedMax ?? 0) else {
+                throw StoreError.outOfRange(c.name, row: row)
+            }
+            return u <= UInt64(Int64.max) ? .int(Int64(u)) : .uint(u)
         case .varchar(let limit), .char(let limit):
             let s = v.text ?? ""
             if s.count > limit { throw StoreError.dataTooLong(c.name, row: row) }

@@ -574,7 +574,8 @@ struct Parser {
         }
         var def = ColumnDefinition(name: name, kind: kind)
         while true {
-            if accept("UNSIGNED") || accept("SIGNED") || accept("ZEROFILL") { continue }
+            if accept("UNSIGNED") { def.kind = def.kind.unsigned; continue }
+            if accept("SIGNED") || accept("ZEROFILL") { continue }
             if accept("NOT") { try expect("NULL"); def.notNull = true; continue }
             if accept("NULL") { continue }
             if accept("AUTO_INCREMENT") { def.autoIncrement = true; continue }

@@ -177,6 +177,7 @@ struct SelectStatement: Sendable, Equatable {
 
 enum ColumnKind: Sendable, Equatable {
     case int, bigint, tinyint, smallint
+    case intUnsigned, bigintUnsigned, tinyintUnsigned, smallintUnsigned
     case varchar(Int), char(Int)
     case text
     case datetime, timestamp, date
@@ -184,7 +185,29 @@ enum ColumnKind: Sendable, Equatable {
     /// DECIMAL(precision, scale): exact, rounded to `scale` digits when stored.
     case decimal(precision: Int, scale: Int)
 
-    var isInteger: Bool { [.int, .bigint, .tinyint, .smallint].contains(self) }
+    var isInteger: Bool { [.int, .bigint, .tinyint, .smallint].contains(self) || unsignedMax != nil }
+
+    /// The largest value of an UNSIGNED integer type; nil for every other type.
+    var unsignedMax: UInt64? {
+        switch self {
+        case .tinyintUnsigned: return 255
+        case .smallintUnsigned: return 65_535
+        case .intUnsigned: return 4_294_967_295
+        case .bigintUnsigned: return UInt64.max
+        default: return nil
+        }
+    }
+
+    /// `INT UNSIGNED` for `INT`; other types have no unsigned form here.
+    var unsigned: ColumnKind {
+        switch self {
+        case .int: return .intUnsigned
+        case .bigint: return .bigintUnsigned
+        case .tinyint: return .tinyintUnsigned
+        case .smallint: return .smallintUnsigned
+        default: return self
+        }
+    }
 
     var sqlName: String {
         switch self {
@@ -192,6 +215,10 @@ enum ColumnKind: Sendable, Equatable {
         case .bigint: return "bigint"
         case .tinyint: return "tinyint"
         case .smallint: return "smallint"
+        case .intUnsigned: return "int unsigned"
+        case .bigintUnsigned: return "bigint unsigned"
+        case .tinyintUnsigned: return "tinyint unsigned"
+        case .smallintUnsigned: return "smallint unsigned"
         case .varchar(let n): return "varchar(\(n))"
         case .char(let n): return "char(\(n))"
         case .text: return "text"
