@@ -190,6 +190,7 @@ struct Evaluator {
             if !args.isEmpty { return try arg(0) }
             return .int(session.lastInsertID)
         case "CONNECTION_ID": return .int(Int64(session.connectionID))
+        case "ROW_COUNT": return .int(session.rowCount)
         case "TRUTH": return try arg(0).truth.map { .int($0 ? 1 : 0) } ?? .null
         case "CONCAT":
             var s = ""
@@ -375,7 +376,7 @@ struct Evaluator {
     /// MySQL 8 built-ins the miniature leaves out: ERROR 1235 names them, where 1305 ("does not exist") would
     /// tell a learner that MySQL has no such function.
     static let mysqlFunctions: Set<String> = [
-        "ROW_COUNT", "FOUND_ROWS", "DATE_ADD", "DATE_SUB", "ADDDATE", "SUBDATE", "DATEDIFF", "TIMESTAMPDIFF", "TIMESTAMPADD",
+        "FOUND_ROWS", "DATE_ADD", "DATE_SUB", "ADDDATE", "SUBDATE", "DATEDIFF", "TIMESTAMPDIFF", "TIMESTAMPADD",
         "DATE_FORMAT", "STR_TO_DATE", "FROM_UNIXTIME", "DAYNAME", "DAYOFWEEK", "DAYOFYEAR", "WEEK", "WEEKDAY", "QUARTER",
         "MONTHNAME", "LAST_DAY", "MAKEDATE", "TIME", "TIME_TO_SEC", "SEC_TO_TIME", "EXTRACT", "CONVERT_TZ", "GROUP_CONCAT",
         "STD", "STDDEV", "VARIANCE", "BIT_AND", "BIT_OR", "JSON_OBJECT", "JSON_ARRAY", "JSON_EXTRACT", "MD5", "SHA1", "SHA2",

@@ -7,6 +7,8 @@ struct Session: Sendable {
     var account: Account
     var database: String?
     var lastInsertID: Int64 = 0
+    /// ROW_COUNT(): the rows the previous statement changed; -1 after a SELECT or an error, 0 after DDL.
+    var rowCount: Int64 = -1
     var userVariables: [String: SQLValue] = [:]
     /// The previous statement's notes, warnings or error, for SHOW WARNINGS.
     var lastWarnings: [StoreWarning] = []

@@ -66,7 +66,14 @@ final class StoreEngine: Sendable {
             var ctx = ExecutionContext(engine: self, state: st)
             // A statement that fails changes nothing: its working copy of the state is dropped (MySQL rolls the
             // statement back), also when the failure comes from the commit itself.
-            let executed = try ctx.run(parsed, session: &s)
+            let executed: Executed
+            do {
+                executed = try ctx.run(parsed, session: &s)
+            } catch {
+                s.rowCount = -1
+                throw error
+            }
+            s.rowCount = executed.result.columns.isEmpty ? Int64(executed.result.affectedRows) : -1
             st = ctx.state
             if dataLog.needsCheckpoint {
                 try? dataLog.checkpoint(DataLog.Snapshot(catalog: st.catalog, gtidExecuted: st.gtidExecuted.description, source: st.appliedSource))
