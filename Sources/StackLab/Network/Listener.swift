@@ -215,9 +215,15 @@ public struct ListenError: Error, Sendable, CustomStringConvertible {
     public var port: Int
     public var underlying: any Error
 
+    /// Another socket holds the address (EADDRINUSE).
+    public var isAddressInUse: Bool {
+        let text = "\(underlying)"
+        return text.contains("Address already in use") || text.contains("EADDRINUSE") || (underlying as? IOError)?.errnoCode == EADDRINUSE
+    }
+
     public var description: String {
         let text = "\(underlying)"
-        if text.contains("Address already in use") || text.contains("EADDRINUSE") || (underlying as? IOError)?.errnoCode == EADDRINUSE {
+        if isAddressInUse {
             return "cannot listen on \(host):\(port): the address is already in use (another stacklab, or another program). "
                 + "Stop it, or start this lab on other ports with --port-base N (every port of the lab moves up by N)."
         }

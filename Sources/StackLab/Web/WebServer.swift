@@ -71,15 +71,17 @@ public final class WebServer: LabProcess {
                 } : nil
                 for listen in server.listens {
                     let context = listen.ssl ? tls : nil
-                    // nginx's listen backlog on Linux: 511 (NGX_LISTEN_BACKLOG).
-                    try await runtime.listen(host: listen.host, configuredPort: listen.port, budgets: [budget], backlog: 511) { channel in
-                        if let context {
-                            do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) } catch {
-                                return channel.eventLoop.makeFailedFuture(error)
+                    try await bindRetrying(host: listen.host, port: listen.port) {
+                        // nginx's listen backlog on Linux: 511 (NGX_LISTEN_BACKLOG).
+                        try await runtime.listen(host: listen.host, configuredPort: listen.port, budgets: [budget], backlog: 511) { channel in
+                            if let context {
+                                do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) } catch {
+                                    return channel.eventLoop.makeFailedFuture(error)
+                                }
                             }
+                            return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil, limits: limits, policy: policy,
+                                                             budget: budget, number: numbers.wrappingIncrementThenLoad(ordering: .relaxed))
                         }
-                        return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil, limits: limits, policy: policy,
-                                                         budget: budget, number: numbers.wrappingIncrementThenLoad(ordering: .relaxed))
                     }
                 }
             }
@@ -102,6 +104,26 @@ public final class WebServer: LabProcess {
     }
 
     /// `2026/11/24 13:55:36 [error] 1234#1234: *7 connect() failed …`, when `error_log`'s level shows it.
+    /// A port still taken is tried five times, half a second apart, as nginx does (ngx_open_listening_sockets):
+    /// `[emerg] bind() to 127.0.1.11:8080 failed (98: Address already in use)` and `[notice] try again to bind()
+    /// after 500ms` each time, then `[emerg] still could not bind()`.
+    private func bindRetrying(host: String, port: Int, _ bind: () async throws -> Void) async throws {
+        var lastError: ListenError?
+        for _ in 1...5 {
+            do {
+                try await bind()
+                return
+            } catch let error as ListenError where error.isAddressInUse {
+                errorLog(level: "emerg", "bind() to \(host):\(port) failed (98: Address already in use)")
+                errorLog(level: "notice", "try again to bind() after 500ms")
+                lastError = error
+                try await Task.sleep(nanoseconds: 500_000_000)
+            }
+        }
+        errorLog(level: "emerg", "still could not bind()")
+        if let lastError { throw lastError }
+    }
+
     func errorLog(level: String, connection: Int? = nil, _ message: String) {
         guard NginxLogLevel.shows(level, at: config.errorLogLevel) else { return }
         let pid = runtime.pid
