@@ -114,9 +114,14 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
-        // What every test target shares: waiting for events, real programs run as children, the real binary in tmux.
+        // What every test target shares: waiting for events, real programs run as children, the real binary in tmux,
+        // raw client connections.
         .target(
             name: "StackLabTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Tests/StackLabTestSupport"
         ),
         .testTarget(

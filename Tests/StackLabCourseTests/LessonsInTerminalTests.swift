@@ -108,22 +108,22 @@ struct LearnerScreen {
     /// `foobar ●`, `foobar ● 2 problems`: the shell waits for a command.
     static func isPrompt(_ line: String) -> Bool { line.wholeMatch(of: #/[a-z0-9-]+ ●( \d+ problems?)?/#) != nil }
 
-    func waitFor(_ wanted: String, timeout: Double) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if text.contains(wanted) { return }
-            try? await Task.sleep(nanoseconds: 100_000_000)
+    /// Waits until `condition` holds of the pane (read every 100 ms: each read is a tmux process); a timeout says
+    /// what the pane shows.
+    func waitForScreen(_ what: String, timeout: Double, _ condition: () -> Bool) async throws {
+        do {
+            try await waitUntil(timeout: timeout, every: 0.1) { condition() }
+        } catch is WaitTimeout {
+            throw WaitTimeout(what: "\(what) in the terminal; it shows:\n\(tail)")
         }
-        throw WaitTimeout(what: "'\(wanted)' in the terminal; it shows:\n\(tail)")
+    }
+
+    func waitFor(_ wanted: String, timeout: Double) async throws {
+        try await waitForScreen("'\(wanted)'", timeout: timeout) { text.contains(wanted) }
     }
 
     func waitForLastLine(_ what: String, timeout: Double = 60, _ condition: (String) -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition(lastLine) { return }
-            try? await Task.sleep(nanoseconds: 100_000_000)
-        }
-        throw WaitTimeout(what: "\(what) in the terminal; it shows:\n\(tail)")
+        try await waitForScreen(what, timeout: timeout) { condition(lastLine) }
     }
 
     /// Types a command and waits until it has run: it shows after a prompt, and a new prompt waits below it.
@@ -132,11 +132,6 @@ struct LearnerScreen {
         let before = typed()
         try await waitForLastLine("a prompt before '\(command)'") { Self.isPrompt($0) }
         term.send(command, "Enter")
-        let deadline = Date().addingTimeInterval(200)
-        while Date() < deadline {
-            if typed() > before && Self.isPrompt(lastLine) { return }
-            try? await Task.sleep(nanoseconds: 100_000_000)
-        }
-        throw WaitTimeout(what: "'\(command)' to run in the terminal; it shows:\n\(tail)")
+        try await waitForScreen("'\(command)' to run", timeout: 200) { typed() > before && Self.isPrompt(lastLine) }
     }
 }

@@ -77,12 +77,15 @@ struct ShellLineFuzzTests {
     @MainActor
     static func run(_ line: String, in shell: Shell, patience: Duration = .seconds(2)) async -> Bool {
         let done = NIOLockedValueBox(false)
-        let watchdog = Task.detached {
-            try? await Task.sleep(for: patience)
-            // Ctrl-C, again every half second until the line has ended (for at most 20 s).
-            for _ in 0..<40 where !done.withLockedValue({ $0 }) {
+        let watchdog = Task.detached { @Sendable in
+            let ended = { done.withLockedValue { $0 } }
+            // The line gets `patience` to end by itself; then Ctrl-C, again every half second until it has (at
+            // most 20 s). The watchdog stops as soon as the line ends.
+            let seconds = Double(patience.components.seconds) + Double(patience.components.attoseconds) / 1e18
+            if (try? await waitUntil(timeout: seconds, every: 0.05) { ended() }) != nil { return }
+            for _ in 0..<40 where !ended() {
                 _ = shell.interrupt()
-                try? await Task.sleep(for: .milliseconds(500))
+                _ = try? await waitUntil(timeout: 0.5, every: 0.05) { ended() }
             }
         }
         let started = ContinuousClock.now

@@ -80,12 +80,11 @@ public struct TerminalSession: Sendable {
     /// Waits until the pane shows `text` (`count` times); generous deadlines, no fixed sleeps. Task.sleep, never
     /// Thread.sleep: a blocked cooperative thread would starve the other suites.
     public func waitFor(_ text: String, count: Int = 1, timeout: Double = 30) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if await screen().components(separatedBy: text).count - 1 >= count { return }
-            try? await Task.sleep(nanoseconds: 50_000_000)
+        do {
+            try await waitUntil(timeout: timeout, every: 0.05) { await screen().components(separatedBy: text).count - 1 >= count }
+        } catch is WaitTimeout {
+            throw WaitTimeout(what: "'\(text)'\(count > 1 ? " ×\(count)" : "") in the terminal; it shows:\n\(await screen())")
         }
-        throw WaitTimeout(what: "'\(text)'\(count > 1 ? " ×\(count)" : "") in the terminal; it shows:\n\(await screen())")
     }
 
     public func kill() { tmux(["kill-session", "-t", name]) }

@@ -70,6 +70,9 @@ public final class Listener: Sendable {
             throw PortPlanError(configured: configuredPort, offset: network.portOffset, what: "\(serverName) \(processName)".trimmingSpaces,
                                 largestBase: 65535 - configuredPort)
         }
+        // The last word on "loopback only", whatever a config file or a caller asked for: 0.0.0.0 (nginx's default
+        // `listen 8000`) or a public address never gets a socket.
+        guard ConfigText.isLoopback(host) else { throw ListenError(host: host, port: port, underlying: NotLoopback()) }
         let pauses = budgets.contains { $0.policy == .pauseAccepting }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(backlog))
@@ -208,6 +211,11 @@ private final class AdmissionHandler: ChannelInboundHandler {
         context.fireChannelRead(data)
         listener.pauseIfFull(context.channel)
     }
+}
+
+/// An address outside 127.0.0.0/8.
+struct NotLoopback: Error, CustomStringConvertible {
+    var description: String { "stacklab listens on loopback only (127.0.0.0/8), each server on its own address" }
 }
 
 public struct ListenError: Error, Sendable, CustomStringConvertible {

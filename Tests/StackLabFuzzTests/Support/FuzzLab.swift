@@ -57,12 +57,12 @@ struct FuzzLab {
 enum RawExchange {
     static func send(_ bytes: [UInt8], to host: String, port: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5),
                      halfClose: Bool = false) async throws -> [UInt8] {
-        let collected = NIOLockedValueBox<[UInt8]>([])
+        let collected = ReceivedBytes(closeWhenInputEnds: true)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(into: collected)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collected) }
             }
             .connect(host: host, port: port).get()
         let closeTimer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
@@ -72,22 +72,6 @@ enum RawExchange {
         if halfClose { try? await channel.close(mode: .output).get() }
         try? await channel.closeFuture.get()
         closeTimer.cancel()
-        return collected.withLockedValue { $0 }
-    }
-
-    private final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let into: NIOLockedValueBox<[UInt8]>
-        init(into: NIOLockedValueBox<[UInt8]>) { self.into = into }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = unwrapInboundIn(data)
-            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            into.withLockedValue { $0 += bytes.prefix(max(0, 1 << 20 - $0.count)) }
-        }
-        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if event as? ChannelEvent == .inputClosed { context.close(promise: nil) }
-            context.fireUserInboundEventTriggered(event)
-        }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+        return collected.bytes
     }
 }

@@ -2,30 +2,31 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import StackLabTestSupport
 
 /// A bare TCP connection to a server: the bytes it sends back and whether it has hung up, for tests of what a
 /// server does before (or instead of) any protocol.
 final class RawSocket: Sendable {
     let channel: Channel
-    private let received: NIOLockedValueBox<[UInt8]>
+    private let received: ReceivedBytes
 
-    private init(channel: Channel, received: NIOLockedValueBox<[UInt8]>) {
+    private init(channel: Channel, received: ReceivedBytes) {
         self.channel = channel
         self.received = received
     }
 
     static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawSocket {
-        let received = NIOLockedValueBox<[UInt8]>([])
+        let received = ReceivedBytes()
         let channel = try await ClientBootstrap(group: testGroup)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(into: received)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(received) }
             }
             .connect(host: host, port: port).get()
         return RawSocket(channel: channel, received: received)
     }
 
-    var bytes: [UInt8] { received.withLockedValue { $0 } }
+    var bytes: [UInt8] { received.bytes }
     var isOpen: Bool { channel.isActive }
 
     /// The first packet received: its sequence id and payload.
@@ -58,16 +59,4 @@ final class RawSocket: Sendable {
     }
 
     func close() { channel.close(promise: nil) }
-
-    private final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let into: NIOLockedValueBox<[UInt8]>
-        init(into: NIOLockedValueBox<[UInt8]>) { self.into = into }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = unwrapInboundIn(data)
-            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            into.withLockedValue { $0 += bytes.prefix(max(0, 1 << 20 - $0.count)) }
-        }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-    }
 }

@@ -61,15 +61,9 @@ final class RealMariaDB: Sendable {
         let watchdog = "\(server.map { "'\($0)'" }.joined(separator: " ")) & m=$!; while kill -0 \(getpid()) 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null; wait $m; rm -rf '\(dir)'"
         _ = try ChildProcess.start("/bin/sh", ["-c", watchdog])
         let real = RealMariaDB(port: port, socket: socket, directory: dir)
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if (try? real.runSQL("SELECT 1").status) == 0 {
-                _ = try real.runSQL("CREATE USER 'app'@'%' IDENTIFIED BY 'app'; CREATE DATABASE foobar; GRANT ALL ON foobar.* TO 'app'@'%'")
-                return real
-            }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        return nil
+        guard waitUntilBlocking(timeout: 60, { (try? real.runSQL("SELECT 1").status) == 0 }) else { return nil }
+        _ = try real.runSQL("CREATE USER 'app'@'%' IDENTIFIED BY 'app'; CREATE DATABASE foobar; GRANT ALL ON foobar.* TO 'app'@'%'")
+        return real
     }
 
     /// Runs statements as root over the socket, on a Dispatch thread (never block the tests' cooperative pool).

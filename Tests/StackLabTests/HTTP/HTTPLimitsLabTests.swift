@@ -58,49 +58,33 @@ struct PatchedLab {
 /// has closed it.
 final class RawClient: Sendable {
     let channel: Channel
-    private let box: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>
+    private let received: ReceivedBytes
 
-    private init(channel: Channel, box: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>) {
+    private init(channel: Channel, received: ReceivedBytes) {
         self.channel = channel
-        self.box = box
+        self.received = received
     }
 
     static func connect(_ address: (host: String, port: Int), group: EventLoopGroup) async throws -> RawClient {
-        let box = NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>(([], false))
+        let received = ReceivedBytes()
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(box: box)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(received) }
             }
             .connect(host: address.host, port: address.port).get()
-        return RawClient(channel: channel, box: box)
+        return RawClient(channel: channel, received: received)
     }
 
     func send(_ text: String) async throws {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
     }
 
-    var bytes: [UInt8] { box.withLockedValue { $0.bytes } }
+    var bytes: [UInt8] { received.bytes }
     var text: String { String(decoding: bytes, as: UTF8.self) }
-    var isClosed: Bool { box.withLockedValue { $0.closed } }
+    var isClosed: Bool { received.isClosed }
 
     func close() async { try? await channel.close() }
-
-    private final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let box: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>
-        init(box: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>) { self.box = box }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = unwrapInboundIn(data)
-            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            box.withLockedValue { $0.bytes += bytes }
-        }
-        func channelInactive(context: ChannelHandlerContext) {
-            box.withLockedValue { $0.closed = true }
-            context.fireChannelInactive()
-        }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
-    }
 }
 
 @Suite("Every HTTP hop's limits, on a running lab", .serialized)

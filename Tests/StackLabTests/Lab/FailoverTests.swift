@@ -63,6 +63,9 @@ struct FailoverTests {
     @Test func withoutRedispatchRequestsToTheDeadServerFailWith503UntilItIsDown() async throws {
         var builder = TestLabBuilder()
         builder.checkInter = 120_000   // slow checks: the server stays "UP" for the whole test, however slow the machine
+        // …but a server whose first check failed on a busy machine is rechecked at once until it is UP.
+        builder.fastInter = 200
+        builder.downInter = 200
         builder.retries = 1
         builder.timeoutConnect = 100
         let (lab, folder) = try await builder.start()

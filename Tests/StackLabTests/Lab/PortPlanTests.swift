@@ -33,6 +33,18 @@ import Testing
         #expect(!listener.isListening)
     }
 
+    /// Whatever asks for it, no socket listens outside 127.0.0.0/8 (the lab's files are refused earlier, with file:line).
+    @Test(arguments: ["0.0.0.0", "192.0.2.10", "::", "localhost"])
+    func aListenerRefusesAnAddressOutsideLoopback(host: String) async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let network = LabNetwork(servers: [("web-01", "127.0.1.11")], portOffset: 0)
+        let listener = Listener(host: host, port: 18_080, serverName: "web-01", processName: "nginx", group: group,
+                                network: network, faults: FaultSwitch()) { $0.eventLoop.makeSucceededVoidFuture() }
+        let error = await #expect(throws: ListenError.self) { try await listener.start() }
+        #expect(error?.description == "cannot listen on \(host):18080: stacklab listens on loopback only (127.0.0.0/8), each server on its own address")
+        #expect(!listener.isListening)
+    }
+
     @Test func aDialerRefusesAPortPast65535() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let network = LabNetwork(servers: [("web-01", "127.0.1.11")], portOffset: 50_000)

@@ -34,6 +34,9 @@ func makeLabFolder(_ name: String = "stacklab-test") -> String {
 /// The foobar design built in code: lb-01 in front of web-01 and web-02 (nginx + gunicorn each), with knobs tests turn.
 struct TestLabBuilder {
     var checkInter = 1000
+    /// HAProxy's `fastinter` and `downinter` (checks while a server changes state and while it is DOWN); nil: inter.
+    var fastInter: Int? = nil
+    var downInter: Int? = nil
     /// Generous, so a busy CI machine does not fail a check by accident.
     var timeoutCheck = 3000
     var fall = 3
@@ -56,8 +59,8 @@ struct TestLabBuilder {
             Topology.Server(name: "web-02", address: "127.0.1.12", processes: [.nginx, .gunicorn]),
         ]
         let backendServers = [("web-01", "127.0.1.11"), ("web-02", "127.0.1.12")].enumerated().map { index, server in
-            HAProxyConfig.Server(name: server.0, host: server.1, port: 8080, check: true, inter: checkInter, fall: fall, rise: rise,
-                                 weight: weights[index], backup: backup[index])
+            HAProxyConfig.Server(name: server.0, host: server.1, port: 8080, check: true, inter: checkInter, fastinter: fastInter,
+                                 downinter: downInter, fall: fall, rise: rise, weight: weights[index], backup: backup[index])
         }
         let haproxy = HAProxyConfig(
             frontends: [HAProxyConfig.Frontend(name: "www", binds: [HAProxyConfig.Bind(host: "127.0.1.1", port: 8080)], defaultBackend: "web",
