@@ -76,6 +76,26 @@ struct ReplicationTests {
         #expect(try await pair.replica.sql("SHOW REPLICA STATUS").value("Connect_Retry") == "5")
         await pair.stop()
     }
+
+    /// The lab boots its stores side by side: a replica whose primary does not listen yet must not spend its first
+    /// attempt on it (refused, then Connect_Retry's 60 s). Held at boot, it dials once released.
+    @Test func aReplicaHeldAtBootDialsItsSourceOnceReleased() async throws {
+        let first = try await TestServer.start(name: "web-01", serverID: 1)
+        let port = first.port, data = first.settings.dataDirectory
+        await first.stop()
+        let replica = try await TestServer.start(name: "web-02", serverID: 2, holdReplicaDials: true) { s in
+            s.initStatements += [
+                "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=\(port), SOURCE_USER='repl', SOURCE_PASSWORD='repl', SOURCE_CONNECT_RETRY=60",
+                "START REPLICA",
+            ]
+        }
+        let primary = try await TestServer.start(name: "web-01", serverID: 1, port: port, dataDirectory: data)
+        replica.store.releaseReplicaDials()
+        try await waitUntil(timeout: 30, "the replica's first dial to reach its primary") { replica.store.status.replica?.ioRunning == .yes }
+        #expect(!replica.logLines.all.contains { $0.contains("MY-010584") })
+        await replica.stop()
+        await primary.stop()
+    }
 }
 
 @Suite("Process list")

@@ -110,7 +110,12 @@ public final class Lab: Sendable {
         lab.mintedTLSFiles.withLockedValue { $0 = minted }
         do {
             // Stores first (the apps connect to them), then the HTTP processes, each group at once.
+            // Every store listens before any replica dials its source: a replica that dialled a primary still
+            // starting would be refused and wait Connect_Retry (60 s) before its next attempt.
+            for store in lab.stores { store.holdReplicaDialsForBoot() }
+            defer { for store in lab.stores { store.releaseReplicaDialsAfterBoot() } }
             try await lab.startAll(processes.filter { $0.kind == .mysql })
+            for store in lab.stores { store.releaseReplicaDialsAfterBoot() }
             await lab.waitForReplicasToCatchUp(timeout: .seconds(3))
             try await lab.startAll(processes.filter { $0.kind != .mysql })
         } catch {

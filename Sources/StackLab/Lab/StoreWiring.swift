@@ -13,6 +13,8 @@ public final class StoreProcess: LabProcess {
     public let config: MySQLConfig
     public let settings: StoreSettings
     private let current: NIOLockedValueBoxStore
+    /// Set while the lab boots every store at once: replicas dial their source only once all of them listen.
+    private let bootHold = NIOLockedValueBox(false)
 
     init(config: MySQLConfig, settings: StoreSettings, runtime: ProcessRuntime) {
         self.config = config
@@ -28,6 +30,7 @@ public final class StoreProcess: LabProcess {
         let log = runtime.log
         let store = MySQLStore(settings: settings, group: runtime.group, dial: storeDialer(runtime.dialer, group: runtime.group),
                                log: { line in log.append(line) })
+        if bootHold.withLockedValue({ $0 }) { store.holdReplicaDials() }
         try await store.start()
         do {
             try await runtime.listen(host: config.bindAddress, configuredPort: config.port) { channel in
@@ -40,6 +43,13 @@ public final class StoreProcess: LabProcess {
         }
         current.set(store)
         runtime.markRunning()
+    }
+
+    /// The lab's boot: hold replica dials of the stores about to start, then let them dial once all listen.
+    func holdReplicaDialsForBoot() { bootHold.withLockedValue { $0 = true } }
+    func releaseReplicaDialsAfterBoot() {
+        bootHold.withLockedValue { $0 = false }
+        store?.releaseReplicaDials()
     }
 
     public func halt(graceful: Bool) async {

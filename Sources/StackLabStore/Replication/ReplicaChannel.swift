@@ -208,6 +208,7 @@ final class ReplicaChannel: Sendable {
     private func isCurrentIO(_ g: Int) -> Bool { runtime.withLockedValue { $0.ioGeneration == g } }
 
     private func receiverLoop(generation: Int) async {
+        await store.replicaDialAllowed()
         while isCurrentIO(generation), !Task.isCancelled {
             let config = runtime.withLockedValue { $0.config }
             let source = "\(config.user)@\(config.host):\(config.port)"

@@ -52,6 +52,9 @@ public final class MySQLStore: Sendable {
         var abortedClients = 0
         var abortedConnects = 0
         var connectionErrorsMaxConnections = 0
+        /// While the lab boots its stores side by side, a replica's receiver waits to dial until every store
+        /// listens (otherwise its first attempt may meet a primary that is still starting, and wait Connect_Retry).
+        var replicaDialHeld = false
     }
 
     private let runtime: NIOLockedValueBox<Runtime>
@@ -98,6 +101,17 @@ public final class MySQLStore: Sendable {
     }
 
     // MARK: - Lifecycle
+
+    /// Replica receivers started from now on wait before their first dial until `releaseReplicaDials()`.
+    public func holdReplicaDials() { runtime.withLockedValue { $0.replicaDialHeld = true } }
+    public func releaseReplicaDials() { runtime.withLockedValue { $0.replicaDialHeld = false } }
+
+    /// Returns once replica dials are allowed (at once, but for a boot in progress), or when the task is cancelled.
+    func replicaDialAllowed() async {
+        while runtime.withLockedValue({ $0.replicaDialHeld }), !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+    }
 
     /// Opens (or creates) the data directory, recovers committed transactions, runs the init statements on
     /// first start, and restarts replication if it was running.

@@ -31,7 +31,7 @@ final class TestServer: Sendable {
 
     /// Starts a store; `port` 0 picks a free one (read back), a fixed port restarts on the same address.
     static func start(name: String = "web-01", serverID: Int = 1, port: Int = 0, dataDirectory: String? = nil,
-                      configure: (inout StoreSettings) -> Void = { _ in }) async throws -> TestServer {
+                      holdReplicaDials: Bool = false, configure: (inout StoreSettings) -> Void = { _ in }) async throws -> TestServer {
         var settings = StoreSettings(serverName: name, serverID: serverID, host: "127.0.0.1", port: port,
                                      dataDirectory: dataDirectory ?? temporaryDirectory(name))
         settings.users = [StoreUser(name: "app", host: "%", password: "app"), StoreUser(name: "repl", host: "%", password: "repl")]
@@ -50,6 +50,7 @@ final class TestServer: Sendable {
         settings.port = actualPort
         let store = MySQLStore(settings: settings, group: testGroup, dial: StoreDialers.direct(group: testGroup), log: { log.append($0) })
         storeBox.value = store
+        if holdReplicaDials { store.holdReplicaDials() }
         try await store.start()
         return TestServer(store: store, listener: listener, port: actualPort, settings: settings, log: log)
     }
