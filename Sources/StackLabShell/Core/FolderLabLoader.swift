@@ -2,12 +2,20 @@ import Foundation
 import StackLab
 
 /// Loads labs from folders with the config parsers; a built-in lab is first copied fresh into the state folder,
-/// because a running lab writes logs and data next to its configs.
+/// because a running lab writes logs and data next to its configs. A lab of your own (an exercise's folder, one
+/// from `lab init`) is read where it is and writes its logs and data under the state folder, never beside your
+/// files.
 public struct FolderLabLoader: LabLoader {
     public init() {}
 
     public func load(_ source: LabSource) throws -> LabDefinition {
-        if let name = source.builtIn {
+        guard let name = source.builtIn else {
+            var definition = try LabDefinition.load(directory: source.directory)
+            // A folder stacklab keeps under the state folder itself (a lesson's version of the lab) writes in place.
+            if !StatePaths.holds(source.directory) { definition.stateDirectory = StatePaths.labState(source.directory) }
+            return definition
+        }
+        do {
             let fm = FileManager.default
             if fm.fileExists(atPath: source.directory) {
                 do { try fm.removeItem(atPath: source.directory) } catch {
@@ -40,5 +48,26 @@ public enum StatePaths {
     /// The folder a built-in lab runs from (`…/run/foobar`), replaced at each start.
     public static func builtInRun(_ name: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         root(environment: environment) + "/run/" + name
+    }
+
+    /// Where a lab folder of the learner's writes its logs and store data (`…/labs/02-failover-1c9a4e07/web-01/logs`):
+    /// the folder's name and a digest of its path, so two folders of one name keep apart, and the same folder finds
+    /// its data again at the next start.
+    public static func labState(_ directory: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let path = URL(fileURLWithPath: directory).standardizedFileURL.path
+        var digest: UInt32 = 2_166_136_261   // FNV-1a: stable from run to run, unlike Swift's seeded Hasher
+        for byte in path.utf8 { digest = (digest ^ UInt32(byte)) &* 16_777_619 }
+        let name = (path as NSString).lastPathComponent
+        return root(environment: environment) + "/labs/" + (name.isEmpty || name == "/" ? "lab" : name) + "-" + String(format: "%08x", digest)
+    }
+
+    /// Whether `path` is inside the state folder.
+    public static func holds(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        URL(fileURLWithPath: path).standardizedFileURL.path.hasPrefix(URL(fileURLWithPath: root(environment: environment)).standardizedFileURL.path + "/")
+    }
+
+    /// The start of the folder a lesson's `apply` runs its version of the lab from (`…/run/lesson-health-checks-…`).
+    public static func lessonRun(_ lesson: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        root(environment: environment) + "/run/lesson-" + lesson
     }
 }
