@@ -2,17 +2,16 @@ import Foundation
 import StackLab
 
 /// Loads labs from folders with the config parsers; a built-in lab is first copied fresh into the state folder,
-/// because a running lab writes logs and data next to its configs. A lab of your own (an exercise's folder, one
-/// from `lab init`) is read where it is and writes its logs and data under the state folder, never beside your
-/// files.
+/// because a running lab writes logs and data next to its configs. An exercise's folder (it holds exercise.json:
+/// the learner's work, graded from its files) is read where it is and writes its logs and data under the state
+/// folder, never beside the learner's files.
 public struct FolderLabLoader: LabLoader {
     public init() {}
 
     public func load(_ source: LabSource) throws -> LabDefinition {
         guard let name = source.builtIn else {
             var definition = try LabDefinition.load(directory: source.directory)
-            // A folder stacklab keeps under the state folder itself (a lesson's version of the lab) writes in place.
-            if !StatePaths.holds(source.directory) { definition.stateDirectory = StatePaths.labState(source.directory) }
+            if Self.isExerciseFolder(source.directory) { definition.stateDirectory = StatePaths.labState(source.directory) }
             return definition
         }
         do {
@@ -25,6 +24,10 @@ public struct FolderLabLoader: LabLoader {
             try LabDefinition.writeBuiltIn(named: name, to: source.directory)
         }
         return try LabDefinition.load(directory: source.directory)
+    }
+
+    static func isExerciseFolder(_ directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("exercise.json"))
     }
 
     public func writeStarter(to directory: String) throws {
@@ -50,7 +53,7 @@ public enum StatePaths {
         root(environment: environment) + "/run/" + name
     }
 
-    /// Where a lab folder of the learner's writes its logs and store data (`…/labs/02-failover-1c9a4e07/web-01/logs`):
+    /// Where an exercise folder's lab writes its logs and store data (`…/labs/02-failover-1c9a4e07/web-01/logs`):
     /// the folder's name and a digest of its path, so two folders of one name keep apart, and the same folder finds
     /// its data again at the next start.
     public static func labState(_ directory: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -59,11 +62,6 @@ public enum StatePaths {
         for byte in path.utf8 { digest = (digest ^ UInt32(byte)) &* 16_777_619 }
         let name = (path as NSString).lastPathComponent
         return root(environment: environment) + "/labs/" + (name.isEmpty || name == "/" ? "lab" : name) + "-" + String(format: "%08x", digest)
-    }
-
-    /// Whether `path` is inside the state folder.
-    public static func holds(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
-        URL(fileURLWithPath: path).standardizedFileURL.path.hasPrefix(URL(fileURLWithPath: root(environment: environment)).standardizedFileURL.path + "/")
     }
 
     /// The start of the folder a lesson's `apply` runs its version of the lab from (`…/run/lesson-health-checks-…`).
