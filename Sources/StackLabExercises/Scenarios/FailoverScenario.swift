@@ -72,8 +72,8 @@ struct FailoverScenario: Scenario {
                 let failed = all.filter { $0.1.failed }
                 let slow = after.map(\.1.elapsed).max() ?? 0
                 if failed.isEmpty {
-                    return .pass("\(all.count) requests, \(after.count) of them after web-01 was killed: none failed "
-                        + "(the slowest took \(milliseconds(slow)))")
+                    return .pass("\(all.count) requests, \(after.count) of them after web-01 was killed: none failed; the limit is 0. "
+                        + "The slowest took \(milliseconds(slow)).")
                 }
                 return .fail("\(failed.count) of \(after.count) requests failed after web-01 was killed (\(tally(failed.map(\.1.word)))); "
                     + "the limit is 0. The slowest took \(milliseconds(slow)).")
