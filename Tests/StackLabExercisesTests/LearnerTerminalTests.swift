@@ -145,6 +145,10 @@ struct ClassGradingTests {
         #expect(result.stderr.contains("say which exercise: a number (stacklab grade 2) or a folder (stacklab grade DIR); "
             + "'stacklab -c exercises' lists them"), "\(result.stderr)")
         #expect(!result.stderr.contains("OPTIONS:"), "no whole help: \(result.stderr)")
+        let lesson = try await ChildProcess.run(LearnerTerminal.binary, ["lesson"], environment: environment)
+        #expect(lesson.termination == .exited(64) && lesson.stderr.contains("say which lesson, e.g. stacklab lesson 1 (lessons: 1 tour,"),
+                "\(lesson.stderr)")
+        #expect(!lesson.stderr.contains("Help:"), "no parser help: \(lesson.stderr)")
         let verb = try await ChildProcess.run(LearnerTerminal.binary, ["exercise", "1"], environment: environment)
         #expect(verb.termination == .exited(64))
         #expect(verb.stderr.contains("stacklab: 'exercise' is a command of the shell: stacklab -c \"exercise 1\" runs it and leaves"), "\(verb.stderr)")
