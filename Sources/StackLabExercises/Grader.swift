@@ -172,6 +172,9 @@ public struct Grader: Sendable {
             for item in old { try? fm.removeItem(atPath: (parent as NSString).appendingPathComponent(item)) }
         case .folder(let folder):
             run = URL(fileURLWithPath: (folder as NSString).expandingTildeInPath).standardizedFileURL.path
+            guard run != source.path, !source.path.hasPrefix(run + "/") else {
+                throw GradeError("the run would be kept in \(run), the graded folder itself: choose another folder for the runs")
+            }
             if fm.fileExists(atPath: run) {
                 // Only a run kept before is replaced: never a folder of someone's files.
                 guard isKeptRun(run) else { throw GradeError("\(run) exists and is not a kept run: choose another folder for the runs") }
