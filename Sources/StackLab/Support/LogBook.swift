@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 /// file on disk in the lab folder, written in batches so that logging never blocks a request.
 public final class LogBook: Sendable {
     public let name: String
-    /// The file on disk the lines also go to, when there is one.
+    /// The file the lines also go to, if any.
     public let file: String?
     private let capacity: Int
     private let state: NIOLockedValueBox<State>
