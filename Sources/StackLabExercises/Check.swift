@@ -8,6 +8,9 @@ public enum CheckOutcome: Sendable, Equatable {
     /// The check could not run (what stacklab lacks, or an earlier failure it depends on).
     case skip(String)
 
+    /// A pass or a fail with the same words: what was measured and its limit.
+    public init(passed: Bool, _ message: String) { self = passed ? .pass(message) : .fail(message) }
+
     public var message: String {
         switch self {
         case .pass(let m), .fail(let m), .skip(let m): m

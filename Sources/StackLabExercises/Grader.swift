@@ -11,17 +11,33 @@ import StackLab
 /// print(report.render())
 /// ```
 public struct Grader: Sendable {
-    /// The lab's port offset; nil takes the next of `GradingPorts`.
-    public var portOffset: Int?
-    /// Where to keep each run's folder (the lab as graded, its logs, the report), with a `latest` link per exercise;
-    /// nil grades in a temporary folder and removes it.
-    public var runsDirectory: String?
+    /// Where a graded run is kept.
+    public enum RunKeeping: Sendable, Equatable {
+        /// In a temporary folder, removed when grading ends.
+        case none
+        /// In `DIRECTORY/NN-name/TIMESTAMP`, the last few per exercise, behind a `latest` link (a learner's history).
+        case history(String)
+        /// In exactly this folder (a class's `--runs DIR/ann`); a run kept there before is replaced.
+        case folder(String)
+    }
+
+    /// The first port offset to try; nil takes the next of `GradingPorts`. Either way a port another program holds
+    /// moves the lab 100 up, a few times.
+    public var portBase: Int?
+    public var keeping: RunKeeping
     /// Runs kept per exercise.
     public static let keptRuns = 5
+    /// The file a kept run's report is written to (it also marks a folder as a kept run).
+    public static let reportFile = "grade.txt"
 
-    public init(portOffset: Int? = nil, runsDirectory: String? = nil) {
-        self.portOffset = portOffset
-        self.runsDirectory = runsDirectory
+    public init(portBase: Int? = nil, keeping: RunKeeping = .none) {
+        self.portBase = portBase
+        self.keeping = keeping
+    }
+
+    /// Keeps each run in `runsDirectory` (`.history`); nil keeps none.
+    public init(portBase: Int? = nil, runsDirectory: String?) {
+        self.init(portBase: portBase, keeping: runsDirectory.map { .history($0) } ?? .none)
     }
 
     public static let loadCheckName = "the lab loads and starts"
@@ -49,18 +65,19 @@ public struct Grader: Sendable {
         // A copy of the learner's folder: the lab writes data/ and logs/ into its folder.
         let run: String
         do {
-            run = try Self.copyForGrading(directory, exercise: exercise, runs: runsDirectory)
+            run = try Self.copyForGrading(directory, exercise: exercise, keeping: keeping)
         } catch {
             record(CheckResult(name: Self.loadCheckName, points: 1, status: .failed, message: "\(error)", seconds: 0))
             skipRest("not run: the lab did not load")
             return finish()
         }
-        if runsDirectory != nil { report.runFolder = run }
+        let keeps = keeping != .none
+        if keeps { report.runFolder = run }
         defer {
-            if runsDirectory == nil {
-                try? FileManager.default.removeItem(atPath: run)
+            if keeps {
+                try? report.render().write(toFile: (run as NSString).appendingPathComponent(Self.reportFile), atomically: true, encoding: .utf8)
             } else {
-                try? report.render().write(toFile: (run as NSString).appendingPathComponent("grade.txt"), atomically: true, encoding: .utf8)
+                try? FileManager.default.removeItem(atPath: run)
             }
         }
 
@@ -102,40 +119,47 @@ public struct Grader: Sendable {
             }
         }
         await context.stop()
-        if runsDirectory != nil { Self.saveLogs(of: lab, in: run) }
         await lab.shutdown()
+        if keeps { Self.gatherLogs(of: lab, in: run) }
         return finish()
     }
 
-    /// Starts the lab on the chosen offset; with automatic offsets, a port another program holds (a learner's
-    /// second shell, a grade running beside this one) moves the lab to the next offset, a few times.
+    /// Starts the lab on the chosen offset; a port another program holds (a learner's second shell, a grade running
+    /// beside this one) moves the lab to the next offset, a few times.
     private func startLab(_ definition: LabDefinition) async throws -> Lab {
-        if let portOffset { return try await Lab.start(definition, options: LabOptions(portOffset: portOffset, threads: 2)) }
         var attempt = 0
         while true {
+            let offset = portBase.map { $0 + attempt * 100 } ?? GradingPorts.offset()
             attempt += 1
             do {
-                return try await Lab.start(definition, options: LabOptions(portOffset: GradingPorts.offset(), threads: 2))
+                return try await Lab.start(definition, options: LabOptions(portOffset: offset, threads: 2))
             } catch where attempt < 5 && "\(error)".contains("already in use") {
                 continue
             }
         }
     }
 
-    /// Copies the lab files of `directory` to a new temporary folder, leaving out what a lab writes (data/, logs/).
-    static func copyForGrading(_ directory: String, exercise: Exercise, runs: String? = nil) throws -> String {
+    /// Copies the lab files of `directory` to the run's folder, leaving out what a lab writes (data/, logs/).
+    static func copyForGrading(_ directory: String, exercise: Exercise, keeping: RunKeeping = .none) throws -> String {
         let fm = FileManager.default
         let source = URL(fileURLWithPath: (directory as NSString).expandingTildeInPath).standardizedFileURL
         var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: source.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard fm.fileExists(atPath: source.path, isDirectory: &isDirectory) else {
             throw GradeError("there is no folder \(source.path) — 'exercise \(exercise.number)' writes the starter files there")
         }
+        guard isDirectory.boolValue else { throw GradeError("\(source.path) is a file, not an exercise's folder") }
+        guard fm.isReadableFile(atPath: source.path), fm.isExecutableFile(atPath: source.path) else {
+            throw GradeError("cannot read the folder \(source.path) (permission denied)")
+        }
         let run: String
-        if let runs {
+        var runs: String?
+        switch keeping {
+        case .history(let directory):
+            runs = directory
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.dateFormat = "yyyyMMdd-HHmmss"
-            let parent = (runs as NSString).appendingPathComponent(exercise.id)
+            let parent = (directory as NSString).appendingPathComponent(exercise.id)
             var name = formatter.string(from: Date())
             if fm.fileExists(atPath: (parent as NSString).appendingPathComponent(name)) { name += "-\(UUID().uuidString.prefix(4))" }
             run = (parent as NSString).appendingPathComponent(name)
@@ -146,24 +170,70 @@ public struct Grader: Sendable {
             // Keep the last few runs.
             let old = ((try? fm.contentsOfDirectory(atPath: parent)) ?? []).filter { $0 != "latest" }.sorted().dropLast(keptRuns)
             for item in old { try? fm.removeItem(atPath: (parent as NSString).appendingPathComponent(item)) }
-        } else {
+        case .folder(let folder):
+            run = URL(fileURLWithPath: (folder as NSString).expandingTildeInPath).standardizedFileURL.path
+            guard run != source.path, !source.path.hasPrefix(run + "/") else {
+                throw GradeError("the run would be kept in \(run), the graded folder itself: choose another folder for the runs")
+            }
+            if fm.fileExists(atPath: run) {
+                // Only a run kept before is replaced: never a folder of someone's files.
+                guard isKeptRun(run) else { throw GradeError("\(run) exists and is not a kept run: choose another folder for the runs") }
+                try fm.removeItem(atPath: run)
+            }
+            try fm.createDirectory(atPath: run, withIntermediateDirectories: true)
+        case .none:
             run = NSTemporaryDirectory() + "stacklab-grade-\(exercise.id)-\(UUID().uuidString.prefix(8))"
             try fm.createDirectory(atPath: run, withIntermediateDirectories: true)
         }
         // Never the run folders themselves (a state folder inside the graded one would copy itself forever).
         let keep = [run, runs].compactMap { $0.map { URL(fileURLWithPath: $0).standardizedFileURL.path } }
-        try copyTree(source.path, to: run, skipping: ["data", "logs", ".git"], excluding: Set(keep))
+        do {
+            try copyTree(source.path, to: run, skipping: ["data", "logs", ".git"], excluding: Set(keep))
+        } catch {
+            throw GradeError("cannot copy \(source.path) to grade it: \((error as NSError).localizedDescription)")
+        }
         return run
     }
 
-    /// Every process's log (HAProxy's, gunicorn's … kept in memory) into the run's `logs/` folder.
-    static func saveLogs(of lab: Lab, in run: String) {
+    /// A folder the grader kept a run in (it holds the report), or an empty one.
+    public static func isKeptRun(_ folder: String) -> Bool {
+        let fm = FileManager.default
+        return fm.fileExists(atPath: (folder as NSString).appendingPathComponent(reportFile))
+            || (try? fm.contentsOfDirectory(atPath: folder).isEmpty) == true
+    }
+
+    /// Every process's logs in the run's `logs/` folder, one file per log named for its process
+    /// (`lb-01-haproxy.log`, `web-01-nginx-access.log`): a log the lab wrote to a file in the run is moved there
+    /// whole, a log kept in memory is written out.
+    static func gatherLogs(of lab: Lab, in run: String) {
+        let fm = FileManager.default
         let folder = (run as NSString).appendingPathComponent("logs")
-        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try? fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let root = URL(fileURLWithPath: run).standardizedFileURL.path + "/"
+        var moved: Set<String> = []
         for process in lab.processes {
-            let text = process.log.tail().joined(separator: "\n")
-            let file = (folder as NSString).appendingPathComponent("\(process.serverName)-\(process.kind.rawValue).log")
-            try? (text.isEmpty ? "" : text + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            for (stream, book) in process.logBooks {
+                let name = "\(process.serverName)-\(process.kind.rawValue)" + (stream.map { "-\($0)" } ?? "") + ".log"
+                let destination = (folder as NSString).appendingPathComponent(name)
+                if let file = book.file.map({ URL(fileURLWithPath: $0).standardizedFileURL.path }), fm.fileExists(atPath: file) {
+                    // Two logs sharing one file (gunicorn's accesslog and errorlog alike) are that file once.
+                    if moved.contains(file) { continue }
+                    moved.insert(file)
+                    if file.hasPrefix(root) {
+                        try? fm.moveItem(atPath: file, toPath: destination)
+                    } else {
+                        try? fm.copyItem(atPath: file, toPath: destination)
+                    }
+                    continue
+                }
+                let text = book.tail().joined(separator: "\n")
+                try? (text.isEmpty ? "" : text + "\n").write(toFile: destination, atomically: true, encoding: .utf8)
+            }
+        }
+        // The servers' own logs/ folders, left empty by the move.
+        for server in lab.topology.servers {
+            let logs = (run as NSString).appendingPathComponent(server.name + "/logs")
+            if (try? fm.contentsOfDirectory(atPath: logs).isEmpty) == true { try? fm.removeItem(atPath: logs) }
         }
     }
 

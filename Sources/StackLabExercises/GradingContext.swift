@@ -96,3 +96,6 @@ func tally(_ words: [String]) -> String {
 }
 
 func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
+
+/// "1004 ms": for latencies near a bound in seconds, where "1.00 s" would hide which side of it they are.
+func milliseconds(_ value: Double) -> String { "\(Int((value * 1000).rounded())) ms" }

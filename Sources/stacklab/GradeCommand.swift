@@ -2,41 +2,62 @@ import ArgumentParser
 import Foundation
 import StackLabExercises
 
-/// `stacklab grade N|DIR [--watch]`: grades an exercise from the command line. Exit status 0 only when every check
-/// passes.
+/// `stacklab grade N|DIR [--watch]`, or a class's folders into a CSV: grades an exercise from the command line. Exit
+/// status 0 only when every check passes.
 struct GradeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grade",
         abstract: "Grade an exercise: N (your copy from 'exercise N') or DIR (a folder holding an exercise's files), or a class's folders into a CSV.",
         discussion: """
         The grader boots a lab from the files on its own ports, sends traffic, breaks things and checks what the
-        visitors saw. Exit status 0 only when every check passes.
+        visitors saw. Exit status 0 only when every check passes. Only grading your own copy (N, or the folder
+        'exercise N' wrote) counts for your progress.
 
         Examples:
           stacklab grade 1
           stacklab grade ~/stacklab-exercises/02-failover --watch
-          stacklab grade --csv class.csv ~/class/*/02-failover
+          stacklab grade --csv class.csv --runs class-runs ~/class/*/02-failover
+          stacklab grade --port-base 30000 --csv class.csv ~/class/*/02-failover
         """)
 
-    @Argument(help: "An exercise number or name, or a folder with an exercise's files (exercise.json); several folders with --csv.")
+    @Argument(help: "An exercise number or name, or a folder with an exercise's files (exercise.json); several folders with --csv. None: the folder you are in.")
     var targets: [String] = []
     @Flag(help: "Grade again every time a file in the folder is saved (Ctrl-C to stop).") var watch = false
     @Option(help: "Grade every folder given and write one CSV row per folder (an instructor's class).") var csv: String?
     @Option(help: "Which exercise the folder holds, when it has no exercise.json (number or name).") var exercise: String?
+    @Option(name: .long, help: "Put the graders' labs on ports moved up by N (another grader on this machine: give each its own N).")
+    var portBase: Int?
+    @Option(help: "Keep each folder's run (the lab as graded, its logs, grade.txt) in DIR, one folder per student.") var runs: String?
 
     func validate() throws {
-        if targets.isEmpty { throw ValidationError("say which exercise: a number (stacklab grade 2) or a folder (stacklab grade DIR)") }
-        if targets.count > 1 && csv == nil { throw ValidationError("several folders are graded into a CSV: add --csv FILE") }
-        if watch && (targets.count > 1 || csv != nil) { throw ValidationError("--watch grades one folder") }
+        if targets.isEmpty && !FileManager.default.fileExists(atPath: "exercise.json") {
+            throw ValidationError("say which exercise: a number (stacklab grade 2) or a folder (stacklab grade DIR); "
+                + "'stacklab -c exercises' lists them")
+        }
+        if targets.count > 1 && csv == nil {
+            throw ValidationError("several folders are graded into a CSV: add --csv FILE (stacklab grade --csv class.csv DIR…)")
+        }
+        if watch && (targets.count > 1 || csv != nil) { throw ValidationError("--watch grades one folder: stacklab grade DIR --watch") }
+        if let portBase, !LabChoice.portBases.contains(portBase) {
+            throw ValidationError("--port-base must be between \(LabChoice.portBases.lowerBound) and \(LabChoice.portBases.upperBound)")
+        }
     }
 
     func run() async throws {
         let workspace = ExerciseWorkspace.default()
+        // No target: the exercise folder you are in.
+        let targets = self.targets.isEmpty ? ["."] : self.targets
+        if let runs { try prepareRuns(runs) }
         if let csv {
-            try await gradeClass(into: csv, workspace: workspace)
+            try await gradeClass(targets, into: csv, workspace: workspace)
             return
         }
         let (exercise, folder) = try resolve(targets[0], workspace: workspace)
+        // Someone else's folder (a student's, a copy) is graded without touching your progress.
+        let own = Self.samePath(folder, workspace.folder(for: exercise))
+        let keeping: Grader.RunKeeping = runs.map { .folder(($0 as NSString).appendingPathComponent(ClassGrade.runNames(for: [folder])[0])) }
+            ?? .history(workspace.runsDirectory)
+        let grader = Grader(portBase: portBase, keeping: keeping)
         let style = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         let paint: @Sendable (CheckResult.Status, String) -> String = { status, text in
             guard style else { return text }
@@ -51,11 +72,11 @@ struct GradeCommand: AsyncParsableCommand {
             say("grading \(folder) …")
             say("Exercise \(exercise.number): \(exercise.title)")
             // Each check's line as soon as it is known.
-            let report = await Grader(runsDirectory: workspace.runsDirectory).grade(exercise, directory: folder) { result in
+            let report = await grader.grade(exercise, directory: folder) { result in
                 say(GradeReport.render(result, color: paint))
             }
             say(report.renderScore(color: paint), terminator: "")
-            try? workspace.update { $0.note(report) }
+            if own { try? workspace.update { $0.note(report) } }
             return report
         }
         var report = await gradeOnce()
@@ -83,54 +104,104 @@ struct GradeCommand: AsyncParsableCommand {
         if !report.passed { throw ExitCode(1) }
     }
 
-    /// Grades every folder, one after the other, into one CSV (folder, exercise, score, max, passed, failed checks).
-    private func gradeClass(into file: String, workspace: ExerciseWorkspace) async throws {
-        var rows = ["folder,exercise,score,max,passed,failed_checks"]
-        var allPassed = true
-        for target in targets {
+    /// Grades every folder, one after the other, into one CSV (a row per folder: the score, each check, the first
+    /// failure's reason), keeps each run under --runs, and prints a summary per check.
+    private func gradeClass(_ targets: [String], into file: String, workspace: ExerciseWorkspace) async throws {
+        // A CSV that cannot be written is said before the class is graded, not after.
+        let parent = ((file as NSString).expandingTildeInPath as NSString).deletingLastPathComponent
+        guard FileManager.default.isWritableFile(atPath: parent.isEmpty ? "." : parent) else {
+            FileHandle.standardError.write(Data("stacklab: cannot write \(file): \(parent.isEmpty ? "." : parent) is not a folder you can write to\n".utf8))
+            throw ExitCode(1)
+        }
+        var grade = ClassGrade()
+        let names = ClassGrade.runNames(for: targets)
+        for (number, target) in targets.enumerated() {
+            let place = "[\(number + 1)/\(targets.count)] "
             // One student's folder that cannot be graded is that student's row, never the end of the class's run.
             let exercise: Exercise, folder: String
             do {
-                (exercise, folder) = try resolve(target, workspace: workspace)
+                (exercise, folder) = try resolveFolder(target)
             } catch {
-                allPassed = false
                 let reason = (error as? ValidationError)?.message ?? "\(error)"
-                rows.append([target, self.exercise ?? "", "0", "0", "no", reason].map(Self.csvField).joined(separator: ","))
-                say("\(target): not graded: \(reason)")
+                grade.add(folder: Self.absolute(target), error: reason)
+                say(place + "\(Self.absolute(target)): not graded: \(reason)")
                 continue
             }
-            let report = await Grader().grade(exercise, directory: folder)
-            allPassed = allPassed && report.passed
-            let failed = report.unavailable ?? report.checks.filter { !$0.passed }.map(\.name).joined(separator: "; ")
-            rows.append([folder, exercise.id, "\(report.score)", "\(report.maxScore)", report.passed ? "yes" : "no", failed]
-                .map(Self.csvField).joined(separator: ","))
-            say("\(folder): \(report.score)/\(report.maxScore)\(report.passed ? " done" : "")")
+            say(place + "\(folder) …")
+            let keeping: Grader.RunKeeping = runs.map { .folder(($0 as NSString).appendingPathComponent(names[number])) } ?? .none
+            let report = await Grader(portBase: portBase, keeping: keeping).grade(exercise, directory: folder)
+            grade.add(folder: folder, report: report)
+            let verdict = report.unavailable.map { "cannot grade: \($0)" }
+                ?? "\(report.score)/\(report.maxScore)" + (report.passed ? " — all checks pass" : " — " + (grade.rows.last?.firstFailure ?? ""))
+            say(place + "\(folder): " + verdict)
         }
-        try (rows.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        say("wrote \(targets.count) row\(targets.count == 1 ? "" : "s") to \(file)")
-        if !allPassed { throw ExitCode(1) }
+        say("")
+        say(grade.summary(), terminator: "")
+        do {
+            try grade.csv().write(toFile: (file as NSString).expandingTildeInPath, atomically: true, encoding: .utf8)
+        } catch {
+            FileHandle.standardError.write(Data("stacklab: cannot write \(file): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(1)
+        }
+        say("wrote \(targets.count) row\(targets.count == 1 ? "" : "s") to \(file)" + (runs.map { "; each run's lab and logs are in \($0)" } ?? ""))
+        if !grade.allPassed { throw ExitCode(1) }
     }
 
-    /// RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled.
-    static func csvField(_ text: String) -> String {
-        text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    /// The folder for --runs, made before grading starts.
+    private func prepareRuns(_ runs: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: (runs as NSString).expandingTildeInPath, withIntermediateDirectories: true)
+        } catch {
+            FileHandle.standardError.write(Data("stacklab: cannot make the folder \(runs) for the runs: \(error.localizedDescription)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: (path as NSString).expandingTildeInPath).standardizedFileURL.path
+    }
+
+    /// The same folder, whichever links lead to it.
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        URL(fileURLWithPath: absolute(a)).resolvingSymlinksInPath().path == URL(fileURLWithPath: absolute(b)).resolvingSymlinksInPath().path
+    }
+
+    /// A class's target is always a folder: the exercise is --exercise's or its exercise.json's. A folder that is
+    /// not there is still graded when the exercise is known (its row says so); otherwise the row is the error.
+    private func resolveFolder(_ target: String) throws -> (Exercise, String) {
+        let catalog = ExerciseCatalog.builtIn
+        let path = Self.absolute(target)
+        if let exercise {
+            guard let found = catalog.exercise(matching: exercise) else {
+                throw ValidationError("there is no exercise '\(exercise)' for --exercise (exercises: 1 to \(catalog.exercises.count))")
+            }
+            return (found, path)
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ValidationError("there is no folder \(path)")
+        }
+        guard isDirectory.boolValue else { throw ValidationError("\(path) is a file, not an exercise's folder") }
+        let manifest = (path as NSString).appendingPathComponent("exercise.json")
+        if FileManager.default.fileExists(atPath: manifest) && !FileManager.default.isReadableFile(atPath: manifest) {
+            throw ValidationError("cannot read \(manifest) (permission denied)")
+        }
+        guard let found = ExerciseCatalog.read(folder: path).flatMap({ catalog.exercise(matching: $0.id) }) else {
+            throw ValidationError("\(path) holds no exercise.json: say which exercise it is with --exercise N")
+        }
+        return (found, path)
     }
 
     private func resolve(_ target: String, workspace: ExerciseWorkspace) throws -> (Exercise, String) {
         let catalog = ExerciseCatalog.builtIn
-        let path = URL(fileURLWithPath: (target as NSString).expandingTildeInPath).standardizedFileURL.path
+        let path = Self.absolute(target)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            let named = exercise.flatMap { catalog.exercise(matching: $0) }
-                ?? ExerciseCatalog.read(folder: path).flatMap { catalog.exercise(matching: $0.id) }
-            guard let found = named else {
-                throw ValidationError("\(path) holds no exercise.json: say which exercise it is with --exercise N")
-            }
-            return (found, path)
+            return try resolveFolder(target)
         }
         guard let found = catalog.exercise(matching: target) else {
-            throw ValidationError("there is no exercise or folder '\(target)' (exercises: 1 to \(catalog.exercises.count))")
+            throw ValidationError("there is no exercise or folder '\(target)' (exercises: 1 to \(catalog.exercises.count); "
+                + "'stacklab -c exercises' lists them)")
         }
         let folder = workspace.folder(for: found)
         guard FileManager.default.fileExists(atPath: folder) else {

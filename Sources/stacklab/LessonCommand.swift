@@ -17,7 +17,7 @@ struct LessonCommand: AsyncParsableCommand {
           stacklab lesson 3 --demo --auto 4 --record lesson3.cast      (then: asciinema play lesson3.cast)
         """)
 
-    @Argument(help: "A lesson number, name, or Markdown file.") var lesson: String
+    @Argument(help: "A lesson number, name, or Markdown file.") var lesson: String?
     @Flag(help: "Play the lesson as a demo: commands typed out and run, a pause between steps.") var demo = false
     @Flag(help: "Start from the first step instead of where you left it.") var restart = false
     @Option(help: "In a demo, go on after this many seconds instead of waiting for Enter.") var auto: Double?
@@ -25,6 +25,10 @@ struct LessonCommand: AsyncParsableCommand {
     @OptionGroup var choice: LabChoice
 
     func validate() throws {
+        if lesson == nil {
+            let list = LessonLibrary.builtIn().lessons.map { "\($0.number) \($0.name)" }.joined(separator: ", ")
+            throw ValidationError("say which lesson, e.g. stacklab lesson 1 (lessons: \(list))")
+        }
         if auto != nil && !demo { throw ValidationError("--auto paces a demo: add --demo") }
         if let auto, !(0...3600).contains(auto) { throw ValidationError("--auto is between 0 and 3600 seconds") }
         if record != nil && !demo { throw ValidationError("--record records a demo: add --demo") }
@@ -35,6 +39,7 @@ struct LessonCommand: AsyncParsableCommand {
         setlocale(LC_CTYPE, "")
         // A bad lesson file is an error before any lab starts.
         let library = LessonLibrary.builtIn()
+        let lesson = self.lesson ?? "1"
         let chosen: Lesson
         let isFile = lesson.hasSuffix(".md")
         if isFile {
@@ -91,6 +96,7 @@ struct LessonCommand: AsyncParsableCommand {
             }
         }
         await session.shutdown()
+        CourseSessions.cleanUp(after: shell)
         if status != 0 { throw ExitCode(status) }
     }
 }

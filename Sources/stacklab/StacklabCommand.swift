@@ -26,7 +26,22 @@ struct Stacklab: AsyncParsableCommand {
     /// the hard one first, as HAProxy does and nginx's worker_rlimit_nofile can, so a lab has its descriptors.
     static func main() async {
         OpenFileLimit.raiseToHardLimit()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let verb = shellVerbOutsideTheShell(arguments) {
+            let line = arguments.joined(separator: " ")
+            FileHandle.standardError.write(Data(("stacklab: '\(verb)' is a command of the shell: stacklab -c \"\(line)\" runs it and leaves; "
+                + "plain stacklab opens the shell\n").utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
         await main(nil)
+    }
+
+    /// `stacklab exercise 1`: the first word names a verb of the shell that is not a command of its own.
+    static func shellVerbOutsideTheShell(_ arguments: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return nil }
+        let commands = configuration.subcommands.map { $0._commandName }
+        guard !commands.contains(first), VerbTable.verb(named: first) != nil else { return nil }
+        return first
     }
 }
 
@@ -35,8 +50,11 @@ struct LabChoice: ParsableArguments {
     @Option(name: .long, help: "Run the lab in this folder instead of the built-in foobar lab.") var lab: String?
     @Option(name: .long, help: "Move every port of the lab up by N (when the usual ports are taken).") var portBase: Int = 0
 
+    /// The port bases a lab fits with (its highest port, 9113, stays below 65536 with room to move on).
+    static let portBases = 0...50_000
+
     func validate() throws {
-        guard (0...50_000).contains(portBase) else { throw ValidationError("--port-base must be between 0 and 50000") }
+        guard Self.portBases.contains(portBase) else { throw ValidationError("--port-base must be between 0 and 50000") }
     }
 
     var source: LabSource {
@@ -104,6 +122,7 @@ struct ShellCommand: AsyncParsableCommand {
             signals.cancel()
         }
         await session.shutdown()
+        CourseSessions.cleanUp(after: shell)
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -131,6 +150,7 @@ struct RunCommand: AsyncParsableCommand {
         let status = await shell.runScript(lines, origin: file)
         signals.cancel()
         await session.shutdown()
+        CourseSessions.cleanUp(after: shell)
         if status != 0 { throw ExitCode(status) }
     }
 }

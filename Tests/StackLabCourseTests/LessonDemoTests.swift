@@ -25,6 +25,39 @@ import Testing
         }
     }
 
+    /// `apply` runs the lesson's version of the lab from the state folder, and nothing of it is left once the shell
+    /// ends (no stray folder in /tmp).
+    @Test func anAppliedLabRunsUnderTheStateFolderAndIsGoneWhenTheShellEnds() async throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try """
+            # Apply
+
+            One file changed.
+
+            ## Step 1: Put it in place
+
+            ```file web-01/www/hello.txt
+            hello
+            ```
+
+            ```stacklab
+            apply
+            ```
+
+            > **Check:** web-01/nginx is running
+            """.write(toFile: folder + "/01-apply.md", atomically: true, encoding: .utf8)
+        var applied = ""
+        try await withCourseShell(lessonsFolder: folder) { shell, course, output in
+            let ok = await shell.execute("demo 1 --auto 0")
+            #expect(ok, "\(output.text)")
+            applied = shell.session.source.directory
+            #expect(applied.hasPrefix(StatePaths.lessonRun("apply") + "-"), "\(applied)")
+            #expect(FileManager.default.fileExists(atPath: applied + "/web-01/www/hello.txt"))
+        }
+        #expect(!applied.isEmpty && !FileManager.default.fileExists(atPath: applied), "\(applied)")
+    }
+
     /// The other side: a lesson whose check cannot pass makes the demo fail (so the test above can fail).
     @Test func aDemoWhoseCheckCannotPassFails() async throws {
         let folder = temporaryFolder()

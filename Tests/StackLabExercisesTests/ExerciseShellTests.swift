@@ -15,7 +15,11 @@ struct ExerciseShellTests {
         // The shell needs a running lab; the learner's lab from the exercise folder is a fine one (the grader
         // starts its own, on its own ports).
         let labFolder = try exerciseFolder("01-weights")
-        defer { try? FileManager.default.removeItem(atPath: labFolder) }
+        defer {
+            try? FileManager.default.removeItem(atPath: labFolder)
+            // An exercise folder's lab writes its logs under the state folder.
+            for folder in [labFolder, root + "/work/01-weights"] { try? FileManager.default.removeItem(atPath: StatePaths.labState(folder)) }
+        }
         let session = try await onFreeOffset {
             try await LabSession.start(LabSource(directory: labFolder), options: LabOptions(portOffset: $0), loader: FolderLabLoader())
         }
@@ -31,10 +35,22 @@ struct ExerciseShellTests {
 
         let noneYet = await run("grade")
         #expect(!noneYet.ok && noneYet.text.contains("no exercise started yet"))
+        let which = await run("exercise")
+        let words = which.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(!which.ok && words == "error: no exercise started yet — 'exercises' lists them, 'exercise 1' starts the first", "\(which.text)")
         let list = await run("exercises")
         #expect(list.ok && list.text.contains(" 1. Weighted round robin") && list.text.contains("not started"), "\(list.text)")
         let start = await run("exercise 1")
         #expect(start.ok && start.text.contains("Starter files written to \(root)/work/01-weights"), "\(start.text)")
+        let again = await run("exercise")
+        #expect(again.ok && again.text.contains("Exercise 1: Weighted round robin") && again.text.contains("kept as you left them"), "\(again.text)")
+        // The learner runs their own lab: its logs go under the state folder, not among their files.
+        let load = await run("lab load \(root)/work/01-weights")
+        #expect(load.ok && load.text.contains("its logs and store data are kept apart from your files"), "\(load.text)")
+        _ = await run("curl /")
+        #expect(FileManager.default.fileExists(atPath: StatePaths.labState(root + "/work/01-weights") + "/web-01/logs/access.log"))
+        let written = try FileManager.default.subpathsOfDirectory(atPath: root + "/work/01-weights")
+        #expect(!written.contains { $0.split(separator: "/").contains("logs") || $0.split(separator: "/").contains("data") }, "\(written)")
         let hint = await run("hint")
         #expect(hint.ok && hint.text.contains("Hint 1 of 3"), "\(hint.text)")
         let failing = await run("grade")
@@ -53,8 +69,8 @@ struct ExerciseShellTests {
         #expect(passing.text.contains("all checks pass") && passing.text.contains("done"), "\(passing.text)")
         let progress = await run("exercises")
         #expect(progress.text.contains("done 6/6") && progress.text.contains("1 of 8 done"), "\(progress.text)")
-        let again = await run("exercise 1")
-        #expect(again.text.contains("kept as you left them"))
+        let once = await run("exercise 1")
+        #expect(once.text.contains("kept as you left them"))
         await session.shutdown()
     }
 }

@@ -27,8 +27,51 @@ struct GradedExercisesTests {
         let rotation = try #require(starter.check("web-01 is out of rotation within 1.5 s"))
         #expect(!rotation.passed)
         #expect(rotation.message.contains("web-01 was still UP"), "\(rotation.message)")
+        // The starter retries the dead server three times, a second apart: each of those visitors waits 3 s.
+        let waits = try #require(starter.check(Self.slowestCheck))
+        #expect(!waits.passed)
+        #expect(try #require(Self.slowest(in: waits.message)) > 1000, "\(waits.message)")
         #expect(solution.passed, "\(solution.render())")
+        // Every PASS line says what it measured.
+        for check in solution.checks.dropFirst() { #expect(check.message.contains("limit"), "\(check.name): \(check.message)") }
+        let fast = try #require(solution.check(Self.slowestCheck))
+        #expect(try #require(Self.slowest(in: fast.message)) <= 1000, "\(fast.message)")
+        #expect(fast.message.contains("the limit is 1000 ms"), "\(fast.message)")
+        #expect(try #require(solution.check("killing web-01 under load fails no request")).message.contains("The slowest took"))
         #expect(starter.seconds < 120 && solution.seconds < 120)
+    }
+
+    static let slowestCheck = "no visitor waits over 1 s while web-01 dies"
+
+    /// The figure in "the slowest of 120 requests after web-01 was killed took 1124 ms".
+    static func slowest(in message: String) -> Int? {
+        (try? #/took (\d+) ms/#.firstMatch(in: message)).flatMap { $0.map { Int($0.output.1) } ?? nil }
+    }
+
+    /// A solution that fails no request but keeps visitors waiting: with web-02 a backup, web-01 is the only active
+    /// server, so HAProxy retries it after min(timeout connect, 1 s) and redispatches only on the last retry
+    /// (`option redispatch` without an interval). Real HAProxy 2.6 on loopback: the slowest request 2007 ms, against
+    /// 25–40 ms with two active servers. The README's limit is 1 s.
+    @Test func failoverThatMakesVisitorsWaitASecondFailsTheSlowestRequestCheckWithItsFigure() async throws {
+        let folder = try exerciseFolder("02-failover", solution: true) { folder in
+            let file = folder + "/lb-01/haproxy.cfg"
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            let slow = text.replacingOccurrences(of: "server web-02 127.0.1.12:8080 check inter 300ms fall 3 rise 2",
+                                                 with: "server web-02 127.0.1.12:8080 check inter 300ms fall 3 rise 2 backup")
+                .replacingOccurrences(of: "option redispatch 1", with: "option redispatch")
+            #expect(slow != text)
+            try slow.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let report = await Grader().grade(exercise("02-failover"), directory: folder)
+        print(report.render())
+        let readme = try String(contentsOfFile: Repository.exercises + "/02-failover/README.md", encoding: .utf8)
+        #expect(readme.contains("the slowest must take 1 s at most"))
+        let waits = try #require(report.check(Self.slowestCheck))
+        #expect(waits.status == .failed, "\(report.render())")
+        let figure = try #require(Self.slowest(in: waits.message), "\(waits.message)")
+        #expect(figure > 1000 && figure < 5000, "\(waits.message)")
+        #expect(waits.message.contains("the limit is 1000 ms"), "\(waits.message)")
     }
 
     @Test func readReplicaStarterLosesPostsReadsThePrimaryAndWritesTheReplicaAndTheSolutionPasses() async throws {
@@ -123,7 +166,27 @@ struct GradedExercisesTests {
         #expect(run.hasSuffix("/" + latest))
         let haproxy = try String(contentsOfFile: run + "/logs/lb-01-haproxy.log", encoding: .utf8)
         #expect(haproxy.contains("\"GET / HTTP/1.1\""), "\(haproxy.prefix(500))")
+        // Every process's log in logs/, one name each; nginx's files are there, not left under web-01/logs/.
+        let logs = try FileManager.default.contentsOfDirectory(atPath: run + "/logs").sorted()
+        #expect(logs == ["lb-01-haproxy.log", "web-01-gunicorn.log", "web-01-nginx-access.log", "web-01-nginx-error.log",
+                         "web-02-gunicorn.log", "web-02-nginx-access.log", "web-02-nginx-error.log"], "\(logs)")
+        let access = try String(contentsOfFile: run + "/logs/web-01-nginx-access.log", encoding: .utf8)
+        #expect(access.contains("\"GET / HTTP/1.1\" 200"), "\(access.prefix(500))")
+        #expect(!FileManager.default.fileExists(atPath: run + "/web-01/logs"))
         #expect(try String(contentsOfFile: run + "/grade.txt", encoding: .utf8).contains("Score: 6/6"))
+        // A folder of its own for the run (a class's --runs DIR/ann): a run kept there before is replaced, a folder of
+        // other files never.
+        let named = runs + "/ann"
+        for _ in 0..<2 {
+            let again = await Grader(keeping: .folder(named)).grade(exercise("01-weights"), directory: folder)
+            #expect(again.runFolder == named && again.passed, "\(again.render())")
+        }
+        let other = runs + "/notes"
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try "mine".write(toFile: other + "/todo.txt", atomically: true, encoding: .utf8)
+        let refused = await Grader(keeping: .folder(other)).grade(exercise("01-weights"), directory: folder)
+        #expect(refused.checks.first?.message.contains("exists and is not a kept run") == true, "\(refused.render())")
+        #expect(FileManager.default.fileExists(atPath: other + "/todo.txt"))
         #expect(FileManager.default.fileExists(atPath: run + "/lb-01/haproxy.cfg"))
     }
 

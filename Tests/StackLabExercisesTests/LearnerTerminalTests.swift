@@ -73,20 +73,88 @@ struct LearnerTerminalTests {
 /// An instructor grades a class's folders into one CSV with the real binary.
 @Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"))
 struct ClassGradingTests {
-    @Test func aClassIsGradedIntoOneCSVRowPerFolder() async throws {
-        let ann = try exerciseFolder("01-weights", solution: true)
-        let bob = try exerciseFolder("01-weights")
-        let csv = NSTemporaryDirectory() + "stacklab-class-\(UUID().uuidString.prefix(8)).csv"
-        defer { for path in [ann, bob, csv] { try? FileManager.default.removeItem(atPath: path) } }
+    /// The instructor's own state: a progress file with one exercise started, and the folder of their own copy.
+    static func instructor() throws -> (root: String, environment: [String: String], progress: Data) {
+        let root = NSTemporaryDirectory() + "stacklab-instructor-\(UUID().uuidString.prefix(8))"
+        let space = ExerciseWorkspace(root: root + "/work", progressFile: root + "/state/stacklab/exercises.json")
+        try space.begin(exercise("01-weights"))
         var environment = ProcessInfo.processInfo.environment
-        environment["XDG_STATE_HOME"] = NSTemporaryDirectory() + "stacklab-class-state-\(UUID().uuidString.prefix(8))"
-        let result = try await ChildProcess.run(LearnerTerminal.binary, ["grade", "--csv", csv, ann, bob], environment: environment)
-        #expect(result.status == 1, "\(result.stderr)")   // bob is not done
+        environment["XDG_STATE_HOME"] = root + "/state"
+        environment["STACKLAB_EXERCISES"] = root + "/work"
+        return (root, environment, try Data(contentsOf: URL(fileURLWithPath: space.progressFile)))
+    }
+
+    @Test func threeStudentsPassingBrokenAndMissingAreThreeRowsWithReasonsAndTheInstructorsProgressIsUntouched() async throws {
+        let (root, environment, progress) = try Self.instructor()
+        let ann = try exerciseFolder("01-weights", solution: true)
+        let carl = try exerciseFolder("01-weights") { folder in
+            let file = folder + "/lb-01/haproxy.cfg"
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            try text.replacingOccurrences(of: "check inter 2s", with: "check inter \"2x\"").write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        let dave = NSTemporaryDirectory() + "stacklab-class-missing-\(UUID().uuidString.prefix(8))"
+        let csv = root + "/class.csv"
+        let runs = root + "/runs"
+        defer { for path in [root, ann, carl] { try? FileManager.default.removeItem(atPath: path) } }
+
+        let result = try await ChildProcess.run(LearnerTerminal.binary, ["grade", "--csv", csv, "--runs", runs, ann, carl, dave],
+                                                environment: environment)
+        #expect(result.termination == .exited(1), "\(result.stdout)\(result.stderr)")
         let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(rows.count == 3)
-        #expect(rows[0] == "folder,exercise,score,max,passed,failed_checks")
-        #expect(rows[1] == "\(ann),01-weights,6,6,yes,")
-        #expect(rows[2] == "\(bob),01-weights,2,6,no,web-02 serves two thirds of the requests; the ratio holds with 8 connections at once")
+        #expect(rows.count == 4, "\(rows)")
+        guard rows.count == 4 else { return }
+        #expect(rows[0] == "folder,exercise,score,max,passed,the lab loads and starts,both web servers take traffic,"
+            + "web-02 serves two thirds of the requests,the ratio holds with 8 connections at once,first_failure,run", "\(rows[0])")
+        let annRun = runs + "/" + (ann as NSString).lastPathComponent
+        #expect(rows[1] == "\(ann),01-weights,6,6,yes,pass,pass,pass,pass,,\(annRun)", "\(rows[1])")
+        #expect(rows[2].hasPrefix("\(carl),01-weights,0,6,no,fail,skip,skip,skip,"), "\(rows[2])")
+        #expect(rows[2].contains("the lab loads and starts: lb-01/haproxy.cfg:"), "\(rows[2])")
+        #expect(rows[2].contains("inter \"\"2x\"\""), "the reason names what was wrong: \(rows[2])")
+        #expect(rows[3].hasPrefix("\(dave),,0,0,no,,,,,there is no folder \(dave)"), "\(rows[3])")
+        // The summary comes before the CSV is written; each student's run is kept with its logs.
+        #expect(result.stdout.contains("3 folders: 1 passed every check, 1 did not, 1 was not graded"), "\(result.stdout)")
+        #expect(result.stdout.contains("     1    1    0  the lab loads and starts"), "\(result.stdout)")
+        #expect(try String(contentsOfFile: annRun + "/grade.txt", encoding: .utf8).contains("Score: 6/6"))
+        #expect(FileManager.default.fileExists(atPath: annRun + "/logs/web-01-nginx-access.log"))
+
+        // Grading one student's folder on its own is not the instructor's progress either.
+        let single = try await ChildProcess.run(LearnerTerminal.binary, ["grade", ann], environment: environment)
+        #expect(single.stdout.contains("Score: "), "\(single.stdout)\(single.stderr)")
+        let after = try Data(contentsOf: URL(fileURLWithPath: root + "/state/stacklab/exercises.json"))
+        #expect(after == progress, "\(String(decoding: after, as: UTF8.self))")
+    }
+
+    @Test func twoGradersWithTheirOwnPortBasesGradeAtOnceAndBothFinish() async throws {
+        let (root, environment, _) = try Self.instructor()
+        let folder = try exerciseFolder("01-weights", solution: true)
+        defer { for path in [root, folder] { try? FileManager.default.removeItem(atPath: path) } }
+        let first = GradingPorts.offset(), second = GradingPorts.offset()
+        async let one = ChildProcess.run(LearnerTerminal.binary, ["grade", "--port-base", "\(first)", folder], environment: environment)
+        async let two = ChildProcess.run(LearnerTerminal.binary, ["grade", "--port-base", "\(second)", folder], environment: environment)
+        let (a, b) = try await (one, two)
+        // Both labs started on their own ports and both graders went to the end (on a loaded machine the ratio under
+        // load may miss, which is not this test's concern).
+        for run in [a, b] {
+            #expect(run.termination == .exited(0) || run.termination == .exited(1), "\(run.stdout)\(run.stderr)")
+            #expect(run.stdout.contains("PASS the lab loads and starts") && run.stdout.contains("Score: "), "\(run.stdout)\(run.stderr)")
+        }
+    }
+
+    @Test func gradeWithoutAFolderOutsideAnExerciseSaysWhatToType() async throws {
+        let (root, environment, _) = try Self.instructor()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let result = try await ChildProcess.run(LearnerTerminal.binary, ["grade"], environment: environment, directory: root)
+        #expect(result.termination == .exited(64), "\(result.stderr)")
+        #expect(result.stderr.contains("say which exercise: a number (stacklab grade 2) or a folder (stacklab grade DIR); "
+            + "'stacklab -c exercises' lists them"), "\(result.stderr)")
+        #expect(!result.stderr.contains("OPTIONS:"), "no whole help: \(result.stderr)")
+        let lesson = try await ChildProcess.run(LearnerTerminal.binary, ["lesson"], environment: environment)
+        #expect(lesson.termination == .exited(64) && lesson.stderr.contains("say which lesson, e.g. stacklab lesson 1 (lessons: 1 tour,"),
+                "\(lesson.stderr)")
+        #expect(!lesson.stderr.contains("Help:"), "no parser help: \(lesson.stderr)")
+        let verb = try await ChildProcess.run(LearnerTerminal.binary, ["exercise", "1"], environment: environment)
+        #expect(verb.termination == .exited(64))
+        #expect(verb.stderr.contains("stacklab: 'exercise' is a command of the shell: stacklab -c \"exercise 1\" runs it and leaves"), "\(verb.stderr)")
     }
 }
 

@@ -11,7 +11,7 @@ public final class AppServer: LabProcess {
     public let config: GunicornConfig
     public let app: FoobarApp
     private let pool: WorkerPool
-    private let accessLog: LogBook?
+    let accessLog: LogBook?
 
     public init(config: GunicornConfig, runtime: ProcessRuntime, app: FoobarApp, accessLog: LogBook?) {
         self.config = config

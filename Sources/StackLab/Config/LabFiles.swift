@@ -11,6 +11,9 @@ import Foundation
 public struct LabDefinition: Sendable {
     /// The lab folder, absolute.
     public var directory: String
+    /// Where the running lab writes what it makes (logs, store data): relative `logs/…` and `datadir` paths are
+    /// taken from `STATE/SERVER/`; nil: from the lab folder's own server folders, as on the real servers.
+    public var stateDirectory: String?
     public var topology: Topology
     /// Parsed configs, keyed by server name.
     public var haproxy: [String: HAProxyConfig]

@@ -65,11 +65,13 @@ public final class Lab: Sendable {
         for kind in order {
             for server in definition.topology.servers where server.processes.contains(kind) {
                 let folder = (definition.directory as NSString).appendingPathComponent(server.name)
+                // Logs and store data: the server's folder, or its folder under the lab's state directory.
+                let output = ((definition.stateDirectory ?? definition.directory) as NSString).appendingPathComponent(server.name)
                 func runtime(log file: String? = nil) -> ProcessRuntime {
                     ProcessRuntime(serverName: server.name, processName: kind.rawValue, serverAddress: server.address, network: network,
                                    group: group, log: LogBook(name: "\(server.name)/\(kind.rawValue)", file: file), traces: traces, pids: pids)
                 }
-                func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : (folder as NSString).appendingPathComponent(path) }
+                func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : (output as NSString).appendingPathComponent(path) }
                 switch kind {
                 case .haproxy:
                     guard let config = definition.haproxy[server.name] else { continue }
@@ -100,7 +102,7 @@ public final class Lab: Sendable {
                     processes.append(AppServer(config: config, runtime: appRuntime, app: FoobarApp(serverName: server.name, posts: posts),
                                                accessLog: access))
                 case .mysql:
-                    if let store = makeStoreProcess(definition: definition, server: server, folder: folder, runtime: runtime()) {
+                    if let store = makeStoreProcess(definition: definition, server: server, folder: output, runtime: runtime()) {
                         processes.append(store)
                     }
                 }
@@ -174,16 +176,12 @@ public final class Lab: Sendable {
         }
         for case let app as AppServer in processes { await app.app.posts?.close() }
         flushLogs()
-        for process in processes { process.log.close() }
-        for case let web as WebServer in processes { web.accessLog.close() }
+        for process in processes { for log in process.logBooks { log.book.close() } }
         try? await group.shutdownGracefully()
     }
 
     func flushLogs() {
-        for process in processes {
-            process.log.flush()
-            if let web = process as? WebServer { web.accessLog.flush() }
-        }
+        for process in processes { for log in process.logBooks { log.book.flush() } }
     }
 
     // MARK: - Finding things

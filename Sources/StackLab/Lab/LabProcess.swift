@@ -49,6 +49,9 @@ public protocol LabProcess: AnyObject, Sendable {
     func start() async throws
     /// Stops the process's own work after its ports are closed (graceful or not).
     func halt(graceful: Bool) async
+    /// Every log the process writes: its own (stream nil) and any other, by the name of its stream (nginx's
+    /// `access` and `error`).
+    var logBooks: [(stream: String?, book: LogBook)] { get }
 }
 
 extension LabProcess {
@@ -57,6 +60,7 @@ extension LabProcess {
     public var serverName: String { runtime.serverName }
     public var state: ProcessState { runtime.state }
     public var log: LogBook { runtime.log }
+    public var logBooks: [(stream: String?, book: LogBook)] { [(nil, log)] }
 
     public func crash() async {
         guard runtime.state.isListening else { return }

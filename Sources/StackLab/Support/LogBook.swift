@@ -5,6 +5,8 @@ import NIOConcurrencyHelpers
 /// file on disk in the lab folder, written in batches so that logging never blocks a request.
 public final class LogBook: Sendable {
     public let name: String
+    /// The file the lines also go to, if any.
+    public let file: String?
     private let capacity: Int
     private let state: NIOLockedValueBox<State>
 
@@ -20,6 +22,7 @@ public final class LogBook: Sendable {
 
     public init(name: String, capacity: Int = 5000, file: String? = nil) {
         self.name = name
+        self.file = file
         self.capacity = capacity
         var state = State()
         if let file {

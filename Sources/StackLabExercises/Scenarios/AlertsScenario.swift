@@ -61,7 +61,8 @@ struct AlertsScenario: Scenario {
                 let died = Date()
                 let fired = await context.wait(upTo: Self.fireLimit) { events.firing.contains { Self.mentionsWeb01($0) } }
                 if fired, let first = events.firing.first(where: { Self.mentionsWeb01($0) }) {
-                    return .pass("\(first.alertName) fired \(seconds(first.time.timeIntervalSince(died))) after web-01 died")
+                    return .pass("\(first.alertName) fired \(seconds(first.time.timeIntervalSince(died))) after web-01 died; "
+                        + "the limit is \(Int(Self.fireLimit)) s")
                 }
                 let others = events.firing.map(\.alertName)
                 let pending = Set(events.list.withLockedValue { $0.filter { $0.kind == .pending }.map(\.alertName) })

@@ -68,7 +68,7 @@ struct KeepalivedScenario: Scenario {
                 }
                 let outage = back.timeIntervalSince(at)
                 let observed = "the site answered again \(seconds(outage)) after lb-01 was killed (\(failed.count) failed tries meanwhile)"
-                return outage <= Self.outageLimit ? .pass(observed) : .fail(observed + "; the limit is \(seconds(Self.outageLimit))")
+                return .init(passed: outage <= Self.outageLimit, observed + "; the limit is \(seconds(Self.outageLimit))")
             },
         ]
     }

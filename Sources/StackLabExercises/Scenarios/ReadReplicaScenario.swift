@@ -63,7 +63,7 @@ struct ReadReplicaScenario: Scenario {
                 guard let status = write.status, (200..<300).contains(status) else { return .fail("the post was refused: \(write.word)") }
                 let written = Date()
                 let seen = await context.wait(upTo: 2) { await context.request("/api/posts").body.contains(body) }
-                return seen ? .pass("the post was readable \(seconds(Date().timeIntervalSince(written))) after it was acknowledged")
+                return seen ? .pass("the post was readable \(seconds(Date().timeIntervalSince(written))) after it was acknowledged; the limit is 2 s")
                     : .fail("2 s after the site acknowledged a post, GET /api/posts still did not list it: is the replica replicating?")
             },
         ]

@@ -81,6 +81,12 @@ public enum CourseSessions {
         return entry.session
     }
 
+    /// After the shell's lab has stopped: removes what its lessons wrote under the state folder for that lab (the
+    /// lesson's version of the lab that `apply` ran).
+    public static func cleanUp(after shell: Shell) {
+        existing(shell)?.removeVariant()
+    }
+
     /// Lesson names and numbers, for Tab.
     public static var completionNames: [String] { LessonLibrary.builtIn().names }
 }
@@ -582,7 +588,9 @@ public final class CourseSession: CheckContext {
         }
         let base = baseSource ?? shell.session.source
         baseSource = base
-        let folder = NSTemporaryDirectory() + "stacklab-lesson-\(lesson.name)-\(UUID().uuidString.prefix(8))"
+        // Under the state folder, where the lab also writes its logs and data; removed when the lab is replaced or
+        // the shell ends.
+        let folder = StatePaths.lessonRun(lesson.name) + "-" + UUID().uuidString.prefix(8).lowercased()
         do {
             if let builtInLab {
                 try LabDefinition.writeBuiltIn(named: builtInLab, to: folder)
@@ -612,7 +620,7 @@ public final class CourseSession: CheckContext {
         say("lab \(shell.lab.topology.name) restarted with it in \(shell.session.startMilliseconds) ms")
     }
 
-    private func removeVariant() {
+    func removeVariant() {
         if let variantFolder { try? FileManager.default.removeItem(atPath: variantFolder) }
         variantFolder = nil
     }

@@ -42,17 +42,18 @@ struct ExerciseVerb: ShellVerb {
         commandName: "exercise",
         abstract: "Start exercise N: copy its starter files to your folder (once) and print the task.",
         discussion: """
-        The starter files are copied only the first time; your edits are never overwritten.
+        The starter files are copied only the first time; your edits are never overwritten. 'exercise' alone shows
+        the current exercise's task again.
 
         Examples:
           exercise 1
           exercise weights
         """)
     static let group = VerbGroup.exercises
-    @Argument(help: "The exercise's number or name.") var which: String
+    @Argument(help: "The exercise's number or name (default: the current one).") var which: String?
 
     func execute(in shell: Shell) async throws {
-        let exercise = try ExerciseVerbs.find(which)
+        let exercise = try which.map(ExerciseVerbs.find) ?? ExerciseVerbs.current(nil)
         // One thing at a time: 'hint' and the checks then belong to the exercise.
         if CourseSessions.of(shell).lesson != nil { try CourseSessions.of(shell).leave() }
         let workspace = ExerciseShellContext.workspace
@@ -151,7 +152,7 @@ enum ExerciseVerbs {
     static func current(_ text: String?) throws -> Exercise {
         if let text { return try find(text) }
         guard let id = ExerciseShellContext.workspace.loadProgress().current, let exercise = ExerciseShellContext.catalog.exercise(matching: id) else {
-            throw ShellError("no exercise started yet: 'exercises' lists them, 'exercise 1' starts the first")
+            throw ShellError("no exercise started yet — 'exercises' lists them, 'exercise 1' starts the first")
         }
         return exercise
     }

@@ -56,6 +56,9 @@ struct LabVerb: ShellVerb {
                 throw ShellError("\(error)\n(the lab that was running is still running)")
             }
             shell.say("lab \(shell.lab.topology.name) from \(path) ready in \(shell.session.startMilliseconds) ms")
+            if let state = shell.lab.definition.stateDirectory {
+                shell.say(shell.style.dim("its logs and store data are kept apart from your files, in \(state)"))
+            }
         }
     }
 

@@ -91,11 +91,8 @@ struct LogsVerb: ShellVerb {
     @MainActor static func books(for target: Target, in lab: Lab) -> [(title: String, book: LogBook)] {
         var books: [(String, LogBook)] = []
         for process in lab.processes(for: target) {
-            if let web = process as? WebServer {
-                books.append(("\(process.name) access.log", web.accessLog))
-                books.append(("\(process.name) error.log", web.log))
-            } else {
-                books.append((process.name, process.log))
+            for (stream, book) in process.logBooks {
+                books.append((process.name + (stream.map { " \($0).log" } ?? ""), book))
             }
         }
         return books

@@ -58,9 +58,11 @@ func withCourseShell(interactive: Bool = false, lessonsFolder: String? = nil,
         try await body(shell, course, captured)
     } catch {
         await session.shutdown()
+        CourseSessions.cleanUp(after: shell)
         throw error
     }
     await session.shutdown()
+    CourseSessions.cleanUp(after: shell)
 }
 
 
