@@ -162,6 +162,16 @@ struct Catalog: Sendable, Codable {
     /// Databases MySQL always shows; they hold no user tables here.
     static let systemDatabases = ["information_schema", "mysql", "performance_schema", "sys"]
 
+    /// Raises every table's AUTO_INCREMENT counter to where `other` (a rolled-back copy of this catalog) had it.
+    mutating func keepAutoIncrements(of other: Catalog) {
+        for (dbName, db) in other.databases {
+            for (name, table) in db.tables {
+                guard let mine = databases[dbName]?.tables[name]?.autoIncrement, table.autoIncrement > mine else { continue }
+                databases[dbName]?.tables[name]?.autoIncrement = table.autoIncrement
+            }
+        }
+    }
+
     /// The account a login matches, most specific host first (MySQL sorts the user table the same way).
     /// `server` is the store's own address: a client there is on the same machine.
     func account(named name: String, from address: String, server: String? = nil) -> Account? {

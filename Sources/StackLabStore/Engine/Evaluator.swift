@@ -473,7 +473,7 @@ enum SystemVariables {
     static let names = [
         "autocommit", "bind_address", "binlog_format", "character_set_client", "character_set_connection",
         "character_set_results", "character_set_server", "collation_connection", "collation_server", "connect_timeout",
-        "datadir", "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit",
+        "datadir", "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit", "innodb_lock_wait_timeout",
         "interactive_timeout", "log_bin", "log_bin_basename", "log_replica_updates", "lower_case_table_names",
         "max_allowed_packet", "max_connections", "port", "read_only", "relay_log", "replica_net_timeout",
         "rpl_semi_sync_source_enabled",
@@ -509,7 +509,8 @@ enum SystemVariables {
         case "rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout": return .int(Int64(v.semiSyncSourceTimeout))
         case "rpl_semi_sync_source_wait_point", "rpl_semi_sync_master_wait_point": return .string("AFTER_SYNC")
         case "replica_net_timeout", "slave_net_timeout": return .int(Int64(v.replicaNetTimeout))
-        case "autocommit": return .int(1)
+        case "autocommit": return .int(session.autocommit ? 1 : 0)
+        case "innodb_lock_wait_timeout": return .int(Int64(session.lockWaitTimeout ?? v.lockWaitTimeout))
         case "sql_mode": return .string("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
         case "max_allowed_packet": return .int(Int64(v.maxAllowedPacket))
         case "max_connections": return .int(Int64(v.maxConnections))

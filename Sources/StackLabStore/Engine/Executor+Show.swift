@@ -153,6 +153,12 @@ extension ExecutionContext {
                 if let w = try setGlobal(a.name, raw) { warnings.append(w) }
             } else if !Self.sessionSettable.contains(a.name) {
                 throw StoreError.unknownSystemVariable(a.name)
+            } else if a.name == "autocommit" {
+                session.autocommit = try Self.boolean(a.name, raw)
+            } else if a.name == "innodb_lock_wait_timeout" {
+                let (seconds, warning) = try Self.bounded(a.name, raw, 1...1_073_741_824)
+                session.lockWaitTimeout = seconds
+                if let warning { warnings.append(warning) }
             } else if a.name == "wait_timeout", let limit = Self.connectionLimits[a.name] {
                 let (seconds, warning) = try Self.bounded(a.name, raw, limit.range)
                 session.waitTimeout = seconds
@@ -205,6 +211,10 @@ extension ExecutionContext {
             let (n, w) = try Self.bounded(name, v, 1024...1_073_741_824)
             state.variables.maxAllowedPacket = n / 1024 * 1024
             return w ?? (n % 1024 == 0 ? nil : StoreWarning(level: "Warning", code: 1292, message: "Truncated incorrect max_allowed_packet value: '\(n)'"))
+        case "innodb_lock_wait_timeout":
+            let (n, w) = try Self.bounded(name, v, 1...1_073_741_824)
+            state.variables.lockWaitTimeout = n
+            return w
         case "read_only":
             let on = try Self.boolean(name, v)
             state.variables.readOnly = on

@@ -115,6 +115,20 @@ struct Parser {
         }
     }
 
+    /// COMMIT/ROLLBACK's [AND [NO] CHAIN] [[NO] RELEASE]: the plain forms are accepted; chaining and releasing the
+    /// connection are outside the miniature.
+    private mutating func completionOptions() throws(StoreError) {
+        if accept("AND") {
+            let no = accept("NO")
+            try expect("CHAIN")
+            if !no { throw StoreError.notSupported("AND CHAIN") }
+        }
+        let no = accept("NO")
+        if accept("RELEASE") {
+            if !no { throw StoreError.notSupported("RELEASE") }
+        } else if no { throw error() }
+    }
+
     private mutating func tableName() throws(StoreError) -> TableName {
         let first = try identifier()
         if acceptOp(".") { return TableName(database: first, name: try anyWord()) }
@@ -168,13 +182,38 @@ struct Parser {
             if case .word = current.kind { advance() } else if case .quoted = current.kind { advance() }
             statement = .show(.columns(t, full: false))
         case "SET": statement = try parseSet()
-        case "BEGIN": _ = accept("WORK"); statement = .begin
-        case "COMMIT": _ = accept("WORK"); statement = .commit
-        case "ROLLBACK": _ = accept("WORK"); statement = .rollback
+        case "BEGIN": _ = accept("WORK"); statement = .begin(readOnly: false)
+        case "COMMIT":
+            _ = accept("WORK")
+            try completionOptions()
+            statement = .commit
+        case "ROLLBACK":
+            _ = accept("WORK")
+            if accept("TO") {
+                _ = accept("SAVEPOINT")
+                statement = .rollbackToSavepoint(try anyWord())
+            } else {
+                try completionOptions()
+                statement = .rollback
+            }
+        case "SAVEPOINT": statement = .savepoint(try anyWord())
+        case "RELEASE":
+            try expect("SAVEPOINT")
+            statement = .releaseSavepoint(try anyWord())
         case "START":
             if accept("TRANSACTION") {
-                while current.kind != .end { advance() }  // WITH CONSISTENT SNAPSHOT, READ ONLY …
-                statement = .begin
+                var readOnly = false
+                var first = true
+                while current.kind != .end {
+                    if !first { try expectOp(",") }
+                    first = false
+                    if accept("WITH") {
+                        try expect("CONSISTENT"); try expect("SNAPSHOT")
+                    } else if accept("READ") {
+                        if accept("ONLY") { readOnly = true } else { try expect("WRITE"); readOnly = false }
+                    } else { throw error() }
+                }
+                statement = .begin(readOnly: readOnly)
             } else if accept("REPLICA") || accept("SLAVE") {
                 statement = .startReplica(try replicaThreads())
             } else { throw error() }

@@ -282,7 +282,11 @@ enum Statement: Sendable, Equatable {
     case show(ShowKind)
     case set([(global: Bool, name: String, value: Expr)])
     case setNames
-    case begin, commit, rollback
+    case begin(readOnly: Bool)
+    case commit, rollback
+    case savepoint(String)
+    case rollbackToSavepoint(String)
+    case releaseSavepoint(String)
     case createUser([UserSpec], ifNotExists: Bool)
     case dropUser([UserSpec], ifExists: Bool)
     case alterUser(UserSpec)
@@ -295,6 +299,26 @@ enum Statement: Sendable, Equatable {
     case changeSource([(String, SQLValue)])
     case resetBinaryLogs
     case doNothing  // statements MySQL accepts that change nothing here (e.g. ANALYZE-like no-ops)
+
+    /// Statements that end an open transaction with an implicit COMMIT before they run, as in MySQL: DDL and
+    /// account statements.
+    var causesImplicitCommit: Bool {
+        switch self {
+        case .createDatabase, .dropDatabase, .createTable, .dropTable, .truncate, .createUser, .dropUser, .alterUser,
+             .grant, .revoke:
+            return true
+        default: return false
+        }
+    }
+
+    /// Statements that read or change rows: inside a transaction they see its snapshot and its own changes.
+    var isDataStatement: Bool {
+        switch self {
+        case .select(let q): return q.from != nil
+        case .insert, .update, .delete: return true
+        default: return false
+        }
+    }
 
     static func == (lhs: Statement, rhs: Statement) -> Bool { String(describing: lhs) == String(describing: rhs) }
 
