@@ -188,3 +188,38 @@ struct TransactionTests {
     }
 }
 
+
+/// `WHERE id = 5` on an integer primary key reads one row through the key's map; every change keeps the map true.
+@Suite("Primary key lookups")
+struct PrimaryKeyLookupTests {
+    @Test func pointLookupsStayRightThroughInsertsUpdatesDeletesAndRestarts() async throws {
+        let s = try await startedStore()
+        func q(_ sql: String, _ store: MySQLStore? = nil) async throws -> [[String?]] { try await (store ?? s).execute(sql).rows }
+        _ = try await s.execute("INSERT INTO foobar.posts (author) VALUES ('a'), ('b'), ('c'), ('d')")
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 2") == [["b"]])
+        #expect(try await q("SELECT author FROM foobar.posts WHERE 3 = id AND author = 'c'") == [["c"]])
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 3 AND author = 'x'") == [])
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 99") == [])
+        #expect(try await s.execute("DELETE FROM foobar.posts WHERE id = 1").affectedRows == 1)
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 4") == [["d"]])
+        #expect(try await s.execute("UPDATE foobar.posts SET id = 10 WHERE id = 4").affectedRows == 1)
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 10") == [["d"]])
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 4") == [])
+        #expect(try await s.execute("UPDATE foobar.posts SET author = 'B' WHERE id = 2").affectedRows == 1)
+        // A string or a decimal compares as MySQL converts it: the scan answers those.
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = '2'") == [["B"]])
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 2.0") == [["B"]])
+        let a = try s.openSession(database: "foobar")
+        _ = try await s.execute("BEGIN; DELETE FROM posts WHERE id = 2; INSERT INTO posts (id, author) VALUES (20, 't')", in: a)
+        #expect(try await s.execute("SELECT author FROM posts WHERE id = 20", in: a).rows == [["t"]])
+        _ = try await s.execute("ROLLBACK", in: a)
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 2") == [["B"]])
+        #expect(try await q("SELECT author FROM foobar.posts WHERE id = 20") == [])
+        let dir = s.settings.dataDirectory
+        await s.stop()
+        let again = try await startedStore { $0.dataDirectory = dir }
+        #expect(try await q("SELECT id, author FROM foobar.posts WHERE id = 10", again) == [["10", "d"]])
+        #expect(try await q("SELECT COUNT(*) FROM foobar.posts", again) == [["3"]])
+        await again.stop()
+    }
+}

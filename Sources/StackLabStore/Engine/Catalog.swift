@@ -79,6 +79,42 @@ struct Table: Sendable, Codable {
     var autoIncrement: Int64 = 1
     /// Keys present per index, for duplicate checks in O(1).
     var keySets: [Set<String>] = []
+    /// Row position by primary key when the key is one signed integer column: `WHERE id = 5` reads one row
+    /// instead of scanning. Rebuilt with the keys, never stored.
+    var primaryRows: [Int64: Int] = [:]
+
+    private enum CodingKeys: String, CodingKey { case name, columns, rows, indexes, autoIncrement, keySets }
+
+    /// The column of a primary key that `primaryRows` indexes: a single signed integer column.
+    var primaryColumn: Int? {
+        guard let pk = indexes.first(where: { $0.name == "PRIMARY" }), pk.columns.count == 1, pk.columns[0] < columns.count,
+              [.int, .bigint, .tinyint, .smallint].contains(columns[pk.columns[0]].kind) else { return nil }
+        return pk.columns[0]
+    }
+
+    /// Records rows appended at `start` in `primaryRows`.
+    mutating func indexAppended(from start: Int) {
+        guard let c = primaryColumn else { return }
+        for i in start..<rows.count where c < rows[i].count {
+            if case .int(let v) = rows[i][c] { primaryRows[v] = i }
+        }
+    }
+
+    /// The rows a WHERE clause (resolved to slots) can match: one row or none when it requires
+    /// `primary key = integer`, else nil (every row must be looked at).
+    func pointLookup(_ condition: Expr?) -> [Int]? {
+        guard let condition, let c = primaryColumn, let v = Self.required(condition, column: c) else { return nil }
+        return primaryRows[v].map { [$0] } ?? []
+    }
+
+    private static func required(_ e: Expr, column: Int) -> Int64? {
+        switch e {
+        case .binary("=", .slot(let s), .literal(.int(let v))) where s == column: return v
+        case .binary("=", .literal(.int(let v)), .slot(let s)) where s == column: return v
+        case .binary("AND", let a, let b): return required(a, column: column) ?? required(b, column: column)
+        default: return nil
+        }
+    }
 
     func columnIndex(_ name: String) -> Int? {
         let lower = name.lowercased()
@@ -118,6 +154,8 @@ struct Table: Sendable, Codable {
 
     mutating func rebuildKeys() {
         keySets = indexes.map { idx in Set(rows.compactMap { key($0, idx) }) }
+        primaryRows = [:]
+        indexAppended(from: 0)
     }
 }
 

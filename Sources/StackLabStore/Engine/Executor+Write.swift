@@ -217,8 +217,10 @@ extension ExecutionContext {
         }
         let finalAuto = max(nextAuto, min(table.autoIncrement, autoMax))
         try withTable(db, table.name) { tb in
+            let start = tb.rows.count
             tb.rows += newRows
             tb.keySets = keySets
+            tb.indexAppended(from: start)
             tb.autoIncrement = finalAuto
         }
         if firstGenerated > 0 { session.lastInsertID = firstGenerated }
@@ -242,7 +244,8 @@ extension ExecutionContext {
         let whereClause = whereClause.map { whereEval.resolve($0) }
         var changes: [(Int, [SQLValue])] = []
         var matched = 0
-        for (r, row) in table.rows.enumerated() {
+        for r in table.pointLookup(whereClause) ?? Array(table.rows.indices) {
+            let row = table.rows[r]
             if let limit, matched >= limit { break }
             if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
             matched += 1
@@ -281,6 +284,10 @@ extension ExecutionContext {
             try withTable(db, table.name) { tb in
                 for (r, newRow) in changes { tb.rows[r] = newRow }
                 tb.keySets = keySets
+                if let pk = tb.primaryColumn, targets.contains(pk) {
+                    tb.primaryRows = [:]
+                    tb.indexAppended(from: 0)
+                }
                 if maxAuto >= tb.autoIncrement { tb.autoIncrement = Table.autoIncrement(after: maxAuto, max: autoMax) }
             }
         }
@@ -293,7 +300,8 @@ extension ExecutionContext {
         if let w = whereClause { try whereEval.validate(w) }
         let whereClause = whereClause.map { whereEval.resolve($0) }
         var doomed = IndexSet()
-        for (r, row) in table.rows.enumerated() {
+        for r in table.pointLookup(whereClause) ?? Array(table.rows.indices) {
+            let row = table.rows[r]
             if let limit, doomed.count >= limit { break }
             if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
             doomed.insert(r)
