@@ -223,3 +223,18 @@ struct PrimaryKeyLookupTests {
         await again.stop()
     }
 }
+
+@Suite("SHOW INDEX")
+struct ShowIndexTests {
+    @Test func showIndexListsThePrimaryKeyAndUniqueKeysInMySQLsColumns() async throws {
+        let s = try await startedStore()
+        _ = try await s.execute("CREATE TABLE foobar.u (id INT PRIMARY KEY, email VARCHAR(64) UNIQUE, a INT, b INT, UNIQUE KEY ab (a, b))")
+        let r = try await s.execute("SHOW INDEX FROM u FROM foobar")
+        #expect(r.columns == ["Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name", "Collation", "Cardinality", "Sub_part", "Packed",
+                              "Null", "Index_type", "Comment", "Index_comment", "Visible", "Expression"])
+        #expect(r.rows.map { [$0[2], $0[3], $0[4], $0[9]] } == [["PRIMARY", "1", "id", ""], ["email", "1", "email", "YES"], ["ab", "1", "a", "YES"], ["ab", "2", "b", "YES"]])
+        #expect(try await s.execute("SHOW KEYS IN foobar.posts").rows.count == 1)
+        await #expect(throws: StoreError.self) { try await s.execute("SHOW INDEX FROM foobar.nosuch") }
+        await s.stop()
+    }
+}

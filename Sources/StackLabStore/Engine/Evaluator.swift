@@ -210,6 +210,27 @@ struct Evaluator {
             try argc(2...2)
             let v = try arg(0)
             return v.isNull ? try arg(1) : v
+        case "NULLIF":
+            try argc(2...2)
+            let a = try arg(0), b = try arg(1)
+            return !a.isNull && !b.isNull && Self.compare(a, b) == 0 ? .null : a
+        case "CASE:SIMPLE":
+            // The first WHEN equal to the value wins; NULL equals nothing.
+            let v = try arg(0)
+            var i = 1
+            while i + 1 < args.count {
+                let w = try arg(i)
+                if !v.isNull, !w.isNull, Self.compare(v, w) == 0 { return try arg(i + 1) }
+                i += 2
+            }
+            return i < args.count ? try arg(i) : .null
+        case "CASE:SEARCHED":
+            var i = 0
+            while i + 1 < args.count {
+                if try arg(i).truth == true { return try arg(i + 1) }
+                i += 2
+            }
+            return i < args.count ? try arg(i) : .null
         case "IF":
             try argc(3...3)
             return try arg(0).truth == true ? try arg(1) : try arg(2)
@@ -382,7 +403,7 @@ struct Evaluator {
         "STD", "STDDEV", "VARIANCE", "BIT_AND", "BIT_OR", "JSON_OBJECT", "JSON_ARRAY", "JSON_EXTRACT", "MD5", "SHA1", "SHA2",
         "CRC32", "HEX", "UNHEX", "BIN", "OCT", "CONV", "ASCII", "ORD", "CHAR", "FORMAT", "LPAD", "RPAD", "SPACE", "INSERT",
         "FIND_IN_SET", "FIELD", "ELT", "STRCMP", "SOUNDEX", "REGEXP_LIKE", "REGEXP_REPLACE", "REGEXP_SUBSTR", "SUBSTRING_INDEX",
-        "NULLIF", "ISNULL", "INET_ATON", "INET_NTOA", "UUID_SHORT", "BENCHMARK", "CHARSET", "COLLATION", "EXP", "LN", "LOG",
+        "ISNULL", "INET_ATON", "INET_NTOA", "UUID_SHORT", "BENCHMARK", "CHARSET", "COLLATION", "EXP", "LN", "LOG",
         "LOG2", "LOG10", "PI", "SIN", "COS", "TAN", "ASIN", "ACOS", "ATAN", "ATAN2", "COT", "DEGREES", "RADIANS", "TRUNCATE",
         "ANY_VALUE", "GET_LOCK", "RELEASE_LOCK", "MASTER_POS_WAIT", "SOURCE_POS_WAIT", "WAIT_FOR_EXECUTED_GTID_SET",
     ]

@@ -35,6 +35,22 @@ extension ExecutionContext {
                 return r
             }
             return StoreResult(columns: cols, rows: rows)
+        case .indexes(let t):
+            // MySQL 8's fifteen columns; every index here is a unique BTREE (PRIMARY KEY and UNIQUE).
+            let (_, table) = try self.table(t, session, privilege: "SELECT")
+            let cols: [StoreColumn] = [.text("Table"), .number("Non_unique"), .text("Key_name", notNull: false), .number("Seq_in_index"),
+                                       .text("Column_name", notNull: false), .text("Collation", notNull: false), .number("Cardinality", notNull: false),
+                                       .number("Sub_part", notNull: false), .text("Packed", notNull: false), .text("Null"), .text("Index_type"),
+                                       .text("Comment"), .text("Index_comment"), .text("Visible"), .text("Expression", notNull: false)]
+            var rows: [[String?]] = []
+            for index in table.indexes {
+                for (seq, c) in index.columns.enumerated() where c < table.columns.count {
+                    let column = table.columns[c]
+                    rows.append([table.name, "0", index.name, String(seq + 1), column.name, "A", String(table.rows.count), nil, nil,
+                                 column.notNull ? "" : "YES", "BTREE", "", "", "YES", nil])
+                }
+            }
+            return StoreResult(columns: cols, rows: rows)
         case .createTable(let t):
             let (_, table) = try self.table(t, session, privilege: "SELECT")
             return StoreResult(columns: [.text("Table"), .text("Create Table", chars: 1024)], rows: [[table.name, Self.createTableText(table)]])

@@ -853,7 +853,13 @@ struct Parser {
         if accept("CHARACTER") { try expect("SET"); _ = try likePattern(); return .charset }
         if accept("CHARSET") { _ = try likePattern(); return .charset }
         if accept("COLLATION") { _ = try likePattern(); return .collation }
-        if current.isWord("INDEX") || current.isWord("INDEXES") || current.isWord("KEYS") { throw StoreError.notSupported("SHOW INDEX") }
+        if accept("INDEX") || accept("INDEXES") || accept("KEYS") {
+            guard accept("FROM") || accept("IN") else { throw error() }
+            var t = try tableName()
+            if accept("FROM") || accept("IN") { t.database = try identifier() }
+            if current.isWord("WHERE") { throw StoreError.notSupported("SHOW … WHERE") }
+            return .indexes(t)
+        }
         if current.isWord("ENGINE") { throw StoreError.notSupported("SHOW ENGINE") }
         if current.isWord("TRIGGERS") || current.isWord("EVENTS") || current.isWord("PLUGINS") || current.isWord("PRIVILEGES") || current.isWord("PROFILES") || current.isWord("OPEN") {
             throw StoreError.notSupported("SHOW " + (try anyWord()).uppercased())
@@ -1015,7 +1021,22 @@ struct Parser {
                 if acceptOp("(") { if !current.isOp(")") { _ = try integer() }; try expectOp(")") }
                 let name = upper == "CURRENT_DATE" ? "CURDATE" : upper == "CURRENT_USER" ? "CURRENT_USER" : upper == "UTC_TIMESTAMP" ? "UTC_TIMESTAMP" : upper == "CURRENT_TIME" ? "CURTIME" : "NOW"
                 return .function(name: name, args: [], star: false)
-            case "CASE": throw StoreError.notSupported("CASE")
+            case "CASE":
+                // CASE x WHEN a THEN r … [ELSE e] END and CASE WHEN cond THEN r … [ELSE e] END. The function names
+                // hold a colon, which no identifier can: a learner cannot call them.
+                advance()
+                var args: [Expr] = []
+                let simple = !current.isWord("WHEN")
+                if simple { args.append(try parseExpr()) }
+                guard current.isWord("WHEN") else { throw error() }
+                while accept("WHEN") {
+                    args.append(try parseExpr())
+                    try expect("THEN")
+                    args.append(try parseExpr())
+                }
+                if accept("ELSE") { args.append(try parseExpr()) }
+                try expect("END")
+                return .function(name: simple ? "CASE:SIMPLE" : "CASE:SEARCHED", args: args, star: false)
             case "EXISTS": throw StoreError.notSupported("subqueries")
             case "INTERVAL": throw StoreError.notSupported("INTERVAL")
             case "BINARY": advance(); return try parseUnary()

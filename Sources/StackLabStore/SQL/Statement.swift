@@ -253,6 +253,7 @@ enum ShowKind: Sendable, Equatable {
     case databases(like: String?)
     case tables(database: String?, full: Bool, like: String?)
     case columns(TableName, full: Bool)
+    case indexes(TableName)
     case createTable(TableName)
     case createDatabase(String)
     case variables(like: String?)

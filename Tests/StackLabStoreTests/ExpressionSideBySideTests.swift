@@ -1,0 +1,43 @@
+import Foundation
+import StackLabTestSupport
+import Testing
+@testable import StackLabStore
+
+extension SideBySideWithRealMariaDB {
+/// CASE, IF, IFNULL, COALESCE and NULLIF, answer for answer with the real server through the mariadb client.
+@Suite("Conditional expressions")
+struct ConditionalExpressions {
+    @Test func caseIfIfnullAndCoalesceAnswerAlike() async throws {
+        guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
+        let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
+        func both(_ sql: String) async throws -> (String, String) {
+            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
+            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
+            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
+        }
+        let setup = "DROP TABLE IF EXISTS cases; CREATE TABLE cases (id INT PRIMARY KEY, author VARCHAR(20), score INT); "
+            + "INSERT INTO cases VALUES (1, 'alice', 90), (2, 'Bob', 55), (3, NULL, NULL), (4, 'carol', 70)"
+        let made = try await both(setup)
+        #expect(made.0 == made.1, "\(made)")
+        for sql in ["SELECT id, CASE WHEN score >= 80 THEN 'high' WHEN score >= 60 THEN 'mid' ELSE 'low' END AS band FROM cases ORDER BY id",
+                    "SELECT id, CASE author WHEN 'ALICE' THEN 'a' WHEN 'bob' THEN 'b' END AS who FROM cases ORDER BY id",
+                    "SELECT CASE NULL WHEN NULL THEN 'null matched' ELSE 'no match' END",
+                    "SELECT CASE WHEN NULL THEN 1 ELSE 2 END, CASE 2 WHEN 1 THEN 'one' WHEN 2 THEN 'two' ELSE 'many' END",
+                    "SELECT id FROM cases WHERE CASE WHEN score IS NULL THEN 0 ELSE score END > 60 ORDER BY id",
+                    "SELECT CASE WHEN score > 60 THEN 'pass' ELSE 'fail' END AS r, COUNT(*) FROM cases GROUP BY r ORDER BY r",
+                    "SELECT id, IF(score > 60, 'pass', 'fail'), IFNULL(author, '(none)'), COALESCE(author, score, 'nothing') FROM cases ORDER BY id",
+                    "SELECT NULLIF(1, 1), NULLIF(1, 2), IFNULL(NULL, NULL), COALESCE(NULL, NULL, 3)",
+                    "SELECT SUM(CASE WHEN score >= 60 THEN 1 ELSE 0 END) AS passed FROM cases",
+                    "SELECT CASE WHEN 1 THEN 'x' END FROM cases WHERE id = 99"] {
+            let (a, b) = try await both(sql)
+            #expect(a == b, "\(sql)")
+        }
+        // Syntax errors: the same code (MariaDB's text names MariaDB).
+        for sql in ["SELECT CASE 1 WHEN 1 THEN 'a'", "SELECT CASE END", "SELECT CASE WHEN 1 THEN 2 ELSE 3"] {
+            let (a, b) = try await both(sql)
+            #expect(a.hasPrefix("ERROR 1064") && b.hasPrefix("ERROR 1064"), "\(sql): \(a) / \(b)")
+        }
+        await ours.stop()
+    }
+}
+}
