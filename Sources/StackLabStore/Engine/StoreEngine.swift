@@ -460,6 +460,7 @@ struct ExecutionContext {
 
     func table(_ t: TableName, _ session: Session, privilege: String) throws -> (db: String, table: Table) {
         let db = try databaseName(t, session)
+        if let system = try systemTable(db, t.name, session: session, privilege: privilege) { return (db, system) }
         guard let database = catalog.databases[db], let table = database.tables[t.name] else {
             if session.replay == nil, !session.account.hasAny(on: db) {
                 throw StoreError.commandDenied(privilege, user: session.user, host: session.host, table: t.name)
