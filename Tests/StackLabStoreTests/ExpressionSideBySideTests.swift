@@ -41,3 +41,40 @@ struct ConditionalExpressions {
     }
 }
 }
+
+extension SideBySideWithRealMariaDB {
+/// ALTER TABLE's column changes, result for result with the real server.
+@Suite("ALTER TABLE")
+struct AlterTableSideBySide {
+    @Test func addDropAndRenameColumnsAnswerAlike() async throws {
+        guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
+        let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
+        func both(_ sql: String) async throws -> (String, String) {
+            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
+            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
+            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
+        }
+        for sql in ["DROP TABLE IF EXISTS alt; DROP TABLE IF EXISTS alt2; CREATE TABLE alt (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(20)); INSERT INTO alt (author) VALUES ('a'), ('b')",
+                    "ALTER TABLE alt ADD COLUMN likes INT NOT NULL DEFAULT 0; SELECT * FROM alt ORDER BY id",
+                    "ALTER TABLE alt ADD note VARCHAR(10) AFTER id, ADD flag INT NOT NULL FIRST; SELECT * FROM alt ORDER BY id",
+                    "ALTER TABLE alt ADD title VARCHAR(10) NOT NULL; SELECT id, CONCAT('[', title, ']') FROM alt ORDER BY id",
+                    "UPDATE alt SET likes = likes + 2 WHERE id = 2; SELECT id, likes FROM alt ORDER BY id",
+                    "ALTER TABLE alt DROP COLUMN note, DROP flag; SELECT * FROM alt ORDER BY id",
+                    "ALTER TABLE alt RENAME COLUMN likes TO hearts; SELECT id, hearts FROM alt ORDER BY id",
+                    "ALTER TABLE alt RENAME TO alt2; SELECT COUNT(*) FROM alt2",
+                    "INSERT INTO alt2 (author, title) VALUES ('c', 't'); SELECT id, author, hearts, title FROM alt2 ORDER BY id",
+                    "ALTER TABLE alt2 ADD author INT",
+                    "ALTER TABLE alt2 ADD x INT AFTER nosuch",
+                    "ALTER TABLE nosuch ADD x INT",
+                    "DROP TABLE alt2"] {
+            let (a, b) = try await both(sql)
+            #expect(a == b, "\(sql)")
+        }
+        // MySQL 8 says "Can't DROP 'nosuch'; check that column/key exists"; MariaDB words it its own way.
+        let (a, b) = try await both("CREATE TABLE alt3 (id INT); ALTER TABLE alt3 DROP COLUMN nosuch")
+        #expect(a == "ERROR 1091 (42000): Can't DROP 'nosuch'; check that column/key exists" && b.hasPrefix("ERROR 1091 (42000)"))
+        _ = try await both("DROP TABLE alt3")
+        await ours.stop()
+    }
+}
+}

@@ -366,6 +366,29 @@ extension ExecutionContext {
         return StoreResult(affectedRows: db.tables.count)
     }
 
+    /// A column as CREATE TABLE and ALTER TABLE … ADD COLUMN make it, with MySQL's checks of its DEFAULT.
+    static func column(from d: ColumnDefinition) throws -> Column {
+        var c = Column(name: d.name, kind: d.kind, notNull: d.notNull, defaultValue: nil, autoIncrement: d.autoIncrement, primaryKey: false, unique: d.unique)
+        if let e = d.defaultValue {
+            if case .function(let f, _, _) = e, ["NOW", "CURRENT_TIMESTAMP"].contains(f) {
+                guard [.datetime, .timestamp].contains(d.kind) else { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
+                c.defaultIsNow = true
+            } else if case .literal(let v) = e {
+                if v.isNull && d.notNull { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
+                do { c.defaultValue = try Self.coerce(v, to: c, row: 1) } catch {
+                    throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
+                }
+                if v.isNull { c.defaultValue = nil }
+            } else {
+                throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
+            }
+        }
+        if d.kind == .text, c.defaultValue != nil {
+            throw StoreError(code: 1101, sqlState: "42000", message: "BLOB, TEXT, GEOMETRY or JSON column '\(d.name)' can't have a default value")
+        }
+        return c
+    }
+
     mutating func createTable(_ t: TableName, ifNotExists: Bool, columns defs: [ColumnDefinition], primaryKey: [String], unique: [(String, [String])], session: Session) throws -> StoreResult {
         let db = try databaseName(t, session)
         try checkDatabasePrivilege("CREATE", db: db, session: session)
@@ -384,24 +407,7 @@ extension ExecutionContext {
         var columns: [Column] = []
         for d in defs {
             if columns.contains(where: { $0.name.lowercased() == d.name.lowercased() }) { throw StoreError.duplicateColumn(d.name) }
-            var c = Column(name: d.name, kind: d.kind, notNull: d.notNull, defaultValue: nil, autoIncrement: d.autoIncrement, primaryKey: false, unique: d.unique)
-            if let e = d.defaultValue {
-                if case .function(let f, _, _) = e, ["NOW", "CURRENT_TIMESTAMP"].contains(f) {
-                    guard [.datetime, .timestamp].contains(d.kind) else { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
-                    c.defaultIsNow = true
-                } else if case .literal(let v) = e {
-                    if v.isNull && d.notNull { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
-                    do { c.defaultValue = try Self.coerce(v, to: c, row: 1) } catch {
-                        throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
-                    }
-                    if v.isNull { c.defaultValue = nil }
-                } else {
-                    throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
-                }
-            }
-            if d.kind == .text, c.defaultValue != nil {
-                throw StoreError(code: 1101, sqlState: "42000", message: "BLOB, TEXT, GEOMETRY or JSON column '\(d.name)' can't have a default value")
-            }
+            let c = try Self.column(from: d)
             columns.append(c)
         }
         var pk: [Int] = []
@@ -445,6 +451,95 @@ extension ExecutionContext {
         table.rebuildKeys()
         catalog.databases[db]?.tables[t.name] = table
         return StoreResult(affectedRows: 0)
+    }
+
+    /// ALTER TABLE: every change is made on a copy, which replaces the table only when all of them worked.
+    mutating func alterTable(_ t: TableName, _ specs: [AlterSpec], session: Session) throws -> StoreResult {
+        let (db, original) = try self.table(t, session, privilege: "ALTER")
+        var tb = original
+        var target = (db: db, name: original.name)
+        for spec in specs {
+            switch spec {
+            case .addColumn(let d, let position):
+                if tb.columnIndex(d.name) != nil { throw StoreError.duplicateColumn(d.name) }
+                if d.primaryKey || d.unique || d.autoIncrement { throw StoreError.notSupported("ALTER TABLE … ADD COLUMN with a key") }
+                guard tb.columns.count < 1017 else { throw StoreError.tooManyColumns() }
+                let c = try Self.column(from: d)
+                var at = tb.columns.count
+                switch position {
+                case .last: break
+                case .first: at = 0
+                case .after(let name):
+                    guard let i = tb.columnIndex(name) else { throw StoreError.unknownColumn(name, in: tb.name) }
+                    at = i + 1
+                }
+                // What the existing rows get: the DEFAULT, else NULL, else the type's implicit default (0, '').
+                var fill: SQLValue = c.defaultValue ?? .null
+                if c.defaultIsNow {
+                    fill = .string(Clock.datetime(Date()))
+                } else if c.defaultValue == nil, c.notNull {
+                    switch c.kind {
+                    case .datetime, .timestamp, .date:
+                        if !tb.rows.isEmpty {
+                            let zero = c.kind == .date ? "0000-00-00" : "0000-00-00 00:00:00"
+                            throw StoreError(code: 1292, sqlState: "22007", message: "Incorrect \(c.kind == .date ? "date" : "datetime") value: '\(zero)' for column '\(c.name)' at row 1")
+                        }
+                    case .varchar, .char, .text: fill = .string("")
+                    case .decimal(_, let scale): fill = .decimal(0, scale: scale)
+                    case .double: fill = .double(0)
+                    default: fill = .int(0)
+                    }
+                }
+                tb.columns.insert(c, at: at)
+                tb.rows = tb.rows.map { row in
+                    var r = row
+                    r.insert(fill, at: min(at, r.count))
+                    return r
+                }
+                tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
+            case .dropColumn(let name):
+                guard let i = tb.columnIndex(name) else {
+                    throw StoreError(code: 1091, sqlState: "42000", message: "Can't DROP '\(name)'; check that column/key exists")
+                }
+                guard tb.columns.count > 1 else {
+                    throw StoreError(code: 1090, sqlState: "42000", message: "You can't delete all columns with ALTER TABLE; use DROP TABLE instead")
+                }
+                tb.columns.remove(at: i)
+                tb.rows = tb.rows.map { row in
+                    var r = row
+                    if i < r.count { r.remove(at: i) }
+                    return r
+                }
+                // A key loses the column; a key left with none is dropped (InnoDB does the same).
+                tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { $0 != i }.map { $0 > i ? $0 - 1 : $0 }) }
+                    .filter { !$0.columns.isEmpty }
+            case .renameColumn(let from, let to):
+                guard let i = tb.columnIndex(from) else { throw StoreError.unknownColumn(from, in: tb.name) }
+                if let j = tb.columnIndex(to), j != i { throw StoreError.duplicateColumn(to) }
+                tb.columns[i].name = to
+            case .renameTable(let newName):
+                let newDB = newName.database ?? db
+                guard catalog.databases[newDB] != nil else { throw StoreError.unknownDatabase(newDB) }
+                if newName.name != target.name || newDB != target.db, catalog.databases[newDB]?.tables[newName.name] != nil {
+                    throw StoreError.tableExists(newName.name)
+                }
+                target = (newDB, newName.name)
+                tb.name = newName.name
+            }
+        }
+        // The keys must still hold (a smaller key may now repeat a value).
+        for index in tb.indexes {
+            var seen = Set<String>()
+            for row in tb.rows {
+                guard let key = tb.key(row, index) else { continue }
+                if !seen.insert(key).inserted { throw StoreError.duplicateEntry(tb.keyDisplay(row, index), key: "\(tb.name).\(index.name)") }
+            }
+        }
+        for i in tb.columns.indices { tb.columns[i].primaryKey = tb.indexes.contains { $0.name == "PRIMARY" && $0.columns.contains(i) } }
+        tb.rebuildKeys()
+        catalog.databases[db]?.tables[original.name] = nil
+        catalog.databases[target.db]?.tables[target.name] = tb
+        return StoreResult(affectedRows: 0, info: "Records: 0  Duplicates: 0  Warnings: 0")
     }
 
     mutating func dropTable(_ names: [TableName], ifExists: Bool, session: Session) throws -> StoreResult {

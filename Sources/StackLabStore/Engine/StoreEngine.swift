@@ -364,6 +364,7 @@ struct ExecutionContext {
         case .createTable(let t, let ine, let cols, let pk, let uq):
             result = try createTable(t, ifNotExists: ine, columns: cols, primaryKey: pk, unique: uq, session: session); logged = true
         case .dropTable(let names, let ie): result = try dropTable(names, ifExists: ie, session: session); logged = true
+        case .alterTable(let t, let specs): result = try alterTable(t, specs, session: session); logged = true
         case .use(let db):
             try use(db, session: &session)
             result = StoreResult(affectedRows: 0)

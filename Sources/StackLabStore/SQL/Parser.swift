@@ -244,8 +244,10 @@ struct Parser {
                     spec.password = try stringLiteral()
                 }
                 statement = .alterUser(spec)
+            } else if accept("TABLE") {
+                statement = try parseAlterTable()
             } else {
-                throw StoreError.notSupported("ALTER TABLE")
+                throw StoreError.notSupported("ALTER " + ((try? anyWord()) ?? "").uppercased())
             }
         case "FLUSH":
             while current.kind != .end { advance() }
@@ -525,6 +527,46 @@ struct Parser {
         try expectOp(")")
         try skipTableOptions()
         return .createTable(table, ifNotExists: ine, columns: columns, primaryKey: primaryKey, unique: unique)
+    }
+
+    /// ALTER TABLE t ADD [COLUMN] … [FIRST | AFTER c], DROP [COLUMN] c, RENAME COLUMN a TO b, RENAME [TO] t2,
+    /// several separated by commas. Keys and type changes are outside the miniature.
+    private mutating func parseAlterTable() throws(StoreError) -> Statement {
+        let table = try tableName()
+        var specs: [AlterSpec] = []
+        func keyWord() -> Bool {
+            ["INDEX", "KEY", "UNIQUE", "PRIMARY", "CONSTRAINT", "FOREIGN", "FULLTEXT", "SPATIAL", "CHECK"].contains { current.isWord($0) }
+        }
+        repeat {
+            if accept("ADD") {
+                if keyWord() { throw StoreError.notSupported("ALTER TABLE … ADD " + (try anyWord()).uppercased()) }
+                _ = accept("COLUMN")
+                if current.isOp("(") { throw StoreError.notSupported("ALTER TABLE … ADD (…)") }
+                let definition = try columnDefinition()
+                var position = ColumnPosition.last
+                if accept("FIRST") { position = .first } else if accept("AFTER") { position = .after(try identifier()) }
+                specs.append(.addColumn(definition, position))
+            } else if accept("DROP") {
+                if keyWord() { throw StoreError.notSupported("ALTER TABLE … DROP " + (try anyWord()).uppercased()) }
+                _ = accept("COLUMN")
+                specs.append(.dropColumn(try identifier()))
+            } else if accept("RENAME") {
+                if accept("COLUMN") {
+                    let from = try identifier()
+                    try expect("TO")
+                    specs.append(.renameColumn(from, try identifier()))
+                } else if keyWord() {
+                    throw StoreError.notSupported("ALTER TABLE … RENAME " + (try anyWord()).uppercased())
+                } else {
+                    _ = accept("TO") || accept("AS")
+                    specs.append(.renameTable(try tableName()))
+                }
+            } else {
+                if case .word(let w) = current.kind { throw StoreError.notSupported("ALTER TABLE … " + w.uppercased()) }
+                throw error()
+            }
+        } while acceptOp(",")
+        return .alterTable(table, specs)
     }
 
     private mutating func keyColumns() throws(StoreError) -> [String] {

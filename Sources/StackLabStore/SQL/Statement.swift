@@ -278,6 +278,7 @@ enum Statement: Sendable, Equatable {
     case dropDatabase(String, ifExists: Bool)
     case createTable(TableName, ifNotExists: Bool, columns: [ColumnDefinition], primaryKey: [String], unique: [(String, [String])])
     case dropTable([TableName], ifExists: Bool)
+    case alterTable(TableName, [AlterSpec])
     case truncate(TableName)
     case use(String)
     case show(ShowKind)
@@ -305,8 +306,8 @@ enum Statement: Sendable, Equatable {
     /// account statements.
     var causesImplicitCommit: Bool {
         switch self {
-        case .createDatabase, .dropDatabase, .createTable, .dropTable, .truncate, .createUser, .dropUser, .alterUser,
-             .grant, .revoke:
+        case .createDatabase, .dropDatabase, .createTable, .dropTable, .alterTable, .truncate, .createUser, .dropUser,
+             .alterUser, .grant, .revoke:
             return true
         default: return false
         }
@@ -326,7 +327,7 @@ enum Statement: Sendable, Equatable {
     /// Statements that change data or schema, refused under read_only and written to the binlog.
     var isWrite: Bool {
         switch self {
-        case .insert, .update, .delete, .createDatabase, .dropDatabase, .createTable, .dropTable, .truncate,
+        case .insert, .update, .delete, .createDatabase, .dropDatabase, .createTable, .dropTable, .alterTable, .truncate,
              .createUser, .dropUser, .alterUser, .grant, .revoke:
             return true
         default: return false
@@ -338,4 +339,18 @@ enum Statement: Sendable, Equatable {
 struct ParsedStatement: Sendable {
     var statement: Statement
     var text: String
+}
+
+/// Where ALTER TABLE … ADD COLUMN puts the column.
+enum ColumnPosition: Sendable, Equatable {
+    case last, first
+    case after(String)
+}
+
+/// One change of an ALTER TABLE.
+enum AlterSpec: Sendable, Equatable {
+    case addColumn(ColumnDefinition, ColumnPosition)
+    case dropColumn(String)
+    case renameColumn(String, String)
+    case renameTable(TableName)
 }
