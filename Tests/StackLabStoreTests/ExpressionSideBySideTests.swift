@@ -78,3 +78,40 @@ struct AlterTableSideBySide {
     }
 }
 }
+
+extension SideBySideWithRealMariaDB {
+/// CREATE/DROP INDEX and ALTER TABLE … ADD/DROP INDEX, read back through information_schema.STATISTICS.
+@Suite("Indexes")
+struct IndexSideBySide {
+    @Test func indexesAreMadeNamedAndDroppedAlike() async throws {
+        guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
+        let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
+        func both(_ sql: String) async throws -> (String, String) {
+            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
+            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
+            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
+        }
+        let keys = "SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'foobar' AND TABLE_NAME = 'ix' ORDER BY INDEX_NAME, SEQ_IN_INDEX"
+        for sql in ["DROP TABLE IF EXISTS ix; CREATE TABLE ix (id INT PRIMARY KEY, a INT, b VARCHAR(10), KEY (a)); INSERT INTO ix VALUES (1, 1, 'x'), (2, 1, 'y')",
+                    keys,
+                    "CREATE INDEX ib ON ix (b); ALTER TABLE ix ADD INDEX (a, b), ADD UNIQUE KEY ub (b); " + keys,
+                    "CREATE INDEX ib ON ix (a)",
+                    "DROP INDEX ib ON ix; ALTER TABLE ix DROP INDEX a_2; " + keys,
+                    "SELECT id FROM ix WHERE b = 'y'"] {
+            let (a, b) = try await both(sql)
+            #expect(a == b, "\(sql)")
+        }
+        // The same codes where MariaDB words the message its own way.
+        for sql in ["INSERT INTO ix VALUES (3, 3, 'x')", "CREATE UNIQUE INDEX ua ON ix (a)", "DROP INDEX nosuch ON ix"] {
+            let (a, b) = try await both(sql)
+            #expect(EdgeNumbers.codeOf(a) == EdgeNumbers.codeOf(b) && a.hasPrefix("ERROR"), "\(sql): \(a) / \(b)")
+        }
+        _ = try await both("DROP TABLE ix")
+        await ours.stop()
+    }
+}
+}
+
+extension SideBySideWithRealMariaDB.EdgeNumbers {
+    static func codeOf(_ answer: String) -> String { String(answer.prefix { $0 != ":" }) }
+}

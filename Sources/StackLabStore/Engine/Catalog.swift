@@ -65,6 +65,13 @@ struct Column: Sendable, Codable, Equatable {
     }
 }
 
+/// A plain (non-unique) index: a name and its columns. It orders nothing and speeds nothing up here; SHOW INDEX,
+/// SHOW CREATE TABLE and information_schema show it as MySQL would.
+struct PlainIndex: Sendable, Codable, Equatable {
+    var name: String
+    var columns: [Int]
+}
+
 /// A unique index: the primary key is the one named PRIMARY.
 struct UniqueIndex: Sendable, Codable, Equatable {
     var name: String
@@ -83,7 +90,10 @@ struct Table: Sendable, Codable {
     /// instead of scanning. Rebuilt with the keys, never stored.
     var primaryRows: [Int64: Int] = [:]
 
-    private enum CodingKeys: String, CodingKey { case name, columns, rows, indexes, autoIncrement, keySets }
+    /// Non-unique indexes (nil in data directories from before they existed).
+    var plainIndexes: [PlainIndex]?
+
+    private enum CodingKeys: String, CodingKey { case name, columns, rows, indexes, autoIncrement, keySets, plainIndexes }
 
     /// The column of a primary key that `primaryRows` indexes: a single signed integer column.
     var primaryColumn: Int? {
@@ -149,6 +159,7 @@ struct Table: Sendable, Codable {
             row.count == width ? row : Array((row + [SQLValue](repeating: .null, count: max(0, width - row.count))).prefix(width))
         }
         indexes = indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { (0..<width).contains($0) }) }.filter { !$0.columns.isEmpty }
+        plainIndexes = plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.filter { (0..<width).contains($0) }) }.filter { !$0.columns.isEmpty }
         rebuildKeys()
     }
 

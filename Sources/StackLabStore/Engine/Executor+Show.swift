@@ -24,7 +24,8 @@ extension ExecutionContext {
             var cols: [StoreColumn] = [.text("Field"), .text("Type"), .text("Null", chars: 3), .text("Key", chars: 3), .text("Default", notNull: false), .text("Extra")]
             if full { cols.insert(.text("Collation", notNull: false), at: 2); cols += [.text("Privileges"), .text("Comment")] }
             let rows: [[String?]] = table.columns.enumerated().map { i, c in
-                let key = c.primaryKey ? "PRI" : (table.indexes.contains { $0.columns.first == i && $0.name != "PRIMARY" } ? "UNI" : "")
+                let key = c.primaryKey ? "PRI" : (table.indexes.contains { $0.columns.first == i && $0.name != "PRIMARY" } ? "UNI"
+                    : ((table.plainIndexes ?? []).contains { $0.columns.first == i } ? "MUL" : ""))
                 let def: String? = c.defaultIsNow ? "CURRENT_TIMESTAMP" : c.defaultValue?.text
                 let extra = c.autoIncrement ? "auto_increment" : (c.defaultIsNow ? "DEFAULT_GENERATED" : "")
                 var r: [String?] = [c.name, c.kind.sqlName, c.notNull ? "NO" : "YES", key, def, extra]
@@ -43,10 +44,11 @@ extension ExecutionContext {
                                        .number("Sub_part", notNull: false), .text("Packed", notNull: false), .text("Null"), .text("Index_type"),
                                        .text("Comment"), .text("Index_comment"), .text("Visible"), .text("Expression", notNull: false)]
             var rows: [[String?]] = []
-            for index in table.indexes {
-                for (seq, c) in index.columns.enumerated() where c < table.columns.count {
+            let all = table.indexes.map { ($0.name, $0.columns, "0") } + (table.plainIndexes ?? []).map { ($0.name, $0.columns, "1") }
+            for index in all {
+                for (seq, c) in index.1.enumerated() where c < table.columns.count {
                     let column = table.columns[c]
-                    rows.append([table.name, "0", index.name, String(seq + 1), column.name, "A", String(table.rows.count), nil, nil,
+                    rows.append([table.name, index.2, index.0, String(seq + 1), column.name, "A", String(table.rows.count), nil, nil,
                                  column.notNull ? "" : "YES", "BTREE", "", "", "YES", nil])
                 }
             }
@@ -125,6 +127,9 @@ extension ExecutionContext {
         for idx in t.indexes {
             let cols = idx.columns.filter { $0 < t.columns.count }.map { "`\(t.columns[$0].name)`" }.joined(separator: ",")
             lines.append(idx.name == "PRIMARY" ? "  PRIMARY KEY (\(cols))" : "  UNIQUE KEY `\(idx.name)` (\(cols))")
+        }
+        for idx in t.plainIndexes ?? [] {
+            lines.append("  KEY `\(idx.name)` (" + idx.columns.filter { $0 < t.columns.count }.map { "`\(t.columns[$0].name)`" }.joined(separator: ",") + ")")
         }
         let auto = t.autoIncrementColumn != nil && t.autoIncrement > 1 ? " AUTO_INCREMENT=\(t.autoIncrement)" : ""
         return "CREATE TABLE `\(t.name)` (\n" + lines.joined(separator: ",\n") + "\n) ENGINE=InnoDB\(auto) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"

@@ -497,6 +497,7 @@ extension ExecutionContext {
                     return r
                 }
                 tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
+                tb.plainIndexes = tb.plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
             case .dropColumn(let name):
                 guard let i = tb.columnIndex(name) else {
                     throw StoreError(code: 1091, sqlState: "42000", message: "Can't DROP '\(name)'; check that column/key exists")
@@ -513,6 +514,46 @@ extension ExecutionContext {
                 // A key loses the column; a key left with none is dropped (InnoDB does the same).
                 tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { $0 != i }.map { $0 > i ? $0 - 1 : $0 }) }
                     .filter { !$0.columns.isEmpty }
+                tb.plainIndexes = tb.plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.filter { $0 != i }.map { $0 > i ? $0 - 1 : $0 }) }
+                    .filter { !$0.columns.isEmpty }
+            case .addIndex(let name, let names, let unique):
+                var cols: [Int] = []
+                for n in names {
+                    guard let i = tb.columnIndex(n) else { throw StoreError.keyColumnMissing(n) }
+                    cols.append(i)
+                }
+                guard cols.count <= 16 else { throw StoreError(code: 1070, sqlState: "42000", message: "Too many key parts specified; max 16 parts allowed") }
+                let taken = Set((tb.indexes.map(\.name) + (tb.plainIndexes ?? []).map(\.name)).map { $0.lowercased() })
+                // Unnamed, a key takes its first column's name, then name_2, name_3 … (as mysqld names it).
+                var keyName = name ?? tb.columns[cols[0]].name
+                if name == nil, taken.contains(keyName.lowercased()) {
+                    var n = 2
+                    while taken.contains("\(keyName)_\(n)".lowercased()) { n += 1 }
+                    keyName = "\(keyName)_\(n)"
+                }
+                if taken.contains(keyName.lowercased()) || keyName.uppercased() == "PRIMARY" {
+                    throw StoreError(code: 1061, sqlState: "42000", message: "Duplicate key name '\(keyName)'")
+                }
+                guard tb.indexes.count + (tb.plainIndexes?.count ?? 0) < 64 else {
+                    throw StoreError(code: 1069, sqlState: "42000", message: "Too many keys specified; max 64 keys allowed")
+                }
+                if unique {
+                    tb.indexes.append(UniqueIndex(name: keyName, columns: cols))
+                    if cols.count == 1 { tb.columns[cols[0]].unique = true }
+                } else {
+                    tb.plainIndexes = (tb.plainIndexes ?? []) + [PlainIndex(name: keyName, columns: cols)]
+                }
+            case .dropIndex(let name):
+                if let i = tb.indexes.firstIndex(where: { $0.name.lowercased() == name.lowercased() }), name.uppercased() != "PRIMARY" {
+                    let dropped = tb.indexes.remove(at: i)
+                    if dropped.columns.count == 1, !tb.indexes.contains(where: { $0.columns == dropped.columns }) { tb.columns[dropped.columns[0]].unique = false }
+                } else if let i = tb.plainIndexes?.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+                    tb.plainIndexes?.remove(at: i)
+                } else if name.uppercased() == "PRIMARY" {
+                    throw StoreError.notSupported("ALTER TABLE … DROP PRIMARY KEY")
+                } else {
+                    throw StoreError(code: 1091, sqlState: "42000", message: "Can't DROP '\(name)'; check that column/key exists")
+                }
             case .renameColumn(let from, let to):
                 guard let i = tb.columnIndex(from) else { throw StoreError.unknownColumn(from, in: tb.name) }
                 if let j = tb.columnIndex(to), j != i { throw StoreError.duplicateColumn(to) }

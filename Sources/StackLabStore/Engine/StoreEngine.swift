@@ -361,8 +361,9 @@ struct ExecutionContext {
             result = try truncate(t, session: session); logged = true
         case .createDatabase(let name, let ine): result = try createDatabase(name, ifNotExists: ine, session: session); logged = true
         case .dropDatabase(let name, let ie): result = try dropDatabase(name, ifExists: ie, session: session); logged = true
-        case .createTable(let t, let ine, let cols, let pk, let uq):
+        case .createTable(let t, let ine, let cols, let pk, let uq, let plain):
             result = try createTable(t, ifNotExists: ine, columns: cols, primaryKey: pk, unique: uq, session: session); logged = true
+            if !plain.isEmpty, result.warningList.isEmpty { _ = try alterTable(t, plain, session: session) }
         case .dropTable(let names, let ie): result = try dropTable(names, ifExists: ie, session: session); logged = true
         case .alterTable(let t, let specs): result = try alterTable(t, specs, session: session); logged = true
         case .use(let db):

@@ -97,7 +97,8 @@ extension ExecutionContext {
                 for (i, c) in t.columns.enumerated() {
                     let f = Self.typeFacts(c.kind)
                     let isText = f.chars != nil
-                    let key = c.primaryKey ? "PRI" : (t.indexes.contains { $0.columns.first == i && $0.name != "PRIMARY" } ? "UNI" : "")
+                    let key = c.primaryKey ? "PRI" : (t.indexes.contains { $0.columns.first == i && $0.name != "PRIMARY" } ? "UNI"
+                        : ((t.plainIndexes ?? []).contains { $0.columns.first == i } ? "MUL" : ""))
                     let extra = c.autoIncrement ? "auto_increment" : (c.defaultIsNow ? "DEFAULT_GENERATED" : "")
                     let def: SQLValue = c.defaultIsNow ? .string("CURRENT_TIMESTAMP") : Self.text(c.defaultValue?.text)
                     rows.append([.string("def"), .string(db.name), .string(t.name), .string(c.name), .int(Int64(i + 1)), def,
@@ -122,9 +123,10 @@ extension ExecutionContext {
         var rows: [[SQLValue]] = []
         for db in visibleDatabases(session) {
             for t in db.tables.values.sorted(by: { $0.name < $1.name }) {
-                for index in t.indexes {
-                    for (seq, c) in index.columns.enumerated() where c < t.columns.count {
-                        rows.append([.string("def"), .string(db.name), .string(t.name), .int(0), .string(db.name), .string(index.name),
+                let all = t.indexes.map { ($0.name, $0.columns, Int64(0)) } + (t.plainIndexes ?? []).map { ($0.name, $0.columns, Int64(1)) }
+                for index in all {
+                    for (seq, c) in index.1.enumerated() where c < t.columns.count {
+                        rows.append([.string("def"), .string(db.name), .string(t.name), .int(index.2), .string(db.name), .string(index.0),
                                      .int(Int64(seq + 1)), .string(t.columns[c].name), .string("A"), .int(Int64(t.rows.count)), .null, .null,
                                      .string(t.columns[c].notNull ? "" : "YES"), .string("BTREE"), .string(""), .string(""), .string("YES"), .null])
                     }

@@ -473,7 +473,17 @@ struct Parser {
         }
         if current.isWord("TEMPORARY") { throw StoreError.notSupported("CREATE TEMPORARY TABLE") }
         if accept("TABLE") { return try parseCreateTable() }
-        if current.isWord("INDEX") || current.isWord("UNIQUE") { throw StoreError.notSupported("CREATE INDEX") }
+        if accept("UNIQUE") || current.isWord("INDEX") {
+            let unique = tokens[index - 1].isWord("UNIQUE")
+            try expect("INDEX")
+            let name = try identifier()
+            if accept("USING") { _ = try anyWord() }
+            try expect("ON")
+            let table = try tableName()
+            let columns = try keyColumns()
+            if accept("USING") { _ = try anyWord() }
+            return .alterTable(table, [.addIndex(name: name, columns: columns, unique: unique)])
+        }
         if current.isWord("VIEW") || current.isWord("OR") { throw StoreError.notSupported("CREATE VIEW") }
         if current.isWord("TRIGGER") { throw StoreError.notSupported("CREATE TRIGGER") }
         if current.isWord("PROCEDURE") || current.isWord("FUNCTION") { throw StoreError.notSupported("CREATE PROCEDURE") }
@@ -503,6 +513,7 @@ struct Parser {
         var columns: [ColumnDefinition] = []
         var primaryKey: [String] = []
         var unique: [(String, [String])] = []
+        var plain: [(String, [String])] = []
         repeat {
             if accept("PRIMARY") {
                 try expect("KEY")
@@ -514,8 +525,10 @@ struct Parser {
                 let cols = try keyColumns()
                 unique.append((name ?? cols.first ?? "", cols))
             } else if accept("KEY") || accept("INDEX") {
-                if !current.isOp("(") { _ = try identifier() }
-                _ = try keyColumns()
+                var name: String?
+                if !current.isOp("(") { name = try identifier() }
+                let cols = try keyColumns()
+                plain.append((name ?? "", cols))
             } else if current.isWord("CONSTRAINT") || current.isWord("FOREIGN") {
                 throw StoreError.notSupported("FOREIGN KEY")
             } else if current.isWord("FULLTEXT") || current.isWord("SPATIAL") || current.isWord("CHECK") {
@@ -526,7 +539,10 @@ struct Parser {
         } while acceptOp(",")
         try expectOp(")")
         try skipTableOptions()
-        return .createTable(table, ifNotExists: ine, columns: columns, primaryKey: primaryKey, unique: unique)
+        if plain.isEmpty { return .createTable(table, ifNotExists: ine, columns: columns, primaryKey: primaryKey, unique: unique) }
+        // Plain (non-unique) keys are added as ALTER TABLE would add them, right after the table is made.
+        return .createTable(table, ifNotExists: ine, columns: columns, primaryKey: primaryKey, unique: unique,
+                            indexes: plain.map { AlterSpec.addIndex(name: $0.0.isEmpty ? nil : $0.0, columns: $0.1, unique: false) })
     }
 
     /// ALTER TABLE t ADD [COLUMN] … [FIRST | AFTER c], DROP [COLUMN] c, RENAME COLUMN a TO b, RENAME [TO] t2,
@@ -539,6 +555,13 @@ struct Parser {
         }
         repeat {
             if accept("ADD") {
+                if accept("INDEX") || accept("KEY") || accept("UNIQUE") {
+                    let unique = tokens[index - 1].isWord("UNIQUE")
+                    if unique { _ = accept("INDEX") || accept("KEY") }
+                    let name: String? = current.isOp("(") ? nil : try identifier()
+                    specs.append(.addIndex(name: name, columns: try keyColumns(), unique: unique))
+                    continue
+                }
                 if keyWord() { throw StoreError.notSupported("ALTER TABLE … ADD " + (try anyWord()).uppercased()) }
                 _ = accept("COLUMN")
                 if current.isOp("(") { throw StoreError.notSupported("ALTER TABLE … ADD (…)") }
@@ -547,6 +570,10 @@ struct Parser {
                 if accept("FIRST") { position = .first } else if accept("AFTER") { position = .after(try identifier()) }
                 specs.append(.addColumn(definition, position))
             } else if accept("DROP") {
+                if accept("INDEX") || accept("KEY") {
+                    specs.append(.dropIndex(try anyWord()))
+                    continue
+                }
                 if keyWord() { throw StoreError.notSupported("ALTER TABLE … DROP " + (try anyWord()).uppercased()) }
                 _ = accept("COLUMN")
                 specs.append(.dropColumn(try identifier()))
@@ -695,7 +722,12 @@ struct Parser {
             return .dropUser(users, ifExists: ie)
         }
         if current.isWord("TEMPORARY") { throw StoreError.notSupported("DROP TEMPORARY TABLE") }
-        if current.isWord("INDEX") || current.isWord("VIEW") || current.isWord("TRIGGER") || current.isWord("PROCEDURE") {
+        if accept("INDEX") {
+            let name = try anyWord()
+            try expect("ON")
+            return .alterTable(try tableName(), [.dropIndex(name)])
+        }
+        if current.isWord("VIEW") || current.isWord("TRIGGER") || current.isWord("PROCEDURE") {
             throw StoreError.notSupported("DROP " + (try anyWord()).uppercased())
         }
         throw error()

@@ -276,7 +276,9 @@ enum Statement: Sendable, Equatable {
     case delete(table: TableName, whereClause: Expr?, limit: Int?)
     case createDatabase(String, ifNotExists: Bool)
     case dropDatabase(String, ifExists: Bool)
-    case createTable(TableName, ifNotExists: Bool, columns: [ColumnDefinition], primaryKey: [String], unique: [(String, [String])])
+    /// `indexes`: the table's plain (non-unique) keys, as ALTER TABLE … ADD INDEX adds them.
+    case createTable(TableName, ifNotExists: Bool, columns: [ColumnDefinition], primaryKey: [String], unique: [(String, [String])],
+                     indexes: [AlterSpec] = [])
     case dropTable([TableName], ifExists: Bool)
     case alterTable(TableName, [AlterSpec])
     case truncate(TableName)
@@ -353,4 +355,6 @@ enum AlterSpec: Sendable, Equatable {
     case dropColumn(String)
     case renameColumn(String, String)
     case renameTable(TableName)
+    case addIndex(name: String?, columns: [String], unique: Bool)
+    case dropIndex(String)
 }
