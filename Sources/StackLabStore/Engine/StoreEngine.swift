@@ -18,8 +18,9 @@ struct ServerVariables: Sendable {
 }
 
 /// The SQL engine: catalog, GTIDs, variables, and the commit path (binlog, then redo log, then OK).
-/// Statements run one at a time under one lock: the miniature's "InnoDB" is a single mutex, which keeps every
-/// binlog order identical to commit order.
+/// Statements run one at a time under one lock, which keeps every binlog order identical to commit order. An open
+/// transaction works on its own copy of the catalog (see `Transaction`); `writeLock` lets one writing transaction
+/// at a time hold on to the right to commit, so the statements it logs replay on a replica exactly as they ran.
 final class StoreEngine: Sendable {
     let settings: StoreSettings
     let serverUUID: String
