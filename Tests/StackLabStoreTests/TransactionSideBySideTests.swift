@@ -154,3 +154,39 @@ struct TransactionsSideBySide {
     }
 }
 }
+
+extension SideBySideWithRealMariaDB {
+/// A learner's session through the stock mariadb client, one connection, the same output from both servers:
+/// make a table, add a column and an index, group, roll back a mistake, look at information_schema.
+@Suite("A learner's session")
+struct LearnerSession {
+    @Test func aLearnersSessionPrintsWhatMariaDBPrints() async throws {
+        guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
+        let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
+        let script = """
+            DROP TABLE IF EXISTS authors;
+            CREATE TABLE authors (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL);
+            INSERT INTO authors (name) VALUES ('alice'), ('bob'), ('carol');
+            ALTER TABLE authors ADD COLUMN country CHAR(2) NOT NULL DEFAULT 'fr';
+            UPDATE authors SET country = 'us' WHERE id = 2;
+            CREATE INDEX by_country ON authors (country);
+            SELECT country, COUNT(*) AS n FROM authors GROUP BY country ORDER BY n DESC;
+            BEGIN;
+            DELETE FROM authors;
+            SELECT COUNT(*) FROM authors;
+            ROLLBACK;
+            SELECT id, name, country FROM authors ORDER BY id;
+            SELECT CASE WHEN country = 'fr' THEN 'Europe' ELSE 'elsewhere' END AS region, COUNT(*) FROM authors GROUP BY region ORDER BY region;
+            SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'foobar' AND TABLE_NAME = 'authors' ORDER BY ORDINAL_POSITION;
+            SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'foobar' AND TABLE_NAME = 'authors' ORDER BY INDEX_NAME;
+            DROP TABLE authors;
+            """
+        let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch"], stdin: script)
+        let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch"], stdin: script)
+        #expect(a.status == 0 && b.status == 0, "\(a.stderr) / \(b.stderr)")
+        #expect(a.stdout == b.stdout)
+        #expect(a.stdout.contains("alice\tfr"))
+        await ours.stop()
+    }
+}
+}
