@@ -115,3 +115,34 @@ struct IndexSideBySide {
 extension SideBySideWithRealMariaDB.EdgeNumbers {
     static func codeOf(_ answer: String) -> String { String(answer.prefix { $0 != ":" }) }
 }
+
+extension SideBySideWithRealMariaDB {
+/// UPDATE and DELETE with ORDER BY … LIMIT change the rows MySQL would change.
+@Suite("UPDATE and DELETE in order")
+struct OrderedWritesSideBySide {
+    @Test func orderByLimitPicksTheSameRows() async throws {
+        guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
+        let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
+        func both(_ sql: String) async throws -> (String, String) {
+            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
+            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
+            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
+        }
+        for sql in ["DROP TABLE IF EXISTS ow; CREATE TABLE ow (id INT PRIMARY KEY, author VARCHAR(9), n INT); "
+                        + "INSERT INTO ow VALUES (1, 'carol', 0), (2, 'alice', 0), (3, 'bob', 0), (4, 'alice', 0)",
+                    "DELETE FROM ow ORDER BY id DESC LIMIT 1; SELECT id FROM ow ORDER BY id",
+                    "UPDATE ow SET n = 1 ORDER BY author, id DESC LIMIT 2; SELECT id, n FROM ow ORDER BY id",
+                    "UPDATE ow SET n = n + 10 WHERE n = 0 ORDER BY id DESC LIMIT 1; SELECT id, n FROM ow ORDER BY id",
+                    "DELETE FROM ow WHERE author <> 'x' ORDER BY author DESC LIMIT 1; SELECT id FROM ow ORDER BY id",
+                    "DROP TABLE ow"] {
+            let (a, b) = try await both(sql)
+            #expect(a == b, "\(sql)")
+        }
+        // MySQL 8 names the clause 'order clause', MariaDB 'ORDER BY'.
+        let (a, b) = try await both("CREATE TABLE ow2 (id INT); DELETE FROM ow2 ORDER BY nosuch LIMIT 1")
+        #expect(a == "ERROR 1054 (42S22): Unknown column 'nosuch' in 'order clause'" && b.hasPrefix("ERROR 1054 (42S22)"))
+        _ = try await both("DROP TABLE ow2")
+        await ours.stop()
+    }
+}
+}

@@ -230,7 +230,27 @@ extension ExecutionContext {
         return (result, firstGenerated)
     }
 
-    mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, session: Session) throws -> StoreResult {
+    /// The rows UPDATE and DELETE visit: the one a primary key names, else all; in ORDER BY's order when given
+    /// (so LIMIT takes the first ones in that order, as in MySQL).
+    func visitOrder(_ table: Table, whereClause: Expr?, whereEval: Evaluator, orderBy: [OrderItem], session: Session) throws -> [Int] {
+        let candidates = table.pointLookup(whereClause) ?? Array(table.rows.indices)
+        guard !orderBy.isEmpty else { return candidates }
+        let orderEval = evaluator(table, session, clause: "order clause")
+        var exprs: [Expr] = []
+        for o in orderBy {
+            if o.expr.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
+            try orderEval.validate(o.expr)
+            exprs.append(orderEval.resolve(o.expr))
+        }
+        var keyed: [([SQLValue], Int)] = []
+        for r in candidates {
+            if let w = whereClause, try whereEval.eval(w, row: table.rows[r]).truth != true { continue }
+            keyed.append((try exprs.map { try orderEval.eval($0, row: table.rows[r]) }, r))
+        }
+        return Self.sortedByKeys(keyed, descending: orderBy.map(\.descending)).map(\.1)
+    }
+
+    mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
         let (db, table) = try self.table(t, session, privilege: "UPDATE")
         let fieldEval = evaluator(table, session, clause: "field list")
         var targets: [Int] = []
@@ -244,7 +264,7 @@ extension ExecutionContext {
         let whereClause = whereClause.map { whereEval.resolve($0) }
         var changes: [(Int, [SQLValue])] = []
         var matched = 0
-        for r in table.pointLookup(whereClause) ?? Array(table.rows.indices) {
+        for r in try visitOrder(table, whereClause: whereClause, whereEval: whereEval, orderBy: orderBy, session: session) {
             let row = table.rows[r]
             if let limit, matched >= limit { break }
             if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
@@ -294,13 +314,13 @@ extension ExecutionContext {
         return StoreResult(affectedRows: changes.count, info: "Rows matched: \(matched)  Changed: \(changes.count)  Warnings: 0")
     }
 
-    mutating func delete(_ t: TableName, whereClause: Expr?, limit: Int?, session: Session) throws -> StoreResult {
+    mutating func delete(_ t: TableName, whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
         let (db, table) = try self.table(t, session, privilege: "DELETE")
         let whereEval = evaluator(table, session, clause: "where clause")
         if let w = whereClause { try whereEval.validate(w) }
         let whereClause = whereClause.map { whereEval.resolve($0) }
         var doomed = IndexSet()
-        for r in table.pointLookup(whereClause) ?? Array(table.rows.indices) {
+        for r in try visitOrder(table, whereClause: whereClause, whereEval: whereEval, orderBy: orderBy, session: session) {
             let row = table.rows[r]
             if let limit, doomed.count >= limit { break }
             if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }

@@ -352,11 +352,11 @@ struct ExecutionContext {
         case .insert(let t, let cols, let rows, let ignore):
             (result, insertID) = try insert(t, columns: cols, rows: rows, ignore: ignore, session: &session)
             logged = result.affectedRows > 0
-        case .update(let t, let a, let w, let l):
-            result = try update(t, assignments: a, whereClause: w, limit: l, session: session)
+        case .update(let t, let a, let w, let l, let o):
+            result = try update(t, assignments: a, whereClause: w, limit: l, orderBy: o, session: session)
             logged = result.affectedRows > 0
-        case .delete(let t, let w, let l):
-            result = try delete(t, whereClause: w, limit: l, session: session)
+        case .delete(let t, let w, let l, let o):
+            result = try delete(t, whereClause: w, limit: l, orderBy: o, session: session)
             logged = result.affectedRows > 0
         case .truncate(let t):
             result = try truncate(t, session: session); logged = true
@@ -450,8 +450,8 @@ struct ExecutionContext {
     func checkWritePrivilege(_ statement: Statement, session: Session) throws {
         switch statement {
         case .insert(let t, _, _, _): try checkTablePrivilege("INSERT", db: try databaseName(t, session), table: t.name, session: session)
-        case .update(let t, _, _, _): try checkTablePrivilege("UPDATE", db: try databaseName(t, session), table: t.name, session: session)
-        case .delete(let t, _, _): try checkTablePrivilege("DELETE", db: try databaseName(t, session), table: t.name, session: session)
+        case .update(let t, _, _, _, _): try checkTablePrivilege("UPDATE", db: try databaseName(t, session), table: t.name, session: session)
+        case .delete(let t, _, _, _): try checkTablePrivilege("DELETE", db: try databaseName(t, session), table: t.name, session: session)
         default: break
         }
     }

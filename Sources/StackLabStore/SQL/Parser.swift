@@ -422,10 +422,11 @@ struct Parser {
         } while acceptOp(",")
         var whereClause: Expr?
         if accept("WHERE") { whereClause = try parseExpr() }
-        if accept("ORDER") { try expect("BY"); _ = try orderList() }
+        var order: [OrderItem] = []
+        if accept("ORDER") { try expect("BY"); order = try orderList() }
         var limit: Int?
         if accept("LIMIT") { limit = try rowCount() }
-        return .update(table: table, assignments: assignments, whereClause: whereClause, limit: limit)
+        return .update(table: table, assignments: assignments, whereClause: whereClause, limit: limit, orderBy: order)
     }
 
     private mutating func parseDelete() throws(StoreError) -> Statement {
@@ -435,10 +436,11 @@ struct Parser {
         if current.isOp(",") || current.isWord("USING") { throw StoreError.notSupported("multi-table DELETE") }
         var whereClause: Expr?
         if accept("WHERE") { whereClause = try parseExpr() }
-        if accept("ORDER") { try expect("BY"); _ = try orderList() }
+        var order: [OrderItem] = []
+        if accept("ORDER") { try expect("BY"); order = try orderList() }
         var limit: Int?
         if accept("LIMIT") { limit = try rowCount() }
-        return .delete(table: table, whereClause: whereClause, limit: limit)
+        return .delete(table: table, whereClause: whereClause, limit: limit, orderBy: order)
     }
 
     private mutating func ifNotExists() throws(StoreError) -> Bool {

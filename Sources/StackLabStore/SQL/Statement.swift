@@ -272,8 +272,8 @@ enum ShowKind: Sendable, Equatable {
 enum Statement: Sendable, Equatable {
     case select(SelectStatement)
     case insert(table: TableName, columns: [String]?, rows: [[Expr]], ignore: Bool)
-    case update(table: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?)
-    case delete(table: TableName, whereClause: Expr?, limit: Int?)
+    case update(table: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [])
+    case delete(table: TableName, whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [])
     case createDatabase(String, ifNotExists: Bool)
     case dropDatabase(String, ifExists: Bool)
     /// `indexes`: the table's plain (non-unique) keys, as ALTER TABLE … ADD INDEX adds them.
