@@ -56,7 +56,7 @@ struct SQLErrorTests {
         // Reads still work.
         #expect(try await s.execute("SELECT COUNT(*) FROM foobar.posts", user: "app").rows == [["1"]])
         // The applier is not stopped by super_read_only.
-        try s.applyReplicated(BinlogEvent.QueryBody(database: "foobar", insertID: 0, millis: 0, sql: "INSERT INTO posts (author) VALUES ('replicated')"), gtid: ("3e11fa47-71ca-11e1-9e33-c80aa9429562", 1), source: SourcePosition(file: "mysql-bin.000001", position: 500))
+        try s.applyReplicated([BinlogEvent.QueryBody(database: "foobar", insertID: 0, millis: 0, sql: "INSERT INTO posts (author) VALUES ('replicated')")], gtid: ("3e11fa47-71ca-11e1-9e33-c80aa9429562", 1), source: SourcePosition(file: "mysql-bin.000001", position: 500))
         #expect(try await s.execute("SELECT author FROM foobar.posts ORDER BY id").rows == [["root"], ["replicated"]])
         // read_only=OFF clears super_read_only.
         _ = try await s.execute("SET GLOBAL read_only = OFF")

@@ -144,14 +144,24 @@ final class BinaryLog: Sendable {
     /// Appends one transaction (GTID, QUERY, XID) with a single write, then wakes the dump threads.
     /// Returns the file and the position after the transaction (what semi-sync waits for).
     func appendTransaction(uuid: String, gno: Int64, database: String?, sql: String, insertID: Int64, millis: UInt64) throws -> (file: String, position: UInt64) {
+        try appendTransaction(uuid: uuid, gno: gno, statements: [LoggedStatement(db: database, sql: sql, insertID: insertID, millis: millis)])
+    }
+
+    /// A transaction of one statement is GTID, QUERY, XID; one of several is GTID, QUERY(BEGIN), a QUERY for each
+    /// statement, XID, as mysqld writes statement-based transactions.
+    func appendTransaction(uuid: String, gno: Int64, statements: [LoggedStatement]) throws -> (file: String, position: UInt64) {
         let result: (String, UInt64, [CheckedContinuation<Void, Never>]) = try state.withLockedValue { s in
             guard s.fd >= 0, let current = s.files.last else { throw StoreError(code: 3, sqlState: "HY000", message: "Binary logging not possible. Message: binlog is closed") }
+            let millis = statements.last?.millis ?? 0
             let ts = UInt32(truncatingIfNeeded: millis / 1000)
-            var events = [
-                BinlogEvent.gtid(uuid: uuid, gno: gno, serverID: serverID, timestamp: ts),
-                BinlogEvent.query(database: database, sql: sql, insertID: insertID, millis: millis, serverID: serverID),
-                BinlogEvent.xid(s.xid, serverID: serverID, timestamp: ts),
-            ]
+            var events = [BinlogEvent.gtid(uuid: uuid, gno: gno, serverID: serverID, timestamp: ts)]
+            if statements.count > 1, let first = statements.first {
+                events.append(BinlogEvent.query(database: first.db, sql: "BEGIN", insertID: 0, millis: first.millis, serverID: serverID))
+            }
+            for st in statements {
+                events.append(BinlogEvent.query(database: st.db, sql: st.sql, insertID: st.insertID, millis: st.millis, serverID: serverID))
+            }
+            events.append(BinlogEvent.xid(s.xid, serverID: serverID, timestamp: ts))
             s.xid += 1
             guard var pos = UInt32(exactly: current.size) else { throw Self.transactionTooLarge() }
             var bytes: [UInt8] = []

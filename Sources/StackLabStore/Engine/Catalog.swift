@@ -65,6 +65,13 @@ struct Column: Sendable, Codable, Equatable {
     }
 }
 
+/// A plain (non-unique) index: a name and its columns. It orders nothing and speeds nothing up here; SHOW INDEX,
+/// SHOW CREATE TABLE and information_schema show it as MySQL would.
+struct PlainIndex: Sendable, Codable, Equatable {
+    var name: String
+    var columns: [Int]
+}
+
 /// A unique index: the primary key is the one named PRIMARY.
 struct UniqueIndex: Sendable, Codable, Equatable {
     var name: String
@@ -79,6 +86,45 @@ struct Table: Sendable, Codable {
     var autoIncrement: Int64 = 1
     /// Keys present per index, for duplicate checks in O(1).
     var keySets: [Set<String>] = []
+    /// Row position by primary key when the key is one signed integer column: `WHERE id = 5` reads one row
+    /// instead of scanning. Rebuilt with the keys, never stored.
+    var primaryRows: [Int64: Int] = [:]
+
+    /// Non-unique indexes (nil in data directories from before they existed).
+    var plainIndexes: [PlainIndex]?
+
+    private enum CodingKeys: String, CodingKey { case name, columns, rows, indexes, autoIncrement, keySets, plainIndexes }
+
+    /// The column of a primary key that `primaryRows` indexes: a single signed integer column.
+    var primaryColumn: Int? {
+        guard let pk = indexes.first(where: { $0.name == "PRIMARY" }), pk.columns.count == 1, pk.columns[0] < columns.count,
+              [.int, .bigint, .tinyint, .smallint].contains(columns[pk.columns[0]].kind) else { return nil }
+        return pk.columns[0]
+    }
+
+    /// Records rows appended at `start` in `primaryRows`.
+    mutating func indexAppended(from start: Int) {
+        guard let c = primaryColumn else { return }
+        for i in start..<rows.count where c < rows[i].count {
+            if case .int(let v) = rows[i][c] { primaryRows[v] = i }
+        }
+    }
+
+    /// The rows a WHERE clause (resolved to slots) can match: one row or none when it requires
+    /// `primary key = integer`, else nil (every row must be looked at).
+    func pointLookup(_ condition: Expr?) -> [Int]? {
+        guard let condition, let c = primaryColumn, let v = Self.required(condition, column: c) else { return nil }
+        return primaryRows[v].map { [$0] } ?? []
+    }
+
+    private static func required(_ e: Expr, column: Int) -> Int64? {
+        switch e {
+        case .binary("=", .slot(let s), .literal(.int(let v))) where s == column: return v
+        case .binary("=", .literal(.int(let v)), .slot(let s)) where s == column: return v
+        case .binary("AND", let a, let b): return required(a, column: column) ?? required(b, column: column)
+        default: return nil
+        }
+    }
 
     func columnIndex(_ name: String) -> Int? {
         let lower = name.lowercased()
@@ -113,11 +159,14 @@ struct Table: Sendable, Codable {
             row.count == width ? row : Array((row + [SQLValue](repeating: .null, count: max(0, width - row.count))).prefix(width))
         }
         indexes = indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { (0..<width).contains($0) }) }.filter { !$0.columns.isEmpty }
+        plainIndexes = plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.filter { (0..<width).contains($0) }) }.filter { !$0.columns.isEmpty }
         rebuildKeys()
     }
 
     mutating func rebuildKeys() {
         keySets = indexes.map { idx in Set(rows.compactMap { key($0, idx) }) }
+        primaryRows = [:]
+        indexAppended(from: 0)
     }
 }
 
@@ -161,6 +210,16 @@ struct Catalog: Sendable, Codable {
 
     /// Databases MySQL always shows; they hold no user tables here.
     static let systemDatabases = ["information_schema", "mysql", "performance_schema", "sys"]
+
+    /// Raises every table's AUTO_INCREMENT counter to where `other` (a rolled-back copy of this catalog) had it.
+    mutating func keepAutoIncrements(of other: Catalog) {
+        for (dbName, db) in other.databases {
+            for (name, table) in db.tables {
+                guard let mine = databases[dbName]?.tables[name]?.autoIncrement, table.autoIncrement > mine else { continue }
+                databases[dbName]?.tables[name]?.autoIncrement = table.autoIncrement
+            }
+        }
+    }
 
     /// The account a login matches, most specific host first (MySQL sorts the user table the same way).
     /// `server` is the store's own address: a client there is on the same machine.

@@ -16,6 +16,8 @@ struct RedoRecord: Sendable, Codable {
     var millis: UInt64
     var gtid: String?
     var source: SourcePosition?
+    /// A transaction of several statements (BEGIN … COMMIT); `sql` is nil then.
+    var statements: [LoggedStatement]?
 }
 
 /// The on-disk state of the store: `snapshot.json` (written at graceful stop) plus `redo.log`, one JSON line per

@@ -210,6 +210,27 @@ struct Evaluator {
             try argc(2...2)
             let v = try arg(0)
             return v.isNull ? try arg(1) : v
+        case "NULLIF":
+            try argc(2...2)
+            let a = try arg(0), b = try arg(1)
+            return !a.isNull && !b.isNull && Self.compare(a, b) == 0 ? .null : a
+        case "CASE:SIMPLE":
+            // The first WHEN equal to the value wins; NULL equals nothing.
+            let v = try arg(0)
+            var i = 1
+            while i + 1 < args.count {
+                let w = try arg(i)
+                if !v.isNull, !w.isNull, Self.compare(v, w) == 0 { return try arg(i + 1) }
+                i += 2
+            }
+            return i < args.count ? try arg(i) : .null
+        case "CASE:SEARCHED":
+            var i = 0
+            while i + 1 < args.count {
+                if try arg(i).truth == true { return try arg(i + 1) }
+                i += 2
+            }
+            return i < args.count ? try arg(i) : .null
         case "IF":
             try argc(3...3)
             return try arg(0).truth == true ? try arg(1) : try arg(2)
@@ -382,7 +403,7 @@ struct Evaluator {
         "STD", "STDDEV", "VARIANCE", "BIT_AND", "BIT_OR", "JSON_OBJECT", "JSON_ARRAY", "JSON_EXTRACT", "MD5", "SHA1", "SHA2",
         "CRC32", "HEX", "UNHEX", "BIN", "OCT", "CONV", "ASCII", "ORD", "CHAR", "FORMAT", "LPAD", "RPAD", "SPACE", "INSERT",
         "FIND_IN_SET", "FIELD", "ELT", "STRCMP", "SOUNDEX", "REGEXP_LIKE", "REGEXP_REPLACE", "REGEXP_SUBSTR", "SUBSTRING_INDEX",
-        "NULLIF", "ISNULL", "INET_ATON", "INET_NTOA", "UUID_SHORT", "BENCHMARK", "CHARSET", "COLLATION", "EXP", "LN", "LOG",
+        "ISNULL", "INET_ATON", "INET_NTOA", "UUID_SHORT", "BENCHMARK", "CHARSET", "COLLATION", "EXP", "LN", "LOG",
         "LOG2", "LOG10", "PI", "SIN", "COS", "TAN", "ASIN", "ACOS", "ATAN", "ATAN2", "COT", "DEGREES", "RADIANS", "TRUNCATE",
         "ANY_VALUE", "GET_LOCK", "RELEASE_LOCK", "MASTER_POS_WAIT", "SOURCE_POS_WAIT", "WAIT_FOR_EXECUTED_GTID_SET",
     ]
@@ -473,7 +494,7 @@ enum SystemVariables {
     static let names = [
         "autocommit", "bind_address", "binlog_format", "character_set_client", "character_set_connection",
         "character_set_results", "character_set_server", "collation_connection", "collation_server", "connect_timeout",
-        "datadir", "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit",
+        "datadir", "enforce_gtid_consistency", "gtid_executed", "gtid_mode", "hostname", "innodb_flush_log_at_trx_commit", "innodb_lock_wait_timeout",
         "interactive_timeout", "log_bin", "log_bin_basename", "log_replica_updates", "lower_case_table_names",
         "max_allowed_packet", "max_connections", "port", "read_only", "relay_log", "replica_net_timeout",
         "rpl_semi_sync_source_enabled",
@@ -509,7 +530,8 @@ enum SystemVariables {
         case "rpl_semi_sync_source_timeout", "rpl_semi_sync_master_timeout": return .int(Int64(v.semiSyncSourceTimeout))
         case "rpl_semi_sync_source_wait_point", "rpl_semi_sync_master_wait_point": return .string("AFTER_SYNC")
         case "replica_net_timeout", "slave_net_timeout": return .int(Int64(v.replicaNetTimeout))
-        case "autocommit": return .int(1)
+        case "autocommit": return .int(session.autocommit ? 1 : 0)
+        case "innodb_lock_wait_timeout": return .int(Int64(session.lockWaitTimeout ?? v.lockWaitTimeout))
         case "sql_mode": return .string("ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION")
         case "max_allowed_packet": return .int(Int64(v.maxAllowedPacket))
         case "max_connections": return .int(Int64(v.maxConnections))

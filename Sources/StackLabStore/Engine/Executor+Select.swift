@@ -27,9 +27,16 @@ extension ExecutionContext {
         var rows: [[SQLValue]] = []
         if let table {
             let condition = q.whereClause.map { whereEval.resolve($0) }
-            for row in table.rows {
-                if let w = condition, try whereEval.eval(w, row: row).truth != true { continue }
-                rows.append(row)
+            if let hits = table.pointLookup(condition) {
+                for r in hits {
+                    if let w = condition, try whereEval.eval(w, row: table.rows[r]).truth != true { continue }
+                    rows.append(table.rows[r])
+                }
+            } else {
+                for row in table.rows {
+                    if let w = condition, try whereEval.eval(w, row: row).truth != true { continue }
+                    rows.append(row)
+                }
             }
         } else if let w = q.whereClause {
             rows = try whereEval.eval(w, row: nil).truth == true ? [[]] : []

@@ -24,7 +24,8 @@ extension ExecutionContext {
             var cols: [StoreColumn] = [.text("Field"), .text("Type"), .text("Null", chars: 3), .text("Key", chars: 3), .text("Default", notNull: false), .text("Extra")]
             if full { cols.insert(.text("Collation", notNull: false), at: 2); cols += [.text("Privileges"), .text("Comment")] }
             let rows: [[String?]] = table.columns.enumerated().map { i, c in
-                let key = c.primaryKey ? "PRI" : (table.indexes.contains { $0.columns.first == i && $0.name != "PRIMARY" } ? "UNI" : "")
+                let key = c.primaryKey ? "PRI" : (table.indexes.contains { $0.columns.first == i && $0.name != "PRIMARY" } ? "UNI"
+                    : ((table.plainIndexes ?? []).contains { $0.columns.first == i } ? "MUL" : ""))
                 let def: String? = c.defaultIsNow ? "CURRENT_TIMESTAMP" : c.defaultValue?.text
                 let extra = c.autoIncrement ? "auto_increment" : (c.defaultIsNow ? "DEFAULT_GENERATED" : "")
                 var r: [String?] = [c.name, c.kind.sqlName, c.notNull ? "NO" : "YES", key, def, extra]
@@ -33,6 +34,23 @@ extension ExecutionContext {
                     r += ["select,insert,update,references", ""]
                 }
                 return r
+            }
+            return StoreResult(columns: cols, rows: rows)
+        case .indexes(let t):
+            // MySQL 8's fifteen columns; every index here is a unique BTREE (PRIMARY KEY and UNIQUE).
+            let (_, table) = try self.table(t, session, privilege: "SELECT")
+            let cols: [StoreColumn] = [.text("Table"), .number("Non_unique"), .text("Key_name", notNull: false), .number("Seq_in_index"),
+                                       .text("Column_name", notNull: false), .text("Collation", notNull: false), .number("Cardinality", notNull: false),
+                                       .number("Sub_part", notNull: false), .text("Packed", notNull: false), .text("Null"), .text("Index_type"),
+                                       .text("Comment"), .text("Index_comment"), .text("Visible"), .text("Expression", notNull: false)]
+            var rows: [[String?]] = []
+            let all = table.indexes.map { ($0.name, $0.columns, "0") } + (table.plainIndexes ?? []).map { ($0.name, $0.columns, "1") }
+            for index in all {
+                for (seq, c) in index.1.enumerated() where c < table.columns.count {
+                    let column = table.columns[c]
+                    rows.append([table.name, index.2, index.0, String(seq + 1), column.name, "A", String(table.rows.count), nil, nil,
+                                 column.notNull ? "" : "YES", "BTREE", "", "", "YES", nil])
+                }
             }
             return StoreResult(columns: cols, rows: rows)
         case .createTable(let t):
@@ -110,6 +128,9 @@ extension ExecutionContext {
             let cols = idx.columns.filter { $0 < t.columns.count }.map { "`\(t.columns[$0].name)`" }.joined(separator: ",")
             lines.append(idx.name == "PRIMARY" ? "  PRIMARY KEY (\(cols))" : "  UNIQUE KEY `\(idx.name)` (\(cols))")
         }
+        for idx in t.plainIndexes ?? [] {
+            lines.append("  KEY `\(idx.name)` (" + idx.columns.filter { $0 < t.columns.count }.map { "`\(t.columns[$0].name)`" }.joined(separator: ",") + ")")
+        }
         let auto = t.autoIncrementColumn != nil && t.autoIncrement > 1 ? " AUTO_INCREMENT=\(t.autoIncrement)" : ""
         return "CREATE TABLE `\(t.name)` (\n" + lines.joined(separator: ",\n") + "\n) ENGINE=InnoDB\(auto) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"
     }
@@ -153,6 +174,12 @@ extension ExecutionContext {
                 if let w = try setGlobal(a.name, raw) { warnings.append(w) }
             } else if !Self.sessionSettable.contains(a.name) {
                 throw StoreError.unknownSystemVariable(a.name)
+            } else if a.name == "autocommit" {
+                session.autocommit = try Self.boolean(a.name, raw)
+            } else if a.name == "innodb_lock_wait_timeout" {
+                let (seconds, warning) = try Self.bounded(a.name, raw, 1...1_073_741_824)
+                session.lockWaitTimeout = seconds
+                if let warning { warnings.append(warning) }
             } else if a.name == "wait_timeout", let limit = Self.connectionLimits[a.name] {
                 let (seconds, warning) = try Self.bounded(a.name, raw, limit.range)
                 session.waitTimeout = seconds
@@ -205,6 +232,10 @@ extension ExecutionContext {
             let (n, w) = try Self.bounded(name, v, 1024...1_073_741_824)
             state.variables.maxAllowedPacket = n / 1024 * 1024
             return w ?? (n % 1024 == 0 ? nil : StoreWarning(level: "Warning", code: 1292, message: "Truncated incorrect max_allowed_packet value: '\(n)'"))
+        case "innodb_lock_wait_timeout":
+            let (n, w) = try Self.bounded(name, v, 1...1_073_741_824)
+            state.variables.lockWaitTimeout = n
+            return w
         case "read_only":
             let on = try Self.boolean(name, v)
             state.variables.readOnly = on

@@ -217,8 +217,10 @@ extension ExecutionContext {
         }
         let finalAuto = max(nextAuto, min(table.autoIncrement, autoMax))
         try withTable(db, table.name) { tb in
+            let start = tb.rows.count
             tb.rows += newRows
             tb.keySets = keySets
+            tb.indexAppended(from: start)
             tb.autoIncrement = finalAuto
         }
         if firstGenerated > 0 { session.lastInsertID = firstGenerated }
@@ -228,7 +230,27 @@ extension ExecutionContext {
         return (result, firstGenerated)
     }
 
-    mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, session: Session) throws -> StoreResult {
+    /// The rows UPDATE and DELETE visit: the one a primary key names, else all; in ORDER BY's order when given
+    /// (so LIMIT takes the first ones in that order, as in MySQL).
+    func visitOrder(_ table: Table, whereClause: Expr?, whereEval: Evaluator, orderBy: [OrderItem], session: Session) throws -> [Int] {
+        let candidates = table.pointLookup(whereClause) ?? Array(table.rows.indices)
+        guard !orderBy.isEmpty else { return candidates }
+        let orderEval = evaluator(table, session, clause: "order clause")
+        var exprs: [Expr] = []
+        for o in orderBy {
+            if o.expr.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
+            try orderEval.validate(o.expr)
+            exprs.append(orderEval.resolve(o.expr))
+        }
+        var keyed: [([SQLValue], Int)] = []
+        for r in candidates {
+            if let w = whereClause, try whereEval.eval(w, row: table.rows[r]).truth != true { continue }
+            keyed.append((try exprs.map { try orderEval.eval($0, row: table.rows[r]) }, r))
+        }
+        return Self.sortedByKeys(keyed, descending: orderBy.map(\.descending)).map(\.1)
+    }
+
+    mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
         let (db, table) = try self.table(t, session, privilege: "UPDATE")
         let fieldEval = evaluator(table, session, clause: "field list")
         var targets: [Int] = []
@@ -242,7 +264,8 @@ extension ExecutionContext {
         let whereClause = whereClause.map { whereEval.resolve($0) }
         var changes: [(Int, [SQLValue])] = []
         var matched = 0
-        for (r, row) in table.rows.enumerated() {
+        for r in try visitOrder(table, whereClause: whereClause, whereEval: whereEval, orderBy: orderBy, session: session) {
+            let row = table.rows[r]
             if let limit, matched >= limit { break }
             if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
             matched += 1
@@ -281,19 +304,24 @@ extension ExecutionContext {
             try withTable(db, table.name) { tb in
                 for (r, newRow) in changes { tb.rows[r] = newRow }
                 tb.keySets = keySets
+                if let pk = tb.primaryColumn, targets.contains(pk) {
+                    tb.primaryRows = [:]
+                    tb.indexAppended(from: 0)
+                }
                 if maxAuto >= tb.autoIncrement { tb.autoIncrement = Table.autoIncrement(after: maxAuto, max: autoMax) }
             }
         }
         return StoreResult(affectedRows: changes.count, info: "Rows matched: \(matched)  Changed: \(changes.count)  Warnings: 0")
     }
 
-    mutating func delete(_ t: TableName, whereClause: Expr?, limit: Int?, session: Session) throws -> StoreResult {
+    mutating func delete(_ t: TableName, whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
         let (db, table) = try self.table(t, session, privilege: "DELETE")
         let whereEval = evaluator(table, session, clause: "where clause")
         if let w = whereClause { try whereEval.validate(w) }
         let whereClause = whereClause.map { whereEval.resolve($0) }
         var doomed = IndexSet()
-        for (r, row) in table.rows.enumerated() {
+        for r in try visitOrder(table, whereClause: whereClause, whereEval: whereEval, orderBy: orderBy, session: session) {
+            let row = table.rows[r]
             if let limit, doomed.count >= limit { break }
             if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
             doomed.insert(r)
@@ -358,6 +386,29 @@ extension ExecutionContext {
         return StoreResult(affectedRows: db.tables.count)
     }
 
+    /// A column as CREATE TABLE and ALTER TABLE … ADD COLUMN make it, with MySQL's checks of its DEFAULT.
+    static func column(from d: ColumnDefinition) throws -> Column {
+        var c = Column(name: d.name, kind: d.kind, notNull: d.notNull, defaultValue: nil, autoIncrement: d.autoIncrement, primaryKey: false, unique: d.unique)
+        if let e = d.defaultValue {
+            if case .function(let f, _, _) = e, ["NOW", "CURRENT_TIMESTAMP"].contains(f) {
+                guard [.datetime, .timestamp].contains(d.kind) else { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
+                c.defaultIsNow = true
+            } else if case .literal(let v) = e {
+                if v.isNull && d.notNull { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
+                do { c.defaultValue = try Self.coerce(v, to: c, row: 1) } catch {
+                    throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
+                }
+                if v.isNull { c.defaultValue = nil }
+            } else {
+                throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
+            }
+        }
+        if d.kind == .text, c.defaultValue != nil {
+            throw StoreError(code: 1101, sqlState: "42000", message: "BLOB, TEXT, GEOMETRY or JSON column '\(d.name)' can't have a default value")
+        }
+        return c
+    }
+
     mutating func createTable(_ t: TableName, ifNotExists: Bool, columns defs: [ColumnDefinition], primaryKey: [String], unique: [(String, [String])], session: Session) throws -> StoreResult {
         let db = try databaseName(t, session)
         try checkDatabasePrivilege("CREATE", db: db, session: session)
@@ -376,24 +427,7 @@ extension ExecutionContext {
         var columns: [Column] = []
         for d in defs {
             if columns.contains(where: { $0.name.lowercased() == d.name.lowercased() }) { throw StoreError.duplicateColumn(d.name) }
-            var c = Column(name: d.name, kind: d.kind, notNull: d.notNull, defaultValue: nil, autoIncrement: d.autoIncrement, primaryKey: false, unique: d.unique)
-            if let e = d.defaultValue {
-                if case .function(let f, _, _) = e, ["NOW", "CURRENT_TIMESTAMP"].contains(f) {
-                    guard [.datetime, .timestamp].contains(d.kind) else { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
-                    c.defaultIsNow = true
-                } else if case .literal(let v) = e {
-                    if v.isNull && d.notNull { throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'") }
-                    do { c.defaultValue = try Self.coerce(v, to: c, row: 1) } catch {
-                        throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
-                    }
-                    if v.isNull { c.defaultValue = nil }
-                } else {
-                    throw StoreError(code: 1067, sqlState: "42000", message: "Invalid default value for '\(d.name)'")
-                }
-            }
-            if d.kind == .text, c.defaultValue != nil {
-                throw StoreError(code: 1101, sqlState: "42000", message: "BLOB, TEXT, GEOMETRY or JSON column '\(d.name)' can't have a default value")
-            }
+            let c = try Self.column(from: d)
             columns.append(c)
         }
         var pk: [Int] = []
@@ -437,6 +471,136 @@ extension ExecutionContext {
         table.rebuildKeys()
         catalog.databases[db]?.tables[t.name] = table
         return StoreResult(affectedRows: 0)
+    }
+
+    /// ALTER TABLE: every change is made on a copy, which replaces the table only when all of them worked.
+    mutating func alterTable(_ t: TableName, _ specs: [AlterSpec], session: Session) throws -> StoreResult {
+        let (db, original) = try self.table(t, session, privilege: "ALTER")
+        var tb = original
+        var target = (db: db, name: original.name)
+        for spec in specs {
+            switch spec {
+            case .addColumn(let d, let position):
+                if tb.columnIndex(d.name) != nil { throw StoreError.duplicateColumn(d.name) }
+                if d.primaryKey || d.unique || d.autoIncrement { throw StoreError.notSupported("ALTER TABLE … ADD COLUMN with a key") }
+                guard tb.columns.count < 1017 else { throw StoreError.tooManyColumns() }
+                let c = try Self.column(from: d)
+                var at = tb.columns.count
+                switch position {
+                case .last: break
+                case .first: at = 0
+                case .after(let name):
+                    guard let i = tb.columnIndex(name) else { throw StoreError.unknownColumn(name, in: tb.name) }
+                    at = i + 1
+                }
+                // What the existing rows get: the DEFAULT, else NULL, else the type's implicit default (0, '').
+                var fill: SQLValue = c.defaultValue ?? .null
+                if c.defaultIsNow {
+                    fill = .string(Clock.datetime(Date()))
+                } else if c.defaultValue == nil, c.notNull {
+                    switch c.kind {
+                    case .datetime, .timestamp, .date:
+                        if !tb.rows.isEmpty {
+                            let zero = c.kind == .date ? "0000-00-00" : "0000-00-00 00:00:00"
+                            throw StoreError(code: 1292, sqlState: "22007", message: "Incorrect \(c.kind == .date ? "date" : "datetime") value: '\(zero)' for column '\(c.name)' at row 1")
+                        }
+                    case .varchar, .char, .text: fill = .string("")
+                    case .decimal(_, let scale): fill = .decimal(0, scale: scale)
+                    case .double: fill = .double(0)
+                    default: fill = .int(0)
+                    }
+                }
+                tb.columns.insert(c, at: at)
+                tb.rows = tb.rows.map { row in
+                    var r = row
+                    r.insert(fill, at: min(at, r.count))
+                    return r
+                }
+                tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
+                tb.plainIndexes = tb.plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
+            case .dropColumn(let name):
+                guard let i = tb.columnIndex(name) else {
+                    throw StoreError(code: 1091, sqlState: "42000", message: "Can't DROP '\(name)'; check that column/key exists")
+                }
+                guard tb.columns.count > 1 else {
+                    throw StoreError(code: 1090, sqlState: "42000", message: "You can't delete all columns with ALTER TABLE; use DROP TABLE instead")
+                }
+                tb.columns.remove(at: i)
+                tb.rows = tb.rows.map { row in
+                    var r = row
+                    if i < r.count { r.remove(at: i) }
+                    return r
+                }
+                // A key loses the column; a key left with none is dropped (InnoDB does the same).
+                tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { $0 != i }.map { $0 > i ? $0 - 1 : $0 }) }
+                    .filter { !$0.columns.isEmpty }
+                tb.plainIndexes = tb.plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.filter { $0 != i }.map { $0 > i ? $0 - 1 : $0 }) }
+                    .filter { !$0.columns.isEmpty }
+            case .addIndex(let name, let names, let unique):
+                var cols: [Int] = []
+                for n in names {
+                    guard let i = tb.columnIndex(n) else { throw StoreError.keyColumnMissing(n) }
+                    cols.append(i)
+                }
+                guard cols.count <= 16 else { throw StoreError(code: 1070, sqlState: "42000", message: "Too many key parts specified; max 16 parts allowed") }
+                let taken = Set((tb.indexes.map(\.name) + (tb.plainIndexes ?? []).map(\.name)).map { $0.lowercased() })
+                // Unnamed, a key takes its first column's name, then name_2, name_3 … (as mysqld names it).
+                var keyName = name ?? tb.columns[cols[0]].name
+                if name == nil, taken.contains(keyName.lowercased()) {
+                    var n = 2
+                    while taken.contains("\(keyName)_\(n)".lowercased()) { n += 1 }
+                    keyName = "\(keyName)_\(n)"
+                }
+                if taken.contains(keyName.lowercased()) || keyName.uppercased() == "PRIMARY" {
+                    throw StoreError(code: 1061, sqlState: "42000", message: "Duplicate key name '\(keyName)'")
+                }
+                guard tb.indexes.count + (tb.plainIndexes?.count ?? 0) < 64 else {
+                    throw StoreError(code: 1069, sqlState: "42000", message: "Too many keys specified; max 64 keys allowed")
+                }
+                if unique {
+                    tb.indexes.append(UniqueIndex(name: keyName, columns: cols))
+                    if cols.count == 1 { tb.columns[cols[0]].unique = true }
+                } else {
+                    tb.plainIndexes = (tb.plainIndexes ?? []) + [PlainIndex(name: keyName, columns: cols)]
+                }
+            case .dropIndex(let name):
+                if let i = tb.indexes.firstIndex(where: { $0.name.lowercased() == name.lowercased() }), name.uppercased() != "PRIMARY" {
+                    let dropped = tb.indexes.remove(at: i)
+                    if dropped.columns.count == 1, !tb.indexes.contains(where: { $0.columns == dropped.columns }) { tb.columns[dropped.columns[0]].unique = false }
+                } else if let i = tb.plainIndexes?.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+                    tb.plainIndexes?.remove(at: i)
+                } else if name.uppercased() == "PRIMARY" {
+                    throw StoreError.notSupported("ALTER TABLE … DROP PRIMARY KEY")
+                } else {
+                    throw StoreError(code: 1091, sqlState: "42000", message: "Can't DROP '\(name)'; check that column/key exists")
+                }
+            case .renameColumn(let from, let to):
+                guard let i = tb.columnIndex(from) else { throw StoreError.unknownColumn(from, in: tb.name) }
+                if let j = tb.columnIndex(to), j != i { throw StoreError.duplicateColumn(to) }
+                tb.columns[i].name = to
+            case .renameTable(let newName):
+                let newDB = newName.database ?? db
+                guard catalog.databases[newDB] != nil else { throw StoreError.unknownDatabase(newDB) }
+                if newName.name != target.name || newDB != target.db, catalog.databases[newDB]?.tables[newName.name] != nil {
+                    throw StoreError.tableExists(newName.name)
+                }
+                target = (newDB, newName.name)
+                tb.name = newName.name
+            }
+        }
+        // The keys must still hold (a smaller key may now repeat a value).
+        for index in tb.indexes {
+            var seen = Set<String>()
+            for row in tb.rows {
+                guard let key = tb.key(row, index) else { continue }
+                if !seen.insert(key).inserted { throw StoreError.duplicateEntry(tb.keyDisplay(row, index), key: "\(tb.name).\(index.name)") }
+            }
+        }
+        for i in tb.columns.indices { tb.columns[i].primaryKey = tb.indexes.contains { $0.name == "PRIMARY" && $0.columns.contains(i) } }
+        tb.rebuildKeys()
+        catalog.databases[db]?.tables[original.name] = nil
+        catalog.databases[target.db]?.tables[target.name] = tb
+        return StoreResult(affectedRows: 0, info: "Records: 0  Duplicates: 0  Warnings: 0")
     }
 
     mutating func dropTable(_ names: [TableName], ifExists: Bool, session: Session) throws -> StoreResult {

@@ -17,6 +17,12 @@ struct Session: Sendable {
     /// The session's wait_timeout: the global wait_timeout, or interactive_timeout for an interactive client, at
     /// login; SET SESSION wait_timeout changes it. Nil for in-process sessions, which have no connection.
     var waitTimeout: Int?
+    /// SET autocommit: when off, the first statement that reads or changes rows opens a transaction.
+    var autocommit = true
+    /// SET SESSION innodb_lock_wait_timeout; nil follows the global value.
+    var lockWaitTimeout: Int?
+    /// The open transaction (BEGIN, START TRANSACTION, or autocommit=0), if any.
+    var transaction: Transaction?
 
     var isSuper: Bool { account.isSuper }
 
@@ -43,4 +49,37 @@ struct Executed: Sendable {
     var commit: (file: String, position: UInt64)?
     /// SELECT SLEEP(n): the answer is held back this many seconds (without blocking anyone else).
     var delaySeconds: Double = 0
+}
+
+/// One statement as the binlog and the redo log keep it: enough to repeat it exactly.
+struct LoggedStatement: Sendable, Codable {
+    var db: String?
+    var sql: String
+    var insertID: Int64
+    var millis: UInt64
+}
+
+/// An open transaction. Its rows live in its own copy of the catalog (Swift's copy-on-write keeps that cheap):
+/// other sessions go on reading the committed catalog, so they never see uncommitted rows; at COMMIT the copy
+/// becomes the committed catalog and its statements reach the binlog as one GTID; at ROLLBACK it is dropped.
+///
+/// The copy is taken at the first statement that reads rows (InnoDB's consistent snapshot, REPEATABLE READ).
+/// Writers take the store's write lock, held to the end of the transaction, so the committed catalog cannot
+/// change under a transaction that has written. The first write of a transaction that has only read so far
+/// starts again from the latest committed rows, as InnoDB's writes (locking reads) do.
+struct Transaction: Sendable {
+    var readOnly: Bool
+    var catalog: Catalog?
+    /// Statements that changed something, in order, for the binlog at COMMIT.
+    var statements: [LoggedStatement] = []
+    var holdsWriteLock = false
+    var savepoints: [Savepoint] = []
+
+    struct Savepoint: Sendable {
+        var name: String
+        var catalog: Catalog?
+        var statements: Int
+    }
+
+    init(readOnly: Bool) { self.readOnly = readOnly }
 }

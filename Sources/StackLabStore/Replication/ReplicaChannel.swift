@@ -443,7 +443,7 @@ final class ReplicaChannel: Sendable {
         case wait(Int)
         case stop
         case skip(Int, RelayEntry)
-        case transaction(gtid: (String, Int64)?, query: BinlogEvent.QueryBody?, end: Int, last: RelayEntry)
+        case transaction(gtid: (String, Int64)?, queries: [BinlogEvent.QueryBody], end: Int, last: RelayEntry)
     }
 
     private func applierLoop(generation: Int) async {
@@ -463,12 +463,13 @@ final class ReplicaChannel: Sendable {
                 // A transaction is applied whole: wait for its XID.
                 guard let end = r.relay[r.applied...].firstIndex(where: { $0.event.kind == .xid }) else { return .wait(r.relay.count) }
                 var gtid: (String, Int64)?
-                var query: BinlogEvent.QueryBody?
+                var queries: [BinlogEvent.QueryBody] = []
                 for e in r.relay[r.applied...end] {
                     if let g = e.event.gtid { gtid = (g.uuid, g.gno) }
-                    if let q = e.event.query { query = q }
+                    // BEGIN opens a transaction of several statements; the XID ends it.
+                    if let q = e.event.query, q.sql != "BEGIN" { queries.append(q) }
                 }
-                return .transaction(gtid: gtid, query: query, end: end, last: r.relay[end])
+                return .transaction(gtid: gtid, queries: queries, end: end, last: r.relay[end])
             }
             switch step {
             case .stop: return
@@ -485,15 +486,16 @@ final class ReplicaChannel: Sendable {
                         r.execSourceLogPos = rot.position
                     }
                 }
-            case .transaction(let gtid, let query, let end, let last):
-                if let query, !(await waitForDelay(query, generation: generation)) { return }
+            case .transaction(let gtid, let queries, let end, let last):
+                let query = queries.last
+                if let first = queries.first, !(await waitForDelay(first, generation: generation)) { return }
                 guard runtime.withLockedValue({ $0.sqlGeneration == generation }) else { return }
                 let position = SourcePosition(file: last.sourceFile, position: UInt64(last.event.endPosition))
                 var failure: StoreError?
                 let already = gtid.map { store.engine.gtidExecuted.contains(uuid: $0.0, gno: $0.1) } ?? false
-                if !already, let query {
+                if !already, !queries.isEmpty {
                     do {
-                        try store.applyReplicated(query, gtid: gtid, source: position)
+                        try store.applyReplicated(queries, gtid: gtid, source: position)
                     } catch {
                         failure = (error as? StoreError) ?? StoreError(code: 1105, sqlState: "HY000", message: "\(error)")
                     }

@@ -115,6 +115,20 @@ struct Parser {
         }
     }
 
+    /// COMMIT/ROLLBACK's [AND [NO] CHAIN] [[NO] RELEASE]: the plain forms are accepted; chaining and releasing the
+    /// connection are outside the miniature.
+    private mutating func completionOptions() throws(StoreError) {
+        if accept("AND") {
+            let no = accept("NO")
+            try expect("CHAIN")
+            if !no { throw StoreError.notSupported("AND CHAIN") }
+        }
+        let no = accept("NO")
+        if accept("RELEASE") {
+            if !no { throw StoreError.notSupported("RELEASE") }
+        } else if no { throw error() }
+    }
+
     private mutating func tableName() throws(StoreError) -> TableName {
         let first = try identifier()
         if acceptOp(".") { return TableName(database: first, name: try anyWord()) }
@@ -168,13 +182,38 @@ struct Parser {
             if case .word = current.kind { advance() } else if case .quoted = current.kind { advance() }
             statement = .show(.columns(t, full: false))
         case "SET": statement = try parseSet()
-        case "BEGIN": _ = accept("WORK"); statement = .begin
-        case "COMMIT": _ = accept("WORK"); statement = .commit
-        case "ROLLBACK": _ = accept("WORK"); statement = .rollback
+        case "BEGIN": _ = accept("WORK"); statement = .begin(readOnly: false)
+        case "COMMIT":
+            _ = accept("WORK")
+            try completionOptions()
+            statement = .commit
+        case "ROLLBACK":
+            _ = accept("WORK")
+            if accept("TO") {
+                _ = accept("SAVEPOINT")
+                statement = .rollbackToSavepoint(try anyWord())
+            } else {
+                try completionOptions()
+                statement = .rollback
+            }
+        case "SAVEPOINT": statement = .savepoint(try anyWord())
+        case "RELEASE":
+            try expect("SAVEPOINT")
+            statement = .releaseSavepoint(try anyWord())
         case "START":
             if accept("TRANSACTION") {
-                while current.kind != .end { advance() }  // WITH CONSISTENT SNAPSHOT, READ ONLY …
-                statement = .begin
+                var readOnly = false
+                var first = true
+                while current.kind != .end {
+                    if !first { try expectOp(",") }
+                    first = false
+                    if accept("WITH") {
+                        try expect("CONSISTENT"); try expect("SNAPSHOT")
+                    } else if accept("READ") {
+                        if accept("ONLY") { readOnly = true } else { try expect("WRITE"); readOnly = false }
+                    } else { throw error() }
+                }
+                statement = .begin(readOnly: readOnly)
             } else if accept("REPLICA") || accept("SLAVE") {
                 statement = .startReplica(try replicaThreads())
             } else { throw error() }
@@ -205,8 +244,10 @@ struct Parser {
                     spec.password = try stringLiteral()
                 }
                 statement = .alterUser(spec)
+            } else if accept("TABLE") {
+                statement = try parseAlterTable()
             } else {
-                throw StoreError.notSupported("ALTER TABLE")
+                throw StoreError.notSupported("ALTER " + ((try? anyWord()) ?? "").uppercased())
             }
         case "FLUSH":
             while current.kind != .end { advance() }
@@ -381,10 +422,11 @@ struct Parser {
         } while acceptOp(",")
         var whereClause: Expr?
         if accept("WHERE") { whereClause = try parseExpr() }
-        if accept("ORDER") { try expect("BY"); _ = try orderList() }
+        var order: [OrderItem] = []
+        if accept("ORDER") { try expect("BY"); order = try orderList() }
         var limit: Int?
         if accept("LIMIT") { limit = try rowCount() }
-        return .update(table: table, assignments: assignments, whereClause: whereClause, limit: limit)
+        return .update(table: table, assignments: assignments, whereClause: whereClause, limit: limit, orderBy: order)
     }
 
     private mutating func parseDelete() throws(StoreError) -> Statement {
@@ -394,10 +436,11 @@ struct Parser {
         if current.isOp(",") || current.isWord("USING") { throw StoreError.notSupported("multi-table DELETE") }
         var whereClause: Expr?
         if accept("WHERE") { whereClause = try parseExpr() }
-        if accept("ORDER") { try expect("BY"); _ = try orderList() }
+        var order: [OrderItem] = []
+        if accept("ORDER") { try expect("BY"); order = try orderList() }
         var limit: Int?
         if accept("LIMIT") { limit = try rowCount() }
-        return .delete(table: table, whereClause: whereClause, limit: limit)
+        return .delete(table: table, whereClause: whereClause, limit: limit, orderBy: order)
     }
 
     private mutating func ifNotExists() throws(StoreError) -> Bool {
@@ -432,7 +475,17 @@ struct Parser {
         }
         if current.isWord("TEMPORARY") { throw StoreError.notSupported("CREATE TEMPORARY TABLE") }
         if accept("TABLE") { return try parseCreateTable() }
-        if current.isWord("INDEX") || current.isWord("UNIQUE") { throw StoreError.notSupported("CREATE INDEX") }
+        if accept("UNIQUE") || current.isWord("INDEX") {
+            let unique = tokens[index - 1].isWord("UNIQUE")
+            try expect("INDEX")
+            let name = try identifier()
+            if accept("USING") { _ = try anyWord() }
+            try expect("ON")
+            let table = try tableName()
+            let columns = try keyColumns()
+            if accept("USING") { _ = try anyWord() }
+            return .alterTable(table, [.addIndex(name: name, columns: columns, unique: unique)])
+        }
         if current.isWord("VIEW") || current.isWord("OR") { throw StoreError.notSupported("CREATE VIEW") }
         if current.isWord("TRIGGER") { throw StoreError.notSupported("CREATE TRIGGER") }
         if current.isWord("PROCEDURE") || current.isWord("FUNCTION") { throw StoreError.notSupported("CREATE PROCEDURE") }
@@ -462,6 +515,7 @@ struct Parser {
         var columns: [ColumnDefinition] = []
         var primaryKey: [String] = []
         var unique: [(String, [String])] = []
+        var plain: [(String, [String])] = []
         repeat {
             if accept("PRIMARY") {
                 try expect("KEY")
@@ -473,8 +527,10 @@ struct Parser {
                 let cols = try keyColumns()
                 unique.append((name ?? cols.first ?? "", cols))
             } else if accept("KEY") || accept("INDEX") {
-                if !current.isOp("(") { _ = try identifier() }
-                _ = try keyColumns()
+                var name: String?
+                if !current.isOp("(") { name = try identifier() }
+                let cols = try keyColumns()
+                plain.append((name ?? "", cols))
             } else if current.isWord("CONSTRAINT") || current.isWord("FOREIGN") {
                 throw StoreError.notSupported("FOREIGN KEY")
             } else if current.isWord("FULLTEXT") || current.isWord("SPATIAL") || current.isWord("CHECK") {
@@ -485,7 +541,61 @@ struct Parser {
         } while acceptOp(",")
         try expectOp(")")
         try skipTableOptions()
-        return .createTable(table, ifNotExists: ine, columns: columns, primaryKey: primaryKey, unique: unique)
+        if plain.isEmpty { return .createTable(table, ifNotExists: ine, columns: columns, primaryKey: primaryKey, unique: unique) }
+        // Plain (non-unique) keys are added as ALTER TABLE would add them, right after the table is made.
+        return .createTable(table, ifNotExists: ine, columns: columns, primaryKey: primaryKey, unique: unique,
+                            indexes: plain.map { AlterSpec.addIndex(name: $0.0.isEmpty ? nil : $0.0, columns: $0.1, unique: false) })
+    }
+
+    /// ALTER TABLE t ADD [COLUMN] … [FIRST | AFTER c], DROP [COLUMN] c, RENAME COLUMN a TO b, RENAME [TO] t2,
+    /// several separated by commas. Keys and type changes are outside the miniature.
+    private mutating func parseAlterTable() throws(StoreError) -> Statement {
+        let table = try tableName()
+        var specs: [AlterSpec] = []
+        func keyWord() -> Bool {
+            ["INDEX", "KEY", "UNIQUE", "PRIMARY", "CONSTRAINT", "FOREIGN", "FULLTEXT", "SPATIAL", "CHECK"].contains { current.isWord($0) }
+        }
+        repeat {
+            if accept("ADD") {
+                if accept("INDEX") || accept("KEY") || accept("UNIQUE") {
+                    let unique = tokens[index - 1].isWord("UNIQUE")
+                    if unique { _ = accept("INDEX") || accept("KEY") }
+                    let name: String? = current.isOp("(") ? nil : try identifier()
+                    specs.append(.addIndex(name: name, columns: try keyColumns(), unique: unique))
+                    continue
+                }
+                if keyWord() { throw StoreError.notSupported("ALTER TABLE … ADD " + (try anyWord()).uppercased()) }
+                _ = accept("COLUMN")
+                if current.isOp("(") { throw StoreError.notSupported("ALTER TABLE … ADD (…)") }
+                let definition = try columnDefinition()
+                var position = ColumnPosition.last
+                if accept("FIRST") { position = .first } else if accept("AFTER") { position = .after(try identifier()) }
+                specs.append(.addColumn(definition, position))
+            } else if accept("DROP") {
+                if accept("INDEX") || accept("KEY") {
+                    specs.append(.dropIndex(try anyWord()))
+                    continue
+                }
+                if keyWord() { throw StoreError.notSupported("ALTER TABLE … DROP " + (try anyWord()).uppercased()) }
+                _ = accept("COLUMN")
+                specs.append(.dropColumn(try identifier()))
+            } else if accept("RENAME") {
+                if accept("COLUMN") {
+                    let from = try identifier()
+                    try expect("TO")
+                    specs.append(.renameColumn(from, try identifier()))
+                } else if keyWord() {
+                    throw StoreError.notSupported("ALTER TABLE … RENAME " + (try anyWord()).uppercased())
+                } else {
+                    _ = accept("TO") || accept("AS")
+                    specs.append(.renameTable(try tableName()))
+                }
+            } else {
+                if case .word(let w) = current.kind { throw StoreError.notSupported("ALTER TABLE … " + w.uppercased()) }
+                throw error()
+            }
+        } while acceptOp(",")
+        return .alterTable(table, specs)
     }
 
     private mutating func keyColumns() throws(StoreError) -> [String] {
@@ -614,7 +724,12 @@ struct Parser {
             return .dropUser(users, ifExists: ie)
         }
         if current.isWord("TEMPORARY") { throw StoreError.notSupported("DROP TEMPORARY TABLE") }
-        if current.isWord("INDEX") || current.isWord("VIEW") || current.isWord("TRIGGER") || current.isWord("PROCEDURE") {
+        if accept("INDEX") {
+            let name = try anyWord()
+            try expect("ON")
+            return .alterTable(try tableName(), [.dropIndex(name)])
+        }
+        if current.isWord("VIEW") || current.isWord("TRIGGER") || current.isWord("PROCEDURE") {
             throw StoreError.notSupported("DROP " + (try anyWord()).uppercased())
         }
         throw error()
@@ -814,7 +929,13 @@ struct Parser {
         if accept("CHARACTER") { try expect("SET"); _ = try likePattern(); return .charset }
         if accept("CHARSET") { _ = try likePattern(); return .charset }
         if accept("COLLATION") { _ = try likePattern(); return .collation }
-        if current.isWord("INDEX") || current.isWord("INDEXES") || current.isWord("KEYS") { throw StoreError.notSupported("SHOW INDEX") }
+        if accept("INDEX") || accept("INDEXES") || accept("KEYS") {
+            guard accept("FROM") || accept("IN") else { throw error() }
+            var t = try tableName()
+            if accept("FROM") || accept("IN") { t.database = try identifier() }
+            if current.isWord("WHERE") { throw StoreError.notSupported("SHOW … WHERE") }
+            return .indexes(t)
+        }
         if current.isWord("ENGINE") { throw StoreError.notSupported("SHOW ENGINE") }
         if current.isWord("TRIGGERS") || current.isWord("EVENTS") || current.isWord("PLUGINS") || current.isWord("PRIVILEGES") || current.isWord("PROFILES") || current.isWord("OPEN") {
             throw StoreError.notSupported("SHOW " + (try anyWord()).uppercased())
@@ -976,7 +1097,22 @@ struct Parser {
                 if acceptOp("(") { if !current.isOp(")") { _ = try integer() }; try expectOp(")") }
                 let name = upper == "CURRENT_DATE" ? "CURDATE" : upper == "CURRENT_USER" ? "CURRENT_USER" : upper == "UTC_TIMESTAMP" ? "UTC_TIMESTAMP" : upper == "CURRENT_TIME" ? "CURTIME" : "NOW"
                 return .function(name: name, args: [], star: false)
-            case "CASE": throw StoreError.notSupported("CASE")
+            case "CASE":
+                // CASE x WHEN a THEN r … [ELSE e] END and CASE WHEN cond THEN r … [ELSE e] END. The function names
+                // hold a colon, which no identifier can: a learner cannot call them.
+                advance()
+                var args: [Expr] = []
+                let simple = !current.isWord("WHEN")
+                if simple { args.append(try parseExpr()) }
+                guard current.isWord("WHEN") else { throw error() }
+                while accept("WHEN") {
+                    args.append(try parseExpr())
+                    try expect("THEN")
+                    args.append(try parseExpr())
+                }
+                if accept("ELSE") { args.append(try parseExpr()) }
+                try expect("END")
+                return .function(name: simple ? "CASE:SIMPLE" : "CASE:SEARCHED", args: args, star: false)
             case "EXISTS": throw StoreError.notSupported("subqueries")
             case "INTERVAL": throw StoreError.notSupported("INTERVAL")
             case "BINARY": advance(); return try parseUnary()

@@ -253,6 +253,7 @@ enum ShowKind: Sendable, Equatable {
     case databases(like: String?)
     case tables(database: String?, full: Bool, like: String?)
     case columns(TableName, full: Bool)
+    case indexes(TableName)
     case createTable(TableName)
     case createDatabase(String)
     case variables(like: String?)
@@ -271,18 +272,25 @@ enum ShowKind: Sendable, Equatable {
 enum Statement: Sendable, Equatable {
     case select(SelectStatement)
     case insert(table: TableName, columns: [String]?, rows: [[Expr]], ignore: Bool)
-    case update(table: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?)
-    case delete(table: TableName, whereClause: Expr?, limit: Int?)
+    case update(table: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [])
+    case delete(table: TableName, whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [])
     case createDatabase(String, ifNotExists: Bool)
     case dropDatabase(String, ifExists: Bool)
-    case createTable(TableName, ifNotExists: Bool, columns: [ColumnDefinition], primaryKey: [String], unique: [(String, [String])])
+    /// `indexes`: the table's plain (non-unique) keys, as ALTER TABLE … ADD INDEX adds them.
+    case createTable(TableName, ifNotExists: Bool, columns: [ColumnDefinition], primaryKey: [String], unique: [(String, [String])],
+                     indexes: [AlterSpec] = [])
     case dropTable([TableName], ifExists: Bool)
+    case alterTable(TableName, [AlterSpec])
     case truncate(TableName)
     case use(String)
     case show(ShowKind)
     case set([(global: Bool, name: String, value: Expr)])
     case setNames
-    case begin, commit, rollback
+    case begin(readOnly: Bool)
+    case commit, rollback
+    case savepoint(String)
+    case rollbackToSavepoint(String)
+    case releaseSavepoint(String)
     case createUser([UserSpec], ifNotExists: Bool)
     case dropUser([UserSpec], ifExists: Bool)
     case alterUser(UserSpec)
@@ -296,12 +304,32 @@ enum Statement: Sendable, Equatable {
     case resetBinaryLogs
     case doNothing  // statements MySQL accepts that change nothing here (e.g. ANALYZE-like no-ops)
 
+    /// Statements that end an open transaction with an implicit COMMIT before they run, as in MySQL: DDL and
+    /// account statements.
+    var causesImplicitCommit: Bool {
+        switch self {
+        case .createDatabase, .dropDatabase, .createTable, .dropTable, .alterTable, .truncate, .createUser, .dropUser,
+             .alterUser, .grant, .revoke:
+            return true
+        default: return false
+        }
+    }
+
+    /// Statements that read or change rows: inside a transaction they see its snapshot and its own changes.
+    var isDataStatement: Bool {
+        switch self {
+        case .select(let q): return q.from != nil
+        case .insert, .update, .delete: return true
+        default: return false
+        }
+    }
+
     static func == (lhs: Statement, rhs: Statement) -> Bool { String(describing: lhs) == String(describing: rhs) }
 
     /// Statements that change data or schema, refused under read_only and written to the binlog.
     var isWrite: Bool {
         switch self {
-        case .insert, .update, .delete, .createDatabase, .dropDatabase, .createTable, .dropTable, .truncate,
+        case .insert, .update, .delete, .createDatabase, .dropDatabase, .createTable, .dropTable, .alterTable, .truncate,
              .createUser, .dropUser, .alterUser, .grant, .revoke:
             return true
         default: return false
@@ -313,4 +341,20 @@ enum Statement: Sendable, Equatable {
 struct ParsedStatement: Sendable {
     var statement: Statement
     var text: String
+}
+
+/// Where ALTER TABLE … ADD COLUMN puts the column.
+enum ColumnPosition: Sendable, Equatable {
+    case last, first
+    case after(String)
+}
+
+/// One change of an ALTER TABLE.
+enum AlterSpec: Sendable, Equatable {
+    case addColumn(ColumnDefinition, ColumnPosition)
+    case dropColumn(String)
+    case renameColumn(String, String)
+    case renameTable(TableName)
+    case addIndex(name: String?, columns: [String], unique: Bool)
+    case dropIndex(String)
 }

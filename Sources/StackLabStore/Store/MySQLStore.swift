@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 
 /// The role a store plays right now: a replica has a configured source.
 public struct StoreStatus: Sendable, Equatable {
@@ -176,6 +177,7 @@ public final class MySQLStore: Sendable {
                     log(level: "ERROR", code: "MY-000061", subsystem: "Server", "\(e.code)  \(e.message).")
                 }
             }
+            endSession(&session)
         }
         if runtime.withLockedValue({ $0.replica }) == nil, let config = ReplicaChannel.loadConfig(dataDirectory: dir) {
             let channel = ReplicaChannel(store: self, settings: settings, config: config, applied: engine.appliedSource)
@@ -192,6 +194,15 @@ public final class MySQLStore: Sendable {
         }
         // Already in the snapshot (a crash between writing it and emptying the redo log): skip.
         if let g = gtid, engine.gtidExecuted.contains(uuid: g.uuid, gno: g.gno) { return }
+        if let statements = record.statements {
+            do {
+                try engine.executeLogged(statements, replay: Replay(insertID: 0, millis: record.millis, gtid: gtid, source: record.source,
+                                                                   writeBinlog: false, writeRedo: false))
+            } catch {
+                log(level: "ERROR", code: "MY-013183", subsystem: "InnoDB", "Recovery could not repeat a transaction of \(statements.count) statements: \(error)")
+            }
+            return
+        }
         guard let sql = record.sql else {
             if let source = record.source { try? engine.recordSourcePositionWithoutLogging(source, gtid: gtid) }
             return
@@ -338,10 +349,16 @@ public final class MySQLStore: Sendable {
         var outcomes: [Result<StoreResult, StoreError>]
         var commit: (file: String, position: UInt64)?
         var delaySeconds: Double = 0
+        /// Bytes of answers held so far (bounded by StatementMemory.limit).
+        var spent = 0
+        /// Statements not run because the first of them would have waited for another transaction's lock where
+        /// waiting is not allowed (an event loop): `continueScript` runs them where it is.
+        var blocked: [Parser.Pending]?
     }
 
     /// Runs every statement of a query text in order, stopping at the first error (as MySQL does).
-    func runScript(_ sql: String, session: inout Session, bypassReadOnly: Bool = false) -> ScriptRun {
+    /// With `mayWait` false (on an event loop) a statement that must wait for a lock is left in `blocked`.
+    func runScript(_ sql: String, session: inout Session, bypassReadOnly: Bool = false, mayWait: Bool = true) -> ScriptRun {
         runtime.withLockedValue { $0.questions += 1 }
         var run = ScriptRun(outcomes: [], commit: nil)
         let pending: [Parser.Pending]
@@ -353,14 +370,47 @@ public final class MySQLStore: Sendable {
             run.outcomes.append(.failure(e))
             return run
         }
-        var spent = 0
-        for p in pending {
+        runPending(pending[...], run: &run, session: &session, bypassReadOnly: bypassReadOnly, mayWait: mayWait)
+        return run
+    }
+
+    /// Runs the statements a blocked script left, waiting for locks as long as innodb_lock_wait_timeout says.
+    func continueScript(_ run: ScriptRun, session: inout Session) -> ScriptRun {
+        var run = run
+        let pending = run.blocked ?? []
+        run.blocked = nil
+        runPending(pending[...], run: &run, session: &session, bypassReadOnly: false, mayWait: true)
+        return run
+    }
+
+    /// A threadpool for statements that wait for a lock, so no event loop ever waits. Threads are only busy
+    /// while someone waits for another transaction.
+    static let waitingPool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 32)
+        pool.start()
+        return pool
+    }()
+
+    /// `runScript` from an async caller: a statement that must wait for a lock waits on the waiting pool.
+    func runScriptWaiting(_ sql: String, session: inout Session) async -> ScriptRun {
+        let run = runScript(sql, session: &session, mayWait: false)
+        guard run.blocked != nil else { return run }
+        let box = NIOLockedValueBox(session)
+        let done = (try? await Self.waitingPool.runIfActive {
+            box.withLockedValue { self.continueScript(run, session: &$0) }
+        }) ?? run
+        session = box.withLockedValue { $0 }
+        return done
+    }
+
+    private func runPending(_ pending: ArraySlice<Parser.Pending>, run: inout ScriptRun, session: inout Session, bypassReadOnly: Bool, mayWait: Bool) {
+        for (i, p) in zip(pending.indices, pending) {
             do {
                 let parsed = try p.parse()
-                let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
+                let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly, mayWait: mayWait)
                 // Every statement's answer is held until the query's last one has run: together they are bounded.
-                spent += executed.result.estimatedBytes + StatementMemory.perColumn
-                if spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: spent) }
+                run.spent += executed.result.estimatedBytes + StatementMemory.perColumn
+                if run.spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: run.spent) }
                 run.outcomes.append(.success(executed.result))
                 if let c = executed.commit { run.commit = c }
                 // SLEEP(n) is at most a day each, and a query holds at most a year of them (their sum feeds a timer).
@@ -368,6 +418,9 @@ public final class MySQLStore: Sendable {
                 if case .show(.warnings) = parsed.statement {} else if case .show(.errors) = parsed.statement {} else {
                     session.lastWarnings = executed.result.warningList
                 }
+            } catch is WriteLock.WouldBlock {
+                run.blocked = Array(pending[i...])
+                return
             } catch {
                 let e = Self.storeError(error)
                 session.lastWarnings = [StoreWarning(level: "Error", code: e.code, message: e.message)]
@@ -375,7 +428,11 @@ public final class MySQLStore: Sendable {
                 break
             }
         }
-        return run
+    }
+
+    /// A client went away: its open transaction is rolled back (and its lock released), as mysqld does.
+    func endSession(_ session: inout Session) {
+        engine.rollbackTransaction(&session)
     }
 
     static func storeError(_ error: Error) -> StoreError {
@@ -384,14 +441,14 @@ public final class MySQLStore: Sendable {
         return StoreError(code: 1105, sqlState: "HY000", message: "Unknown error: \(error)")
     }
 
-    private func dispatch(_ parsed: ParsedStatement, session: inout Session, bypassReadOnly: Bool) throws -> Executed {
+    private func dispatch(_ parsed: ParsedStatement, session: inout Session, bypassReadOnly: Bool, mayWait: Bool) throws -> Executed {
         func requireSuper(_ what: String = "SUPER or REPLICATION_SLAVE_ADMIN") throws {
             if !session.isSuper { throw StoreError.specificDenied(what) }
         }
         switch parsed.statement {
         case .select(let q) where q.from == nil && q.items.count == 1 && Self.sleepArgument(q.items[0]) != nil:
             // SELECT SLEEP(n), the classic "slow query": answered n seconds later, returning 0.
-            guard let arg = Self.sleepArgument(q.items[0]) else { return try engine.execute(parsed, session: &session) }
+            guard let arg = Self.sleepArgument(q.items[0]) else { return try engine.execute(parsed, session: &session, mayWait: mayWait) }
             let seconds = try Evaluator(table: nil, session: session, engine: engine, state: engine.state.withLockedValue { $0 }, clause: "field list").eval(arg, row: nil)
             guard let n = seconds.number, n >= 0 else {
                 return Executed(result: StoreResult(columns: [StoreColumn(name: q.items[0].name, type: .longlong, length: 1)], rows: [[nil]]), commit: nil)
@@ -522,6 +579,7 @@ public final class MySQLStore: Sendable {
                 ["Aborted_connects", String(r.abortedConnects)],
                 ["Connection_errors_max_connections", String(r.connectionErrorsMaxConnections)],
                 ["Connections", String(r.connections)],
+                ["Innodb_row_lock_current_waits", String(engine.writeLock.waiting)],
                 ["Max_used_connections", String(r.maxUsedConnections)],
                 ["Questions", String(questions)],
                 ["Rpl_semi_sync_source_clients", String(c.clients)],
@@ -541,7 +599,7 @@ public final class MySQLStore: Sendable {
         case .show(.processlist):
             return Executed(result: processes.result(replica: replica?.snapshot(executed: engine.gtidExecuted)), commit: nil)
         case .set(let assignments) where assignments.contains(where: { $0.global && $0.name.hasPrefix("rpl_semi_sync") && $0.name.hasSuffix("enabled") }):
-            let r = try engine.execute(parsed, session: &session)
+            let r = try engine.execute(parsed, session: &session, mayWait: mayWait)
             semiSync.reset()
             return r
         default:
@@ -550,9 +608,9 @@ public final class MySQLStore: Sendable {
                 let saved = engine.variables
                 engine.mutateVariables { $0.readOnly = false; $0.superReadOnly = false }
                 defer { engine.mutateVariables { $0 = saved } }
-                return try engine.execute(parsed, session: &session)
+                return try engine.execute(parsed, session: &session, mayWait: mayWait)
             }
-            return try engine.execute(parsed, session: &session)
+            return try engine.execute(parsed, session: &session, mayWait: mayWait)
         }
     }
 
@@ -570,7 +628,13 @@ public final class MySQLStore: Sendable {
     }
 
     /// The applier's entry point: repeat a source transaction with its GTID, insert id and clock.
-    func applyReplicated(_ q: BinlogEvent.QueryBody, gtid: (String, Int64)?, source: SourcePosition) throws {
+    func applyReplicated(_ queries: [BinlogEvent.QueryBody], gtid: (String, Int64)?, source: SourcePosition) throws {
+        guard queries.count == 1, let q = queries.first else {
+            let replay = Replay(insertID: 0, millis: queries.first?.millis ?? 0, gtid: gtid.map { (uuid: $0.0, gno: $0.1) }, source: source,
+                                writeBinlog: settings.logBin != nil, writeRedo: true)
+            try engine.executeLogged(queries.map { LoggedStatement(db: $0.database, sql: $0.sql, insertID: $0.insertID, millis: $0.millis) }, replay: replay)
+            return
+        }
         var session = Session.root()
         session.database = q.database
         session.replay = Replay(insertID: q.insertID, millis: q.millis, gtid: gtid.map { (uuid: $0.0, gno: $0.1) }, source: source,
@@ -589,7 +653,8 @@ public final class MySQLStore: Sendable {
         } else {
             throw StoreError.accessDenied(user: user, host: "localhost", usingPassword: false)
         }
-        let run = runScript(sql, session: &session)
+        let run = await runScriptWaiting(sql, session: &session)
+        endSession(&session)
         guard isRunning else { throw StoreConnectionError.lostConnection() }
         if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
             try await wait.get()
@@ -622,7 +687,9 @@ public final class MySQLStore: Sendable {
     /// result is returned, the first error thrown.
     public func execute(_ sql: String, in client: StoreClientSession) async throws -> StoreResult {
         guard isRunning, ObjectIdentifier(engine) == client.engine else { throw StoreConnectionError.goneAway() }
-        let run = client.session.withLockedValue { runScript(sql, session: &$0) }
+        var session = client.session.withLockedValue { $0 }
+        let run = await runScriptWaiting(sql, session: &session)
+        client.session.withLockedValue { $0 = session }
         guard isRunning else { throw StoreConnectionError.lostConnection() }
         if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
             try await wait.get()
@@ -649,7 +716,8 @@ public final class MySQLStore: Sendable {
             return [.failure(StoreError.accessDenied(user: user, host: "localhost", usingPassword: false))]
         }
         var session = Session(connectionID: nextConnectionID(), user: user, host: "localhost", account: account)
-        let run = runScript(sql, session: &session)
+        let run = await runScriptWaiting(sql, session: &session)
+        endSession(&session)
         if let commit = run.commit, let wait = semiSync.waitIfEnabled(file: commit.file, position: commit.position, on: group.next()) {
             do { try await wait.get() } catch { return run.outcomes + [.failure(Self.storeError(error))] }
         }

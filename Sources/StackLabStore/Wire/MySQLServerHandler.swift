@@ -92,6 +92,11 @@ final class MySQLServerHandler: ChannelDuplexHandler {
         state = .closed
         connectTimer?.cancel()
         idleTimer?.cancel()
+        // An open transaction ends with its connection: rolled back, its lock released.
+        if var s = session {
+            store.endSession(&s)
+            session = s
+        }
         store.connectionClosed(connectionID)
         context.fireChannelInactive()
     }
@@ -298,7 +303,13 @@ final class MySQLServerHandler: ChannelDuplexHandler {
             state = .closed
             context.close(promise: nil)
         case .ping, .resetConnection, .refresh, .registerReplica, .debug:
-            if cmd == .resetConnection { session.userVariables = [:]; self.session = session }
+            if cmd == .resetConnection {
+                store.endSession(&session)
+                session.userVariables = [:]
+                session.autocommit = true
+                session.lockWaitTimeout = nil
+                self.session = session
+            }
             send(context, ServerMessages.ok())
             context.flush()
         case .setOption:
@@ -354,7 +365,41 @@ final class MySQLServerHandler: ChannelDuplexHandler {
 
     private func query(_ context: ChannelHandlerContext, _ sql: String, session: Session) {
         var s = session
-        let run = store.runScript(sql, session: &s)
+        let run = store.runScript(sql, session: &s, mayWait: false)
+        guard run.blocked != nil else {
+            answer(context, run: run, session: s)
+            return
+        }
+        // A statement waits for another transaction's lock: it waits on a pool thread, never on this event loop.
+        busy = true
+        store.processes.update(connectionID) { $0.state = "updating" }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let waiting = s
+        MySQLStore.waitingPool.runIfActive(eventLoop: context.eventLoop) { [store] () -> (MySQLStore.ScriptRun, Session) in
+            var s = waiting
+            let finished = store.continueScript(run, session: &s)
+            return (finished, s)
+        }.whenComplete { result in
+            let (handler, context) = bound.value
+            handler.busy = false
+            switch result {
+            case .success(let (finished, s)):
+                guard case .command = handler.state else {
+                    // The client left while its statement waited: its transaction ends here.
+                    var s = s
+                    handler.store.endSession(&s)
+                    return
+                }
+                handler.answer(context, run: finished, session: s)
+                if !handler.busy { handler.drain(context) }
+            case .failure:
+                handler.state = .closed
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func answer(_ context: ChannelHandlerContext, run: MySQLStore.ScriptRun, session s: Session) {
         self.session = s
         // A crash in the middle of the statement: a dead server answers nothing; the client sees the connection
         // drop (2013), never an ERR packet made up by the server.
