@@ -73,7 +73,8 @@ public final class Lab: Sendable {
                 switch kind {
                 case .haproxy:
                     guard let config = definition.haproxy[server.name] else { continue }
-                    let balancer = Balancer(config: config, runtime: runtime(), folder: folder)
+                    // HAProxy logs through syslog; the lab's lb-01 writes the lines to a file beside nginx's logs.
+                    let balancer = Balancer(config: config, runtime: runtime(log: resolve("logs/haproxy.log")), folder: folder)
                     balancer.floating.declare(definition.keepalived[server.name]?.virtualAddresses ?? [])
                     processes.append(balancer)
                 case .keepalived:

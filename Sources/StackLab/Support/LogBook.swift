@@ -5,6 +5,8 @@ import NIOConcurrencyHelpers
 /// file on disk in the lab folder, written in batches so that logging never blocks a request.
 public final class LogBook: Sendable {
     public let name: String
+    /// The file the lines also go to, if any.
+    public let file: String?
     private let capacity: Int
     private let state: NIOLockedValueBox<State>
 
@@ -20,6 +22,7 @@ public final class LogBook: Sendable {
 
     public init(name: String, capacity: Int = 5000, file: String? = nil) {
         self.name = name
+        self.file = file
         self.capacity = capacity
         var state = State()
         if let file {
@@ -56,6 +59,17 @@ public final class LogBook: Sendable {
             let ordered = Array(state.lines[state.start...] + state.lines[..<state.start])
             return Array(ordered.suffix(count))
         }
+    }
+
+    /// The last `count` lines of the whole log: from its file when it has one (earlier runs and lines memory no
+    /// longer holds included, as `tail` on the real file shows), else from memory.
+    public func history(_ count: Int = .max) -> [String] {
+        guard let file, state.withLockedValue({ $0.fileHandle != nil }) else { return tail(count) }
+        flush()
+        guard let data = FileManager.default.contents(atPath: file) else { return tail(count) }
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return Array(lines.suffix(count))
     }
 
     /// How many lines were ever written (lets a caller ask "what is new since …").
