@@ -308,9 +308,12 @@ public final class Balancer: LabProcess {
                     let reachedServer = connection.requestReachedServer
                     connection.close()
                     let failure = error as? UpstreamError
-                    if reused && !reachedServer && (failure == .closedEarly || failure == .reset) {
-                        // The kept-alive connection was closed while idle, before any of the request left: try a
-                        // fresh one (HAProxy's safe reuse). A request that reached the server is never sent again.
+                    // A kept-alive connection the server had closed while it sat idle fails at once, before any of
+                    // the request left or within a round trip of it: that request is sent again on a fresh
+                    // connection, as HAProxy's safe reuse never puts a client's first request on an idle one.
+                    // A request that reached a server which then died holding it is never sent again (502 SH--).
+                    let closedWhileIdle = !reachedServer || NIODeadline.now() - sent < Self.idleCloseWindow
+                    if reused && closedWhileIdle && (failure == .closedEarly || failure == .reset) {
                         backend.update(index) { $0.currentSessions += 1 }
                         attempt(exchange, serverIndex: index, promise: promise)
                         return
@@ -385,6 +388,10 @@ public final class Balancer: LabProcess {
         }
         return size + 2 + body
     }
+
+    /// How soon after a request was written a reused connection's failure counts as the server having closed it
+    /// while idle (the close and the request crossed on the wire), not as the server dying with the request.
+    static let idleCloseWindow = TimeAmount.milliseconds(100)
 
     static func milliseconds(since start: NIODeadline) -> Int {
         Int((NIODeadline.now() - start).nanoseconds / 1_000_000)

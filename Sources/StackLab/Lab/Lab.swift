@@ -122,7 +122,18 @@ public final class Lab: Sendable {
             lab.flushLogs()
         }
         lab.flushTimer.withLockedValue { $0 = timer }
+        lab.writePrometheusConfig()
         return lab
+    }
+
+    /// `monitor/prometheus.yml` in the lab folder, for a real Prometheus beside the lab (the ports as they answer,
+    /// the lab's alert rules): `prometheus --config.file=monitor/prometheus.yml`.
+    func writePrometheusConfig() {
+        let folder = (definition.directory as NSString).appendingPathComponent("monitor")
+        let rules = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("alerts.yml")) ? ["alerts.yml"] : []
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try? prometheusConfig(ruleFiles: rules).write(toFile: (folder as NSString).appendingPathComponent("prometheus.yml"), atomically: true,
+                                                      encoding: .utf8)
     }
 
     /// Every port the lab will listen on, moved by the port base, is a TCP port (1…65535); otherwise the error names
