@@ -46,7 +46,7 @@ public enum HAProxyConfigParser {
                                                  "rate-limit", "email-alert", "http-error", "errorloc", "errorloc302", "errorloc303",
                                                  "filter", "force-persist", "ignore-persist", "persist", "source", "dispatch",
                                                  "log-tag", "monitor", "declare", "external-check", "load-server-state-from-file",
-                                                 "contimeout", "clitimeout", "srvtimeout"]
+                                                 "contimeout", "clitimeout", "srvtimeout", "retry-on"]
     static let options = ["httplog", "dontlognull", "forwardfor", "httpchk", "redispatch"]
     static let realOptions: Set<String> = ["tcplog", "http-server-close", "http-keep-alive", "httpclose", "log-health-checks",
                                            "abortonclose", "allbackups", "persist", "http-buffer-request", "tcp-check", "ssl-hello-chk",

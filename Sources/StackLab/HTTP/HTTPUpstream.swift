@@ -122,7 +122,15 @@ final class StatusLineWatch: ChannelInboundHandler, RemovableChannelHandler {
     private(set) var reason: (code: UInt, text: String)?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        for byte in unwrapInboundIn(data).readableBytesView { observe(byte) }
+        // Only the bytes up to the final status line are looked at; the rest passes untouched.
+        if case .body = state {
+            context.fireChannelRead(data)
+            return
+        }
+        for byte in unwrapInboundIn(data).readableBytesView {
+            observe(byte)
+            if case .body = state { break }
+        }
         context.fireChannelRead(data)
     }
 
