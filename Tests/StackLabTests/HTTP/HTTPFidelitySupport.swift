@@ -107,6 +107,8 @@ enum RealLabStack {
 
 /// A raw HTTP server a test puts where a web server was: it counts the requests it reads (by their first line) and
 /// answers each with a small 200, or — `swallow` — reads it and closes without a word (a server that dies).
+/// `dieAfterFirst`: the first request gets a kept-alive 200, every later one is held that long and then its
+/// connection closes without an answer (a server that dies while working on a request).
 final class RawHTTPServer: Sendable {
     let channel: Channel
     private let seen: NIOLockedValueBox<[String]>
@@ -118,13 +120,15 @@ final class RawHTTPServer: Sendable {
         self.seen = seen
     }
 
-    static func start(host: String, port: Int, swallow: Bool, group: EventLoopGroup) async throws -> RawHTTPServer {
+    static func start(host: String, port: Int, swallow: Bool, dieAfterFirst: TimeAmount? = nil,
+                      group: EventLoopGroup) async throws -> RawHTTPServer {
         let seen = NIOLockedValueBox<[String]>([])
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RawHTTPServerHandler(swallow: swallow, seen: seen))
+                    try channel.pipeline.syncOperations.addHandler(RawHTTPServerHandler(swallow: swallow, dieAfterFirst: dieAfterFirst,
+                                                                                        seen: seen))
                 }
             }
             .bind(host: host, port: port).get()
@@ -133,9 +137,9 @@ final class RawHTTPServer: Sendable {
 
     func stop() async { try? await channel.close() }
 
-    static func with(host: String, port: Int, swallow: Bool, group: EventLoopGroup,
+    static func with(host: String, port: Int, swallow: Bool, dieAfterFirst: TimeAmount? = nil, group: EventLoopGroup,
                      _ body: (RawHTTPServer) async throws -> Void) async throws {
-        let server = try await start(host: host, port: port, swallow: swallow, group: group)
+        let server = try await start(host: host, port: port, swallow: swallow, dieAfterFirst: dieAfterFirst, group: group)
         do { try await body(server) } catch {
             await server.stop()
             throw error
@@ -148,11 +152,13 @@ private final class RawHTTPServerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let swallow: Bool
+    let dieAfterFirst: TimeAmount?
     let seen: NIOLockedValueBox<[String]>
     private var pending = ""
 
-    init(swallow: Bool, seen: NIOLockedValueBox<[String]>) {
+    init(swallow: Bool, dieAfterFirst: TimeAmount?, seen: NIOLockedValueBox<[String]>) {
         self.swallow = swallow
+        self.dieAfterFirst = dieAfterFirst
         self.seen = seen
     }
 
@@ -164,8 +170,21 @@ private final class RawHTTPServerHandler: ChannelInboundHandler {
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
         guard pending[end.upperBound...].utf8.count >= length else { return }
         let line = String(head.split(separator: "\r\n").first ?? "")
-        seen.withLockedValue { $0.append(line) }
+        let count = seen.withLockedValue { seen -> Int in
+            seen.append(line)
+            return seen.count
+        }
         pending = ""
+        if let hold = dieAfterFirst {
+            guard count > 1 else {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n")),
+                                      promise: nil)
+                return
+            }
+            let channel = context.channel
+            channel.eventLoop.scheduleTask(in: hold) { channel.close(promise: nil) }
+            return
+        }
         if swallow {
             context.close(promise: nil)
             return

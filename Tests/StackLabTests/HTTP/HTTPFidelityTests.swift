@@ -109,6 +109,28 @@ struct HTTPFidelityTests {
         }
     }
 
+    /// A server that answered once, kept the connection, and dies while working on a later request: 502 SH--, and
+    /// the request is not sent again — whether lb-01 sent it on the kept connection or a new one.
+    @Test func aRequestAServerDiedHoldingIsNotSentAgain() async throws {
+        try await SideBySide.run(Self.rawServers("127.0.9.5:8097", "127.0.9.6:8098")) { side in
+            try await RawHTTPServer.with(host: "127.0.9.5", port: 8097 + side.offset, swallow: false, dieAfterFirst: .milliseconds(400),
+                                         group: side.group) { dying in
+                try await RawHTTPServer.with(host: "127.0.9.6", port: 8098 + side.offset, swallow: false, group: side.group) { good in
+                    var statuses: [String] = []
+                    for path in ["/one", "/two", "/three"] {
+                        let response = try await exchange("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
+                                                          at: side.lb, group: side.group)
+                        statuses.append(String(response.prefix(12)))
+                    }
+                    #expect(statuses == ["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 502"], "\(side.name)")
+                    #expect(dying.requests == ["POST /one HTTP/1.1", "POST /three HTTP/1.1"], "\(side.name)")
+                    #expect(good.requests == ["POST /two HTTP/1.1"], "\(side.name)")
+                    try await waitUntil(timeout: 30, "\(side.name): the 502 in the log") { side.lbLog().contains { $0.contains(" SH-- ") } }
+                }
+            }
+        }
+    }
+
     // 5
     @Test func headAnswersCarryTheGetsContentLength() async throws {
         try await SideBySide.run(["lb-01/haproxy.cfg": [Self.staticChecks]]) { side in
