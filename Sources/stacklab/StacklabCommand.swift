@@ -161,6 +161,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the lab without the shell, until Ctrl-C or SIGTERM (for curl, wrk, a browser, or a class demo).")
 
     @OptionGroup var choice: LabChoice
+    @Flag(help: "Do not print lb-01's log lines (they are in lb-01/logs/haproxy.log too).") var quiet = false
 
     @MainActor
     func run() async throws {
@@ -174,7 +175,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         out.write("lab \(lab.topology.name) ready in \(session.startMilliseconds) ms"
             + (lab.entryAddress.map { " — try: curl http://\($0)/" } ?? "") + "\n")
+        // HAProxy's log lines as they come, as `haproxy -db` with `log stdout` prints them.
+        let streams = quiet ? [] : lab.topology.servers.flatMap { lab.processes(on: $0.name) }.filter { $0.kind == .haproxy }.map { $0.runtime.log.follow() }
+        let printing = streams.map { stream in
+            Task.detached {
+                for await line in stream { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+            }
+        }
         let signal = await SignalHandlers.waitForStop()
+        for task in printing { task.cancel() }
         out.write("\(signal == SIGINT ? "interrupted" : "terminated"): stopping the lab…\n")
         await session.shutdown()
         out.write("stopped\n")

@@ -17,6 +17,21 @@ import StackLabTestSupport
         }
     }
 
+    /// In the hardened lab web-01's firewall filters its exporter from the internet side, where `metrics` scrapes
+    /// from: the answer says so instead of blaming the exporter.
+    @Test func metricsBlockedByAFirewallSaysSo() async throws {
+        try await withMonitoringShell { shell, out in
+            let folder = temporaryFolder("stacklab-hardened-metrics") + "/lab"
+            defer { try? FileManager.default.removeItem(atPath: (folder as NSString).deletingLastPathComponent) }
+            try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: folder)
+            let load = await out.of(shell, "lab load \(folder)")
+            #expect(load.ok, "\(load.text)")
+            let metrics = await out.of(shell, "metrics web-01/nginx")
+            #expect(metrics.text.contains("web-01's firewall drops connections from 127.0.0.1, where 'metrics' scrapes from"), "\(metrics.text)")
+            #expect(!metrics.text.contains("down with its process"))
+        }
+    }
+
     @Test func theShellPrintsInstanceDownPendingFiringAndResolved() async throws {
         try await withMonitoringShell { shell, out in
             let on = await out.of(shell, "monitor on")

@@ -27,6 +27,10 @@ struct GunicornConnectionPolicy: HTTPConnectionPolicy {
         return limits
     }
 
+    /// gunicorn writes its status line in the request's HTTP version and says `100 Continue` as soon as it has
+    /// parsed a head that asks for it.
+    var wire: HTTPWireStyle { HTTPWireStyle(echoesRequestVersion: true, expectation: .answer) }
+
     func answer(_ event: HTTPConnectionEvent, connection: HTTPConnectionInfo) -> ServerResponse? {
         switch event {
         case .headTimeout, .headIdleTimeout, .bodyTimeout:

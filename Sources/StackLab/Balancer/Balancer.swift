@@ -224,8 +224,10 @@ public final class Balancer: LabProcess {
         }
     }
 
-    /// HAProxy's retries: wait min(timeout connect, 1 s) and try the same server again; with `option redispatch`,
-    /// the last retry (by default) goes to another server instead, at once.
+    /// HAProxy's retries (stream_choose_redispatch): wait min(timeout connect, 1 s) and try the same server again;
+    /// with `option redispatch`, go to another server at once instead — on the last retry (by default) or as the
+    /// interval says, whenever the server is not UP, and on every retry when round robin has more than one server UP
+    /// (any server will do).
     private func retryAfterConnectFailure(_ exchange: Exchange, index: Int, dial: DialError, promise: EventLoopPromise<ServerResponse>) {
         var exchange = exchange
         let backend = exchange.backend
@@ -248,6 +250,10 @@ public final class Balancer: LabProcess {
                 // -(interval + 1) rather than -interval - 1: the most negative Int has no positive twin.
                 redispatchNow = exchange.retriesLeft == -(interval + 1) || (isLast && interval == -1)
             }
+            let servers = backend.servers
+            let serverDown = index < servers.count && !servers[index].isUp
+            let activeUp = servers.filter { !$0.backup && $0.isUp && $0.weight > 0 }.count
+            if serverDown || (backend.config.balance == .roundrobin && activeUp > 1) { redispatchNow = true }
         }
         if redispatchNow {
             exchange.redispatched = true
@@ -270,16 +276,20 @@ public final class Balancer: LabProcess {
                          promise: EventLoopPromise<ServerResponse>) {
         let backend = exchange.backend
         let server = backend.config.servers[index]
+        // The request line keeps the client's version, as HAProxy's HTTP/1 layer writes it; a 1.0 request asks to
+        // keep the server connection.
         var head = exchange.request.head
-        head.version = .http1_1
+        if head.version != .http1_0 { head.version = .http1_1 }
         Self.stripHopByHop(&head.headers)
+        if head.version == .http1_0 { head.headers.add(name: "Connection", value: "keep-alive") }
         if exchange.frontend.forwardFor || backend.config.forwardFor {
             head.headers.append(to: "X-Forwarded-For", exchange.request.remoteAddress)
         }
         head.headers.replaceOrAdd(name: "traceparent", value: exchange.trace.traceparent)
         head.headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
         let sent = NIODeadline.now()
-        connection.send(head: head, body: exchange.request.body, readTimeoutMilliseconds: backend.config.timeouts.server)
+        connection.send(head: head, body: exchange.request.body, readTimeoutMilliseconds: backend.config.timeouts.server,
+                        following: exchange.request.following)
             .whenComplete { [self] result in
                 backend.finish(index)
                 switch result {
@@ -295,10 +305,15 @@ public final class Balancer: LabProcess {
                     finish(exchange, server: index, response: response, termination: "----",
                            serverMs: Self.milliseconds(since: sent), promise: promise)
                 case .failure(let error):
+                    let reachedServer = connection.requestReachedServer
                     connection.close()
                     let failure = error as? UpstreamError
-                    if reused && (failure == .closedEarly || failure == .reset) {
-                        // The kept-alive connection was closed while idle: try a fresh one (HAProxy's safe reuse).
+                    // A kept-alive connection the server had closed while it sat idle fails at once, before any of
+                    // the request left or within a round trip of it: that request is sent again on a fresh
+                    // connection, as HAProxy's safe reuse never puts a client's first request on an idle one.
+                    // A request that reached a server which then died holding it is never sent again (502 SH--).
+                    let closedWhileIdle = !reachedServer || NIODeadline.now() - sent < Self.idleCloseWindow
+                    if reused && closedWhileIdle && (failure == .closedEarly || failure == .reset) {
                         backend.update(index) { $0.currentSessions += 1 }
                         attempt(exchange, serverIndex: index, promise: promise)
                         return
@@ -321,8 +336,11 @@ public final class Balancer: LabProcess {
         if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
         let serverName = index.map { backend.config.servers[$0].name } ?? "<NOSRV>"
         let total = Self.milliseconds(since: exchange.request.received)
+        var response = response
+        // HAProxy's own pages go out as HAProxy writes them, without the lab's trace header.
+        if !response.rawHeaders { response.headers.replaceOrAdd(name: "traceresponse", value: exchange.trace.traceparent) }
         if exchange.frontend.httpLog {
-            runtime.log.append(logLine(exchange, serverName: serverName, status: status, bytes: Self.wireSize(response),
+            runtime.log.append(logLine(exchange, serverName: serverName, status: status, bytes: Self.wireSize(response, request: exchange.request.head),
                                        termination: termination, serverMs: serverMs, total: total))
         }
         let note = index == nil ? "no server available" : "-> \(serverName)"
@@ -331,8 +349,6 @@ public final class Balancer: LabProcess {
         runtime.traces.record(Span(traceID: exchange.trace.traceID, spanID: exchange.trace.spanID, parentID: exchange.parent,
                                    process: runtime.name, start: exchange.request.receivedDate,
                                    duration: exchange.request.spanDuration, status: status, note: note))
-        var response = response
-        response.headers.replaceOrAdd(name: "traceresponse", value: exchange.trace.traceparent)
         promise.succeed(response)
     }
 
@@ -341,22 +357,41 @@ public final class Balancer: LabProcess {
                          total: Int) -> String {
         let request = exchange.request
         let backendName = exchange.backend.config.name
-        let connect = serverName == "<NOSRV>" ? -1 : exchange.connectMilliseconds
-        let active = activeSessions.load(ordering: .relaxed)
+        let noServer = serverName == "<NOSRV>"
+        let connect = noServer ? -1 : exchange.connectMilliseconds
+        // Tw: the time in the queue, -1 when no server was ever assigned.
+        let queued = noServer ? -1 : 0
+        // %ac/%fc: the process's and the frontend's connections; %bc/%sc: the backend's and the server's other
+        // sessions — this one has ended when the line is written, so one request alone logs 1/1/0/0.
+        let (connections, frontendConnections) = budgets.withLockedValue { ($0.global.inUse, $0.frontends[exchange.frontend.name]?.inUse ?? 0) }
+        let others = max(0, activeSessions.load(ordering: .relaxed) - 1)
         let serverSessions = exchange.backend.servers.first { $0.name == serverName }?.currentSessions ?? 0
         let retries = exchange.redispatched ? "+\(exchange.retriesDone)" : "\(exchange.retriesDone)"
         let line = "\(request.head.method.rawValue) \(request.head.uri) HTTP/\(request.head.version.major).\(request.head.version.minor)"
         return "\(request.remoteAddress):\(request.remotePort) [\(LogTime.haproxy(request.receivedDate))] \(exchange.frontend.name) "
-            + "\(backendName)/\(serverName) 0/0/\(connect)/\(serverMs)/\(total) \(status) \(bytes) - - \(termination) "
-            + "\(active)/\(active)/\(active)/\(serverSessions + (serverName == "<NOSRV>" ? 0 : 1))/\(retries) 0/0 \"\(line)\""
+            + "\(backendName)/\(serverName) 0/\(queued)/\(connect)/\(serverMs)/\(total) \(status) \(bytes) - - \(termination) "
+            + "\(connections)/\(frontendConnections)/\(others)/\(noServer ? 0 : serverSessions)/\(retries) 0/0 \"\(line)\""
     }
 
-    /// HAProxy's `%B`: the bytes sent to the client, status line and headers included.
-    static func wireSize(_ response: ServerResponse) -> Int {
-        var size = 17 + response.status.reasonPhrase.utf8.count   // "HTTP/1.1 200 OK\r\n"
+    /// HAProxy's `%B`: the bytes sent to the client, status line and headers included — the `content-length` and
+    /// `connection` lines written on the way out too.
+    static func wireSize(_ response: ServerResponse, request: HTTPRequestHead) -> Int {
+        var size = 15 + response.status.reasonPhrase.utf8.count   // "HTTP/1.1 200 OK\r\n"
         for header in response.headers { size += header.name.utf8.count + header.value.utf8.count + 4 }
-        return size + 2 + response.bodyBytes
+        let body = request.method == .HEAD ? 0 : response.bodyBytes
+        if !response.rawHeaders {
+            if !response.headers.contains(name: "Date") { size += 37 }   // "date: Tue, 01 Dec 2026 16:42:27 GMT\r\n"
+            if !response.headers.contains(name: "Content-Length") { size += 18 + String(response.bodyBytes).utf8.count }
+            if !response.headers.contains(name: "Connection") {
+                if response.close || !request.isKeepAlive { size += 19 } else if request.version.minor == 0 { size += 24 }
+            }
+        }
+        return size + 2 + body
     }
+
+    /// How soon after a request was written a reused connection's failure counts as the server having closed it
+    /// while idle (the close and the request crossed on the wire), not as the server dying with the request.
+    static let idleCloseWindow = TimeAmount.milliseconds(100)
 
     static func milliseconds(since start: NIODeadline) -> Int {
         Int((NIODeadline.now() - start).nanoseconds / 1_000_000)

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// `Content-Type: text/html`, and a one-line explanation.
 ///
 /// HAProxy sends them two ways, and the wire shows which: the stream's answers (502, 503, 504, a 408 while waiting
-/// for a body) go out through its HTTP/1 encoder, with lower-case header names and `connection: close` last; the
+/// for a body) go out through its HTTP/1 encoder, with lower-case header names (`connection: close` last when it ends the connection); the
 /// answers of the connection layer itself (a 400 for a bad request, a 408 for a request head that took too long)
 /// are written out as the message is stored, `Content-length:` and all.
 enum HAProxyErrorPage {
@@ -28,15 +28,16 @@ enum HAProxyErrorPage {
         .custom(code: UInt(code), reasonPhrase: messages[code]?.reason ?? "Service Unavailable")
     }
 
-    /// As the stream sends it (502, 503, 504, and a 408 or 413 about a request body).
-    static func response(_ code: Int) -> ServerResponse {
+    /// As the stream sends it (502, 503, 504, and a 408 or 413 about a request body). A 502, 503 or 504 leaves the
+    /// client's connection open for its next request, as HAProxy 2.6 does; `close` adds `connection: close` and ends it.
+    static func response(_ code: Int, close: Bool = false) -> ServerResponse {
         let body = Self.body(code)
         var headers = HTTPHeaders()
         headers.add(name: "content-length", value: String(body.utf8.count))
         headers.add(name: "cache-control", value: "no-cache")
         headers.add(name: "content-type", value: "text/html")
-        headers.add(name: "connection", value: "close")
-        return ServerResponse(status: status(code), headers: headers, body: ByteBuffer(string: body), close: true, rawHeaders: true)
+        if close { headers.add(name: "connection", value: "close") }
+        return ServerResponse(status: status(code), headers: headers, body: ByteBuffer(string: body), close: close, rawHeaders: true)
     }
 
     /// As the connection layer writes it (a 400 for a request it cannot parse, a 408 for a head that took too long).

@@ -30,6 +30,11 @@ struct HAProxyConnectionPolicy: HTTPConnectionPolicy {
         return limits
     }
 
+    /// HAProxy answers HTTP/1.1 and passes `Expect: 100-continue` to the server. (HAProxy 2.6 also writes every
+    /// header name in lower case; lb-01 passes them as the server spelled them, because the lessons' checks read
+    /// `X-Served-By:` as written — `lowercaseHeaderNames` turns HAProxy's spelling on.)
+    var wire: HTTPWireStyle { HTTPWireStyle(lowercaseHeaderNames: false, expectation: .relay) }
+
     func answer(_ event: HTTPConnectionEvent, connection: HTTPConnectionInfo) -> ServerResponse? {
         switch event {
         case .keepAliveTimeout:
@@ -48,10 +53,10 @@ struct HAProxyConnectionPolicy: HTTPConnectionPolicy {
             // The balancer holds a request until its body is in, as with `option http-buffer-request`: a client that
             // stops sending gets the stream's 408 (`cD--`).
             logRequest(connection, status: 408, termination: "cD--")
-            return HAProxyErrorPage.response(408)
+            return HAProxyErrorPage.response(408, close: true)
         case .bodyTooLarge:
             logRequest(connection, status: 413, termination: "PR--")
-            return HAProxyErrorPage.response(413)
+            return HAProxyErrorPage.response(413, close: true)
         case .handlerFailed:
             logBadRequest(connection, status: 500, termination: "PR--")
             return HAProxyErrorPage.connectionResponse(500)

@@ -46,7 +46,7 @@ public enum HAProxyConfigParser {
                                                  "rate-limit", "email-alert", "http-error", "errorloc", "errorloc302", "errorloc303",
                                                  "filter", "force-persist", "ignore-persist", "persist", "source", "dispatch",
                                                  "log-tag", "monitor", "declare", "external-check", "load-server-state-from-file",
-                                                 "contimeout", "clitimeout", "srvtimeout"]
+                                                 "contimeout", "clitimeout", "srvtimeout", "retry-on"]
     static let options = ["httplog", "dontlognull", "forwardfor", "httpchk", "redispatch"]
     static let realOptions: Set<String> = ["tcplog", "http-server-close", "http-keep-alive", "httpclose", "log-health-checks",
                                            "abortonclose", "allbackups", "persist", "http-buffer-request", "tcp-check", "ssl-hello-chk",
@@ -171,6 +171,10 @@ private struct ProxyDraft {
     var binds: [HAProxyConfig.Bind] = []
     var servers: [HAProxyConfig.Server] = []
     var httpsRedirect: HAProxyConfig.HTTPSRedirect?
+    /// The redirect in force came from an `http-request` rule (those run before every `redirect` rule).
+    var redirectIsHTTPRequest = false
+    /// A `redirect` rule was seen: `http-request` rules after it still run first, and HAProxy says so.
+    var sawRedirectRule = false
     var requestHeaders: [HAProxyConfig.HeaderRule] = []
     var responseHeaders: [HAProxyConfig.HeaderRule] = []
 }
@@ -367,6 +371,9 @@ private struct Parser {
             let place = section == .defaults ? "defaults" : "a backend"
             throw error(line, keyword, "not supported by stacklab's haproxy in \(place): \(keyword) rules work in a frontend or listen section; move it there")
         }
+        if keyword == "http-request", current?.sawRedirectRule == true {
+            warnings.append("parsing [\(file):\(line)] : a 'http-request' rule placed after a 'redirect' rule will still be processed before.")
+        }
         var rest = Array(words.dropFirst())
         var action = keyword == "redirect" ? "redirect" : (rest.isEmpty ? "" : rest.removeFirst())
         let directive = keyword == "redirect" ? "redirect" : "\(keyword) \(action)"
@@ -398,7 +405,13 @@ private struct Parser {
                     throw error(line, directive, "\"\(rest[index])\" is not supported after redirect scheme https (supported: code N, if/unless { ssl_fc })")
                 }
             }
-            current!.httpsRedirect = redirect
+            // The first rule that applies wins: http-request rules first, then redirect rules, each in file order.
+            let fromHTTPRequest = keyword == "http-request"
+            if current!.httpsRedirect == nil || (fromHTTPRequest && !current!.redirectIsHTTPRequest) {
+                current!.httpsRedirect = redirect
+                current!.redirectIsHTTPRequest = fromHTTPRequest
+            }
+            if !fromHTTPRequest { current!.sawRedirectRule = true }
             return
         case "set-header":
             guard rest.count == 2 else {

@@ -141,10 +141,39 @@ public protocol HTTPConnectionPolicy: Sendable {
     func answer(_ event: HTTPConnectionEvent, connection: HTTPConnectionInfo) -> ServerResponse?
     /// The body limits for a request whose head just arrived (nginx: the location's client_max_body_size).
     func bodyLimits(for head: HTTPRequestHead, connection: HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits?
+    /// How answers are written and `Expect: 100-continue` is met.
+    var wire: HTTPWireStyle { get }
 }
 
 extension HTTPConnectionPolicy {
     public func bodyLimits(for head: HTTPRequestHead, connection: HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? { nil }
+    public var wire: HTTPWireStyle { HTTPWireStyle() }
+}
+
+/// How a process writes its answers on the wire and meets `Expect: 100-continue`: nginx and HAProxy answer
+/// `HTTP/1.1` whatever the client spoke, gunicorn echoes the request's version; HAProxy writes header names in lower
+/// case; nginx and gunicorn own the body they read and say `100 Continue` themselves, HAProxy passes the question to
+/// the server and relays its answer.
+public struct HTTPWireStyle: Sendable {
+    public enum Expectation: Sendable {
+        /// No interim answer: the client waits for its own timeout before sending the body.
+        case ignore
+        /// `HTTP/1.1 100 Continue` once the head has passed the process's checks.
+        case answer
+        /// The responder is asked at once, with the body to follow: it relays the server's `100 Continue`, or its
+        /// final answer (nginx's 413) before the body is sent.
+        case relay
+    }
+
+    public var echoesRequestVersion = false
+    public var lowercaseHeaderNames = false
+    public var expectation = Expectation.ignore
+
+    public init(echoesRequestVersion: Bool = false, lowercaseHeaderNames: Bool = false, expectation: Expectation = .ignore) {
+        self.echoesRequestVersion = echoesRequestVersion
+        self.lowercaseHeaderNames = lowercaseHeaderNames
+        self.expectation = expectation
+    }
 }
 
 /// Closes without answering anything: for tests and for a process with no policy of its own.

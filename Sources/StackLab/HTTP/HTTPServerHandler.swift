@@ -16,8 +16,26 @@ public struct IncomingRequest: Sendable {
     public var eventLoop: EventLoop
     /// The connection's number in its process (nginx's `*7` in error-log lines).
     public var connection: Int = 0
+    /// The body still to come, when the head was handed on at once (`Expect: 100-continue` relayed); `body` is nil.
+    public var following: FollowingBody?
 
     public var bodyString: String { body.map { String(buffer: $0) } ?? "" }
+}
+
+/// The body of a request handed on before it arrived: the client asked `Expect: 100-continue` and waits. The
+/// responder calls `proceed()` when the server it asked says `100 Continue`, then reads `body` once the client has
+/// sent it; a final answer before that (nginx's 413) goes out at once and the body is never read.
+public final class FollowingBody: Sendable {
+    public let body: EventLoopFuture<ByteBuffer?>
+    private let sayContinue: @Sendable () -> Void
+
+    init(body: EventLoopFuture<ByteBuffer?>, sayContinue: @escaping @Sendable () -> Void) {
+        self.body = body
+        self.sayContinue = sayContinue
+    }
+
+    /// Tells the client to send its body (`HTTP/1.1 100 Continue`), from any thread.
+    public func proceed() { sayContinue() }
 }
 
 /// What a process answers. `abort` closes the connection without answering (a killed worker).
@@ -155,6 +173,9 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     private var deadline: NIODeadline?
     private var idleTimer: Scheduled<Void>?
     private var readsPaused = false
+    /// The body of the request handed on at once (Expect relayed), delivered when its end arrives.
+    private var followingBody: EventLoopPromise<ByteBuffer?>?
+    private var saidContinue = false
     /// Pipelined requests held before reading stops until the ones in front are answered.
     static let maxWaiting = 16
 
@@ -339,6 +360,18 @@ final class HTTPServerHandler: ChannelDuplexHandler {
             }
             reading = .body
             armTimers(context: context)
+            if Self.expectsContinue(head) {
+                switch policy.wire.expectation {
+                case .ignore: break
+                case .answer: sayContinue(context: context)
+                case .relay where !head.headers.contains(name: "Content-Length"):
+                    sayContinue(context: context)   // a chunked body is gathered here first
+                case .relay:
+                    // A request behind another one waits its turn like any other (the client sends its body anyway
+                    // once its own wait is over).
+                    if !busy && waiting.isEmpty { handOn(head, context: context) }
+                }
+            }
         case .body(var chunk):
             let before = body?.readableBytes ?? 0
             guard before + chunk.readableBytes <= bodyLimits.maxBytes else {
@@ -358,6 +391,11 @@ final class HTTPServerHandler: ChannelDuplexHandler {
             watch.requestEnded()
             reading = .waiting(first: false)
             requestStarted = .now()
+            if let following = followingBody {
+                followingBody = nil
+                following.succeed(full.body)
+                return
+            }
             if busy {
                 waiting.append(.request(full))
                 if waiting.count >= Self.maxWaiting, !readsPaused {
@@ -386,14 +424,44 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         return nil
     }
 
-    private func handle(_ full: NIOHTTPServerRequestFull, context: ChannelHandlerContext) {
+    /// `Expect: 100-continue` on an HTTP/1.1 request with a body (what nginx, HAProxy and gunicorn look for).
+    static func expectsContinue(_ head: HTTPRequestHead) -> Bool {
+        guard head.version == .http1_1, head.headers.first(name: "Expect")?.lowercased() == "100-continue" else { return false }
+        let length = head.headers.first(name: "Content-Length").flatMap { Int($0) } ?? 0
+        return length > 0 || head.headers.contains(name: "Transfer-Encoding")
+    }
+
+    /// `HTTP/1.1 100 Continue`, once per request.
+    private func sayContinue(context: ChannelHandlerContext) {
+        guard !saidContinue, !closing, context.channel.isActive else { return }
+        saidContinue = true
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+    }
+
+    /// Hands the head on now, the body to follow: the responder relays the server's `100 Continue` or answers at once.
+    private func handOn(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: ByteBuffer?.self)
+        followingBody = promise
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        let following = FollowingBody(body: promise.futureResult) {
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.sayContinue(context: context)
+            }
+        }
+        handle(NIOHTTPServerRequestFull(head: head, body: nil), context: context, following: following)
+    }
+
+    private func handle(_ full: NIOHTTPServerRequestFull, context: ChannelHandlerContext, following: FollowingBody? = nil) {
         busy = true
+        saidContinue = false
         armTimers(context: context)
         let peer = addresses(context: context)
         let request = IncomingRequest(
             head: full.head, body: full.body,
             remoteAddress: peer.remote, remotePort: peer.remotePort, localAddress: peer.local, localPort: peer.localPort,
-            received: .now(), receivedDate: Date(), eventLoop: context.eventLoop, connection: number)
+            received: .now(), receivedDate: Date(), eventLoop: context.eventLoop, connection: number, following: following)
         let keepAlive = full.head.isKeepAlive && !quiescing && limits.keepAlive
         let version = full.head.version
         let isHead = full.head.method == .HEAD
@@ -401,9 +469,18 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         responder.respond(to: request).hop(to: context.eventLoop).whenComplete { result in
             let (handler, context) = loopBound.value
             handler.busy = false
+            // Answered before the body it was waiting for: the body is never read, and the connection ends with
+            // this answer (nginx's 413 to a client that was told to wait).
+            let bodyUnread = handler.followingBody != nil
+            if let unread = handler.followingBody {
+                handler.followingBody = nil
+                unread.succeed(nil)
+            }
             switch result {
-            case .success(let response):
-                handler.write(response, keepAlive: keepAlive && !handler.quiescing, version: version, isHead: isHead, context: context)
+            case .success(var response):
+                if bodyUnread { response.close = true }
+                handler.write(response, keepAlive: keepAlive && !handler.quiescing && !bodyUnread, version: version, isHead: isHead,
+                              context: context, linger: bodyUnread)
             case .failure(let error):
                 handler.reject(.handlerFailed(String(describing: error)), context: context, head: full.head)
                 return
@@ -447,7 +524,8 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     // MARK: - Responses out
 
-    private func write(_ response: ServerResponse, keepAlive: Bool, version: HTTPVersion, isHead: Bool, context: ChannelHandlerContext) {
+    private func write(_ response: ServerResponse, keepAlive: Bool, version: HTTPVersion, isHead: Bool, context: ChannelHandlerContext,
+                       linger: Bool = false) {
         guard context.channel.isActive else { return }
         if response.abort {
             closing = true
@@ -460,14 +538,22 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         if !response.rawHeaders {
             if let serverHeader, !headers.contains(name: "Server") { headers.add(name: "Server", value: serverHeader) }
             if !headers.contains(name: "Date") { headers.add(name: "Date", value: LogTime.http()) }
-            headers.replaceOrAdd(name: "Content-Length", value: String(response.bodyBytes))
+            // A HEAD answer carries the length the GET's body would have (the server's, when it was passed on).
+            if response.status == .notModified || response.status == .noContent {
+                // No body and no length (nginx clears it for a 304).
+            } else if !(isHead && headers.contains(name: "Content-Length")) {
+                headers.replaceOrAdd(name: "Content-Length", value: String(response.bodyBytes))
+            }
             if close {
                 headers.replaceOrAdd(name: "Connection", value: "close")
             } else if version.minor == 0 {
                 headers.replaceOrAdd(name: "Connection", value: "keep-alive")
             }
         }
-        let head = HTTPResponseHead(version: version.major == 1 ? version : .http1_1, status: response.status, headers: headers)
+        let wire = policy.wire
+        if wire.lowercaseHeaderNames && !response.rawHeaders { headers = Self.lowercased(headers) }
+        let statusVersion: HTTPVersion = wire.echoesRequestVersion && version.major == 1 ? version : .http1_1
+        let head = HTTPResponseHead(version: statusVersion, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body = response.body, !isHead, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -476,7 +562,9 @@ final class HTTPServerHandler: ChannelDuplexHandler {
             closing = true
             cancelTimers()
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                if linger { Self.lingeringClose(channel) } else { channel.close(promise: nil) }
+            }
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
@@ -537,14 +625,20 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         }
         let linger = if case .bodyTooLarge = event { true } else { false }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            guard linger else {
-                channel.close(promise: nil)
-                return
-            }
-            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
-            // nginx's lingering_timeout: 5 s.
-            channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+            if linger { Self.lingeringClose(channel) } else { channel.close(promise: nil) }
         }
+    }
+
+    /// Our side closes, the client's bytes still in flight are read and dropped for a few seconds (nginx's
+    /// lingering close, lingering_timeout 5 s), so the client reads the answer instead of a reset.
+    static func lingeringClose(_ channel: Channel) {
+        channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+
+    /// HAProxy's HTTP/1 encoder writes every header name in lower case.
+    static func lowercased(_ headers: HTTPHeaders) -> HTTPHeaders {
+        HTTPHeaders(headers.map { ($0.name.lowercased(), $0.value) })
     }
 
     /// Graceful stop: finish the request in progress, then close; an idle connection closes at once.

@@ -39,8 +39,10 @@ public final class UpstreamConnection: Sendable {
         dialer.connect(host: host, configuredPort: configuredPort, on: eventLoop, timeoutMilliseconds: connectTimeoutMilliseconds) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
-                try sync.addForwardingClientHandlers()
-                try sync.addHandler(UpstreamResponseHandler())
+                let reasons = StatusLineWatch()
+                try sync.addHandler(reasons)
+                try sync.addForwardingClientHandlers(interim: .forward)
+                try sync.addHandler(UpstreamResponseHandler(reasons: reasons))
             }
         }
         .flatMapError { error in eventLoop.makeFailedFuture(UpstreamError.connect(DialError.classify(error))) }
@@ -51,7 +53,10 @@ public final class UpstreamConnection: Sendable {
     }
 
     /// Sends one request and waits for the whole response. Must be called on the connection's event loop.
-    public func send(head: HTTPRequestHead, body: ByteBuffer?, readTimeoutMilliseconds: Int?) -> EventLoopFuture<UpstreamResponse> {
+    /// With `following`, the head goes now with its `Expect: 100-continue` and the body once the server says
+    /// `100 Continue` (the client is told so through `following`); a final answer first and the body is never sent.
+    public func send(head: HTTPRequestHead, body: ByteBuffer?, readTimeoutMilliseconds: Int?,
+                     following: FollowingBody? = nil) -> EventLoopFuture<UpstreamResponse> {
         // The server may have spoken and hung up before we asked (a MySQL greeting to an HTTP client): nothing will
         // come on this connection any more, so say so now rather than at the read timeout.
         guard channel.isActive else {
@@ -59,18 +64,39 @@ public final class UpstreamConnection: Sendable {
             return channel.eventLoop.makeFailedFuture(error)
         }
         let promise = channel.eventLoop.makePromise(of: UpstreamResponse.self)
-        handler.value.expect(promise, timeout: readTimeoutMilliseconds.map { .milliseconds(Int64($0)) }, channel: channel)
+        let handler = self.handler.value
+        handler.expect(promise, timeout: readTimeoutMilliseconds.map { .milliseconds(Int64($0)) }, channel: channel)
+        let channel = self.channel
+        let written = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        if let following {
+            channel.writeAndFlush(HTTPClientRequestPart.head(head)).whenSuccess { written.value.requestStarted = true }
+            handler.onContinue = {
+                following.proceed()
+                following.body.hop(to: channel.eventLoop).whenSuccess { body in
+                    guard written.value.awaitingBody else { return }
+                    written.value.awaitingBody = false
+                    if let body, body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+                    channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                }
+            }
+            handler.awaitingBody = true
+            return promise.futureResult
+        }
         var head = head
         if let body, body.readableBytes > 0 {
             head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         } else if head.method == .POST || head.method == .PUT {
             head.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.write(HTTPClientRequestPart.head(head)).whenSuccess { written.value.requestStarted = true }
         if let body, body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         return promise.futureResult
     }
+
+    /// Whether bytes of the request in flight reached the server's socket: a request that did may have been acted
+    /// on, and is not sent again (HAProxy retries only what never left it).
+    public var requestReachedServer: Bool { handler.value.requestStarted }
 
     /// Whether the connection can carry another request after this response.
     public var isReusable: Bool { channel.isActive && handler.value.reusable }
@@ -78,22 +104,106 @@ public final class UpstreamConnection: Sendable {
     public func close() { channel.close(promise: nil) }
 }
 
+/// Before the response decoder, on the raw bytes: each response's reason phrase as the server wrote it (NIO's
+/// decoder keeps only the code), so a proxy passes on `413 Request Entity Too Large` and `504 Gateway Time-out` as
+/// nginx spells them, as HAProxy and nginx do.
+final class StatusLineWatch: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private enum State {
+        case statusLine([UInt8])
+        /// An interim answer's head: skipped up to its empty line, then the next status line.
+        case interim(last: [UInt8])
+        case body
+    }
+    private var state = State.statusLine([])
+    /// The final response's code and reason, once its status line has passed.
+    private(set) var reason: (code: UInt, text: String)?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Only the bytes up to the final status line are looked at; the rest passes untouched.
+        if case .body = state {
+            context.fireChannelRead(data)
+            return
+        }
+        for byte in unwrapInboundIn(data).readableBytesView {
+            observe(byte)
+            if case .body = state { break }
+        }
+        context.fireChannelRead(data)
+    }
+
+    private func observe(_ byte: UInt8) {
+        switch state {
+        case .body:
+            return
+        case .statusLine(var line):
+            guard byte == UInt8(ascii: "\n") else {
+                if line.count < 512 { line.append(byte) }
+                state = .statusLine(line)
+                return
+            }
+            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+            // `HTTP/1.1 413 Request Entity Too Large`
+            let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: false)
+            let code = parts.count > 1 ? UInt(String(decoding: parts[1], as: UTF8.self)) : nil
+            if let code, (100..<200).contains(code), code != 101 {
+                state = .interim(last: [])
+                return
+            }
+            if let code { reason = (code, parts.count > 2 ? String(decoding: parts[2], as: UTF8.self) : "") }
+            state = .body
+        case .interim(var last):
+            last.append(byte)
+            if last.count > 4 { last.removeFirst() }
+            state = last == Array("\r\n\r\n".utf8) || last.suffix(2) == Array("\n\n".utf8) ? .statusLine([]) : .interim(last: last)
+        }
+    }
+
+    /// The response ended: the next bytes begin the next one.
+    func responseEnded() {
+        state = .statusLine([])
+        reason = nil
+    }
+
+    /// `status` with the reason phrase the server wrote, when it wrote one NIO's name for the code does not match.
+    func spelled(_ status: HTTPResponseStatus) -> HTTPResponseStatus {
+        guard let reason, reason.code == status.code, !reason.text.isEmpty, reason.text != status.reasonPhrase else { return status }
+        return .custom(code: status.code, reasonPhrase: reason.text)
+    }
+}
+
 /// Collects one whole response (head, body, end) for the request in flight.
 final class UpstreamResponseHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
     static let maxBody = 64 << 20
+    private let reasons: StatusLineWatch?
+
+    init(reasons: StatusLineWatch? = nil) {
+        self.reasons = reasons
+    }
 
     private var promise: EventLoopPromise<UpstreamResponse>?
     private var timeout: Scheduled<Void>?
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
     fileprivate(set) var reusable = true
+    /// Some bytes of the request in flight were written to the socket.
+    fileprivate(set) var requestStarted = false
+    /// The server's `100 Continue` for a request whose body waits for it.
+    fileprivate var onContinue: (() -> Void)?
+    /// The body of the request in flight has not been sent (it waits for `100 Continue`).
+    fileprivate var awaitingBody = false
     /// The error that ended the connection, for a client that wants to say why (a TLS certificate problem).
     private(set) var lastError: (any Error)?
 
     func expect(_ promise: EventLoopPromise<UpstreamResponse>, timeout: TimeAmount?, channel: Channel) {
         self.promise = promise
         reusable = false
+        requestStarted = false
+        onContinue = nil
+        awaitingBody = false
         if let timeout {
             let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
             self.timeout = channel.eventLoop.scheduleTask(in: timeout) {
@@ -105,7 +215,14 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head):
+        case .head(let head) where (100..<200).contains(head.status.code) && head.status.code != 101:
+            // An interim answer: `100 Continue` lets the waiting body go; the final answer follows.
+            if head.status.code == 100, let go = onContinue {
+                onContinue = nil
+                go()
+            }
+        case .head(var head):
+            if let reasons { head.status = reasons.spelled(head.status) }
             self.head = head
             body = nil
         case .body(var chunk):
@@ -119,7 +236,11 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
             self.head = nil
             timeout?.cancel()
             timeout = nil
-            reusable = head.isKeepAlive
+            // Answered before its body was sent: the server may still expect it, so the connection is not reused.
+            reusable = head.isKeepAlive && !awaitingBody
+            awaitingBody = false
+            onContinue = nil
+            reasons?.responseEnded()
             let promise = self.promise
             self.promise = nil
             let response = UpstreamResponse(head: head, body: body)
@@ -308,8 +429,10 @@ public final class UpstreamPool: Sendable {
 extension ChannelPipeline.SynchronousOperations {
     /// NIO's HTTP/1 client handlers with the checks of a proxy that forwards what it received, instead of NIO's own:
     /// see `ForwardedRequestValidator`.
-    func addForwardingClientHandlers() throws {
-        try addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+    /// `interim: .forward` passes interim answers (`100 Continue`) up, for a request whose body waits for them.
+    func addForwardingClientHandlers(interim: NIOInformationalResponseStrategy = .drop) throws {
+        try addHandler(HTTPRequestEncoder())
+        try addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: interim)))
         try addHandler(ForwardedRequestValidator())
     }
 }

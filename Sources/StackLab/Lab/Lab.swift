@@ -75,7 +75,8 @@ public final class Lab: Sendable {
                 switch kind {
                 case .haproxy:
                     guard let config = definition.haproxy[server.name] else { continue }
-                    let balancer = Balancer(config: config, runtime: runtime(), folder: folder)
+                    // HAProxy logs through syslog; the lab's lb-01 writes the lines to a file beside nginx's logs.
+                    let balancer = Balancer(config: config, runtime: runtime(log: resolve("logs/haproxy.log")), folder: folder)
                     balancer.floating.declare(definition.keepalived[server.name]?.virtualAddresses ?? [])
                     processes.append(balancer)
                 case .keepalived:
@@ -128,7 +129,18 @@ public final class Lab: Sendable {
             lab.flushLogs()
         }
         lab.flushTimer.withLockedValue { $0 = timer }
+        lab.writePrometheusConfig()
         return lab
+    }
+
+    /// `monitor/prometheus.yml` in the lab folder, for a real Prometheus beside the lab (the ports as they answer,
+    /// the lab's alert rules): `prometheus --config.file=monitor/prometheus.yml`.
+    func writePrometheusConfig() {
+        let folder = (definition.directory as NSString).appendingPathComponent("monitor")
+        let rules = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("alerts.yml")) ? ["alerts.yml"] : []
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try? prometheusConfig(ruleFiles: rules).write(toFile: (folder as NSString).appendingPathComponent("prometheus.yml"), atomically: true,
+                                                      encoding: .utf8)
     }
 
     /// Every port the lab will listen on, moved by the port base, is a TCP port (1…65535); otherwise the error names

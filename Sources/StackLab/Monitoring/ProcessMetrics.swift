@@ -20,6 +20,25 @@ public final class ProcessMetrics: Sendable {
     public let routes = RouteLatencies()
     /// The last value handed to each counter, to turn absolute totals read from state into increments.
     private let lastTotals = NIOLockedValueBox<[String: Int64]>([:])
+    /// The order the exporter wrote its families and series in (the registry keeps them in hash order): the page
+    /// lists them that way, as the real exporters do — a server's series together, servers in config order.
+    private let order = NIOLockedValueBox(Order())
+
+    private struct Order {
+        var families: [String: Int] = [:]
+        var series: [String: Int] = [:]
+
+        mutating func note(_ name: String, _ labels: [(String, String)]) {
+            if families[name] == nil { families[name] = families.count }
+            let key = Order.key(name, labels)
+            if series[key] == nil { series[key] = series.count }
+        }
+
+        /// A sample line's name and labels as the registry writes them: `name{a="1",b="2"}`.
+        static func key(_ name: String, _ labels: [(String, String)]) -> String {
+            labels.isEmpty ? name : name + "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}"
+        }
+    }
 
     public init() {}
 
@@ -28,6 +47,7 @@ public final class ProcessMetrics: Sendable {
 
     /// Sets a gauge (created on first use).
     func gauge(_ name: String, _ help: String, _ labels: [(String, String)] = [], _ value: Double) {
+        order.withLockedValue { $0.note(name, labels) }
         registry.makeGauge(name: name, labels: labels, help: help).set(value)
     }
 
@@ -38,6 +58,7 @@ public final class ProcessMetrics: Sendable {
     /// Brings a counter to `total`, a running total the process keeps itself. A total that went down (a counter
     /// reset) resets the counter, as a restarted exporter would.
     func counter(_ name: String, _ help: String, _ labels: [(String, String)] = [], _ total: Int) {
+        order.withLockedValue { $0.note(name, labels) }
         let counter = registry.makeCounter(name: name, labels: labels, help: help)
         let key = name + "{" + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "}"
         let total = Int64(max(0, total))
@@ -56,8 +77,38 @@ public final class ProcessMetrics: Sendable {
 
     /// The exposition text: the registry's families, then the hand-assembled latency histograms.
     func exposition() -> String {
-        var text = registry.emitToString()
+        var text = ordered(registry.emitToString())
         routes.appendExposition(to: &text)
         return text
+    }
+
+    /// The registry's text with its families and their samples in the order they were written.
+    private func ordered(_ text: String) -> String {
+        let order = order.withLockedValue { $0 }
+        var families: [(name: String, comments: [Substring], samples: [Substring])] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("# HELP ") || line.hasPrefix("# TYPE ") {
+                let name = String(line.dropFirst(7).prefix { $0 != " " })
+                if families.last?.name != name || !(families.last?.samples.isEmpty ?? true) { families.append((name, [], [])) }
+                families[families.count - 1].comments.append(line)
+            } else {
+                let name = String(line.prefix { $0 != "{" && $0 != " " })
+                if families.isEmpty || !name.hasPrefix(families[families.count - 1].name) { families.append((name, [], [])) }
+                families[families.count - 1].samples.append(line)
+            }
+        }
+        let rank = { (name: String) in order.families[name] ?? Int.max }
+        let sorted = families.enumerated().sorted { (rank($0.element.name), $0.offset) < (rank($1.element.name), $1.offset) }
+        var out = ""
+        for (_, family) in sorted {
+            for line in family.comments { out += line + "\n" }
+            let samples = family.samples.enumerated().sorted { left, right in
+                let a = order.series[String(left.element.prefix { $0 != " " })] ?? Int.max
+                let b = order.series[String(right.element.prefix { $0 != " " })] ?? Int.max
+                return (a, left.offset) < (b, right.offset)
+            }
+            for (_, line) in samples { out += line + "\n" }
+        }
+        return out
     }
 }

@@ -61,6 +61,17 @@ public final class LogBook: Sendable {
         }
     }
 
+    /// The last `count` lines of the whole log: from its file when it has one (earlier runs and lines memory no
+    /// longer holds included, as `tail` on the real file shows), else from memory.
+    public func history(_ count: Int = .max) -> [String] {
+        guard let file, state.withLockedValue({ $0.fileHandle != nil }) else { return tail(count) }
+        flush()
+        guard let data = FileManager.default.contents(atPath: file) else { return tail(count) }
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return Array(lines.suffix(count))
+    }
+
     /// How many lines were ever written (lets a caller ask "what is new since …").
     public var totalLines: Int { state.withLockedValue { $0.total } }
 

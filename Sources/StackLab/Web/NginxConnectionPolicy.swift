@@ -36,6 +36,9 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
         return Self.bodyLimits(server.location(for: StaticFiles.normalise(path) ?? path))
     }
 
+    /// nginx reads the body itself: it says `100 Continue` once the head has passed client_max_body_size.
+    var wire: HTTPWireStyle { HTTPWireStyle(expectation: .answer) }
+
     func answer(_ event: HTTPConnectionEvent, connection: HTTPConnectionInfo) -> ServerResponse? {
         let tokens = server.fallback.serverTokens
         switch event {
@@ -43,7 +46,7 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
             return nil
         case .clientClosed(sawBytes: false):
             web.errorLog(level: "info", connection: connection.number, "client closed connection while waiting for request, "
-                         + "client: \(connection.remoteAddress), server: \(connection.localAddress):\(web.runtime.network.configuredPort(connection.localPort))")
+                         + "client: \(connection.remoteAddress), server: \(connection.localAddress):\(connection.localPort)")
             return nil
         case .clientClosed(sawBytes: true):
             let phase = connection.head != nil ? "reading client request body"
@@ -53,7 +56,7 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
             return nil
         case .headTimeout(sawBytes: false):
             web.errorLog(level: "info", connection: connection.number, "client timed out (110: Connection timed out) while waiting for request, "
-                         + "client: \(connection.remoteAddress), server: \(connection.localAddress):\(web.runtime.network.configuredPort(connection.localPort))")
+                         + "client: \(connection.remoteAddress), server: \(connection.localAddress):\(connection.localPort)")
             return nil
         case .headTimeout(sawBytes: true):
             let phase = connection.requestLineComplete ? "reading client request headers" : "reading client request line"

@@ -8,7 +8,8 @@ public enum NginxErrorPage {
 
     static let titles: [Int: String] = [
         301: "301 Moved Permanently", 302: "302 Found", 400: "400 Bad Request", 403: "403 Forbidden", 404: "404 Not Found",
-        405: "405 Not Allowed", 408: "408 Request Time-out", 413: "413 Request Entity Too Large", 414: "414 Request-URI Too Large",
+        405: "405 Not Allowed", 408: "408 Request Time-out", 412: "412 Precondition Failed", 413: "413 Request Entity Too Large",
+        414: "414 Request-URI Too Large", 416: "416 Requested Range Not Satisfiable",
         500: "500 Internal Server Error", 502: "502 Bad Gateway",
         503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out",
     ]
@@ -36,6 +37,7 @@ public enum NginxErrorPage {
         case 408: .custom(code: 408, reasonPhrase: "Request Time-out")
         case 413: .custom(code: 413, reasonPhrase: "Request Entity Too Large")
         case 414: .custom(code: 414, reasonPhrase: "Request-URI Too Large")
+        case 416: .custom(code: 416, reasonPhrase: "Requested Range Not Satisfiable")
         default: HTTPResponseStatus(statusCode: code)
         }
     }

@@ -19,6 +19,8 @@ public final class WebServer: LabProcess {
     private let pools: [String: UpstreamPool]
     /// nginx numbers its connections (`*7` in the error log).
     private let connectionNumber = ManagedAtomic<Int>(0)
+    /// The multipart/byteranges boundaries handed out.
+    private let boundaries = ManagedAtomic<Int>(0)
     /// worker_connections for this run of the process: clients, upstream connections and the listening sockets.
     private let budget = NIOLockedValueBox<ConnectionBudget?>(nil)
 
@@ -141,7 +143,14 @@ public final class WebServer: LabProcess {
         let path = String(request.head.uri.prefix { $0 != "?" })
         let location = server.location(for: StaticFiles.normalise(path) ?? path)
         let result: EventLoopFuture<(ServerResponse, String)>
-        if !StaticFiles.hasValidEscapes(path) {
+        if request.head.version == .http1_1 && !request.head.headers.contains(name: "Host") {
+            // ngx_http_process_request_header: HTTP/1.1 requires a Host header.
+            errorLog(level: "info", connection: number, "client sent HTTP/1.1 request without \"Host\" header while reading client request "
+                     + "headers, client: \(request.remoteAddress), server: \(server.serverNames.first ?? "_"), request: "
+                     + "\"\(request.head.method.rawValue) \(request.head.uri) HTTP/1.1\"")
+            result = request.eventLoop.makeSucceededFuture((NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
+                                                            "no Host header"))
+        } else if !StaticFiles.hasValidEscapes(path) {
             // nginx decodes every request's path: a `%` without two hex digits after it is a bad request.
             result = request.eventLoop.makeSucceededFuture((NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
                                                             "invalid %-escape"))
@@ -187,15 +196,12 @@ public final class WebServer: LabProcess {
         let root = resolve(location.root ?? "html")
         switch files.lookup(root: root, uri: request.head.uri, index: location.index) {
         case .file(let file):
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: file.contentType)
-            headers.add(name: "Last-Modified", value: LogTime.http(file.modified))
-            headers.add(name: "ETag", value: file.etag)
-            headers.add(name: "Accept-Ranges", value: "bytes")
-            if request.head.headers.first(name: "If-None-Match") == file.etag {
-                return ServerResponse(status: .notModified, headers: headers)
+            return StaticRanges.answer(request.head, file: file, serverTokens: location.serverTokens) {
+                // nginx numbers its multipart boundaries (ngx_next_temp_number): 00000000000000000001, …
+                let number = boundaries.wrappingIncrementThenLoad(ordering: .relaxed)
+                let digits = String(number)
+                return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
             }
-            return ServerResponse(status: .ok, headers: headers, body: file.data)
         case .redirectToDirectory(let path):
             var response = NginxErrorPage.response(301, serverTokens: location.serverTokens)
             let host = request.head.headers.first(name: "Host") ?? "\(request.localAddress):\(request.localPort)"
@@ -281,6 +287,8 @@ public final class WebServer: LabProcess {
         let useKeepAlive = location.proxyHTTPVersion == "1.1" && (upstreams[target.host]?.config.keepalive ?? 0) > 0
         head.version = location.proxyHTTPVersion == "1.1" ? .http1_1 : .http1_0
         Balancer.stripHopByHop(&head.headers)
+        // nginx read the body itself (and said `100 Continue` if asked): the upstream is not asked again.
+        head.headers.remove(name: "Expect")
         // nginx's defaults: Host is the upstream's name, the connection closes after the response.
         head.headers.replaceOrAdd(name: "Host", value: target.host)
         head.headers.replaceOrAdd(name: "Connection", value: "close")
@@ -429,7 +437,8 @@ public final class WebServer: LabProcess {
     private func logUpstreamError(_ message: String, _ context: ProxyContext, peer: NginxConfig.UpstreamServer?) {
         let request = context.request
         let host = request.head.headers.first(name: "Host").map { ", host: \"\($0)\"" } ?? ""
-        let upstream = peer.map { ", upstream: \"http://\($0.host):\($0.port)\(context.head.uri)\"" } ?? ""
+        // The port that answers (the port plan applied), as nginx would print the address it connected to.
+        let upstream = peer.map { ", upstream: \"http://\($0.host):\(runtime.network.port($0.port))\(context.head.uri)\"" } ?? ""
         let level = message.hasPrefix("upstream timed out") || message.hasPrefix("no live") ? "error" : "error"
         errorLog(level: level, connection: context.number,
                  "\(message), client: \(request.remoteAddress), server: \(context.server.serverNames.first ?? "_"), "

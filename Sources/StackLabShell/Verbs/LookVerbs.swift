@@ -66,7 +66,7 @@ struct LogsVerb: ShellVerb {
         let books = LogsVerb.books(for: target, in: lab)
         for (title, book) in books {
             shell.say(shell.style.bold("==> \(title) <=="))
-            let lines = book.tail(n)
+            let lines = book.history(n)
             if lines.isEmpty { shell.say(shell.style.dim("(empty)")) }
             for line in lines { shell.say(line) }
         }

@@ -99,14 +99,17 @@ struct MonitorVerb: ShellVerb {
                 shell.say("no monitor: nobody is watching this site. 'monitor on' adds one.")
                 return
             }
-            shell.say(shell.style.bold("TARGET".padding(toLength: 18, withPad: " ", startingAt: 0) + "ENDPOINT".padding(toLength: 24, withPad: " ", startingAt: 0)
-                + "UP  LAST SCRAPE"))
-            for health in monitor.targetHealth {
+            // The endpoint column as wide as its longest URL: a URL is never cut.
+            let targets = monitor.targetHealth
+            let width = max(24, targets.map { "http://\($0.target.address)/metrics".count }.max() ?? 0)
+            shell.say(shell.style.bold("TARGET".padding(toLength: 18, withPad: " ", startingAt: 0) + "ENDPOINT".padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  UP  LAST SCRAPE"))
+            for health in targets {
                 let endpoint = "http://\(health.target.address)/metrics"
                 let up = health.up ? shell.style.green("1 ") : shell.style.red("0 ")
                 let detail = health.lastError ?? "\(health.samples) samples in \(Int(health.duration * 1000)) ms"
                 shell.say(health.target.instance.padding(toLength: 18, withPad: " ", startingAt: 0)
-                    + endpoint.padding(toLength: 24, withPad: " ", startingAt: 0) + "  " + up + "  " + detail)
+                    + endpoint.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + up + "  " + detail)
             }
         default:
             throw ShellError.usage("'monitor' takes on, off, or nothing — e.g. 'monitor on'")
@@ -176,7 +179,16 @@ struct MetricsVerb: ShellVerb {
                 let text = Self.filter(response.body, name: name)
                 shell.write(text.isEmpty ? shell.style.dim("(no metric starts with '\(name ?? "")')\n") : text)
             } catch {
-                shell.say(shell.style.red("\(process.name): no metrics from http://\(address)/metrics (\(error)) — the exporter is down with its process"))
+                // This shell scrapes from the internet side (127.0.0.1): a firewall that filters it is not a dead exporter.
+                let host = String(parts[0]), port = Int(parts[1]) ?? 0
+                if let verdict = lab.network.security.verdict(fromServer: "internet", sourceAddress: LabNetwork.internetAddress, toAddress: host,
+                                                              configuredPort: lab.network.configuredPort(port)) {
+                    shell.say(shell.style.red("\(process.name): no metrics from http://\(address)/metrics — \(process.serverName)'s firewall "
+                        + "\(verdict == .drop ? "drops" : "rejects") connections from \(LabNetwork.internetAddress), where 'metrics' scrapes from "
+                        + "('ufw \(process.serverName) status' shows its rules)"))
+                } else {
+                    shell.say(shell.style.red("\(process.name): no metrics from http://\(address)/metrics (\(error)) — the exporter is down with its process"))
+                }
             }
         }
     }

@@ -242,6 +242,19 @@ import Testing
         #expect(config.warnings[1].hasSuffix("please ensure that all following timeouts are set to a non-zero value: 'client', 'connect', 'server'."))
     }
 
+    /// `haproxy -c` 2.6 on this file: the warning below, and the http-request redirect (code 302) is the one applied.
+    @Test func anHTTPRequestRuleAfterARedirectRuleWarnsAsHAProxyDoes() throws {
+        let parsed = try parse(config("    server a 127.0.0.1:80", frontendLines: """
+                redirect scheme https code 301 if !{ ssl_fc }
+                redirect scheme https code 308 if !{ ssl_fc }
+                http-request redirect scheme https unless { ssl_fc }
+            """))
+        #expect(parsed.warnings == ["parsing [lb-01/haproxy.cfg:12] : a 'http-request' rule placed after a 'redirect' rule will still be processed before."])
+        #expect(parsed.frontends.first?.httpsRedirect?.code == 302)
+        #expect(try parse(config("    server a 127.0.0.1:80", frontendLines: "    redirect scheme https code 301 if !{ ssl_fc }\n"
+            + "    redirect scheme https code 308 if !{ ssl_fc }")).frontends.first?.httpsRedirect?.code == 301)
+    }
+
     @Test func backendWithOnlyTimeoutClientMissingIsFine() throws {
         let config = try parse("""
             defaults

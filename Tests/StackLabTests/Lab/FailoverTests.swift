@@ -105,12 +105,14 @@ struct FailoverTests {
         try await lab.apply(.crash, to: .process(server: "web-01", process: .gunicorn))
         let response = try await lab.get("/")
         let nginxLog = lab.process("web-01", .nginx)!.log.tail()
+        // The upstream's port as it answers (the test's port offset applied).
+        let appPort = lab.network.port(8000)
         await lab.shutdown()
         #expect(response.status == 502)
         #expect(response.body.contains("<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>"))
         #expect(nginxLog.contains {
             $0.contains("[error]") && $0.contains("connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.1.1")
-                && $0.contains("upstream: \"http://127.0.1.11:8000/\"")
+                && $0.contains("upstream: \"http://127.0.1.11:\(appPort)/\"")
         })
     }
 

@@ -36,6 +36,14 @@ struct MonitoringExporterTests {
         #expect(haproxy.contains("haproxy_backend_http_responses_total{proxy=\"web\",code=\"5xx\"} 1"))
         #expect(haproxy.contains("# TYPE haproxy_server_check_failures_total counter"))
         #expect(!haproxy.contains("haproxy_server_up"))
+        // In the order HAProxy's exporter writes them: a family's samples together, a server's states together,
+        // servers in config order.
+        let statusLines = haproxy.split(separator: "\n").filter { $0.hasPrefix("haproxy_server_status{") }
+        #expect(statusLines.map { $0.contains("server=\"web-01\"") } == Array(repeating: true, count: 5) + Array(repeating: false, count: 5),
+                "\(statusLines)")
+        #expect(statusLines.first?.hasPrefix("haproxy_server_status{proxy=\"web\",server=\"web-01\",state=\"DOWN\"}") == true)
+        let families = haproxy.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        #expect(families.first == "haproxy_process_current_connections" && Set(families).count == families.count)
         let nginx = try #require(pages["web-01/nginx"])
         #expect(nginx.contains("# TYPE nginx_connections_active gauge"))
         #expect(nginx.contains("# TYPE nginx_http_requests_total counter"))

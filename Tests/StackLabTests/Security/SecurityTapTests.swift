@@ -115,6 +115,22 @@ struct SecurityTapTests {
         #expect(lines12.last == "ServerHello: TLS 1.2 agreed (its version field; no supported_versions)")
     }
 
+    /// The replication stream from the source: each packet is 0x00 and a binlog event, named as mysqlbinlog names it
+    /// (not an OK packet); a real OK packet stays OK.
+    @Test func binlogEventsInTheReplicationStreamAreNamed() {
+        let body = Array("INSERT INTO posts VALUES (1)".utf8)
+        let size = 19 + body.count
+        func le(_ value: Int) -> [UInt8] { [UInt8(value & 0xff), UInt8(value >> 8 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 24 & 0xff)] }
+        let event: [UInt8] = le(1_700_000_000) + [2] + le(1) + le(size) + le(523) + [0, 0] + body
+        let payload = [0] + event
+        let packet = [UInt8(payload.count), 0, 0, 3] + payload
+        var decoder = WireDecoder(isMySQL: true, toServer: false)
+        let lines = decoder.decode(packet).1
+        #expect(lines.first?.hasPrefix("binlog QUERY_EVENT from server_id 1, ends at position 523: INSERT INTO posts") == true, "\(lines)")
+        var ok = WireDecoder(isMySQL: true, toServer: false)
+        #expect(ok.decode([7, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0]).1 == ["OK"])
+    }
+
     @Test func aStoppedTapLeavesTheConnectionsAndEndsItsStream() async throws {
         let (lab, folder) = try await startBuiltLab()
         defer { try? FileManager.default.removeItem(atPath: folder) }

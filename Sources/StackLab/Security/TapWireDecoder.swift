@@ -190,6 +190,8 @@ struct WireDecoder {
         case 0x0a where sequence == 0:
             let version = payload.dropFirst().prefix { $0 != 0 }
             return "server greeting: protocol 10, server version \(String(decoding: version, as: UTF8.self))"
+        case 0x00 where Self.binlogEvent(payload) != nil:
+            return Self.binlogEvent(payload) ?? ""
         case 0x00 where payload.count >= 7:
             return "OK" + (payload.count > 7 ? " " + Self.excerpt(Array(payload.dropFirst(7))) : "")
         case 0xff where payload.count >= 9:
@@ -201,6 +203,25 @@ struct WireDecoder {
         default:
             return "result data: " + Self.excerpt(payload)
         }
+    }
+
+    /// MySQL's binlog event types, as mysqlbinlog names them.
+    static let binlogEventNames: [UInt8: String] = [
+        2: "QUERY_EVENT", 3: "STOP_EVENT", 4: "ROTATE_EVENT", 15: "FORMAT_DESCRIPTION_EVENT", 16: "XID_EVENT", 19: "TABLE_MAP_EVENT",
+        27: "HEARTBEAT_LOG_EVENT", 30: "WRITE_ROWS_EVENT", 31: "UPDATE_ROWS_EVENT", 32: "DELETE_ROWS_EVENT", 33: "GTID_LOG_EVENT",
+        34: "ANONYMOUS_GTID_LOG_EVENT", 35: "PREVIOUS_GTIDS_LOG_EVENT",
+    ]
+
+    /// A packet of the replication stream: 0x00, then a binlog event whose v4 header (timestamp 4, type 1, server_id 4,
+    /// event_size 4, log_pos 4, flags 2) gives its own size — the packet's length less the 0x00. Nil for anything else
+    /// (an OK packet does not add up that way).
+    static func binlogEvent(_ payload: [UInt8]) -> String? {
+        guard payload.count >= 20 else { return nil }
+        func word(_ at: Int) -> Int { Int(payload[at]) | Int(payload[at + 1]) << 8 | Int(payload[at + 2]) << 16 | Int(payload[at + 3]) << 24 }
+        let size = word(10)
+        guard size == payload.count - 1, let name = binlogEventNames[payload[5]] else { return nil }
+        let body = Array(payload.dropFirst(20))
+        return "binlog \(name) from server_id \(word(6)), ends at position \(word(14))" + (body.isEmpty ? "" : ": " + excerpt(body))
     }
 
     // MARK: - Text and bytes
