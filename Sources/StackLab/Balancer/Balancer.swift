@@ -322,7 +322,7 @@ public final class Balancer: LabProcess {
         let serverName = index.map { backend.config.servers[$0].name } ?? "<NOSRV>"
         let total = Self.milliseconds(since: exchange.request.received)
         if exchange.frontend.httpLog {
-            runtime.log.append(logLine(exchange, serverName: serverName, status: status, bytes: Self.wireSize(response),
+            runtime.log.append(logLine(exchange, server: index, serverName: serverName, status: status, bytes: Self.wireSize(response),
                                        termination: termination, serverMs: serverMs, total: total))
         }
         let note = index == nil ? "no server available" : "-> \(serverName)"
@@ -337,13 +337,13 @@ public final class Balancer: LabProcess {
     }
 
     /// `127.0.0.1:33317 [24/Nov/2026:12:14:14.655] www web/web-01 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1"`
-    private func logLine(_ exchange: Exchange, serverName: String, status: Int, bytes: Int, termination: String, serverMs: Int,
+    private func logLine(_ exchange: Exchange, server index: Int?, serverName: String, status: Int, bytes: Int, termination: String, serverMs: Int,
                          total: Int) -> String {
         let request = exchange.request
         let backendName = exchange.backend.config.name
         let connect = serverName == "<NOSRV>" ? -1 : exchange.connectMilliseconds
         let active = activeSessions.load(ordering: .relaxed)
-        let serverSessions = exchange.backend.servers.first { $0.name == serverName }?.currentSessions ?? 0
+        let serverSessions = index.map { exchange.backend.currentSessions($0) } ?? 0
         let retries = exchange.redispatched ? "+\(exchange.retriesDone)" : "\(exchange.retriesDone)"
         let line = "\(request.head.method.rawValue) \(request.head.uri) HTTP/\(request.head.version.major).\(request.head.version.minor)"
         return "\(request.remoteAddress):\(request.remotePort) [\(LogTime.haproxy(request.receivedDate))] \(exchange.frontend.name) "
@@ -362,10 +362,16 @@ public final class Balancer: LabProcess {
         Int((NIODeadline.now() - start).nanoseconds / 1_000_000)
     }
 
+    static let hopByHop = ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"]
+
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        for name in ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"] {
-            headers.remove(name: name)
-        }
+        // One look through the headers first: most messages carry none of these, and each removal is a pass of its own.
+        // (A loose match only costs the exact removals below.)
+        guard headers.contains(where: { header in
+            let name = header.name.utf8
+            return hopByHop.contains { $0.utf8.count == name.count && zip($0.utf8, name).allSatisfy { $0 | 0x20 == $1 | 0x20 } }
+        }) else { return }
+        for name in hopByHop { headers.remove(name: name) }
     }
 }
 
