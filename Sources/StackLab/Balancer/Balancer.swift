@@ -124,7 +124,7 @@ public final class Balancer: LabProcess {
         let backlog = frontend.backlog ?? frontend.maxconn ?? globalMaxconn
         try await runtime.listen(host: bind.host, configuredPort: bind.port, budgets: all, backlog: backlog) { channel in
             if let tls {
-                do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) } catch {
+                do { try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls), TLSWriteCoalescer()) } catch {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }

@@ -75,7 +75,7 @@ public final class WebServer: LabProcess {
                         // nginx's listen backlog on Linux: 511 (NGX_LISTEN_BACKLOG).
                         try await runtime.listen(host: listen.host, configuredPort: listen.port, budgets: [budget], backlog: 511) { channel in
                             if let context {
-                                do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) } catch {
+                                do { try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: context), TLSWriteCoalescer()) } catch {
                                     return channel.eventLoop.makeFailedFuture(error)
                                 }
                             }
