@@ -132,6 +132,7 @@ final class RealStack {
                               versions: [version(haproxy, "-v"), version(nginx, "-v"), gunicorn.flatMap { version($0, "--version") }]
                                   .compactMap { $0 }.joined(separator: ", "),
                               folder: folder)
+        let controlSocketFlag = gunicorn.map { version($0, "--help", firstLine: false)?.contains("--control-socket") ?? false } ?? false
         do {
             for server in ["web-01", "web-02"] {
                 let dir = folder + "/" + server
@@ -143,7 +144,9 @@ final class RealStack {
                     try rewrite(dir + "/gunicorn.conf.py")
                     try (pages[server] ?? "").write(toFile: dir + "/page.html", atomically: true, encoding: .utf8)
                     try app.write(toFile: dir + "/foobar.py", atomically: true, encoding: .utf8)
-                    try stack.launch(gunicorn, ["-c", dir + "/gunicorn.conf.py", "--chdir", dir], in: dir,
+                    // gunicorn 23.1+ opens a control socket, by default one path for every instance.
+                    let control = controlSocketFlag ? ["--control-socket", dir + "/gunicorn.ctl"] : []
+                    try stack.launch(gunicorn, ["-c", dir + "/gunicorn.conf.py", "--chdir", dir] + control, in: dir,
                                      output: dir + "/logs/gunicorn.log")
                 }
             }
@@ -175,7 +178,7 @@ final class RealStack {
 
         """
 
-    private static func version(_ tool: String, _ flag: String) -> String? {
+    private static func version(_ tool: String, _ flag: String, firstLine: Bool = true) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = [flag]
@@ -185,6 +188,7 @@ final class RealStack {
         guard (try? process.run()) != nil else { return nil }
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        if !firstLine { return text }
         // "HAProxy version 2.6.12-1+deb12u4 …", "nginx version: nginx/1.22.1", "gunicorn (version 23.0.0)"
         let first = text.split(separator: "\n").first.map(String.init) ?? ""
         if first.hasPrefix("HAProxy version ") { return "HAProxy " + (first.split(separator: " ").dropFirst(2).first ?? "") }
@@ -207,18 +211,20 @@ final class RealStack {
         processes.append(process)
     }
 
-    /// Waits (up to 15 s) until `/` and the static file answer 200 through the real HAProxy.
+    /// Waits (up to 20 s) until HAProxy sends to both web servers (their static files differ) and `/` answers 200.
     private func waitUntilServing() throws {
-        let deadline = Date().addingTimeInterval(15)
-        let paths = hasApp ? ["/static/hello.txt", "/"] : ["/static/hello.txt"]
+        let deadline = Date().addingTimeInterval(20)
+        var seen: Set<String> = []
         while Date() < deadline {
             if let gone = processes.first(where: { !$0.isRunning }) {
                 throw BenchError("\(gone.executableURL?.lastPathComponent ?? "a real server") exited at start: see \(folder)")
             }
-            if paths.allSatisfy({ Self.status("http://\(entry)\($0)") == "200" }) { return }
+            let body = Self.curl(["http://\(entry)/static/hello.txt"])
+            for server in ["web-01", "web-02"] where body.contains(server) { seen.insert(server) }
+            if seen.count == 2, !hasApp || Self.status("http://\(entry)/") == "200" { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        throw BenchError("the real stack did not answer within 15 s: see \(folder)")
+        throw BenchError("the real stack did not answer from both web servers within 20 s: see \(folder)")
     }
 
     static func status(_ url: String) -> String { curl(["-o", "/dev/null", "-w", "%{http_code}", url]) }
