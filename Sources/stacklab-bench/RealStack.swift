@@ -22,6 +22,25 @@ enum ProcessCPU {
     /// Seconds of CPU used so far by this process (every thread).
     static func ownSeconds() -> Double { Double(stat(getpid())?.ticks ?? 0) / ticksPerSecond }
 
+    /// `roots` and every process below them.
+    static func tree(of roots: [Int32]) -> [Int32] {
+        var parents: [Int32: Int32] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(name), let found = stat(pid) else { continue }
+            parents[pid] = found.parent
+        }
+        let wanted = Set(roots)
+        return parents.keys.filter { pid in
+            var at: Int32? = pid
+            for _ in 0..<16 {
+                guard let current = at else { return false }
+                if wanted.contains(current) { return true }
+                at = parents[current]
+            }
+            return false
+        }
+    }
+
     /// Seconds of CPU used so far by `roots` and every process below them (nginx and gunicorn workers).
     static func seconds(of roots: [Int32]) -> Double {
         var parents: [Int32: Int32] = [:]
@@ -246,8 +265,16 @@ final class RealStack {
     /// CPU seconds of every real server process so far.
     var cpuSeconds: Double { ProcessCPU.seconds(of: processes.map(\.processIdentifier)) }
 
+    /// SIGTERM to each server; whatever still runs 10 s later (a gunicorn master that does not stop) is killed,
+    /// with its workers.
     func stop() {
+        let roots = processes.map(\.processIdentifier)
         for process in processes where process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, processes.contains(where: \.isRunning) { Thread.sleep(forTimeInterval: 0.05) }
+        if processes.contains(where: \.isRunning) {
+            for pid in ProcessCPU.tree(of: roots) { kill(pid, SIGKILL) }
+        }
         for process in processes { process.waitUntilExit() }
         processes.removeAll()
         try? FileManager.default.removeItem(atPath: folder)
