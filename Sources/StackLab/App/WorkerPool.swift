@@ -18,7 +18,12 @@ final class WorkerPool: Sendable {
         var pid: Int
         var job: Job?
         var jobNumber = 0
+        /// When the job in hand is past `timeout`.
+        var deadline: NIODeadline?
+        /// The arbiter's look at this worker, and when it is due: one task serves job after job (moved on when it
+        /// fires before the deadline then in force) rather than a schedule and a cancel for every request.
         var timer: Scheduled<Void>?
+        var timerDue: NIODeadline?
     }
 
     private struct Box {
@@ -75,15 +80,21 @@ final class WorkerPool: Sendable {
     }
 
     private func run(_ job: Job, worker index: Int, number: Int) {
-        let timer = job.loop.scheduleTask(in: .seconds(clamping: timeoutSeconds)) { [self] in
-            timedOut(worker: index, number: number)
+        let due = NIODeadline.now() + .seconds(clamping: timeoutSeconds)
+        let needsTimer = box.withLockedValue { box -> Bool in
+            guard index < box.workers.count else { return false }
+            box.workers[index].deadline = due
+            if let at = box.workers[index].timerDue, at <= due { return false }
+            box.workers[index].timer?.cancel()
+            box.workers[index].timer = nil
+            box.workers[index].timerDue = due
+            return true
         }
-        box.withLockedValue { $0.workers[index].timer = timer }
+        if needsTimer { armTimer(worker: index, due: due, loop: job.loop) }
         job.work(index).hop(to: job.loop).whenComplete { [self] result in
             let owned = box.withLockedValue { box -> Bool in
                 guard index < box.workers.count, box.workers[index].jobNumber == number, box.workers[index].job != nil else { return false }
-                box.workers[index].timer?.cancel()
-                box.workers[index].timer = nil
+                box.workers[index].deadline = nil
                 return true
             }
             // A job whose worker was killed has already been answered (with a closed connection).
@@ -94,6 +105,31 @@ final class WorkerPool: Sendable {
             }
             next(worker: index)
         }
+    }
+
+    private func armTimer(worker index: Int, due: NIODeadline, loop: EventLoop) {
+        let task = loop.scheduleTask(deadline: due) { [self] in timerFired(worker: index, due: due, loop: loop) }
+        box.withLockedValue { box in
+            if index < box.workers.count, box.workers[index].timerDue == due { box.workers[index].timer = task }
+        }
+    }
+
+    /// The arbiter looks at a worker: past its job's deadline it is killed; before it, the look moves to the deadline.
+    private func timerFired(worker index: Int, due: NIODeadline, loop: EventLoop) {
+        let (kill, next): (Int?, NIODeadline?) = box.withLockedValue { box in
+            // A worker replaced (killed, rebooted) since: this look was for the one before.
+            guard index < box.workers.count, box.workers[index].timerDue == due else { return (nil, nil) }
+            box.workers[index].timer = nil
+            box.workers[index].timerDue = nil
+            guard box.workers[index].job != nil, let deadline = box.workers[index].deadline else { return (nil, nil) }
+            if deadline > due {
+                box.workers[index].timerDue = deadline
+                return (nil, deadline)
+            }
+            return (box.workers[index].jobNumber, nil)
+        }
+        if let next { armTimer(worker: index, due: next, loop: loop) }
+        if let kill { timedOut(worker: index, number: kill) }
     }
 
     /// The worker takes the next queued job, or becomes idle.

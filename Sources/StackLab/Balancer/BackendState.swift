@@ -59,6 +59,11 @@ final class BackendState: Sendable {
     var servers: [BackendServerStatus] { box.withLockedValue { $0.servers } }
     var responsesByClass: [Int: Int] { box.withLockedValue { $0.responses } }
 
+    /// One server's sessions in progress (HAProxy's `srv_conn`), without copying every server's status.
+    func currentSessions(_ index: Int) -> Int {
+        box.withLockedValue { $0.servers.indices.contains(index) ? $0.servers[index].currentSessions : 0 }
+    }
+
     /// Picks a server and counts the session on it.
     func pick(excluding: Set<Int>, clientAddress: String) -> Int? {
         box.withLockedValue { box in

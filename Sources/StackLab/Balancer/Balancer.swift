@@ -124,7 +124,7 @@ public final class Balancer: LabProcess {
         let backlog = frontend.backlog ?? frontend.maxconn ?? globalMaxconn
         try await runtime.listen(host: bind.host, configuredPort: bind.port, budgets: all, backlog: backlog) { channel in
             if let tls {
-                do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) } catch {
+                do { try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: tls), TLSWriteCoalescer()) } catch {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
@@ -340,7 +340,7 @@ public final class Balancer: LabProcess {
         // HAProxy's own pages go out as HAProxy writes them, without the lab's trace header.
         if !response.rawHeaders { response.headers.replaceOrAdd(name: "traceresponse", value: exchange.trace.traceparent) }
         if exchange.frontend.httpLog {
-            runtime.log.append(logLine(exchange, serverName: serverName, status: status, bytes: Self.wireSize(response, request: exchange.request.head),
+            runtime.log.append(logLine(exchange, server: index, serverName: serverName, status: status, bytes: Self.wireSize(response, request: exchange.request.head),
                                        termination: termination, serverMs: serverMs, total: total))
         }
         let note = index == nil ? "no server available" : "-> \(serverName)"
@@ -353,7 +353,7 @@ public final class Balancer: LabProcess {
     }
 
     /// `127.0.0.1:33317 [24/Nov/2026:12:14:14.655] www web/web-01 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1"`
-    private func logLine(_ exchange: Exchange, serverName: String, status: Int, bytes: Int, termination: String, serverMs: Int,
+    private func logLine(_ exchange: Exchange, server index: Int?, serverName: String, status: Int, bytes: Int, termination: String, serverMs: Int,
                          total: Int) -> String {
         let request = exchange.request
         let backendName = exchange.backend.config.name
@@ -365,7 +365,7 @@ public final class Balancer: LabProcess {
         // sessions — this one has ended when the line is written, so one request alone logs 1/1/0/0.
         let (connections, frontendConnections) = budgets.withLockedValue { ($0.global.inUse, $0.frontends[exchange.frontend.name]?.inUse ?? 0) }
         let others = max(0, activeSessions.load(ordering: .relaxed) - 1)
-        let serverSessions = exchange.backend.servers.first { $0.name == serverName }?.currentSessions ?? 0
+        let serverSessions = index.map { exchange.backend.currentSessions($0) } ?? 0
         let retries = exchange.redispatched ? "+\(exchange.retriesDone)" : "\(exchange.retriesDone)"
         let line = "\(request.head.method.rawValue) \(request.head.uri) HTTP/\(request.head.version.major).\(request.head.version.minor)"
         return "\(request.remoteAddress):\(request.remotePort) [\(LogTime.haproxy(request.receivedDate))] \(exchange.frontend.name) "
@@ -397,10 +397,16 @@ public final class Balancer: LabProcess {
         Int((NIODeadline.now() - start).nanoseconds / 1_000_000)
     }
 
+    static let hopByHop = ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"]
+
     static func stripHopByHop(_ headers: inout HTTPHeaders) {
-        for name in ["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"] {
-            headers.remove(name: name)
-        }
+        // One look through the headers first: most messages carry none of these, and each removal is a pass of its own.
+        // (A loose match only costs the exact removals below.)
+        guard headers.contains(where: { header in
+            let name = header.name.utf8
+            return hopByHop.contains { $0.utf8.count == name.count && zip($0.utf8, name).allSatisfy { $0 | 0x20 == $1 | 0x20 } }
+        }) else { return }
+        for name in hopByHop { headers.remove(name: name) }
     }
 }
 

@@ -169,9 +169,14 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     private var accepted = Date()
     private var acceptedAt = NIODeadline.now()
     private var requestStarted = NIODeadline.now()
-    private var deadlineTimer: Scheduled<Void>?
-    private var deadline: NIODeadline?
-    private var idleTimer: Scheduled<Void>?
+    /// The same two moments on the event loop's clock, which the timers run on (an EmbeddedEventLoop's in tests).
+    private var acceptedOnLoop = NIODeadline.now()
+    private var requestStartedOnLoop = NIODeadline.now()
+    /// The head (or keep-alive) deadline and the inactivity timer.
+    private var deadlineTimer = LazyTimer()
+    private var idleTimer = LazyTimer()
+    /// What the budget was last told (it hears only changes).
+    private var reportedIdle: Bool?
     private var readsPaused = false
     /// The body of the request handed on at once (Expect relayed), delivered when its end arrives.
     private var followingBody: EventLoopPromise<ByteBuffer?>?
@@ -236,6 +241,8 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         accepted = Date()
         acceptedAt = .now()
         requestStarted = acceptedAt
+        acceptedOnLoop = context.eventLoop.now
+        requestStartedOnLoop = acceptedOnLoop
         armTimers(context: context)
     }
 
@@ -250,73 +257,78 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     }
 
     private func cancelTimers() {
-        deadlineTimer?.cancel()
-        deadlineTimer = nil
-        deadline = nil
-        idleTimer?.cancel()
-        idleTimer = nil
+        deadlineTimer.cancel()
+        idleTimer.cancel()
+    }
+
+    /// Tells the connection budget whether the connection waits for a request with nothing received.
+    private func reportIdle(_ idle: Bool, context: ChannelHandlerContext) {
+        guard reportedIdle != idle else { return }
+        reportedIdle = idle
+        budget?.setIdle(context.channel, idle)
     }
 
     /// The timers the reading phase calls for: the head (or keep-alive) deadline and the inactivity timer.
     private func armTimers(context: ChannelHandlerContext) {
         guard !closing else { return }
         if busy {
-            cancelTimers()
-            budget?.setIdle(context.channel, false)
+            deadlineTimer.target = nil
+            idleTimer.target = nil
+            reportIdle(false, context: context)
             return
         }
         let target: NIODeadline?
         let idle: TimeAmount?
         switch reading {
         case .waiting(first: true):
-            target = limits.headTimeout.map { acceptedAt + $0 }
+            target = limits.headTimeout.map { acceptedOnLoop + $0 }
             idle = limits.headIdleTimeout
         case .waiting(first: false):
-            target = limits.keepAliveTimeout.map { requestStarted + $0 }
+            target = limits.keepAliveTimeout.map { requestStartedOnLoop + $0 }
             idle = nil
         case .head:
-            target = limits.headTimeout.map { requestStarted + $0 }
+            target = limits.headTimeout.map { requestStartedOnLoop + $0 }
             idle = limits.headIdleTimeout
         case .body:
-            target = limits.headTimeoutCoversBody ? limits.headTimeout.map { requestStarted + $0 } : nil
+            target = limits.headTimeoutCoversBody ? limits.headTimeout.map { requestStartedOnLoop + $0 } : nil
             idle = bodyLimits.idleTimeout
         }
-        budget?.setIdle(context.channel, reading == .waiting(first: true) || reading == .waiting(first: false))
-        if target != deadline {
-            deadlineTimer?.cancel()
-            deadlineTimer = nil
-            deadline = target
-            if let target {
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                // Relative to now, so an EmbeddedEventLoop's clock (tests) runs it as a real one would.
-                deadlineTimer = context.eventLoop.scheduleTask(in: max(.zero, target - .now())) {
-                    let (handler, context) = bound.value
-                    handler.deadlineTimer = nil
-                    handler.timedOut(context: context, idle: false)
-                }
-            }
+        reportIdle(reading == .waiting(first: true) || reading == .waiting(first: false), context: context)
+        arm(idle: false, at: target, context: context)
+        arm(idle: true, at: idle.map { context.eventLoop.now + $0 }, context: context)
+    }
+
+    /// Sets a timer's target; a task is scheduled only when none is due by then (see LazyTimer).
+    private func arm(idle: Bool, at target: NIODeadline?, context: ChannelHandlerContext) {
+        let needsTask = idle ? idleTimer.move(to: target) : deadlineTimer.move(to: target)
+        if needsTask, let target { schedule(idle: idle, due: target, context: context) }
+    }
+
+    private func schedule(idle: Bool, due: NIODeadline, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let task = context.eventLoop.scheduleTask(deadline: due) {
+            let (handler, context) = bound.value
+            handler.fired(idle: idle, due: due, context: context)
         }
-        idleTimer?.cancel()
-        idleTimer = nil
-        if let idle {
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            idleTimer = context.eventLoop.scheduleTask(in: idle) {
-                let (handler, context) = bound.value
-                handler.idleTimer = nil
-                handler.timedOut(context: context, idle: true)
-            }
+        if idle { idleTimer.scheduled(task, due: due) } else { deadlineTimer.scheduled(task, due: due) }
+    }
+
+    private func fired(idle: Bool, due: NIODeadline, context: ChannelHandlerContext) {
+        let target = idle ? idleTimer.target : deadlineTimer.target
+        if idle { idleTimer.fired() } else { deadlineTimer.fired() }
+        guard let target, !closing else { return }
+        if target > due {
+            schedule(idle: idle, due: target, context: context)
+        } else {
+            timedOut(context: context, idle: idle)
         }
     }
 
     private func timedOut(context: ChannelHandlerContext, idle: Bool) {
         guard !closing, !busy else { return }
         if let frozen = limits.frozen, frozen() {
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let retry = context.eventLoop.scheduleTask(in: .milliseconds(200)) {
-                let (handler, context) = bound.value
-                handler.timedOut(context: context, idle: idle)
-            }
-            if idle { idleTimer = retry } else { deadlineTimer = retry }
+            // Frozen: look again in 200 ms (the target stays, so the timer fires again unless it moves).
+            schedule(idle: idle, due: context.eventLoop.now + .milliseconds(200), context: context)
             return
         }
         let event: HTTPConnectionEvent
@@ -336,7 +348,10 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         guard !closing, let context = ownContext else { return }
         if case .waiting(let first) = reading, watch.started {
             reading = .head
-            if !first { requestStarted = .now() }
+            if !first {
+                requestStarted = .now()
+                requestStartedOnLoop = context.eventLoop.now
+            }
         }
         armTimers(context: context)
     }
@@ -391,6 +406,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
             watch.requestEnded()
             reading = .waiting(first: false)
             requestStarted = .now()
+            requestStartedOnLoop = context.eventLoop.now
             if let following = followingBody {
                 followingBody = nil
                 following.succeed(full.body)
@@ -486,6 +502,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
                 return
             }
             handler.requestStarted = .now()
+            handler.requestStartedOnLoop = context.eventLoop.now
             if handler.closing { return }
             if !handler.waiting.isEmpty {
                 switch handler.waiting.removeFirst() {
@@ -608,7 +625,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         guard !closing else { return }
         closing = true
         cancelTimers()
-        budget?.setIdle(context.channel, false)
+        reportIdle(false, context: context)
         let channel = context.channel
         guard let response = policy.answer(event, connection: info(context: context, head: head ?? self.head)), channel.isActive else {
             context.close(promise: nil)

@@ -185,7 +185,8 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     }
 
     private var promise: EventLoopPromise<UpstreamResponse>?
-    private var timeout: Scheduled<Void>?
+    /// The read timeout of the request in flight (`timeout server`, `proxy_read_timeout`).
+    private var timeout = LazyTimer()
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
     fileprivate(set) var reusable = true
@@ -204,13 +205,24 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
         requestStarted = false
         onContinue = nil
         awaitingBody = false
-        if let timeout {
-            let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
-            self.timeout = channel.eventLoop.scheduleTask(in: timeout) {
-                bound.value.fail(.timedOut)
+        let target = timeout.map { channel.eventLoop.now + $0 }
+        if self.timeout.move(to: target), let target { scheduleTimeout(due: target, channel: channel) }
+    }
+
+    private func scheduleTimeout(due: NIODeadline, channel: Channel) {
+        let bound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        let task = channel.eventLoop.scheduleTask(deadline: due) {
+            let handler = bound.value
+            handler.timeout.fired()
+            guard let target = handler.timeout.target else { return }
+            if target > due {
+                handler.scheduleTimeout(due: target, channel: channel)
+            } else {
+                handler.fail(.timedOut)
                 channel.close(promise: nil)
             }
         }
+        timeout.scheduled(task, due: due)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -234,8 +246,7 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            timeout?.cancel()
-            timeout = nil
+            timeout.target = nil
             // Answered before its body was sent: the server may still expect it, so the connection is not reused.
             reusable = head.isKeepAlive && !awaitingBody
             awaitingBody = false
@@ -265,12 +276,12 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         reusable = false
         fail(.closedEarly)
+        timeout.cancel()
         context.fireChannelInactive()
     }
 
     private func fail(_ error: UpstreamError) {
-        timeout?.cancel()
-        timeout = nil
+        timeout.target = nil
         let promise = self.promise
         self.promise = nil
         promise?.fail(error)

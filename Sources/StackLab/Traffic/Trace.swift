@@ -41,17 +41,23 @@ public struct TraceContext: Sendable, Equatable {
     /// Random-looking hex ids, cheap enough for every request: a SplitMix64 sequence seeded once from the system's
     /// generator (trace ids must be unique, not secret; one getrandom() per id would dominate a request's cost).
     static func randomHex(_ bytes: Int) -> String {
-        var text = ""
-        text.reserveCapacity(bytes * 2)
-        var remaining = bytes
-        while remaining > 0 {
-            let word = IDSource.next()
-            let hex = String(word, radix: 16)
-            let chunk = String(repeating: "0", count: 16 - hex.count) + hex
-            text += chunk.prefix(min(remaining, 8) * 2)
-            remaining -= 8
+        guard bytes > 0 else { return "" }
+        // Each word's digits, most significant first, written straight into the string.
+        return String(unsafeUninitializedCapacity: bytes * 2) { buffer in
+            var written = 0
+            var remaining = bytes
+            while remaining > 0 {
+                var word = IDSource.next()
+                for _ in 0..<(min(remaining, 8) * 2) {
+                    let digit = UInt8(truncatingIfNeeded: word >> 60)
+                    buffer[written] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                    written += 1
+                    word <<= 4
+                }
+                remaining -= 8
+            }
+            return written
         }
-        return text
     }
 }
 

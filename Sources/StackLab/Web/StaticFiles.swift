@@ -8,6 +8,8 @@ final class StaticFiles: Sendable {
     struct File: Sendable {
         var data: ByteBuffer
         var modified: Date
+        /// `Last-Modified`, formatted once when the file is read.
+        var lastModified: String
         var etag: String
         var contentType: String
         var checked: NIODeadline
@@ -132,7 +134,8 @@ final class StaticFiles: Sendable {
         guard FileManager.default.isReadableFile(atPath: path), let data = FileManager.default.contents(atPath: path) else { return .forbidden }
         // nginx's ETag: "<mtime in hex>-<size in hex>".
         let etag = "\"\(String(Int(modified.timeIntervalSince1970), radix: 16))-\(String(data.count, radix: 16))\""
-        let file = File(data: ByteBuffer(bytes: data), modified: modified, etag: etag, contentType: Self.mimeType(path), checked: now)
+        let file = File(data: ByteBuffer(bytes: data), modified: modified, lastModified: LogTime.http(modified), etag: etag,
+                        contentType: Self.mimeType(path), checked: now)
         cache.withLockedValue { $0[path] = file }
         return .file(file)
     }

@@ -13,7 +13,7 @@ enum StaticRanges {
         let modified = Int(file.modified.timeIntervalSince1970)
         var base = HTTPHeaders()
         base.add(name: "Content-Type", value: file.contentType)
-        base.add(name: "Last-Modified", value: LogTime.http(file.modified))
+        base.add(name: "Last-Modified", value: file.lastModified)
         base.add(name: "ETag", value: file.etag)
 
         if let since = headers.first(name: "If-Unmodified-Since"), let time = parseDate(since), modified > time {
@@ -30,7 +30,7 @@ enum StaticRanges {
             let inmSays = inm.map { matches($0, etag: file.etag, weak: true) } ?? true
             if imsSays && inmSays && (ims.map { parseDate($0) != nil } ?? true) {
                 var notModified = HTTPHeaders()
-                notModified.add(name: "Last-Modified", value: LogTime.http(file.modified))
+                notModified.add(name: "Last-Modified", value: file.lastModified)
                 notModified.add(name: "ETag", value: file.etag)
                 return ServerResponse(status: .notModified, headers: notModified)
             }
@@ -70,7 +70,7 @@ enum StaticRanges {
         body.writeString("\r\n--\(mark)--\r\n")
         var multipart = HTTPHeaders()
         multipart.add(name: "Content-Type", value: "multipart/byteranges; boundary=\(mark)")
-        multipart.add(name: "Last-Modified", value: LogTime.http(file.modified))
+        multipart.add(name: "Last-Modified", value: file.lastModified)
         multipart.add(name: "ETag", value: file.etag)
         return ServerResponse(status: .partialContent, headers: multipart, body: body)
     }

@@ -77,7 +77,7 @@ public final class WebServer: LabProcess {
                         // nginx's listen backlog on Linux: 511 (NGX_LISTEN_BACKLOG).
                         try await runtime.listen(host: listen.host, configuredPort: listen.port, budgets: [budget], backlog: 511) { channel in
                             if let context {
-                                do { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) } catch {
+                                do { try channel.pipeline.syncOperations.addHandlers(NIOSSLServerHandler(context: context), TLSWriteCoalescer()) } catch {
                                     return channel.eventLoop.makeFailedFuture(error)
                                 }
                             }
@@ -238,22 +238,6 @@ public final class WebServer: LabProcess {
     /// nginx variables in proxy_set_header / add_header / return values.
     func expand(_ text: String, request: IncomingRequest, server: NginxConfig.Server) -> String {
         guard text.contains("$") else { return text }
-        let headers = request.head.headers
-        let hostHeader = headers.first(name: "Host").map { String($0.prefix { $0 != ":" }) }
-        var values: [String: String] = [
-            "host": hostHeader ?? server.serverNames.first ?? request.localAddress,
-            "http_host": headers.first(name: "Host") ?? "",
-            "remote_addr": request.remoteAddress,
-            "remote_port": String(request.remotePort),
-            "scheme": "http",
-            "request_uri": request.head.uri,
-            "uri": String(request.head.uri.prefix { $0 != "?" }),
-            "request_method": request.head.method.rawValue,
-            "server_name": server.serverNames.first ?? "",
-            "server_addr": request.localAddress,
-            "server_port": String(request.localPort),
-            "proxy_add_x_forwarded_for": (headers["X-Forwarded-For"] + [request.remoteAddress]).joined(separator: ", "),
-        ]
         var result = ""
         var index = text.startIndex
         while index < text.endIndex {
@@ -265,15 +249,32 @@ public final class WebServer: LabProcess {
             }
             var end = text.index(after: index)
             while end < text.endIndex, text[end].isLetter || text[end].isNumber || text[end] == "_" { end = text.index(after: end) }
-            let name = String(text[text.index(after: index)..<end])
-            if name.hasPrefix("http_") {
-                let header = name.dropFirst(5).replacingOccurrences(of: "_", with: "-")
-                values[name] = headers.first(name: header) ?? ""
-            }
-            result += values[name] ?? ""
+            result += variable(text[text.index(after: index)..<end], request: request, server: server)
             index = end
         }
         return result
+    }
+
+    /// One variable's value, worked out only when a directive names it (every proxied request expands a few).
+    private func variable(_ name: Substring, request: IncomingRequest, server: NginxConfig.Server) -> String {
+        let headers = request.head.headers
+        switch name {
+        case "host": return headers.first(name: "Host").map { String($0.prefix { $0 != ":" }) } ?? server.serverNames.first ?? request.localAddress
+        case "http_host": return headers.first(name: "Host") ?? ""
+        case "remote_addr": return request.remoteAddress
+        case "remote_port": return String(request.remotePort)
+        case "scheme": return "http"
+        case "request_uri": return request.head.uri
+        case "uri": return String(request.head.uri.prefix { $0 != "?" })
+        case "request_method": return request.head.method.rawValue
+        case "server_name": return server.serverNames.first ?? ""
+        case "server_addr": return request.localAddress
+        case "server_port": return String(request.localPort)
+        case "proxy_add_x_forwarded_for": return (headers["X-Forwarded-For"] + [request.remoteAddress]).joined(separator: ", ")
+        default:
+            guard name.hasPrefix("http_") else { return "" }
+            return headers.first(name: name.dropFirst(5).replacingOccurrences(of: "_", with: "-")) ?? ""
+        }
     }
 
     // MARK: - Reverse proxy
