@@ -54,13 +54,6 @@ tools:
 clean:
 	rm -rf .build
 
-# The exercises are edited in exercises/; the installed binary reads the copy in the module's resources.
-# (ExerciseCatalogTests fails when the two differ.)
-.PHONY: exercises-resources
-exercises-resources:
-	rm -rf Sources/StackLabExercises/Resources/exercises
-	cp -R exercises Sources/StackLabExercises/Resources/exercises
-
 # The fuzz tests for minutes instead of seconds, from a new seed (printed) unless STACKLAB_FUZZ_SEED is set:
 # STACKLAB_FUZZ_SEED=N make fuzz replays a run. FUZZ_SECONDS is per test.
 FUZZ_SECONDS ?= 120
@@ -70,12 +63,6 @@ fuzz: deps
 	@seed=$${STACKLAB_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "fuzz seed $$seed (replay: STACKLAB_FUZZ_SEED=$$seed make fuzz)"; \
 	STACKLAB_FUZZ_SEED=$$seed STACKLAB_FUZZ_SECONDS=$(FUZZ_SECONDS) $(SWIFT) test --skip-build --filter StackLabFuzzTests
-
-# The lessons are edited in lessons/; the installed binary reads the copy in the module's resources.
-# (LessonParserTests fails when the two differ.)
-.PHONY: lessons-resources
-lessons-resources:
-	cp lessons/*.md Sources/StackLabCourse/Resources/lessons/
 
 # Every lesson played as a learner in a real terminal (tmux, 80×24): each step's commands once, and again with a
 # wrong command first — about 6 minutes. make test plays lessons 1 and 6 of it; LESSONS=3,5 plays those.
