@@ -24,8 +24,7 @@ need dpkg-shlibdeps "apt-get install dpkg-dev"
 need objdump "apt-get install binutils"
 
 echo "Building the $CONFIGURATION binary (Swift runtime and Foundation linked statically)…"
-# No $ORIGIN run path either: the binary loads nothing from beside itself.
-BUILD=("$SWIFT" build -c "$CONFIGURATION" --static-swift-stdlib --disable-local-rpath --scratch-path "$SCRATCH")
+BUILD=("$SWIFT" build -c "$CONFIGURATION" --static-swift-stdlib --scratch-path "$SCRATCH")
 "${BUILD[@]}" --product stacklab
 BIN="$("${BUILD[@]}" --show-bin-path)/stacklab"
 
