@@ -108,6 +108,12 @@ install -d -m 755 "$R/usr/share/doc/stacklab"
 printf 'stacklab (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n' \
     "$VERSION" "$VERSION" "$MAINTAINER" "$(date -u -d "$DATE" -R)" | gzip -9n > "$R/usr/share/doc/stacklab/changelog.gz"
 
+# Yams (the labs' YAML files) compiles its own copy of libyaml into the binary; Debian's libyaml cannot stand in.
+install -D -m 644 /dev/stdin "$R/usr/share/lintian/overrides/stacklab" <<'OVERRIDES'
+# Yams, the YAML parser of the monitor's rule files, builds libyaml's C sources into the binary.
+stacklab: embedded-library libyaml [usr/bin/stacklab]
+OVERRIDES
+
 # dpkg-shlibdeps reads a debian/control; it is given a minimal one.
 mkdir -p "$STAGE/shlibs/debian"
 printf 'Source: stacklab\n\nPackage: stacklab\nArchitecture: any\n' > "$STAGE/shlibs/debian/control"
