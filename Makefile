@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build release bench deps tools clean
+.PHONY: run test build release bench deps tools clean dist dist-check dist-tools
 
 run: deps
 	$(SWIFT) build -c release --product stacklab
@@ -52,14 +52,29 @@ tools:
 	  python3 -m pip install -q gunicorn PyMySQL mysql-connector-python SQLAlchemy; fi
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-dist dist
 
-# The exercises are edited in exercises/; the installed binary reads the copy in the module's resources.
-# (ExerciseCatalogTests fails when the two differ.)
-.PHONY: exercises-resources
-exercises-resources:
-	rm -rf Sources/StackLabExercises/Resources/exercises
-	cp -R exercises Sources/StackLabExercises/Resources/exercises
+# A class installs stacklab without Swift: one static binary (the Swift runtime, Foundation, the labs, lessons and
+# exercises inside it), its man page and completions, as dist/stacklab-VERSION-linux-x86_64.tar.gz and
+# dist/stacklab_VERSION_amd64.deb. The version is the VERSION file. A release build in .build-dist (long the first time).
+dist: deps dist-tools
+	scripts/dist.sh
+
+# Installs the .deb into a scratch root and runs it with the Swift toolchain hidden: --version, a lab, a grade; the
+# completions load, the man page renders, lintian finds no error. CI runs it after make test.
+dist-check: dist
+	scripts/dist-check.sh
+
+# What make dist and dist-check use: dpkg-dev (dpkg-shlibdeps), lintian, man, bash; installed with apt-get as root.
+DIST_TOOLS := dpkg-shlibdeps lintian man objdump
+dist-tools:
+	@missing=""; for t in $(DIST_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing$$missing…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      dpkg-dev lintian man-db binutils >/dev/null; \
+	  else echo "make dist needs$$missing. Run:  sudo apt-get install -y dpkg-dev lintian man-db binutils"; exit 1; fi; fi
 
 # The fuzz tests for minutes instead of seconds, from a new seed (printed) unless STACKLAB_FUZZ_SEED is set:
 # STACKLAB_FUZZ_SEED=N make fuzz replays a run. FUZZ_SECONDS is per test.
@@ -70,12 +85,6 @@ fuzz: deps
 	@seed=$${STACKLAB_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "fuzz seed $$seed (replay: STACKLAB_FUZZ_SEED=$$seed make fuzz)"; \
 	STACKLAB_FUZZ_SEED=$$seed STACKLAB_FUZZ_SECONDS=$(FUZZ_SECONDS) $(SWIFT) test --skip-build --filter StackLabFuzzTests
-
-# The lessons are edited in lessons/; the installed binary reads the copy in the module's resources.
-# (LessonParserTests fails when the two differ.)
-.PHONY: lessons-resources
-lessons-resources:
-	cp lessons/*.md Sources/StackLabCourse/Resources/lessons/
 
 # Every lesson played as a learner in a real terminal (tmux, 80×24): each step's commands once, and again with a
 # wrong command first — about 6 minutes. make test plays lessons 1 and 6 of it; LESSONS=3,5 plays those.

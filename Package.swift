@@ -29,6 +29,10 @@ let package = Package(
             providers: [.apt(["libedit-dev"]), .brew(["libedit"])]
         ),
         // The MySQL-like store: SQL engine, binlog, replication, wire protocol (server and client).
+        // The labs, lessons and exercises built into the binary (EmbedResources), written to a folder when first read.
+        .target(name: "StackLabResources"),
+        .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["embed-resources"]),
+        .executableTarget(name: "embed-resources"),
         .target(
             name: "StackLabStore",
             dependencies: [
@@ -43,6 +47,7 @@ let package = Package(
             name: "StackLab",
             dependencies: [
                 "StackLabStore",
+                "StackLabResources",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -57,23 +62,25 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/labs")],
+            exclude: ["Resources"],  // built in by EmbedResources
             // Every request crosses this code several times: no dynamic exclusivity checks in release builds.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))],
+            plugins: ["EmbedResources"]
         ),
         // Graded exercises: the exercise folders (as resources), the grader that boots a learner's lab and breaks it,
         // hints and progress.
         .target(
             name: "StackLabExercises",
             dependencies: [
-                "StackLab", "StackLabStore",
+                "StackLab", "StackLabStore", "StackLabResources",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            resources: [.copy("Resources/exercises")]
+            exclude: ["Resources"],  // a link to the top-level exercises/, built in by EmbedResources
+            plugins: ["EmbedResources"]
         ),
         // Guided lessons: the lesson format and its checks, learner progress, the asciicast recorder. No terminal code;
         // the shell's lesson verbs (StackLabShell) drive it.
@@ -82,9 +89,11 @@ let package = Package(
             dependencies: [
                 "StackLab",
                 "StackLabStore",
+                "StackLabResources",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            resources: [.copy("Resources/lessons")]
+            exclude: ["Resources"],  // a link to the top-level lessons/, built in by EmbedResources
+            plugins: ["EmbedResources"]
         ),
         // The shell: commands, parsing, completion, rendering. Talks to a LineEditor protocol, not to a terminal.
         .target(
@@ -104,8 +113,11 @@ let package = Package(
                 "StackLabShell",
                 "StackLabExercises",
                 "CLibEdit",
+                "StackLabResources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["Resources"],  // a link to the top-level VERSION, built in by EmbedResources
+            plugins: ["EmbedResources"]
         ),
         // The release-build benchmark of the stack: wrk against the lab, start time, memory.
         .executableTarget(
@@ -123,6 +135,12 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Tests/StackLabTestSupport"
+        ),
+        .testTarget(
+            name: "StackLabResourcesTests",
+            dependencies: ["StackLabResources"],
+            exclude: ["Resources"],  // fixtures, built in by EmbedResources
+            plugins: ["EmbedResources"]
         ),
         .testTarget(
             name: "StackLabTestSupportTests",

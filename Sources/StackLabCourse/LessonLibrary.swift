@@ -1,6 +1,6 @@
 import Foundation
 
-/// The lessons that come with stacklab (a copy of the repository's `lessons/` folder, bundled as a resource), or the
+/// The lessons that come with stacklab (the repository's `lessons/` folder, built into the binary), or the
 /// lessons of any folder.
 public struct LessonLibrary: Sendable {
     public var lessons: [Lesson]
@@ -12,9 +12,9 @@ public struct LessonLibrary: Sendable {
         self.problems = problems
     }
 
-    /// The folder of built-in lessons inside the installed resources.
+    /// The folder of the built-in lessons (written out from the binary on first use).
     public static var builtInFolder: String? {
-        Bundle.module.resourceURL.map { $0.appendingPathComponent("lessons").path }
+        EmbeddedResources.url.map { $0.appendingPathComponent("lessons").path }
     }
 
     public static func builtIn() -> LessonLibrary {

@@ -69,7 +69,7 @@ public struct ExerciseCatalog: Sendable {
 
     /// The folder of the built-in exercises.
     public static var resourceDirectory: String {
-        Bundle.module.resourceURL?.appendingPathComponent("exercises").path ?? ""
+        EmbeddedResources.url?.appendingPathComponent("exercises").path ?? ""
     }
 
     /// The exercise of a folder holding exercise.json (a starter folder, or a learner's copy of it).

@@ -19,12 +19,17 @@ struct Stacklab: AsyncParsableCommand {
           stacklab serve
           stacklab lab init ~/my-lab && stacklab --lab ~/my-lab
         """,
+        version: version,
         subcommands: [ShellCommand.self, RunCommand.self, ServeCommand.self, LabCommand.self, LessonCommand.self, GradeCommand.self],
         defaultSubcommand: ShellCommand.self)
+
+    /// The top-level VERSION file, built in.
+    static let version = EmbeddedResources.folder.text(at: "VERSION")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
 
     /// Every server of the lab lives in this one process and shares its open-file limit: raise the soft limit to
     /// the hard one first, as HAProxy does and nginx's worker_rlimit_nofile can, so a lab has its descriptors.
     static func main() async {
+        if ShellVerbsManual.dumpIfAsked() { return }
         OpenFileLimit.raiseToHardLimit()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let verb = shellVerbOutsideTheShell(arguments) {

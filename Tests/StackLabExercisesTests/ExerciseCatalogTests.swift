@@ -3,13 +3,12 @@ import Testing
 @testable import StackLabExercises
 
 @Suite struct ExerciseCatalogTests {
-    /// The installed binary reads the exercises from its resources; the repository's exercises/ is what people edit.
-    /// `make exercises-resources` copies one to the other; this fails when someone forgot.
-    @Test func theResourceCopyOfTheExercisesIsIdenticalToTheRepositorysFolder() throws {
+    /// The binary carries exercises/ (EmbedResources) and reads it from the folder it writes out: the same files exactly.
+    @Test func theBuiltInExercisesAreTheRepositorysFolder() throws {
         let repository = try files(in: Repository.exercises)
         let resources = try files(in: ExerciseCatalog.resourceDirectory)
-        #expect(repository.keys.sorted() == resources.keys.sorted(), "run: make exercises-resources")
-        for (path, data) in repository { #expect(resources[path] == data, "\(path) differs — run: make exercises-resources") }
+        #expect(repository.keys.sorted() == resources.keys.sorted())
+        for (path, data) in repository { #expect(resources[path] == data, "\(path) differs from its built-in copy") }
     }
 
     @Test func everyExerciseHasATaskHintsStarterFilesAndChecks() {

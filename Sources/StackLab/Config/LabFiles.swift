@@ -128,14 +128,14 @@ public struct LabDefinition: Sendable {
 
     /// The folder of a lab built into stacklab (`foobar`), or nil when there is none of that name.
     public static func builtIn(named name: String) -> URL? {
-        guard let url = Bundle.module.resourceURL?.appendingPathComponent("labs").appendingPathComponent(name),
+        guard let url = EmbeddedResources.url?.appendingPathComponent("labs").appendingPathComponent(name),
               FileManager.default.fileExists(atPath: url.appendingPathComponent("lab.conf").path) else { return nil }
         return url
     }
 
     /// The names of the built-in labs.
     public static var builtInNames: [String] {
-        guard let labs = Bundle.module.resourceURL?.appendingPathComponent("labs"),
+        guard let labs = EmbeddedResources.url?.appendingPathComponent("labs"),
               let names = try? FileManager.default.contentsOfDirectory(atPath: labs.path) else { return [] }
         return names.filter { builtIn(named: $0) != nil }.sorted()
     }

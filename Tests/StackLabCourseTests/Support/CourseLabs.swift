@@ -15,7 +15,7 @@ enum CourseTestPorts {
     }
 }
 
-/// The repository's folder (for lessons/ and the resource copy).
+/// The repository's folder (for lessons/).
 let repositoryRoot: String = {
     var url = URL(fileURLWithPath: #filePath)
     while url.path != "/" {

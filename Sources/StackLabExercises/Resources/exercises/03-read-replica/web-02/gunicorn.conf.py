@@ -1,8 +1,0 @@
-# web-02: the app server (gunicorn settings, one "name = value" per line).
-wsgi_app = "foobar:app"
-bind = "127.0.1.12:8000"
-workers = 4
-timeout = 30
-accesslog = "-"
-# Where the foobar app finds its database: the MySQL on this machine.
-raw_env = ["DB_PRIMARY=127.0.1.12:3306", "DB_NAME=foobar", "DB_USER=app", "DB_PASSWORD=app-secret"]
