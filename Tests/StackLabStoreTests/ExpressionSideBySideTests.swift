@@ -10,11 +10,7 @@ struct ConditionalExpressions {
     @Test func caseIfIfnullAndCoalesceAnswerAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
         let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
-        func both(_ sql: String) async throws -> (String, String) {
-            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
-            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
-            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
-        }
+        func both(_ sql: String) async throws -> (String, String) { try await real.both(sql, ours: ours) }
         let setup = "DROP TABLE IF EXISTS cases; CREATE TABLE cases (id INT PRIMARY KEY, author VARCHAR(20), score INT); "
             + "INSERT INTO cases VALUES (1, 'alice', 90), (2, 'Bob', 55), (3, NULL, NULL), (4, 'carol', 70)"
         let made = try await both(setup)
@@ -49,11 +45,7 @@ struct AlterTableSideBySide {
     @Test func addDropAndRenameColumnsAnswerAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
         let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
-        func both(_ sql: String) async throws -> (String, String) {
-            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
-            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
-            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
-        }
+        func both(_ sql: String) async throws -> (String, String) { try await real.both(sql, ours: ours) }
         for sql in ["DROP TABLE IF EXISTS alt; DROP TABLE IF EXISTS alt2; CREATE TABLE alt (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(20)); INSERT INTO alt (author) VALUES ('a'), ('b')",
                     "ALTER TABLE alt ADD COLUMN likes INT NOT NULL DEFAULT 0; SELECT * FROM alt ORDER BY id",
                     "ALTER TABLE alt ADD note VARCHAR(10) AFTER id, ADD flag INT NOT NULL FIRST; SELECT * FROM alt ORDER BY id",
@@ -86,11 +78,7 @@ struct IndexSideBySide {
     @Test func indexesAreMadeNamedAndDroppedAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
         let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
-        func both(_ sql: String) async throws -> (String, String) {
-            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
-            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
-            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
-        }
+        func both(_ sql: String) async throws -> (String, String) { try await real.both(sql, ours: ours) }
         let keys = "SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'foobar' AND TABLE_NAME = 'ix' ORDER BY INDEX_NAME, SEQ_IN_INDEX"
         for sql in ["DROP TABLE IF EXISTS ix; CREATE TABLE ix (id INT PRIMARY KEY, a INT, b VARCHAR(10), KEY (a)); INSERT INTO ix VALUES (1, 1, 'x'), (2, 1, 'y')",
                     keys,
@@ -123,11 +111,7 @@ struct OrderedWritesSideBySide {
     @Test func orderByLimitPicksTheSameRows() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
         let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
-        func both(_ sql: String) async throws -> (String, String) {
-            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
-            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
-            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
-        }
+        func both(_ sql: String) async throws -> (String, String) { try await real.both(sql, ours: ours) }
         for sql in ["DROP TABLE IF EXISTS ow; CREATE TABLE ow (id INT PRIMARY KEY, author VARCHAR(9), n INT); "
                         + "INSERT INTO ow VALUES (1, 'carol', 0), (2, 'alice', 0), (3, 'bob', 0), (4, 'alice', 0)",
                     "DELETE FROM ow ORDER BY id DESC LIMIT 1; SELECT id FROM ow ORDER BY id",

@@ -11,11 +11,7 @@ struct Grouping {
     @Test func groupByHavingAndDistinctAnswerAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
         let ours = try await TestServer.start { $0.initStatements += ["CREATE DATABASE foobar"] }
-        func both(_ sql: String) async throws -> (String, String) {
-            let a = try await MariaDBClient.running(port: ours.port, database: "foobar", ["--batch", "-e", sql])
-            let b = try await MariaDBClient.running(port: real.port, database: "foobar", ["--batch", "-e", sql])
-            return (EdgeNumbers.answer(a), EdgeNumbers.answer(b))
-        }
+        func both(_ sql: String) async throws -> (String, String) { try await real.both(sql, ours: ours) }
         let setup = "DROP TABLE IF EXISTS posts; CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(64) NOT NULL, "
             + "body TEXT NOT NULL, created_at DATETIME NOT NULL); INSERT INTO posts (author, body, created_at) VALUES "
             + "('admin', 'Welcome', '2026-12-01 10:00:00'), ('bob', 'hi there', '2026-12-01 10:00:00'), "

@@ -37,6 +37,14 @@ final class RealMariaDB: Sendable {
         }
     }
 
+    /// The same statements through the stock mariadb client (--batch) on the store and on this server, in `database`:
+    /// the two answers as EdgeNumbers.answer prints them, ours first.
+    func both(_ sql: String, ours: TestServer, database: String = "foobar") async throws -> (String, String) {
+        let a = try await MariaDBClient.running(port: ours.port, database: database, ["--batch", "-e", sql])
+        let b = try await MariaDBClient.running(port: port, database: database, ["--batch", "-e", sql])
+        return (SideBySideWithRealMariaDB.EdgeNumbers.answer(a), SideBySideWithRealMariaDB.EdgeNumbers.answer(b))
+    }
+
     private init(port: Int, socket: String, directory: String) {
         self.port = port
         self.socket = socket
