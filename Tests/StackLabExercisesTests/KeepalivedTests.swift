@@ -140,6 +140,46 @@ import StackLabTestSupport
     }
 }
 
+/// Who opens lb-01's binds on the floating address: keepalived (MASTER at once with `state MASTER`) and haproxy
+/// start side by side, and the address must be opened exactly once whichever comes first.
+@Suite struct FloatingAddressTests {
+    let address = "127.0.1.100"
+
+    @Test func heldBeforeHAProxyStartsTheStartOpensIt() {
+        let floating = FloatingAddresses()
+        floating.declare([address])
+        #expect(floating.take(address) == false)
+        let (held, all) = floating.beginListening()
+        #expect(held == [address] && all == [address])
+        #expect(floating.take(address) == false)
+        #expect(floating.release(address) == true)
+    }
+
+    @Test func takenWhileHAProxyStartsKeepalivedOpensIt() {
+        let floating = FloatingAddresses()
+        floating.declare([address])
+        let (held, _) = floating.beginListening()
+        #expect(held.isEmpty)
+        // MASTER after the start chose its binds, before it finished: keepalived opens the address.
+        #expect(floating.take(address) == true)
+        #expect(floating.take(address) == false)
+        #expect(floating.isOpen(address))
+        #expect(floating.release(address) == true)
+        #expect(!floating.isOpen(address))
+    }
+
+    @Test func aStoppedHAProxyOpensNothingAndReopensWhatIsHeldWhenItStarts() {
+        let floating = FloatingAddresses()
+        floating.declare([address])
+        _ = floating.beginListening()
+        #expect(floating.take(address) == true)
+        floating.endListening()
+        #expect(!floating.isOpen(address))
+        #expect(floating.take(address) == false)
+        #expect(floating.beginListening().0 == [address])
+    }
+}
+
 /// The floating address on a live lab (exercise 7's reference solution): it moves to lb-02 when lb-01 dies or only
 /// its haproxy dies (track_script), and back when lb-01 returns (preemption).
 @Suite(.serialized) struct FloatingAddressLabTests {

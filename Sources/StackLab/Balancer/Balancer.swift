@@ -79,11 +79,15 @@ public final class Balancer: LabProcess {
         budgets.withLockedValue {
             $0 = Budgets(global: global, frontends: own, descriptors: descriptors.limit < limits.maxconn ? descriptors : nil, maxconn: limits.maxconn)
         }
+        let (held, floatingHosts) = floating.beginListening()
         do {
             for frontend in config.frontends {
-                for bind in frontend.binds where floating.shouldListen(on: bind.host) { try await listen(bind, frontend: frontend) }
+                for bind in frontend.binds where !floatingHosts.contains(bind.host) || held.contains(bind.host) {
+                    try await listen(bind, frontend: frontend)
+                }
             }
         } catch {
+            floating.endListening()
             await runtime.abandonListeners()
             throw error
         }
@@ -133,6 +137,9 @@ public final class Balancer: LabProcess {
     }
 
     public func halt(graceful: Bool) async {
+        floating.endListening()
+        // A floating bind opened while the ports were closing.
+        await runtime.crashListeners()
         for checker in checkers { checker.stop() }
         pool.closeAll()
         if graceful {

@@ -274,38 +274,81 @@ public final class Keepalived: LabProcess {
     }
 }
 
-/// The floating addresses a balancer serves while its server is MASTER.
+/// The floating addresses a balancer serves while its server is MASTER. keepalived and the balancer's own start and
+/// stop may run at once (a revive, a busy machine): one lock decides which of them opens the binds on an address, so
+/// an address held while haproxy starts is opened exactly once, by whichever comes second.
 public final class FloatingAddresses: Sendable {
-    private let box = NIOLockedValueBox<(floating: Set<String>, held: Set<String>)>(([], []))
+    private struct State {
+        var floating: Set<String> = []
+        /// Held by this server's keepalived (MASTER).
+        var held: Set<String> = []
+        /// Held addresses whose binds the balancer has opened, or is opening.
+        var open: Set<String> = []
+        /// The balancer is between the start of its `start()` and its halt.
+        var running = false
+    }
+    private let box = NIOLockedValueBox(State())
 
     public init() {}
 
     /// Declares the addresses keepalived on this server manages (from keepalived.conf).
     func declare(_ addresses: [String]) { box.withLockedValue { $0.floating.formUnion(addresses) } }
 
-    /// Whether a bind on `host` is opened now: an ordinary address always, a floating one only while held.
-    func shouldListen(on host: String) -> Bool {
-        box.withLockedValue { !$0.floating.contains(host) || $0.held.contains(host) }
+    /// The balancer starts: from now on keepalived opens an address it takes. Returns the floating addresses held now,
+    /// whose binds the start opens, and every floating address (binds on any other host always open).
+    func beginListening() -> (Set<String>, floating: Set<String>) {
+        box.withLockedValue { state in
+            state.running = true
+            state.open = state.held
+            return (state.open, state.floating)
+        }
     }
 
-    func hold(_ address: String) -> Bool { box.withLockedValue { $0.held.insert(address).inserted } }
-    func release(_ address: String) -> Bool { box.withLockedValue { $0.held.remove(address) != nil } }
+    /// The balancer stopped or its start failed: its binds are closed.
+    func endListening() { box.withLockedValue { $0.running = false; $0.open = [] } }
+
+    /// keepalived made this server MASTER: true when the caller is the one to open the binds now.
+    func take(_ address: String) -> Bool {
+        box.withLockedValue { state in
+            state.held.insert(address)
+            guard state.running, !state.open.contains(address) else { return false }
+            state.open.insert(address)
+            return true
+        }
+    }
+
+    /// Whether the binds on `address` should be open (checked after an open, which may have raced a release).
+    func isOpen(_ address: String) -> Bool { box.withLockedValue { $0.open.contains(address) } }
+
+    /// The server is no longer MASTER: true when binds were open (or opening) and must close.
+    func release(_ address: String) -> Bool {
+        box.withLockedValue { state in
+            state.held.remove(address)
+            return state.open.remove(address) != nil
+        }
+    }
+
+    /// A failed open: not held after all.
+    func abandon(_ address: String) { box.withLockedValue { _ = $0.held.remove(address); _ = $0.open.remove(address) } }
 }
 
 extension Balancer {
-    /// keepalived made this server MASTER: listen on the frontends' binds on `address`.
+    /// keepalived made this server MASTER: listen on the frontends' binds on `address` (at once when haproxy runs,
+    /// else when it starts).
     func takeFloating(_ address: String) async throws {
-        guard floating.hold(address), runtime.state.isListening else { return }
+        guard floating.take(address) else { return }
         do {
             for frontend in config.frontends {
                 for bind in frontend.binds where bind.host == address { try await listen(bind, frontend: frontend) }
             }
         } catch {
             // Not held after all: close what did open, so the next try starts clean.
-            _ = floating.release(address)
+            floating.abandon(address)
             await runtime.closeListeners(host: address)
             throw error
         }
+        // Released (or haproxy stopped) while the binds were opening: close them again.
+        if !floating.isOpen(address) { await runtime.closeListeners(host: address) }
     }
 
     /// The server is no longer MASTER: close the binds on `address`.
