@@ -286,4 +286,25 @@ import StackLabTestSupport
             #expect(replication.text.contains("PRIMARY") && replication.text.contains("REPLICA"), "\(replication.text)")
         }
     }
+
+    @Test func sqlTakesTheRestOfTheLineAsOneScriptInItsSession() async throws {
+        try await withShell { shell, out in
+            let before = await out.of(shell, "sql SELECT COUNT(*) AS n FROM posts")
+            #expect(before.ok, "\(before.text)")
+            // One line, one session: the INSERT is rolled back, and each statement prints its own block.
+            let script = await out.of(shell, "sql BEGIN; INSERT INTO posts (author, body) VALUES ('ann', 'oops'); ROLLBACK;")
+            #expect(script.ok, "\(script.text)")
+            #expect(script.text.contains("Query OK, 1 row affected") && !script.text.contains("unknown command"), "\(script.text)")
+            let after = await out.of(shell, "sql SELECT COUNT(*) AS n FROM posts")
+            // The table itself (the lines above "1 row in set (… sec)") is what it was.
+            #expect(after.text.components(separatedBy: "\n").prefix(5) == before.text.components(separatedBy: "\n").prefix(5),
+                    "before: \(before.text) after: \(after.text)")
+            // The first error ends the script, as the server does with several statements in one query.
+            let failing = await out.of(shell, "sql SELECT 1 AS one; SELECT nosuch FROM posts; SELECT 3 AS three")
+            #expect(!failing.ok && failing.text.contains("| one |") && failing.text.contains("ERROR 1054") && !failing.text.contains("three"),
+                    "\(failing.text)")
+            let empty = await out.of(shell, "sql ;")
+            #expect(!empty.ok && empty.text.contains("ERROR 1065 (42000): Query was empty"), "\(empty.text)")
+        }
+    }
 }

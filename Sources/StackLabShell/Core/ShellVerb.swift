@@ -54,7 +54,7 @@ public enum VerbTable {
         LabVerb.self,
         LessonsVerb.self, LessonVerb.self, CheckVerb.self, NextVerb.self, BackVerb.self, HintVerb.self, ApplyVerb.self, DemoVerb.self,
         ExercisesVerb.self, ExerciseVerb.self, GradeVerb.self,
-        WatchVerb.self, JobsVerb.self, SleepVerb.self, HelpVerb.self, QuitVerb.self,
+        WatchVerb.self, JobsVerb.self, SleepVerb.self, ClearVerb.self, HelpVerb.self, QuitVerb.self,
     ]
 
     /// Other words for the same verb.

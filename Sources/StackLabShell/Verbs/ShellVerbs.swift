@@ -100,6 +100,22 @@ struct QuitVerb: ShellVerb {
     func execute(in shell: Shell) async throws { shell.requestQuit() }
 }
 
+struct ClearVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "clear",
+        abstract: "Clear the terminal screen (also: Ctrl-L).",
+        discussion: """
+        Example:
+          clear
+        """)
+    static let group = VerbGroup.shell
+
+    func execute(in shell: Shell) async throws {
+        // What `clear` writes on an xterm-like terminal: home, erase the screen, erase the scrollback.
+        if shell.style.terminal { shell.write("\u{1B}[H\u{1B}[2J\u{1B}[3J") }
+    }
+}
+
 struct SleepVerb: ShellVerb {
     static let configuration = CommandConfiguration(
         commandName: "sleep",
