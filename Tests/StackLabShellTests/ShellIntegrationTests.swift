@@ -191,6 +191,27 @@ import StackLabTestSupport
         }
     }
 
+    @Test func resetOnALabFolderStartsTheDatabasesAgainFromInitSQL() async throws {
+        try await withShell { shell, out in
+            let fresh = await out.of(shell, "sql SELECT COUNT(*) AS n FROM posts")
+            let write = await out.of(shell, "sql INSERT INTO posts (author, body) VALUES ('ann', 'before the reset')")
+            #expect(write.ok, "\(write.text)")
+            let data = try #require(shell.lab.definition.storeDataDirectory(server: "web-01"))
+            #expect(FileManager.default.fileExists(atPath: data))
+            let reset = await out.of(shell, "reset")
+            #expect(reset.ok && reset.text.contains("databases from init.sql"), "\(reset.text)")
+            let after = await out.of(shell, "sql SELECT COUNT(*) AS n FROM posts")
+            #expect(after.text.components(separatedBy: "\n").prefix(5) == fresh.text.components(separatedBy: "\n").prefix(5),
+                    "before: \(fresh.text) after: \(after.text)")
+            // The replica starts again from the new primary, not from the old data.
+            try await waitUntil(timeout: 30, "web-02 to replicate from the fresh primary") {
+                await out.of(shell, "sql web-02 SELECT COUNT(*) AS n FROM posts").text.components(separatedBy: "\n").prefix(5)
+                    == fresh.text.components(separatedBy: "\n").prefix(5)
+            }
+            #expect(await out.of(shell, "sql web-02 SHOW REPLICA STATUS\\G").text.contains("Replica_SQL_Running: Yes"))
+        }
+    }
+
     @Test func scriptsRunEveryLineAndFailWhenOneFails() async throws {
         try await withShell { shell, out in
             out.clear()
