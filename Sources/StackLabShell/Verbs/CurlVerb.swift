@@ -75,6 +75,7 @@ struct CurlVerb: ShellVerb {
         let body = data
         let timeout = maxTime
         let response: ClientResponse
+        let started = ContinuousClock.now
         do {
             response = try await cancellable {
                 try await client.request(method: method, host: parts.host, port: parts.port, path: parts.path, headers: extra,
@@ -82,7 +83,7 @@ struct CurlVerb: ShellVerb {
             }
         } catch let error as ClientError {
             shell.reportRequest(method: method, path: parts.path, sent: body, error: error)
-            throw ShellError("curl: (\(Self.curlCode(error))) \(error)")
+            throw ShellError(Self.curlMessage(error, host: parts.host, port: parts.port, milliseconds: started.milliseconds))
         }
         shell.reportRequest(method: method, path: parts.path, sent: body, response: response)
         if v || i {
@@ -102,6 +103,25 @@ struct CurlVerb: ShellVerb {
     }
 
     /// curl's exit codes for the ways a request fails.
+    /// curl 7.88's own line for a request with no answer, and what it means here when curl's words do not say it.
+    static func curlMessage(_ error: ClientError, host: String, port: Int, milliseconds: Int) -> String {
+        let code = curlCode(error)
+        return switch error {
+        case .refused:
+            "curl: (\(code)) Failed to connect to \(host) port \(port) after \(milliseconds) ms: Couldn't connect to server\n"
+                + "  (connection refused: nothing listens on \(host):\(port))"
+        case .connectTimeout:
+            "curl: (\(code)) Failed to connect to \(host) port \(port) after \(milliseconds) ms: Timeout was reached\n"
+                + "  (connection timed out: no answer from \(host):\(port) at all)"
+        case .timedOut:
+            "curl: (\(code)) Operation timed out after \(milliseconds) milliseconds with 0 bytes received"
+        case .noResponse:
+            "curl: (\(code)) Empty reply from server"
+        case .badURL, .tlsFailed:
+            "curl: (\(code)) \(error)"
+        }
+    }
+
     static func curlCode(_ error: ClientError) -> Int {
         switch error {
         case .refused: 7
