@@ -234,7 +234,7 @@ public final class Shell {
         } catch let error as ShellError where error.showsUsage {
             fail(place + VerbHelp.usageError(error.message, for: Swift.type(of: verb), width: style.width))
         } catch let error as ShellError {
-            fail(place + error.message)
+            if !error.isSilent { fail(place + error.message) }
         } catch let error as TargetError {
             fail(place + error.message)
         } catch {
