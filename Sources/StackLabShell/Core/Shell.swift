@@ -52,6 +52,9 @@ public final class Shell {
     /// the lab's health as it is now.
     func refreshPrompt() { editor?.promptChanged(prompt) }
     public func say(_ line: String) { output.write(line + "\n") }
+    /// A sentence or two for the learner, wrapped at word boundaries to the terminal's width (lines after the first
+    /// indented by `indent`).
+    public func tell(_ text: String, indent: String = "") { say(TerminalText.wrapStyled(text, width: style.width, indent: indent)) }
     /// `error: …` in red, its first line wrapped to the terminal (the lines after it, usage, come laid out).
     func fail(_ message: String) {
         var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -239,7 +239,7 @@ struct PartitionVerb: ShellVerb {
         }
         guard x != y else { throw ShellError.usage("name two different servers, e.g. 'partition lb-01 web-01'") }
         lab.partition(x, y)
-        shell.say("\(x) and \(y) can no longer reach each other (connections time out). 'heal \(x) \(y)' restores the link.")
+        shell.tell("\(x) and \(y) can no longer reach each other (connections time out). 'heal \(x) \(y)' restores the link.")
     }
 }
 
@@ -297,7 +297,7 @@ struct ResetVerb: ShellVerb {
         } catch {
             throw ShellError("could not start the lab again: \(error)")
         }
-        shell.say("lab \(shell.lab.topology.name) started again in \(shell.session.startMilliseconds) ms — everything fresh, "
+        shell.tell("lab \(shell.lab.topology.name) started again in \(shell.session.startMilliseconds) ms — everything fresh, "
             + "databases from init.sql")
     }
 }

@@ -80,7 +80,7 @@ struct JobsVerb: ShellVerb {
     func execute(in shell: Shell) async throws {
         let running = shell.jobs.running
         guard !running.isEmpty else {
-            shell.say("no background jobs — a command typed with '&' at the end runs in the background")
+            shell.tell("no background jobs — a command typed with '&' at the end runs in the background")
             return
         }
         for job in running { shell.say("[\(job.number)] running  \(job.command)") }
