@@ -293,7 +293,6 @@ public final class Balancer: LabProcess {
             head.headers.append(to: "X-Forwarded-For", exchange.request.remoteAddress)
         }
         head.headers.replaceOrAdd(name: "traceparent", value: exchange.trace.traceparent)
-        head.headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
         let sent = NIODeadline.now()
         connection.send(head: head, body: exchange.request.body, readTimeoutMilliseconds: backend.config.timeouts.server,
                         following: exchange.request.following)
@@ -304,7 +303,6 @@ public final class Balancer: LabProcess {
                     pool.release(connection, host: server.host, configuredPort: server.port)
                     var headers = upstream.head.headers
                     Self.stripHopByHop(&headers)
-                    headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
                     if !exchange.frontend.responseHeaders.isEmpty {
                         HTTPSRules.setResponseHeaders(&headers, frontend: exchange.frontend, tls: exchange.tls)
                     }
@@ -344,8 +342,6 @@ public final class Balancer: LabProcess {
         let serverName = index.map { backend.config.servers[$0].name } ?? "<NOSRV>"
         let total = Self.milliseconds(since: exchange.request.received)
         var response = response
-        // HAProxy's own pages go out as HAProxy writes them, without the lab's trace header.
-        if !response.rawHeaders { response.headers.replaceOrAdd(name: "traceresponse", value: exchange.trace.traceparent) }
         if exchange.frontend.httpLog {
             runtime.log.append(logLine(exchange, server: index, serverName: serverName, status: status, bytes: Self.wireSize(response, request: exchange.request.head),
                                        termination: termination, serverMs: serverMs, total: total))

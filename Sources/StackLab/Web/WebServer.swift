@@ -169,7 +169,6 @@ public final class WebServer: LabProcess {
                 response.headers.add(name: header.name, value: expand(header.value, request: request, server: server))
             }
             response.headers.replaceOrAdd(name: "Server", value: location.serverTokens ? "nginx/\(NginxErrorPage.version)" : "nginx")
-            response.headers.append(to: "Via", "1.1 \(runtime.serverName) (nginx)")
             if location.accessLog != .off {
                 accessLog.append(combinedLine(request, status: status, bytes: response.bodyBytes))
             }
@@ -301,7 +300,6 @@ public final class WebServer: LabProcess {
             head.headers.remove(name: "Connection")
         }
         head.headers.replaceOrAdd(name: "traceparent", value: trace.traceparent)
-        head.headers.append(to: "Via", "1.1 \(runtime.serverName) (nginx)")
 
         let peers: [NginxConfig.UpstreamServer]
         let state = upstreams[target.host]
