@@ -29,19 +29,14 @@ struct CurlVerbTests {
 
     @MainActor
     @Test func locationFollowsTheHardenedLabsRedirectToHTTPS() async throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: folder)
-        let session = try await startShellLab(folder)
-        let output = CapturedOutput()
-        let shell = Shell(session: session, output: output, style: .plain, interactive: false)
-        let plain = await output.of(shell, "curl -i /")
-        let followed = await output.of(shell, "curl -L -i /")
-        await session.shutdown()
-        #expect(plain.ok && plain.text.hasPrefix("HTTP/1.1 302 Found\n") && plain.text.lowercased().contains("location: https://"),
-                "\(plain.text)")
-        // Both answers' headers, then the page from the HTTPS port.
-        #expect(followed.ok && followed.text.hasPrefix("HTTP/1.1 302 Found\n") && followed.text.contains("HTTP/1.1 200 OK\n")
-                && followed.text.contains("</html>"), "\(followed.text)")
+        try await withHardenedShell { shell, output in
+            let plain = await output.of(shell, "curl -i /")
+            let followed = await output.of(shell, "curl -L -i /")
+            #expect(plain.ok && plain.text.hasPrefix("HTTP/1.1 302 Found\n") && plain.text.lowercased().contains("location: https://"),
+                    "\(plain.text)")
+            // Both answers' headers, then the page from the HTTPS port.
+            #expect(followed.ok && followed.text.hasPrefix("HTTP/1.1 302 Found\n") && followed.text.contains("HTTP/1.1 200 OK\n")
+                    && followed.text.contains("</html>"), "\(followed.text)")
+        }
     }
 }

@@ -31,6 +31,24 @@ func startShellLab(_ folder: String) async throws -> LabSession {
     }
 }
 
+/// The built-in hardened lab (HTTPS at lb-01, firewalls, passwords), with a shell on it for `body`; always stopped.
+@MainActor
+func withHardenedShell(_ body: (Shell, CapturedOutput) async throws -> Void) async throws {
+    let folder = temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: folder)
+    let session = try await startShellLab(folder)
+    let output = CapturedOutput()
+    let shell = Shell(session: session, output: output, style: .plain, interactive: false)
+    do {
+        try await body(shell, output)
+    } catch {
+        await session.shutdown()
+        throw error
+    }
+    await session.shutdown()
+}
+
 func temporaryFolder(_ name: String = "stacklab-shell-test") -> String {
     let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
