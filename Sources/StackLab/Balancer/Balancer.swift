@@ -294,6 +294,8 @@ public final class Balancer: LabProcess {
         }
         head.headers.replaceOrAdd(name: "traceparent", value: exchange.trace.traceparent)
         head.headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
+        // HAProxy 2.6 sends the server every header name in lower case (`host:`, `x-forwarded-for:`), as it answers.
+        head.headers = HTTPServerHandler.lowercased(head.headers)
         let sent = NIODeadline.now()
         connection.send(head: head, body: exchange.request.body, readTimeoutMilliseconds: backend.config.timeouts.server,
                         following: exchange.request.following)
