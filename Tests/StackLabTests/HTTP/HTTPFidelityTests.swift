@@ -293,6 +293,53 @@ struct HTTPFidelityTests {
         }
     }
 
+    /// gunicorn's `keepalive`: "sync worker does not support persistent connections and will ignore this option".
+    /// With `keepalive = 75`, an HTTP/1.1 request (kept alive unless it says otherwise) is answered with
+    /// `Connection: close` and the connection ends at once, as the real gunicorn's sync worker does; a negative value
+    /// is gunicorn's own error.
+    @Test func gunicornsSyncWorkerIgnoresKeepaliveAndClosesAfterEachAnswer() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        var answers: [(side: String, text: String)] = []
+        if let gunicorn = RealTool.find("gunicorn") {
+            let port = TestPorts.offset() + 8000
+            let app = "def app(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'ok']\n"
+            try await RealServer.with(gunicorn, ["-b", "127.0.9.3:\(port)", "--keep-alive", "75", "app:app"], files: ["app.py": app],
+                                      address: ("127.0.9.3", port), group: group) { server in
+                answers.append(("real", try await exchange(request, at: server.address, group: group)))
+            }
+            let folder = try temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try "keepalive = -1\n".write(to: folder.appendingPathComponent("bad.conf.py"), atomically: true, encoding: .utf8)
+            let refused = try await RealTool.run(gunicorn, ["-c", "bad.conf.py", "app:app"], in: folder)
+            #expect(refused.status != 0 && refused.output.contains("Invalid value for keepalive: -1")
+                && refused.output.contains("Value must be positive: -1"), "\(refused.output)")
+        }
+        try await PatchedLab.run(["web-01/gunicorn.conf.py": [("timeout = 30\n", "timeout = 30\nkeepalive = 75\n")]]) { lab in
+            #expect(lab.lab.process("web-01", .gunicorn) != nil)
+            answers.append(("stacklab", try await exchange(request, at: lab.address("web-01", 8000), group: lab.lab.group)))
+        }
+        for answer in answers {
+            #expect(answer.text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(answer.side): \(answer.text)")
+            #expect(headerValue(answer.text, "Connection") == "close", "\(answer.side): \(answer.text)")
+        }
+        #expect(throws: ConfigError.self) {
+            _ = try GunicornConfigParser.parse("keepalive = -1\n", file: "web-01/gunicorn.conf.py")
+        }
+        let error = try #require(Self.gunicornError("keepalive = -1\n"))
+        #expect(error.reason == "Invalid value for keepalive: -1 (Value must be positive: -1)")
+        #expect(Self.gunicornError("keepalive = \"abc\"\n")?.reason.contains("invalid literal for int() with base 0: 'abc'") == true)
+        #expect(try GunicornConfigParser.parse("keepalive = \"5\"\n", file: "g").keepalive == 5)
+        #expect(try GunicornConfigParser.parse("", file: "g").keepalive == 2)
+    }
+
+    static func gunicornError(_ text: String) -> ConfigError? {
+        do {
+            _ = try GunicornConfigParser.parse(text, file: "web-01/gunicorn.conf.py")
+            return nil
+        } catch { return error as? ConfigError }
+    }
+
     // 9
     @Test func lb01LogsToAFileBesideNginxsLogsWithHAProxysFields() async throws {
         try await PatchedLab.run { lab in
