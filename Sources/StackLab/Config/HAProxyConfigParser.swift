@@ -273,6 +273,7 @@ private struct Parser {
                 throw error(line, "stats", "only \"stats socket PATH …\" and \"stats timeout T\" are accepted in global")
             }
         default:
+            if let reason = TLSLeftOut.reason(for: keyword) { throw error(line, keyword, "not supported: " + reason) }
             throw error(line, keyword, ConfigText.unknownReason(keyword, kind: "keyword in global", supported: HAProxyConfigParser.globalKeywords,
                                                                 realButUnsupported: HAProxyConfigParser.realGlobalKeywords, tool: "haproxy"))
         }
@@ -558,6 +559,9 @@ private struct Parser {
                 bind.certificateFile = words[index + 1]
                 index += 1
             default:
+                if let reason = TLSLeftOut.reason(for: words[index]) {
+                    throw error(line, "bind", "the bind option \"\(words[index])\" is not supported: " + reason)
+                }
                 throw error(line, "bind", "the bind option \"\(words[index])\" is not supported (supported: ssl crt FILE)")
             }
             index += 1
