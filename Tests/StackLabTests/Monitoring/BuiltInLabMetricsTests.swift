@@ -5,11 +5,12 @@ import StackLabTestSupport
 
 @Suite("The built-in foobar lab's metrics, with the store")
 struct MonitoringBuiltInLabMetricsTests {
-    func startFoobar(_ name: String = "foobar") async throws -> (Lab, String) {
+    /// `offset`: the port plan's offset (default: the monitoring tests' own range).
+    func startFoobar(_ name: String = "foobar", offset: Int? = nil) async throws -> (Lab, String) {
         let root = makeLabFolder("foobar-metrics")
         let folder = root + "/lab"
         try LabDefinition.writeBuiltIn(named: name, to: folder)
-        let lab = try await Lab.start(try LabDefinition.load(directory: folder), options: LabOptions(portOffset: MonitoringPorts.offset()))
+        let lab = try await Lab.start(try LabDefinition.load(directory: folder), options: LabOptions(portOffset: offset ?? MonitoringPorts.offset()))
         return (lab, root)
     }
 
@@ -49,7 +50,8 @@ struct MonitoringBuiltInLabMetricsTests {
           arguments: ["foobar", "foobar-hardened"])
     func aRealPrometheusScrapesTheLabFromTheGeneratedConfig(labName: String) async throws {
         let prometheus = try #require(installedTool("prometheus"))
-        let (lab, root) = try await startFoobar(labName)
+        // On the wider port plan: a real Prometheus's lab stays up a while, and the monitoring range is small.
+        let (lab, root) = try await startFoobar(labName, offset: TestPorts.offset())
         defer { try? FileManager.default.removeItem(atPath: root) }
         // The file the lab wrote at its start, with the lab's alert rules beside it.
         let config = root + "/lab/monitor/prometheus.yml"
@@ -89,7 +91,7 @@ struct MonitoringBuiltInLabMetricsTests {
     /// The hardened lab's relay on the monitor's address fetches the lab's metrics targets, from that address, and
     /// nothing else.
     @Test func theHardenedLabsScrapeRelayFetchesOnlyMetricsTargets() async throws {
-        let (lab, root) = try await startFoobar("foobar-hardened")
+        let (lab, root) = try await startFoobar("foobar-hardened", offset: TestPorts.offset())
         defer { try? FileManager.default.removeItem(atPath: root) }
         let relay = try #require(lab.scrapeRelay.withLockedValue { $0 })
         let exporter = try #require(lab.metricsTargets.first { $0.instance == "web-01/nginx" })
