@@ -12,8 +12,7 @@ struct SQLVerbHardenedLabTests {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: folder)
-        let session = try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: ShellTestPorts.offset()),
-                                                 loader: FolderLabLoader())
+        let session = try await startShellLab(folder)
         let output = CapturedOutput()
         let shell = Shell(session: session, output: output, style: .plain, interactive: false)
         let who = await output.of(shell, "sql SELECT CURRENT_USER()")

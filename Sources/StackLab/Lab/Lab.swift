@@ -68,7 +68,7 @@ public final class Lab: Sendable {
             for server in definition.topology.servers where server.processes.contains(kind) {
                 let folder = (definition.directory as NSString).appendingPathComponent(server.name)
                 // Logs and store data: the server's folder, or its folder under the lab's state directory.
-                let output = ((definition.stateDirectory ?? definition.directory) as NSString).appendingPathComponent(server.name)
+                let output = definition.outputFolder(server: server.name)
                 func runtime(log file: String? = nil) -> ProcessRuntime {
                     ProcessRuntime(serverName: server.name, processName: kind.rawValue, serverAddress: server.address, network: network,
                                    group: group, log: LogBook(name: "\(server.name)/\(kind.rawValue)", file: file), traces: traces, pids: pids)
@@ -105,7 +105,7 @@ public final class Lab: Sendable {
                     processes.append(AppServer(config: config, runtime: appRuntime, app: FoobarApp(serverName: server.name, posts: posts),
                                                accessLog: access))
                 case .mysql:
-                    if let store = makeStoreProcess(definition: definition, server: server, folder: output, runtime: runtime()) {
+                    if let store = makeStoreProcess(definition: definition, server: server, runtime: runtime()) {
                         processes.append(store)
                     }
                 }

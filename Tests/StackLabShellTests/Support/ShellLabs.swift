@@ -15,6 +15,22 @@ enum ShellTestPorts {
     }
 }
 
+/// Starts a shell test's lab from a folder on the next offset, moving on when a port is taken (the ring of offsets
+/// comes round while a long test elsewhere still holds one).
+@MainActor
+func startShellLab(_ folder: String) async throws -> LabSession {
+    var attempt = 0
+    while true {
+        attempt += 1
+        do {
+            return try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: ShellTestPorts.offset()),
+                                              loader: FolderLabLoader())
+        } catch where attempt < 9 && "\(error)".contains("already in use") {
+            continue
+        }
+    }
+}
+
 func temporaryFolder(_ name: String = "stacklab-shell-test") -> String {
     let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -36,8 +52,7 @@ func withShell(interactive: Bool = false, _ body: (Shell, CapturedOutput) async 
     let folder = temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     try writeFastFoobar(to: folder)
-    let session = try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: ShellTestPorts.offset()),
-                                             loader: FolderLabLoader())
+    let session = try await startShellLab(folder)
     let output = CapturedOutput()
     let shell = Shell(session: session, output: output, style: .plain, interactive: interactive)
     do {
