@@ -120,7 +120,9 @@ public final class Balancer: LabProcess {
         let globalMaxconn = run.maxconn
         let all = [global, own] + (run.descriptors.map { [$0] } ?? [])
         // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
-        let tls = try bind.certificateFile.map { try TLSMaterial.serverContext(certificateFile: resolve($0)) }
+        let tls = try bind.certificateFile.map {
+            try TLSMaterial.serverContext(certificateFile: resolve($0), protocols: config.global.tlsProtocols)
+        }
         let responder = FrontendResponder(balancer: self, frontend: frontend, tls: tls != nil)
         let limits = HAProxyConnectionPolicy.limits(for: frontend).frozen(with: runtime.faults)
         let policy = HAProxyConnectionPolicy(frontend: frontend, log: runtime.log, global: global, own: own)
@@ -293,6 +295,8 @@ public final class Balancer: LabProcess {
             head.headers.append(to: "X-Forwarded-For", exchange.request.remoteAddress)
         }
         head.headers.replaceOrAdd(name: "traceparent", value: exchange.trace.traceparent)
+        // HAProxy 2.6 sends the server every header name in lower case (`host:`, `x-forwarded-for:`), as it answers.
+        head.headers = HTTPServerHandler.lowercased(head.headers)
         let sent = NIODeadline.now()
         connection.send(head: head, body: exchange.request.body, readTimeoutMilliseconds: backend.config.timeouts.server,
                         following: exchange.request.following)

@@ -32,6 +32,8 @@ public final class Lab: Sendable {
     private let flushTimer: NIOLockedValueBox<RepeatedTask?>
     /// TLS files this start minted (the [security] issue), for the shell to tell the learner how to trust them.
     let mintedTLSFiles = NIOLockedValueBox<[TLSMaterial.Minted]>([])
+    /// The monitor address's proxy for a real Prometheus, while a firewall keeps the internet from the exporters.
+    let scrapeRelay = NIOLockedValueBox<ScrapeRelay?>(nil)
     private let ownsGroup: Bool
 
     public enum Fault: Sendable, Equatable {
@@ -129,8 +131,17 @@ public final class Lab: Sendable {
             lab.flushLogs()
         }
         lab.flushTimer.withLockedValue { $0 = timer }
+        await lab.startScrapeRelayIfFirewalled()
         lab.writePrometheusConfig()
         return lab
+    }
+
+    /// With a firewall on, a Prometheus on this machine (connecting from 127.0.0.1) would be kept from the exporters:
+    /// the scrape relay on the monitor's address carries its scrapes. Without its port the file says nothing of it.
+    func startScrapeRelayIfFirewalled() async {
+        let firewalled = topology.servers.contains { network.security.firewall(for: $0.name)?.isActive == true }
+        guard firewalled, !metricsTargets.isEmpty, let relay = try? await ScrapeRelay.start(lab: self) else { return }
+        scrapeRelay.withLockedValue { $0 = relay }
     }
 
     /// `monitor/prometheus.yml` in the lab folder, for a real Prometheus beside the lab (the ports as they answer,
@@ -179,6 +190,7 @@ public final class Lab: Sendable {
     public func shutdown() async {
         flushTimer.withLockedValue { $0?.cancel() }
         await Monitor.stopAll(watching: self)
+        if let relay = scrapeRelay.withLockedValue({ box in defer { box = nil }; return box }) { await relay.stop() }
         // Close every port at once, then let each process end its own work (stores flush, replication stops),
         // then close the app servers' database connections, and only then stop the threads.
         for process in processes.reversed() where process.state.isListening {

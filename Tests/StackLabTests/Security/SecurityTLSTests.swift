@@ -97,9 +97,9 @@ struct SecurityTLSTests {
         #expect(wire.messages.allSatisfy { $0.kind == .tls }, "\(wire.messages.filter { $0.kind != .tls })")
         #expect(!wire.messages.contains { $0.text.contains("wonderland") })
         #expect(wire.messages.contains { $0.text.contains("TLS record: handshake (ClientHello)") })
-        // TLS ends at lb-01: behind it the request is plain again, and says how it came in.
+        // TLS ends at lb-01: behind it the request is plain again, and says how it came in (in HAProxy's spelling).
         let forwarded = try #require(backstage.messages.first { $0.text.contains("password=wonderland") })
-        #expect(forwarded.text.contains("X-Forwarded-Proto: https"))
+        #expect(forwarded.text.contains("x-forwarded-proto: https"), "\(forwarded.text)")
     }
 
     @Test func aSecondStartReusesTheLabCAAndCertificate() async throws {
