@@ -1,5 +1,6 @@
 import Foundation
 import StackLab
+import StackLabTestSupport
 @testable import StackLabShell
 
 /// Port offsets for the shell's test labs: 18000–18900 (the plan for every suite is in StackLabTests' TestLabs.swift).
@@ -55,16 +56,13 @@ func temporaryFolder(_ name: String = "stacklab-shell-test") -> String {
     return path
 }
 
-/// The built-in foobar lab from its real files, with health checks every 200 ms instead of 2 s so that tests see a
-/// crashed server DOWN within a second. Each check may take 3 s (`timeout check`), so that a busy machine answering
-/// a check late does not mark a healthy server DOWN in the middle of a test (without it, `inter` is the timeout).
+/// The built-in foobar lab from its real files, with fast health checks (`fastHealthChecks`).
 func writeFastFoobar(to folder: String) throws {
     try LabDefinition.writeBuiltIn(named: "foobar", to: folder)
     let haproxy = folder + "/lb-01/haproxy.cfg"
-    let text = try String(contentsOfFile: haproxy, encoding: .utf8)
-    let fast = text.replacingOccurrences(of: "inter 2s", with: "inter 200ms")
-        .replacingOccurrences(of: "    timeout server 30s\n", with: "    timeout server 30s\n    timeout check 3s\n")
-    guard fast.contains("timeout check 3s"), fast.contains("inter 200ms") else { throw ShellError("the foobar lab's haproxy.cfg changed: \(haproxy)") }
+    guard let fast = fastHealthChecks(try String(contentsOfFile: haproxy, encoding: .utf8)) else {
+        throw ShellError("the foobar lab's haproxy.cfg changed: \(haproxy)")
+    }
     try fast.write(toFile: haproxy, atomically: true, encoding: .utf8)
 }
 
