@@ -186,8 +186,10 @@ public final class Lab: Sendable {
         }
     }
 
-    /// Stops every process (gracefully, but quickly) and releases the threads.
-    public func shutdown() async {
+    /// Stops every process (gracefully, but quickly) and releases the threads. `keepThreads` leaves the event loops
+    /// running, so that a lab stopped to make room for another still answers every question put to it (a scan, a
+    /// status) should the other fail to start; `releaseThreads()` ends them.
+    public func shutdown(keepThreads: Bool = false) async {
         flushTimer.withLockedValue { $0?.cancel() }
         await Monitor.stopAll(watching: self)
         if let relay = scrapeRelay.withLockedValue({ box in defer { box = nil }; return box }) { await relay.stop() }
@@ -201,6 +203,11 @@ public final class Lab: Sendable {
         for case let app as AppServer in processes { await app.app.posts?.close() }
         flushLogs()
         for process in processes { for log in process.logBooks { log.book.close() } }
+        if !keepThreads { await releaseThreads() }
+    }
+
+    /// Ends the event loops of a lab stopped with `shutdown(keepThreads: true)`.
+    public func releaseThreads() async {
         try? await group.shutdownGracefully()
     }
 

@@ -70,15 +70,27 @@ public final class LabSession {
         try Lab.checkPortPlan(definition, options: options)
         let started = ContinuousClock.now
         await stopMonitor()
-        await lab.shutdown()
+        // The old lab's threads outlive its processes until another lab runs: whatever happens below, the shell
+        // always holds a lab whose event loops answer.
+        let old = lab
+        await old.shutdown(keepThreads: true)
         if freshData { try Self.removeStoreData(of: definition) }
         generation += 1
         do {
             lab = try await Lab.start(definition, options: options)
+            await old.releaseThreads()
             await lab.waitForFirstChecks()
             source = newSource
         } catch {
-            lab = try await Lab.start(try loader.load(source), options: options)
+            do {
+                lab = try await Lab.start(try loader.load(source), options: options)
+                await old.releaseThreads()
+            } catch let again {
+                // Nothing could start (another program took a port meanwhile): the old lab stays, every process
+                // stopped, so each verb still answers.
+                throw ShellError("\(error)\n(the lab that was running could not start again either: \(again) — every process "
+                    + "is stopped; 'reset' tries again)")
+            }
             throw error
         }
         startMilliseconds = started.milliseconds
