@@ -38,9 +38,15 @@ func withHardenedShell(_ body: (Shell, CapturedOutput) async throws -> Void) asy
     let folder = temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: folder)
+    try await withShell(on: folder, body)
+}
+
+/// A shell (plain output, captured) on the lab in `folder`, for `body`; the lab is always stopped.
+@MainActor
+func withShell(on folder: String, interactive: Bool = false, _ body: (Shell, CapturedOutput) async throws -> Void) async throws {
     let session = try await startShellLab(folder)
     let output = CapturedOutput()
-    let shell = Shell(session: session, output: output, style: .plain, interactive: false)
+    let shell = Shell(session: session, output: output, style: .plain, interactive: interactive)
     do {
         try await body(shell, output)
     } catch {
@@ -72,18 +78,8 @@ func withShell(interactive: Bool = false, _ body: (Shell, CapturedOutput) async 
     let folder = temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
     try writeFastFoobar(to: folder)
-    let session = try await startShellLab(folder)
-    let output = CapturedOutput()
-    let shell = Shell(session: session, output: output, style: .plain, interactive: interactive)
-    do {
-        try await body(shell, output)
-    } catch {
-        await session.shutdown()
-        throw error
-    }
-    await session.shutdown()
+    try await withShell(on: folder, interactive: interactive, body)
 }
-
 
 extension CapturedOutput {
     /// Runs a line and returns only what it printed.
