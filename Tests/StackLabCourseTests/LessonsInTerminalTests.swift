@@ -11,7 +11,7 @@ import StackLabTestSupport
 ///
 /// `make test` plays lessons 1 and 6; `make lessons-in-terminal` plays all nine (STACKLAB_LESSONS_IN_TERMINAL=all, or a
 /// list: 3,5).
-@Suite(.serialized, .enabled(if: LessonTmux.available && LessonTmux.binaryExists, "needs tmux and .build/debug/stacklab"))
+@Suite(.serialized, .enabled(if: LessonTmux.available && LessonTmux.binaryExists, "needs tmux and .build/debug/stacklab"), .runsALab)
 struct LessonsInTerminalTests {
     static let lessons = LessonLibrary.load(folder: repositoryRoot + "/lessons").lessons
 

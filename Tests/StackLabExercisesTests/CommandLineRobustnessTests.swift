@@ -7,7 +7,7 @@ import StackLabTestSupport
 /// The real binary with a hostile lab folder: `serve` refuses it with the file and line, and one student's folder never
 /// ends a class's run — a folder that crashed the grader (50,000 nested blocks) or that cannot be graded at all is that
 /// student's row, and the others are graded.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"))
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"), .runsALab)
 struct CommandLineRobustnessTests {
     @Test func serveRefusesFiftyThousandNestedBlocksWithTheLine() async throws {
         let folder = NSTemporaryDirectory() + "stacklab-serve-\(UUID().uuidString.prefix(8))"

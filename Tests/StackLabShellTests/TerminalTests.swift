@@ -6,7 +6,7 @@ import StackLabTestSupport
 /// The real `stacklab` binary in a real terminal (tmux): typing, Tab, Ctrl-C out of a long load, Ctrl-D, and history
 /// recalled with Up after a restart. Needs tmux and the built binary (`swift build --build-tests` builds it, as
 /// `make test` does); skipped when either is missing.
-@Suite(.serialized, .enabled(if: Tmux.available && Tmux.binaryExists, "needs tmux and .build/debug/stacklab"))
+@Suite(.serialized, .enabled(if: Tmux.available && Tmux.binaryExists, "needs tmux and .build/debug/stacklab"), .runsALab)
 struct TerminalTests {
     @Test func typeTabCtrlCHistoryInARealTerminal() async throws {
         let state = temporaryFolder("stacklab-tmux-state")

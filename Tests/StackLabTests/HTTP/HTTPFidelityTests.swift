@@ -7,7 +7,7 @@ import StackLabTestSupport
 
 /// HTTP off the happy path, one case per point, each asserting what HAProxy 2.6 and nginx 1.22 answer — and run
 /// against the real ones too when they are installed (`SideBySide`), from the lab's own haproxy.cfg and nginx.conf.
-@Suite("HTTP as the real HAProxy and nginx answer it", .serialized)
+@Suite("HTTP as the real HAProxy and nginx answer it", .serialized, .runsALab)
 struct HTTPFidelityTests {
     /// Health checks that ask nginx for a static file: the real side has no app behind nginx.
     static let staticChecks = ("    option httpchk GET /health\n", "    option httpchk GET /static/hello.txt\n")

@@ -104,7 +104,7 @@ final class RawClient: Sendable {
     func close() async { try? await channel.close() }
 }
 
-@Suite("Every HTTP hop's limits, on a running lab", .serialized)
+@Suite("Every HTTP hop's limits, on a running lab", .serialized, .runsALab)
 struct HTTPLimitsLabTests {
     @Test func slowlorisAtTheBalancerGets408AfterTimeoutHttpRequest() async throws {
         try await PatchedLab.run(["lb-01/haproxy.cfg": [("    timeout client 30s\n", "    timeout client 30s\n    timeout http-request 3s\n")]]) { lab in

@@ -72,7 +72,7 @@ func withoutDate(_ response: String) -> String {
 }
 
 /// The limits' answers side by side with the real HAProxy 2.6, nginx 1.22 and gunicorn: byte for byte.
-@Suite("HTTP limits beside the real tools", .serialized)
+@Suite("HTTP limits beside the real tools", .serialized, .runsALab)
 struct HTTPLimitsRealToolsTests {
     static let gunicorn = RealTool.find("gunicorn")
 

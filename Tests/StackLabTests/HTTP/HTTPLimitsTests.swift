@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+import StackLabTestSupport
 @testable import StackLab
 
 /// Answers with the request's URI and body size, on the event loop; `/fail` fails its future.
