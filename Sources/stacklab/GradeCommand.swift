@@ -9,8 +9,8 @@ struct GradeCommand: AsyncParsableCommand {
         commandName: "grade",
         abstract: "Grade an exercise: N (your copy from 'exercise N') or DIR (a folder holding an exercise's files), or a class's folders into a CSV.",
         discussion: """
-        The grader boots a lab from the files on its own ports, sends traffic, breaks things and checks what the
-        visitors saw. Exit status 0 only when every check passes. Only grading your own copy (N, or the folder
+        The grader boots a lab from the files on its own ports, sends traffic, breaks things and checks what the \
+        visitors saw. Exit status 0 only when every check passes. Only grading your own copy (N, or the folder \
         'exercise N' wrote) counts for your progress.
 
         Examples:

@@ -14,7 +14,8 @@ struct LessonCommand: AsyncParsableCommand {
           stacklab lesson 1
           stacklab lesson health-checks --restart
           stacklab lesson 3 --demo
-          stacklab lesson 3 --demo --auto 4 --record lesson3.cast      (then: asciinema play lesson3.cast)
+          stacklab lesson 3 --demo --auto 4 --record lesson3.cast
+          asciinema play lesson3.cast
         """)
 
     @Argument(help: "A lesson number, name, or Markdown file.") var lesson: String?

@@ -34,8 +34,9 @@ struct Stacklab: AsyncParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let verb = shellVerbOutsideTheShell(arguments) {
             let line = arguments.joined(separator: " ")
-            FileHandle.standardError.write(Data(("stacklab: '\(verb)' is a command of the shell: stacklab -c \"\(line)\" runs it and leaves; "
-                + "plain stacklab opens the shell\n").utf8))
+            FileHandle.standardError.write(Data(("stacklab: '\(verb)' is a command of the shell.\n"
+                + "  stacklab -c \"\(line)\"   runs it and leaves\n"
+                + "  stacklab   opens the shell\n").utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         await main(nil)
