@@ -139,8 +139,15 @@ public final class WebServer: LabProcess {
 
     // MARK: - Requests
 
-    fileprivate func handle(_ request: IncomingRequest, server: NginxConfig.Server) -> EventLoopFuture<ServerResponse> {
+    fileprivate func handle(_ received: IncomingRequest, server: NginxConfig.Server) -> EventLoopFuture<ServerResponse> {
         runtime.requests.wrappingIncrement(ordering: .relaxed)
+        let request = NginxConnectionPolicy.originForm(of: received.head.uri).map { origin in
+            // The host in the request line wins over the Host header ($host), as RFC 9112 says and nginx does.
+            var request = received
+            request.head.uri = origin.path
+            request.head.headers.replaceOrAdd(name: "Host", value: origin.host)
+            return request
+        } ?? received
         let number = request.connection
         let incoming = TraceContext(traceparent: request.head.headers.first(name: "traceparent"))
         let trace = incoming?.child() ?? TraceContext.new()
@@ -174,7 +181,7 @@ public final class WebServer: LabProcess {
             }
             response.headers.replaceOrAdd(name: "Server", value: location.serverTokens ? "nginx/\(NginxErrorPage.version)" : "nginx")
             if location.accessLog != .off {
-                accessLog.append(combinedLine(request, status: status, bytes: response.bodyBytes))
+                accessLog.append(combinedLine(received, status: status, bytes: response.bodyBytes))
             }
             runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: incoming?.spanID, process: runtime.name,
                                        start: request.receivedDate, duration: request.spanDuration,

@@ -217,6 +217,18 @@ struct HTTPFidelityTests {
             #expect(noHost.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(side.name): \(noHost)")
             #expect(noHost.hasSuffix(NginxErrorPage.body(400)))
 
+            // A request target that is neither a path nor an absolute URI is an invalid request to nginx; lb-01 passes
+            // `OPTIONS *` on, so through it the answer is nginx's 400 too.
+            for line in ["OPTIONS * HTTP/1.1", "GET index.html HTTP/1.1", "GET htt%p://x/ HTTP/1.1"] {
+                let answer = try await exchange("\(line)\r\nHost: www.foobar.com\r\n\r\n", at: side.web, group: side.group)
+                #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && answer.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(line): \(answer)")
+            }
+            let star = try await exchange("OPTIONS * HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n", at: side.lb, group: side.group)
+            #expect(star.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && star.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(star)")
+            let absolute = try await exchange("GET http://www.foobar.com/static/hello.txt HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n",
+                                              at: side.web, group: side.group)
+            #expect(absolute.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(side.name): \(absolute)")
+
             // An HTTP/1.0 keep-alive client: answered in HTTP/1.1, told the connection stays.
             let client = try await RawClient.connect(side.web, group: side.group)
             try await client.send("GET /static/hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
