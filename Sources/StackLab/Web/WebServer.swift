@@ -213,9 +213,12 @@ public final class WebServer: LabProcess {
                 return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
             }
         case .redirectToDirectory(let path):
+            // ngx_http_static_handler: the name from Host (or the local address), the port nginx listens on, the
+            // path with its slash, then the query: `http://www.foobar.com:8080/static/?x=1`.
             var response = NginxErrorPage.response(301, serverTokens: location.serverTokens)
-            let host = request.head.headers.first(name: "Host") ?? "\(request.localAddress):\(request.localPort)"
-            response.headers.add(name: "Location", value: "http://\(host)\(path)")
+            let host = request.head.headers.first(name: "Host").map { String($0.prefix { $0 != ":" }) } ?? request.localAddress
+            let query = request.head.uri.firstIndex(of: "?").map { String(request.head.uri[$0...]) } ?? ""
+            response.headers.add(name: "Location", value: "http://\(host):\(request.localPort)\(path)\(query)")
             return response
         case .badRequest:
             return NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true)

@@ -204,6 +204,19 @@ struct HTTPFidelityTests {
     }
 
     // 8
+    /// A directory asked for without its slash: nginx's 301 to the name from Host, the port it listens on, the
+    /// slash and the query.
+    @Test func aDirectoryWithoutItsSlashIsRedirectedAsNginxDoes() async throws {
+        try await SideBySide.run(["web-01/nginx.conf": [("location /static/ {", "location /static {")]]) { side in
+            let answer = try await exchange("GET /static?x=1 HTTP/1.1\r\nHost: www.foobar.com:8080\r\nConnection: close\r\n\r\n",
+                                            at: side.web, group: side.group)
+            #expect(answer.hasPrefix("HTTP/1.1 301 Moved Permanently\r\n") && answer.hasSuffix(NginxErrorPage.body(301)), "\(side.name): \(answer)")
+            #expect(headerValue(answer, "Location") == "http://www.foobar.com:\(side.web.port)/static/?x=1", "\(side.name): \(answer)")
+            let old = try await exchange("GET /static HTTP/1.0\r\n\r\n", at: side.web, group: side.group)
+            #expect(headerValue(old, "Location") == "http://\(side.web.host):\(side.web.port)/static/", "\(side.name): \(old)")
+        }
+    }
+
     @Test func badRequestsGetEachHopsOwnAnswer() async throws {
         try await SideBySide.run(["lb-01/haproxy.cfg": [Self.staticChecks]]) { side in
             let garbage = try await exchange("\u{1}\u{2} hello\r\n\r\n", at: side.lb, group: side.group)
