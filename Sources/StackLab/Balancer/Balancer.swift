@@ -290,6 +290,9 @@ public final class Balancer: LabProcess {
         var head = exchange.request.head
         if head.version != .http1_0 { head.version = .http1_1 }
         Self.stripHopByHop(&head.headers)
+        // Two Host headers that say the same are one (the parser refused two that differ).
+        let hosts = head.headers["Host"]
+        if hosts.count > 1, let host = hosts.first { head.headers.replaceOrAdd(name: "Host", value: host) }
         if head.version == .http1_0 { head.headers.add(name: "Connection", value: "keep-alive") }
         if exchange.frontend.forwardFor || backend.config.forwardFor {
             head.headers.append(to: "X-Forwarded-For", exchange.request.remoteAddress)

@@ -32,8 +32,9 @@ public struct HTTPServerLimits: Sendable {
     /// Whether the process is frozen (the `hang` fault): its timers wait, as a stopped process's do, and run out
     /// once it runs again.
     public var frozen: (@Sendable () -> Bool)?
-    /// A request URI the process refuses with a 400 beyond what the decoder refuses (HAProxy 2.6: a `#`).
-    public var refusesURI: (@Sendable (String) -> Bool)?
+    /// A request head the process refuses with a 400 beyond what the decoder refuses (HAProxy 2.6: a `#` in the
+    /// URI, two Host headers that differ; nginx: a target that is neither a path nor an absolute URI).
+    public var refusesHead: (@Sendable (HTTPRequestHead) -> Bool)?
     /// What a request's body may be and how long it may pause; a process may narrow these per request (nginx's
     /// `client_max_body_size` in a location).
     public var body = BodyLimits()

@@ -451,7 +451,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     /// The head's sizes against the limits, in the order the real servers look: the request line, then each header.
     private func check(_ head: HTTPRequestHead) -> HTTPConnectionEvent? {
-        if let refuses = limits.refusesURI, refuses(head.uri) { return .badRequest }
+        if let refuses = limits.refusesHead, refuses(head) { return .badRequest }
         let lineLength = head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 9
         if let max = limits.maxRequestLine, lineLength > max { return .requestLineTooLong(length: lineLength) }
         var total = lineLength + 2

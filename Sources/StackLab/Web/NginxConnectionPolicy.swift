@@ -23,7 +23,7 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
         limits.maxHeaderLine = server.largeHeaderBufferSize - 2
         limits.maxHeadBytes = server.largeHeaderBuffers * server.largeHeaderBufferSize
         limits.body = bodyLimits(server.fallback)
-        limits.refusesURI = refuses
+        limits.refusesHead = { refuses($0.uri) }
         return limits
     }
 

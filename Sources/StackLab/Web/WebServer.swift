@@ -161,6 +161,14 @@ public final class WebServer: LabProcess {
                      + "\"\(request.head.method.rawValue) \(request.head.uri) HTTP/1.1\"")
             result = request.eventLoop.makeSucceededFuture((NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
                                                             "no Host header"))
+        } else if let refusal = Self.hostRefusal(request.head) {
+            // ngx_http_process_host: one Host, and a valid name.
+            let host = request.head.headers.first(name: "Host") ?? ""
+            errorLog(level: "info", connection: number, "\(refusal) while reading client request headers, client: \(request.remoteAddress), "
+                     + "server: \(server.serverNames.first ?? "_"), request: \"\(request.head.method.rawValue) \(request.head.uri) "
+                     + "HTTP/\(request.head.version.major).\(request.head.version.minor)\", host: \"\(host)\"")
+            result = request.eventLoop.makeSucceededFuture((NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
+                                                            "bad Host header"))
         } else if !StaticFiles.hasValidEscapes(path) {
             // nginx decodes every request's path: a `%` without two hex digits after it is a bad request.
             result = request.eventLoop.makeSucceededFuture((NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
@@ -188,6 +196,45 @@ public final class WebServer: LabProcess {
                                        status: status, note: note))
             return response
         }
+    }
+
+    /// Why nginx refuses the request's Host headers, in its error log's words; nil when it takes them.
+    static func hostRefusal(_ head: HTTPRequestHead) -> String? {
+        let hosts = head.headers["Host"]
+        guard let first = hosts.first else { return nil }
+        if hosts.count > 1 {
+            return "client sent duplicate host header: \"Host: \(hosts[1])\", previous value: \"Host: \(first)\""
+        }
+        return validHost(first) ? nil : "client sent invalid host header"
+    }
+
+    /// ngx_http_validate_host: no path separator, control character or space, no two dots in a row; a trailing dot
+    /// and the port do not count; something must be left.
+    static func validHost(_ host: String) -> Bool {
+        var length = 0
+        var sawPort = false
+        var lastDot = -2
+        var literal = false
+        for (index, byte) in host.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "."):
+                if lastDot == index - 1 { return false }
+                lastDot = index
+            case UInt8(ascii: ":"):
+                if !sawPort && !literal { length = index; sawPort = true }
+            case UInt8(ascii: "["):
+                if index == 0 { literal = true }
+            case UInt8(ascii: "]"):
+                if literal && !sawPort { length = index + 1; sawPort = true; literal = false }
+            case UInt8(ascii: "/"):
+                return false
+            default:
+                if byte <= 0x20 || byte == 0x7F { return false }
+            }
+            if !sawPort { length = index + 1 }
+        }
+        if lastDot == length - 1 { length -= 1 }
+        return length > 0
     }
 
     /// nginx's `combined` format.

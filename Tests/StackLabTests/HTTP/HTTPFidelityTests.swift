@@ -236,6 +236,21 @@ struct HTTPFidelityTests {
                 let answer = try await exchange("\(line)\r\nHost: www.foobar.com\r\n\r\n", at: side.web, group: side.group)
                 #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && answer.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(line): \(answer)")
             }
+            // Host headers: nginx takes exactly one valid name; HAProxy refuses two that differ and sends one on when
+            // they agree.
+            for hosts in ["Host: x\r\nHost: y", "Host: x\r\nHost: x", "Host: ", "Host: a b", "Host: x, y", "Host: a..b", "Host: a/b"] {
+                let answer = try await exchange("GET /static/hello.txt HTTP/1.1\r\n\(hosts)\r\n\r\n", at: side.web, group: side.group)
+                #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && answer.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(hosts): \(answer)")
+            }
+            for host in ["x.", "www.foobar.com:8080", "[::1]:80"] {
+                let answer = try await exchange("GET /static/hello.txt HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n", at: side.web, group: side.group)
+                #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(side.name): \(host): \(answer)")
+            }
+            let differ = try await exchange("GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", at: side.lb, group: side.group)
+            #expect(differ.hasPrefix("HTTP/1.1 400 Bad request\r\n") && differ.hasSuffix(HAProxyErrorPage.body(400)), "\(side.name): \(differ)")
+            let agree = try await exchange("GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nHost: X\r\nConnection: close\r\n\r\n", at: side.lb, group: side.group)
+            #expect(agree.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(side.name): \(agree)")
+
             let star = try await exchange("OPTIONS * HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n", at: side.lb, group: side.group)
             #expect(star.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && star.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(star)")
             let absolute = try await exchange("GET http://www.foobar.com/static/hello.txt HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n",
