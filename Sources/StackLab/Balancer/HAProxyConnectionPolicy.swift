@@ -25,6 +25,7 @@ struct HAProxyConnectionPolicy: HTTPConnectionPolicy {
         limits.keepAliveTimeout = (t.httpKeepAlive ?? t.httpRequest ?? t.client).map { .milliseconds(Int64($0)) }
         limits.maxHeadBytes = headRoom
         limits.refusesHead = refuses
+        limits.acceptsBareLineFeeds = true
         limits.body = HTTPServerLimits.BodyLimits(idleTimeout: t.client.map { .milliseconds(Int64($0)) })
         return limits
     }

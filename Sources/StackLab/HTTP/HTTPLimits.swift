@@ -35,6 +35,8 @@ public struct HTTPServerLimits: Sendable {
     /// A request head the process refuses with a 400 beyond what the decoder refuses (HAProxy 2.6: a `#` in the
     /// URI, two Host headers that differ; nginx: a target that is neither a path nor an absolute URI).
     public var refusesHead: (@Sendable (HTTPRequestHead) -> Bool)?
+    /// Whether lines may end in a bare LF (HAProxy, nginx; gunicorn refuses them).
+    public var acceptsBareLineFeeds = false
     /// What a request's body may be and how long it may pause; a process may narrow these per request (nginx's
     /// `client_max_body_size` in a location).
     public var body = BodyLimits()

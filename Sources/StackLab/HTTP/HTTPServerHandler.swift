@@ -214,6 +214,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
                                            budget: budget, watch: watch, number: number, states: states)
             watch.server = server
             try sync.addHandler(HTTPResponseEncoder())
+            if limits.acceptsBareLineFeeds { try sync.addHandler(BareLineFeeds()) }
             try sync.addHandler(watch)
             try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
                                                                         informationalResponseStrategy: .drop,

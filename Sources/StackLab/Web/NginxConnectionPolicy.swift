@@ -24,6 +24,7 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
         limits.maxHeadBytes = server.largeHeaderBuffers * server.largeHeaderBufferSize
         limits.body = bodyLimits(server.fallback)
         limits.refusesHead = { refuses($0.uri) }
+        limits.acceptsBareLineFeeds = true
         return limits
     }
 

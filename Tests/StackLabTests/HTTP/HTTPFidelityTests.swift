@@ -236,6 +236,12 @@ struct HTTPFidelityTests {
                 let answer = try await exchange("\(line)\r\nHost: www.foobar.com\r\n\r\n", at: side.web, group: side.group)
                 #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && answer.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(line): \(answer)")
             }
+            // Lines typed into nc end in a bare LF: HAProxy and nginx take them.
+            for address in [side.lb, side.web] {
+                let typed = try await exchange("GET /static/hello.txt HTTP/1.1\nHost: www.foobar.com\nConnection: close\n\n", at: address, group: side.group)
+                #expect(typed.hasPrefix("HTTP/1.1 200 OK\r\n") && typed.contains("\r\n\r\nstatic from web-0"), "\(side.name): \(typed)")
+            }
+
             // Host headers: nginx takes exactly one valid name; HAProxy refuses two that differ and sends one on when
             // they agree.
             for hosts in ["Host: x\r\nHost: y", "Host: x\r\nHost: x", "Host: ", "Host: a b", "Host: x, y", "Host: a..b", "Host: a/b"] {
