@@ -142,14 +142,17 @@ public enum HTTPConnectionEvent: Sendable, Equatable {
 public protocol HTTPConnectionPolicy: Sendable {
     /// The response to send before closing, or nil to close without a word; log lines are written here.
     func answer(_ event: HTTPConnectionEvent, connection: HTTPConnectionInfo) -> ServerResponse?
-    /// The body limits for a request whose head just arrived (nginx: the location's client_max_body_size).
-    func bodyLimits(for head: HTTPRequestHead, connection: HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits?
+    /// The body limits for a request whose head just arrived (nginx: the location's client_max_body_size). The
+    /// connection's facts are worked out only if asked for (every request's head comes here).
+    func bodyLimits(for head: HTTPRequestHead, connection: @autoclosure () -> HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits?
     /// How answers are written and `Expect: 100-continue` is met.
     var wire: HTTPWireStyle { get }
 }
 
 extension HTTPConnectionPolicy {
-    public func bodyLimits(for head: HTTPRequestHead, connection: HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? { nil }
+    public func bodyLimits(for head: HTTPRequestHead, connection: @autoclosure () -> HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? {
+        nil
+    }
     public var wire: HTTPWireStyle { HTTPWireStyle() }
 }
 

@@ -55,8 +55,8 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
                                     idleTimeout: .milliseconds(Int64(location.clientBodyTimeout)))
     }
 
-    func bodyLimits(for head: HTTPRequestHead, connection: HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? {
-        let path = String(head.uri.prefix { $0 != "?" })
+    func bodyLimits(for head: HTTPRequestHead, connection: @autoclosure () -> HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? {
+        let path = StaticFiles.withoutQuery(head.uri)
         return Self.bodyLimits(server.location(for: StaticFiles.normalise(path) ?? path))
     }
 
