@@ -17,7 +17,7 @@ struct CommandLineRobustnessTests {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         try HostileFiles.nestedNginx(text, levels: 50_000).write(toFile: file, atomically: true, encoding: .utf8)
         // A lab that started would serve until stopped: give it a generous minute to refuse.
-        let result = try await ChildProcess.run(LearnerTerminal.binary, ["serve", "--lab", folder, "--port-base", "\(GradingPorts.offset())"],
+        let result = try await ChildProcess.run(LearnerTerminal.binary, ["serve", "--lab", folder, "--port-base", "\(LearnerTerminal.shellPortBase())"],
                                                 timeout: 60)
         let said = result.stderr
         #expect(result.termination == .exited(1), "\(said)")

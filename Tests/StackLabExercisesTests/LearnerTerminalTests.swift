@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import StackLabExercises
 import Testing
 import StackLabTestSupport
@@ -20,7 +21,7 @@ struct LearnerTerminalTests {
     @Test func aLearnerStartsGradesFailsEditsGradesPassesAndSeesProgress() async throws {
         let root = NSTemporaryDirectory() + "stacklab-learner-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let terminal = try LearnerTerminal.start(root: root, arguments: "--port-base \(GradingPorts.offset())")
+        let terminal = try LearnerTerminal.start(root: root, arguments: "--port-base \(LearnerTerminal.shellPortBase())")
         defer { terminal.kill() }
         try await terminal.waitFor("foobar ●")
         terminal.send("exercise 1", "Enter")
@@ -165,6 +166,19 @@ enum LearnerTerminal {
     static var binary: String { Repository.root + "/.build/debug/stacklab" }
     static var available: Bool { TerminalSession.tmuxAvailable && FileManager.default.isExecutableFile(atPath: binary) }
     static let server = "stacklab-exercises-test-\(getpid())"
+
+    /// Port bases for the labs of the learner's own shells: 15068–15968, below the graders' range (16068–23568), so
+    /// a grade running in this process never holds a port such a shell was told to use. (A grader moves on when a
+    /// port is taken; a shell given --port-base, as a learner's, says so and stops.)
+    static let shellOffsets = (first: 15_068, last: 15_968)
+    private static let nextShellOffset = NIOLockedValueBox(shellOffsets.first + (Int(getpid()) % 10) * 100)
+    static func shellPortBase() -> Int {
+        nextShellOffset.withLockedValue { value in
+            let chosen = value
+            value = value >= shellOffsets.last ? shellOffsets.first : value + 100
+            return chosen
+        }
+    }
 
     static func start(root: String, arguments: String) throws -> TerminalSession {
         try TerminalSession.start(server: server, environment: ["XDG_STATE_HOME": root + "/state", "STACKLAB_EXERCISES": root + "/work", "NO_COLOR": "1"],

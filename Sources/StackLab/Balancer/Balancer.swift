@@ -413,13 +413,7 @@ public final class Balancer: LabProcess {
         if exchange.redispatched { text += "+" }
         text += String(exchange.retriesDone)
         text += " 0/0 \""
-        text += head.method.rawValue
-        text += " "
-        text += head.uri
-        text += " HTTP/"
-        text += String(head.version.major)
-        text += "."
-        text += String(head.version.minor)
+        text.appendRequestLine(head)
         text += "\""
         return text
     }

@@ -13,13 +13,7 @@ extension IncomingRequest {
         text += " - - ["
         text += LogTime.common(receivedDate)
         text += "] \""
-        text += head.method.rawValue
-        text += " "
-        text += head.uri
-        text += " HTTP/"
-        text += String(head.version.major)
-        text += "."
-        text += String(head.version.minor)
+        text.appendRequestLine(head)
         text += "\" "
         text += String(status)
         text += " "
@@ -30,5 +24,18 @@ extension IncomingRequest {
         text += agent
         text += "\""
         return text
+    }
+}
+
+extension String {
+    /// `GET /api/posts HTTP/1.1`, as the access logs of every hop write it, appended without a temporary string.
+    mutating func appendRequestLine(_ head: HTTPRequestHead) {
+        self += head.method.rawValue
+        self += " "
+        self += head.uri
+        self += " HTTP/"
+        self += String(head.version.major)
+        self += "."
+        self += String(head.version.minor)
     }
 }
