@@ -119,7 +119,7 @@ public final class Balancer: LabProcess {
         let own = run.frontends[frontend.name] ?? ConnectionBudget(limit: run.maxconn, policy: .pauseAccepting)
         let globalMaxconn = run.maxconn
         let all = [global, own] + (run.descriptors.map { [$0] } ?? [])
-        // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
+        // `bind … ssl crt FILE`: TLS ends here; the responder knows ssl_fc.
         let tls = try bind.certificateFile.map {
             try TLSMaterial.serverContext(certificateFile: resolve($0), protocols: config.global.tlsProtocols)
         }

@@ -32,7 +32,7 @@ public struct HAProxyConfig: Sendable, Equatable {
     public struct Bind: Sendable, Equatable {
         public var host: String
         public var port: Int
-        /// `ssl crt FILE` (the [security] issue); nil for plain HTTP.
+        /// `ssl crt FILE`; nil for plain HTTP.
         public var certificateFile: String?
         public var line: Int
         public init(host: String, port: Int, certificateFile: String? = nil, line: Int = 0) {

@@ -24,7 +24,7 @@ public struct LabDefinition: Sendable {
     public var keepalived: [String: KeepalivedConfig] = [:]
     /// Each mysql server's init_file, split into statements (comments removed), keyed by server name.
     public var mysqlInitStatements: [String: [String]]
-    /// Each server's firewall from its optional `ufw.rules` (the [security] issue), keyed by server name.
+    /// Each server's firewall from its optional `ufw.rules`, keyed by server name.
     public var ufw: [String: UFWRuleSet] = [:]
     /// What a learner should read before starting: HAProxy's start-up warnings and cross-file doubts (a balancer
     /// server that no lab process listens on), each with its file.

@@ -30,7 +30,7 @@ public final class Lab: Sendable {
     /// Processes in start order (stores, app servers, web servers, balancers).
     public let processes: [any LabProcess]
     private let flushTimer: NIOLockedValueBox<RepeatedTask?>
-    /// TLS files this start minted (the [security] issue), for the shell to tell the learner how to trust them.
+    /// TLS files this start minted, for the shell to tell the learner how to trust them.
     let mintedTLSFiles = NIOLockedValueBox<[TLSMaterial.Minted]>([])
     /// The monitor address's proxy for a real Prometheus, while a firewall keeps the internet from the exporters.
     let scrapeRelay = NIOLockedValueBox<ScrapeRelay?>(nil)
@@ -54,11 +54,12 @@ public final class Lab: Sendable {
     /// Starts every process of the lab. A port in use, or any other failure, stops what was started and throws.
     public static func start(_ definition: LabDefinition, options: LabOptions = LabOptions()) async throws -> Lab {
         try checkPortPlan(definition, options: options)
-        // TLS files the configs name (crt, ssl_certificate) are minted on first use (the [security] issue).
+        HTTPHandlerTypes.prepare()
+        // TLS files the configs name (crt, ssl_certificate) are minted on first use.
         let minted = try TLSMaterial.mintMissing(for: definition)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
         let network = LabNetwork(servers: definition.topology.servers.map { ($0.name, $0.address) }, portOffset: options.portOffset)
-        // The [security] issue: each server's firewall from its ufw.rules.
+        // Each server's firewall from its ufw.rules.
         network.security.installFirewalls(servers: definition.topology.servers.map { ($0.name, $0.address) }, rules: definition.ufw)
         let traces = TraceStore()
         let pids = PIDAllocator()

@@ -84,7 +84,7 @@ public struct Dialer: Sendable {
             eventLoop.scheduleTask(in: timeout) { promise.fail(DialError.timedOut) }
             return promise.futureResult
         }
-        // A firewall on either end (the [security] issue): deny drops (the caller waits for its timeout), reject refuses.
+        // A firewall on either end: deny drops (the caller waits for its timeout), reject refuses.
         if network.security.isFiltering, let verdict = network.security.verdict(
             fromServer: fromServer, sourceAddress: sourceAddress, toAddress: host, configuredPort: network.configuredPort(port)) {
             let promise = eventLoop.makePromise(of: Channel.self)

@@ -13,7 +13,7 @@ public final class LabNetwork: Sendable {
     private let serversByAddress: [String: String]
     private let partitions = NIOLockedValueBox<Set<Pair>>([])
     private let partitionCount = ManagedAtomic<Int>(0)
-    /// Firewalls and taps (the [security] issue).
+    /// Firewalls and taps.
     public let security = NetworkSecurity()
 
     private struct Pair: Hashable {

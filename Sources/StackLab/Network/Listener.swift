@@ -91,7 +91,7 @@ public final class Listener: Sendable {
                     return channel.close()
                 }
                 track(channel)
-                // Firewall and taps (the [security] issue): one atomic load when neither is in use.
+                // Firewall and taps: one atomic load when neither is in use.
                 if network.security.isWatching, !network.security.admit(channel, listener: self, network: network) {
                     return channel.eventLoop.makeSucceededVoidFuture()
                 }

@@ -79,7 +79,7 @@ public final class WebServer: LabProcess {
                 let policy = NginxConnectionPolicy(web: self, server: server)
                 let numbers = connectionNumber
                 let states = connectionStates
-                // `listen … ssl` with ssl_certificate / ssl_certificate_key / ssl_protocols (the [security] issue).
+                // `listen … ssl` with ssl_certificate / ssl_certificate_key / ssl_protocols.
                 let tls = try server.listens.contains(where: \.ssl) ? server.sslCertificate.map {
                     try TLSMaterial.serverContext(certificateFile: resolve($0), keyFile: server.sslCertificateKey.map(resolve),
                                                   protocols: server.sslProtocols)
