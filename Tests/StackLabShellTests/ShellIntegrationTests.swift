@@ -195,6 +195,24 @@ import StackLabTestSupport
         }
     }
 
+
+    /// A load in the background meets `reset` as wrk meets servers that restart: a few connections close without an
+    /// answer, it connects again and goes on to its end. (Its client threads are not the old lab's, which stop.)
+    @Test func aBackgroundLoadGoesOnThroughAReset() async throws {
+        try await withShell { shell, out in
+            out.clear()
+            #expect(await shell.execute("load -d 4s --rate 40 &"))
+            try await waitUntil(timeout: 60) { out.text.contains("load: 4 s to") }
+            let reset = await out.of(shell, "reset")
+            #expect(reset.ok, "\(reset.text)")
+            let stopped = await shell.jobs.finish(timeout: 60)
+            #expect(stopped.isEmpty, "\(out.text)")
+            let text = out.text
+            #expect(text.contains("[1] done: load -d 4s --rate 40"), "\(text)")
+            #expect(text.contains("status     200 ×"), "\(text)")
+            #expect(await out.of(shell, "curl /").ok)
+        }
+    }
     @Test func resetOnALabFolderStartsTheDatabasesAgainFromInitSQL() async throws {
         try await withShell { shell, out in
             let fresh = await out.of(shell, "sql SELECT COUNT(*) AS n FROM posts")

@@ -1,4 +1,6 @@
 import Atomics
+import NIOCore
+import NIOPosix
 import NIOConcurrencyHelpers
 
 /// The wires between the lab's servers: who owns which loopback address, the port plan, and partitions.
@@ -7,6 +9,11 @@ import NIOConcurrencyHelpers
 public final class LabNetwork: Sendable {
     /// The address clients "on the internet" use (the shell's curl, load, scan).
     public static let internetAddress = "127.0.0.1"
+
+    /// The threads of the internet side (curl, load, scan, the graders' requests): a client machine of its own,
+    /// whose threads outlive any one lab. A load running in the background meets `reset` or `lab load` as wrk meets
+    /// servers that restart — its connections close and it connects again — instead of asking threads that are gone.
+    public static var internetThreads: any EventLoopGroup { MultiThreadedEventLoopGroup.singleton }
 
     /// Added to every port of the lab (`--port-base`), so two labs, or a lab and a test, can run side by side.
     public let portOffset: Int

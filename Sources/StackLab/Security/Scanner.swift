@@ -71,7 +71,7 @@ public enum Scanner {
                     case .allow?, nil:
                         break
                     }
-                    let state = await probe(group: lab.group, host: address, port: real, timeoutMilliseconds: timeoutMilliseconds)
+                    let state = await probe(group: LabNetwork.internetThreads, host: address, port: real, timeoutMilliseconds: timeoutMilliseconds)
                     return ScanResult(port: port, realPort: real, state: state, service: service)
                 }
             }

@@ -169,7 +169,8 @@ extension HTTPClient {
 extension Lab {
     /// A client on the internet side (127.0.0.1), like a learner's browser.
     public var internetClient: HTTPClient {
-        HTTPClient(dialer: Dialer(network: network, fromServer: "internet", sourceAddress: LabNetwork.internetAddress), group: group)
+        HTTPClient(dialer: Dialer(network: network, fromServer: "internet", sourceAddress: LabNetwork.internetAddress),
+                   group: LabNetwork.internetThreads)
     }
 
     /// One request to the site through the balancer, as a browser would send it.

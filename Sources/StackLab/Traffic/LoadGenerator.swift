@@ -111,7 +111,7 @@ public final class LoadGenerator: Sendable {
     public init(lab: Lab, plan: LoadPlan) {
         self.plan = plan
         self.dialer = Dialer(network: lab.network, fromServer: "internet", sourceAddress: LabNetwork.internetAddress)
-        self.group = lab.group
+        self.group = LabNetwork.internetThreads
     }
 
     /// Runs the plan. `progress` gets a snapshot every `interval` seconds while it runs. Returns the whole report

@@ -12,7 +12,7 @@ struct HTTPSScenario: Scenario {
         let lab = context.lab
         let host = lab.topology.server(named: "lb-01")?.address ?? "127.0.1.1"
         let ca = (lab.definition.directory as NSString).appendingPathComponent(TLSMaterial.caFile)
-        return (HTTPSProbe(group: lab.group, caFile: ca), host, lab.network.port(Self.httpsPort))
+        return (HTTPSProbe(group: LabNetwork.internetThreads, caFile: ca), host, lab.network.port(Self.httpsPort))
     }
 
     var checks: [Check] {
