@@ -725,6 +725,18 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 }
 
 extension HTTPHeaders {
+    /// The first value of a header and whether another follows, without the list of every value that
+    /// `headers[name]` builds (each hop looks at every request's Host this way). `name`: ASCII letters and hyphens, matched in any case.
+    func firstValue(name: String) -> (value: String?, repeated: Bool) {
+        var found: String?
+        for header in self where header.name.utf8.count == name.utf8.count
+            && zip(header.name.utf8, name.utf8).allSatisfy({ $0 | 0x20 == $1 | 0x20 }) {
+            if found != nil { return (found, true) }
+            found = header.value
+        }
+        return (found, false)
+    }
+
     /// Appends to a comma-separated header such as `Via` or `X-Forwarded-For`.
     mutating func append(to name: String, _ value: String) {
         let existing = self[name]

@@ -360,8 +360,30 @@ public final class UpstreamPool: Sendable {
         var purge: Scheduled<Void>?
 
         mutating func checkIn(_ id: ObjectIdentifier) {
-            guard let target = inUse.removeValue(forKey: id) else { return }
-            usage[target]?.used -= 1
+            guard let target = inUse.removeValue(forKey: id), var count = usage[target] else { return }
+            count.used -= 1
+            usage.updateValue(count, forKey: target)
+        }
+
+        // Every request takes a connection and gives it back: the lists are changed through removeValue and
+        // updateValue, not through the dictionary's modify accessor (`idle[key]?.popLast()`), whose frame the
+        // runtime allocates on every call.
+
+        /// The most recently idle connection for `key`, taken off its list.
+        mutating func popIdle(_ key: Key) -> Idle? {
+            guard var list = idle.removeValue(forKey: key) else { return nil }
+            let last = list.popLast()
+            if !list.isEmpty { idle.updateValue(list, forKey: key) }
+            return last
+        }
+
+        /// Adds an idle connection for `key` unless its list holds `limit` already.
+        mutating func pushIdle(_ entry: Idle, _ key: Key, limit: Int) -> Bool {
+            var list = idle.removeValue(forKey: key) ?? []
+            let room = list.count < limit
+            if room { list.append(entry) }
+            if !list.isEmpty { idle.updateValue(list, forKey: key) }
+            return room
         }
     }
 
@@ -376,7 +398,7 @@ public final class UpstreamPool: Sendable {
                            connectTimeoutMilliseconds: Int?) -> (EventLoopFuture<UpstreamConnection>, reused: Bool) {
         let target = "\(host):\(configuredPort)"
         let key = Key(loop: ObjectIdentifier(eventLoop), target: target)
-        while let candidate = state.withLockedValue({ $0.idle[key]?.popLast()?.connection }) {
+        while let candidate = state.withLockedValue({ $0.popIdle(key)?.connection }) {
             if candidate.channel.isActive {
                 checkOut(candidate, target: target)
                 return (eventLoop.makeSucceededFuture(candidate), true)
@@ -402,8 +424,9 @@ public final class UpstreamPool: Sendable {
         let key = Key(loop: ObjectIdentifier(connection.channel.eventLoop), target: target)
         let (kept, startPurge) = state.withLockedValue { state -> (Bool, Bool) in
             state.checkIn(ObjectIdentifier(connection))
-            guard reusable, state.idle[key, default: []].count < maxIdlePerTarget else { return (false, false) }
-            state.idle[key, default: []].append(Idle(connection: connection, since: .now()))
+            guard reusable, state.pushIdle(Idle(connection: connection, since: .now()), key, limit: maxIdlePerTarget) else {
+                return (false, false)
+            }
             return (true, purgeDelay != nil && state.purge == nil)
         }
         if !kept { connection.close() }
