@@ -203,9 +203,10 @@ final class StatusLineWatch: ChannelInboundHandler, RemovableChannelHandler {
         reason = nil
     }
 
-    /// `status` with the reason phrase the server wrote, when it wrote one NIO's name for the code does not match.
-    func spelled(_ status: HTTPResponseStatus) -> HTTPResponseStatus {
-        guard let reason, reason.code == status.code, !reason.text.isEmpty, reason.text != status.reasonPhrase else { return status }
+    /// `status` with the reason phrase the server wrote, when it wrote one NIO's name for the code does not match;
+    /// nil when NIO's name is the server's (the head is then left as it is: setting it copies its storage).
+    func spelled(_ status: HTTPResponseStatus) -> HTTPResponseStatus? {
+        guard let reason, reason.code == status.code, !reason.text.isEmpty, reason.text != status.reasonPhrase else { return nil }
         return .custom(code: status.code, reasonPhrase: reason.text)
     }
 }
@@ -270,7 +271,7 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
                 go()
             }
         case .head(var head):
-            if let reasons { head.status = reasons.spelled(head.status) }
+            if let spelled = reasons?.spelled(head.status) { head.status = spelled }
             self.head = head
             body = nil
         case .body(var chunk):
