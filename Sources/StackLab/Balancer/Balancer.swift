@@ -216,6 +216,12 @@ public final class Balancer: LabProcess {
         }
         let server = backend.config.servers[index]
         exchange.connectStarted = .now()
+        // A kept-alive server connection: the request goes on now, without a future between.
+        if let idle = pool.idleConnection(host: server.host, configuredPort: server.port, on: loop) {
+            exchange.connectMilliseconds = 0
+            forward(exchange, index: index, connection: idle, reused: true, promise: promise)
+            return
+        }
         let (connecting, reused) = pool.connection(dialer: runtime.dialer, host: server.host, configuredPort: server.port, on: loop,
                                                    connectTimeoutMilliseconds: backend.config.timeouts.connect)
         let pending = exchange

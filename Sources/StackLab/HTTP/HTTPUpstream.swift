@@ -394,17 +394,27 @@ public final class UpstreamPool: Sendable {
         self.purgeDelay = purgeDelay
     }
 
-    /// A ready connection: an idle one when there is one, else a new one.
-    public func connection(dialer: Dialer, host: String, configuredPort: Int, on eventLoop: EventLoop,
-                           connectTimeoutMilliseconds: Int?) -> (EventLoopFuture<UpstreamConnection>, reused: Bool) {
+    /// An idle connection to the server on `eventLoop`, taken out of the pool; nil when there is none. Without a
+    /// future: a kept-alive request goes on at once.
+    public func idleConnection(host: String, configuredPort: Int, on eventLoop: EventLoop) -> UpstreamConnection? {
         let target = "\(host):\(configuredPort)"
         let key = Key(loop: ObjectIdentifier(eventLoop), target: target)
         while let candidate = state.withLockedValue({ $0.popIdle(key)?.connection }) {
             if candidate.channel.isActive {
                 checkOut(candidate, target: target)
-                return (eventLoop.makeSucceededFuture(candidate), true)
+                return candidate
             }
         }
+        return nil
+    }
+
+    /// A ready connection: an idle one when there is one, else a new one.
+    public func connection(dialer: Dialer, host: String, configuredPort: Int, on eventLoop: EventLoop,
+                           connectTimeoutMilliseconds: Int?) -> (EventLoopFuture<UpstreamConnection>, reused: Bool) {
+        if let idle = idleConnection(host: host, configuredPort: configuredPort, on: eventLoop) {
+            return (eventLoop.makeSucceededFuture(idle), true)
+        }
+        let target = "\(host):\(configuredPort)"
         let opening = UpstreamConnection.open(dialer: dialer, host: host, configuredPort: configuredPort, on: eventLoop,
                                               connectTimeoutMilliseconds: connectTimeoutMilliseconds)
         guard purgeDelay != nil else { return (opening, false) }
