@@ -178,7 +178,8 @@ public final class Balancer: LabProcess {
         exchange.retriesLeft = backend.config.retries
         let promise = loop.makePromise(of: ServerResponse.self)
         attempt(exchange, serverIndex: nil, promise: promise)
-        return promise.futureResult.always { _ in self.activeSessions.wrappingDecrement(ordering: .relaxed) }
+        // The session ends in `finish`, the one place that completes the promise.
+        return promise.futureResult
     }
 
     /// Everything one request carries through its attempts.
@@ -215,6 +216,12 @@ public final class Balancer: LabProcess {
         }
         let server = backend.config.servers[index]
         exchange.connectStarted = .now()
+        // A kept-alive server connection: the request goes on now, without a future between.
+        if let idle = pool.idleConnection(host: server.host, configuredPort: server.port, on: loop) {
+            exchange.connectMilliseconds = 0
+            forward(exchange, index: index, connection: idle, reused: true, promise: promise)
+            return
+        }
         let (connecting, reused) = pool.connection(dialer: runtime.dialer, host: server.host, configuredPort: server.port, on: loop,
                                                    connectTimeoutMilliseconds: backend.config.timeouts.connect)
         let pending = exchange
@@ -294,8 +301,7 @@ public final class Balancer: LabProcess {
         var headers = HTTPServerHandler.lowercased(head.headers, room: 3)
         Self.stripHopByHop(&headers)
         // Two Host headers that say the same are one (the parser refused two that differ).
-        let hosts = headers["host"]
-        if hosts.count > 1, let host = hosts.first { headers.replaceOrAdd(name: "host", value: host) }
+        if case (let host?, true) = headers.firstValue(name: "host") { headers.replaceOrAdd(name: "host", value: host) }
         if head.version == .http1_0 { headers.add(name: "connection", value: "keep-alive") }
         if exchange.frontend.forwardFor || backend.config.forwardFor {
             headers.append(to: "x-forwarded-for", exchange.request.remoteAddress)
@@ -360,6 +366,7 @@ public final class Balancer: LabProcess {
         runtime.traces.record(Span(traceID: exchange.trace.traceID, spanID: exchange.trace.spanID, parentID: exchange.parent,
                                    process: runtime.name, start: exchange.request.receivedDate,
                                    duration: exchange.request.spanDuration, status: status, note: note))
+        activeSessions.wrappingDecrement(ordering: .relaxed)
         promise.succeed(response)
     }
 

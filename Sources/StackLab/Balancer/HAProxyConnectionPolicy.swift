@@ -34,6 +34,7 @@ struct HAProxyConnectionPolicy: HTTPConnectionPolicy {
     /// headers must say the same (in any case), when they do HAProxy sends one on.
     static func refuses(_ head: HTTPRequestHead) -> Bool {
         if head.uri.utf8.contains(UInt8(ascii: "#")) { return true }
+        guard head.headers.firstValue(name: "Host").repeated else { return false }
         let hosts = head.headers["Host"]
         guard let first = hosts.first else { return false }
         return hosts.dropFirst().contains { $0.lowercased() != first.lowercased() }

@@ -214,13 +214,36 @@ final class HTTPServerHandler: ChannelDuplexHandler {
             let server = HTTPServerHandler(responder: responder, serverHeader: serverHeader, limits: limits, policy: policy,
                                            budget: budget, watch: watch, number: number, states: states)
             watch.server = server
-            try sync.addHandler(HTTPResponseEncoder())
+            try sync.addHandler(HTTPResponseEncoder(configuration: encoderConfiguration))
             if limits.acceptsBareLineFeeds { try sync.addHandler(BareLineFeeds()) }
             try sync.addHandler(watch)
             try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
                                                                         informationalResponseStrategy: .drop,
                                                                         limitConfiguration: limits.decoderLimits)))
             try sync.addHandler(server)
+        }
+    }
+
+    /// NIO's encoder with its framing left to `write` and `frame`: set, the encoder removes `transfer-encoding`
+    /// from every response with a length — a change to a head it shares with the caller, so a copy of the head and
+    /// its headers on every response.
+    static let encoderConfiguration: HTTPResponseEncoder.Configuration = {
+        var configuration = HTTPResponseEncoder.Configuration()
+        configuration.automaticallySetFramingHeaders = false
+        return configuration
+    }()
+
+    /// The framing NIO's encoder would set (correctlyFrameTransportHeaders), for a head whose headers are sent as
+    /// given: no length for a status without a body, the length rather than a transfer coding, chunked in HTTP/1.1
+    /// when neither is said.
+    static func frame(_ headers: inout HTTPHeaders, status: HTTPResponseStatus, version: HTTPVersion) {
+        if !status.mayHaveResponseBody {
+            headers.remove(name: "content-length")
+            headers.remove(name: "transfer-encoding")
+        } else if headers.contains(name: "content-length") {
+            if headers.contains(name: "transfer-encoding") { headers.remove(name: "transfer-encoding") }
+        } else if version.major == 1 && version.minor >= 1 {
+            headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         }
     }
 
@@ -581,20 +604,28 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         }
         let close = response.close || !keepAlive
         let wire = policy.wire
+        let statusVersion: HTTPVersion = wire.echoesRequestVersion && version.major == 1 ? version : .http1_1
         var headers: HTTPHeaders
         if response.rawHeaders {
             headers = response.headers
+            Self.frame(&headers, status: response.status, version: statusVersion)
         } else {
             // One new list with room for what is added (the response's own list is shared with the future that
             // carried it, so changing it would copy it anyway); HAProxy's names in lower case as they are copied.
+            // The framing is set here, as NIO's encoder would: a length always, no transfer coding, and neither
+            // for a status without a body.
             let lower = wire.lowercaseHeaderNames
+            let hasBody = response.status.mayHaveResponseBody
             headers = HTTPHeaders()
             headers.reserveCapacity(response.headers.count + 4)
-            for header in response.headers { headers.add(name: lower ? header.name.lowercased() : header.name, value: header.value) }
+            for header in response.headers {
+                if Self.isNamed(header.name, "transfer-encoding") || (!hasBody && Self.isNamed(header.name, "content-length")) { continue }
+                headers.add(name: lower ? header.name.lowercased() : header.name, value: header.value)
+            }
             if let serverHeader, !headers.contains(name: "Server") { headers.add(name: lower ? "server" : "Server", value: serverHeader) }
             if !headers.contains(name: "Date") { headers.add(name: lower ? "date" : "Date", value: LogTime.http()) }
             // A HEAD answer carries the length the GET's body would have (the server's, when it was passed on).
-            if response.status == .notModified || response.status == .noContent {
+            if !hasBody {
                 // No body and no length (nginx clears it for a 304).
             } else if !(isHead && headers.contains(name: "Content-Length")) {
                 headers.replaceOrAdd(name: lower ? "content-length" : "Content-Length", value: String(response.bodyBytes))
@@ -605,7 +636,6 @@ final class HTTPServerHandler: ChannelDuplexHandler {
                 headers.replaceOrAdd(name: lower ? "connection" : "Connection", value: "keep-alive")
             }
         }
-        let statusVersion: HTTPVersion = wire.echoesRequestVersion && version.major == 1 ? version : .http1_1
         let head = HTTPResponseHead(version: statusVersion, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if let body = response.body, !isHead, body.readableBytes > 0 {
@@ -672,6 +702,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
             headers.replaceOrAdd(name: "Content-Length", value: String(response.bodyBytes))
             headers.replaceOrAdd(name: "Connection", value: "close")
         }
+        Self.frame(&headers, status: response.status, version: .http1_1)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))), promise: nil)
         if let body = response.body, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -680,6 +711,12 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if linger { Self.lingeringClose(channel) } else { channel.close(promise: nil) }
         }
+    }
+
+    /// Whether a header name is `name` (lower-case ASCII letters and hyphens) in any case.
+    static func isNamed(_ header: String, _ name: StaticString) -> Bool {
+        let bytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        return header.utf8.count == bytes.count && zip(header.utf8, bytes).allSatisfy { $0 | 0x20 == $1 }
     }
 
     /// Our side closes, the client's bytes still in flight are read and dropped for a few seconds (nginx's
@@ -725,6 +762,18 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 }
 
 extension HTTPHeaders {
+    /// The first value of a header and whether another follows, without the list of every value that
+    /// `headers[name]` builds (each hop looks at every request's Host this way). `name`: ASCII letters and hyphens, matched in any case.
+    func firstValue(name: String) -> (value: String?, repeated: Bool) {
+        var found: String?
+        for header in self where header.name.utf8.count == name.utf8.count
+            && zip(header.name.utf8, name.utf8).allSatisfy({ $0 | 0x20 == $1 | 0x20 }) {
+            if found != nil { return (found, true) }
+            found = header.value
+        }
+        return (found, false)
+    }
+
     /// Appends to a comma-separated header such as `Via` or `X-Forwarded-For`.
     mutating func append(to name: String, _ value: String) {
         let existing = self[name]

@@ -203,9 +203,10 @@ final class StatusLineWatch: ChannelInboundHandler, RemovableChannelHandler {
         reason = nil
     }
 
-    /// `status` with the reason phrase the server wrote, when it wrote one NIO's name for the code does not match.
-    func spelled(_ status: HTTPResponseStatus) -> HTTPResponseStatus {
-        guard let reason, reason.code == status.code, !reason.text.isEmpty, reason.text != status.reasonPhrase else { return status }
+    /// `status` with the reason phrase the server wrote, when it wrote one NIO's name for the code does not match;
+    /// nil when NIO's name is the server's (the head is then left as it is: setting it copies its storage).
+    func spelled(_ status: HTTPResponseStatus) -> HTTPResponseStatus? {
+        guard let reason, reason.code == status.code, !reason.text.isEmpty, reason.text != status.reasonPhrase else { return nil }
         return .custom(code: status.code, reasonPhrase: reason.text)
     }
 }
@@ -270,7 +271,7 @@ final class UpstreamResponseHandler: ChannelInboundHandler {
                 go()
             }
         case .head(var head):
-            if let reasons { head.status = reasons.spelled(head.status) }
+            if let spelled = reasons?.spelled(head.status) { head.status = spelled }
             self.head = head
             body = nil
         case .body(var chunk):
@@ -360,8 +361,30 @@ public final class UpstreamPool: Sendable {
         var purge: Scheduled<Void>?
 
         mutating func checkIn(_ id: ObjectIdentifier) {
-            guard let target = inUse.removeValue(forKey: id) else { return }
-            usage[target]?.used -= 1
+            guard let target = inUse.removeValue(forKey: id), var count = usage[target] else { return }
+            count.used -= 1
+            usage.updateValue(count, forKey: target)
+        }
+
+        // Every request takes a connection and gives it back: the lists are changed through removeValue and
+        // updateValue, not through the dictionary's modify accessor (`idle[key]?.popLast()`), whose frame the
+        // runtime allocates on every call.
+
+        /// The most recently idle connection for `key`, taken off its list.
+        mutating func popIdle(_ key: Key) -> Idle? {
+            guard var list = idle.removeValue(forKey: key) else { return nil }
+            let last = list.popLast()
+            if !list.isEmpty { idle.updateValue(list, forKey: key) }
+            return last
+        }
+
+        /// Adds an idle connection for `key` unless its list holds `limit` already.
+        mutating func pushIdle(_ entry: Idle, _ key: Key, limit: Int) -> Bool {
+            var list = idle.removeValue(forKey: key) ?? []
+            let room = list.count < limit
+            if room { list.append(entry) }
+            if !list.isEmpty { idle.updateValue(list, forKey: key) }
+            return room
         }
     }
 
@@ -371,17 +394,27 @@ public final class UpstreamPool: Sendable {
         self.purgeDelay = purgeDelay
     }
 
+    /// An idle connection to the server on `eventLoop`, taken out of the pool; nil when there is none. Without a
+    /// future: a kept-alive request goes on at once.
+    public func idleConnection(host: String, configuredPort: Int, on eventLoop: EventLoop) -> UpstreamConnection? {
+        let target = "\(host):\(configuredPort)"
+        let key = Key(loop: ObjectIdentifier(eventLoop), target: target)
+        while let candidate = state.withLockedValue({ $0.popIdle(key)?.connection }) {
+            if candidate.channel.isActive {
+                checkOut(candidate, target: target)
+                return candidate
+            }
+        }
+        return nil
+    }
+
     /// A ready connection: an idle one when there is one, else a new one.
     public func connection(dialer: Dialer, host: String, configuredPort: Int, on eventLoop: EventLoop,
                            connectTimeoutMilliseconds: Int?) -> (EventLoopFuture<UpstreamConnection>, reused: Bool) {
-        let target = "\(host):\(configuredPort)"
-        let key = Key(loop: ObjectIdentifier(eventLoop), target: target)
-        while let candidate = state.withLockedValue({ $0.idle[key]?.popLast()?.connection }) {
-            if candidate.channel.isActive {
-                checkOut(candidate, target: target)
-                return (eventLoop.makeSucceededFuture(candidate), true)
-            }
+        if let idle = idleConnection(host: host, configuredPort: configuredPort, on: eventLoop) {
+            return (eventLoop.makeSucceededFuture(idle), true)
         }
+        let target = "\(host):\(configuredPort)"
         let opening = UpstreamConnection.open(dialer: dialer, host: host, configuredPort: configuredPort, on: eventLoop,
                                               connectTimeoutMilliseconds: connectTimeoutMilliseconds)
         guard purgeDelay != nil else { return (opening, false) }
@@ -402,8 +435,9 @@ public final class UpstreamPool: Sendable {
         let key = Key(loop: ObjectIdentifier(connection.channel.eventLoop), target: target)
         let (kept, startPurge) = state.withLockedValue { state -> (Bool, Bool) in
             state.checkIn(ObjectIdentifier(connection))
-            guard reusable, state.idle[key, default: []].count < maxIdlePerTarget else { return (false, false) }
-            state.idle[key, default: []].append(Idle(connection: connection, since: .now()))
+            guard reusable, state.pushIdle(Idle(connection: connection, since: .now()), key, limit: maxIdlePerTarget) else {
+                return (false, false)
+            }
             return (true, purgeDelay != nil && state.purge == nil)
         }
         if !kept { connection.close() }

@@ -1,3 +1,4 @@
+import Atomics
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -31,10 +32,21 @@ public final class ConnectionBudget: Sendable {
     private let onEvent: @Sendable (Event) -> Void
     private let state = NIOLockedValueBox(State())
 
-    private struct Entry {
-        var channel: Channel
-        /// Since when the connection waits for a request with nothing received (nginx's "reusable" connections).
-        var idleSince: NIODeadline?
+    /// One admitted connection. Its idle mark changes twice a request and is kept in the entry itself, so marking
+    /// only looks the entry up: a change through the dictionary (`entries[id]?.idleSince = …`) runs its modify
+    /// accessor, whose frame the runtime allocates on every call.
+    private final class Entry: Sendable {
+        let channel: Channel
+        /// Since when (uptime nanoseconds) the connection waits for a request with nothing received — nginx's
+        /// "reusable" connections; 0 while it is reading or answering one.
+        let idleSince = ManagedAtomic<UInt64>(0)
+
+        init(channel: Channel) { self.channel = channel }
+
+        var idleDeadline: NIODeadline? {
+            let value = idleSince.load(ordering: .relaxed)
+            return value == 0 ? nil : NIODeadline.uptimeNanoseconds(value)
+        }
     }
 
     private struct State {
@@ -78,7 +90,7 @@ public final class ConnectionBudget: Sendable {
                 }
             }
             state.count += 1
-            state.entries[id] = Entry(channel: channel, idleSince: nil)
+            state.entries[id] = Entry(channel: channel)
             return (true, drained, event)
         }
         for old in drained { old.close(promise: nil) }
@@ -108,7 +120,7 @@ public final class ConnectionBudget: Sendable {
 
     /// nginx's ngx_drain_connections: the oldest idle ones, up to 32 and at least one.
     private func drainIdle(_ state: inout State) -> [Channel] {
-        let idle = state.entries.compactMap { id, entry in entry.idleSince.map { (id, entry.channel, $0) } }.sorted { $0.2 < $1.2 }
+        let idle = state.entries.compactMap { id, entry in entry.idleDeadline.map { (id, entry.channel, $0) } }.sorted { $0.2 < $1.2 }
         guard !idle.isEmpty else { return [] }
         let n = max(1, min(32, idle.count / 8))
         var drained: [Channel] = []
@@ -136,14 +148,14 @@ public final class ConnectionBudget: Sendable {
 
     /// The connection waits for a request with nothing received (true) or is reading or answering one (false).
     public func setIdle(_ channel: Channel, _ idle: Bool) {
-        state.withLockedValue { state in
-            let id = ObjectIdentifier(channel)
-            guard state.entries[id] != nil else { return }
-            if idle {
-                if state.entries[id]?.idleSince == nil { state.entries[id]?.idleSince = .now() }
-            } else {
-                state.entries[id]?.idleSince = nil
-            }
+        let id = ObjectIdentifier(channel)
+        guard let entry = state.withLockedValue({ $0.entries[id] }) else { return }
+        if idle {
+            // The first moment it went idle counts (max(1, …): 0 means not idle).
+            let now = max(1, NIODeadline.now().uptimeNanoseconds)
+            _ = entry.idleSince.compareExchange(expected: 0, desired: now, ordering: .relaxed)
+        } else {
+            entry.idleSince.store(0, ordering: .relaxed)
         }
     }
 

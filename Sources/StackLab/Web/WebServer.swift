@@ -203,9 +203,10 @@ public final class WebServer: LabProcess {
 
     /// Why nginx refuses the request's Host headers, in its error log's words; nil when it takes them.
     static func hostRefusal(_ head: HTTPRequestHead) -> String? {
-        let hosts = head.headers["Host"]
-        guard let first = hosts.first else { return nil }
-        if hosts.count > 1 {
+        let (host, repeated) = head.headers.firstValue(name: "Host")
+        guard let first = host else { return nil }
+        if repeated {
+            let hosts = head.headers["Host"]
             return "client sent duplicate host header: \"Host: \(hosts[1])\", previous value: \"Host: \(first)\""
         }
         return validHost(first) ? nil : "client sent invalid host header"

@@ -125,4 +125,43 @@ struct SecurityTLSTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         _ = try TLSMaterial.serverContext(certificateFile: folder + "/lb-01/www.foobar.com.pem")
     }
+
+    /// Python's ssl module, which reads the server's close_notify without answering it or closing: what the server
+    /// does next shows. HAProxy (ssl_sock_shutw) and nginx (ngx_ssl_shutdown) send their close_notify and close the
+    /// socket at once; a server waiting for the client's would hold the connection open (NIOSSL's default: 5 s).
+    static let closeWatch = """
+        import os, socket, ssl, sys, time
+        context = ssl.create_default_context(cafile=sys.argv[3])
+        s = context.wrap_socket(socket.create_connection(("127.0.1.1", int(sys.argv[2]))), server_hostname=sys.argv[1])
+        s.sendall(b"GET /health HTTP/1.1\\r\\nHost: www.foobar.com\\r\\nConnection: close\\r\\n\\r\\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        print(data.split(b"\\r\\n")[0].decode())
+        raw = socket.socket(fileno=os.dup(s.fileno()))
+        raw.setblocking(False)
+        start = time.time()
+        while time.time() - start < 4:
+            try:
+                if raw.recv(1, socket.MSG_PEEK) == b"":
+                    print("closed"); break
+            except BlockingIOError:
+                time.sleep(0.02)
+        else:
+            print("still open")
+        """
+
+    @Test(.enabled(if: tools && RealTool.find("python3") != nil, "curl, openssl and python3 are needed"))
+    func afterItsCloseNotifyLb01ClosesTheSocketWithoutWaitingForTheClients() async throws {
+        let running = try await RunningLab.start("foobar-hardened")
+        let watched = try await Tool.run(RealTool.find("python3")!, ["-c", Self.closeWatch, "www.foobar.com", "\(running.port(8443))",
+                                                                     running.caFile])
+        await running.cleanup()
+        #expect(watched.status == 0, "\(watched.output)")
+        #expect(watched.output.contains("HTTP/1.1 200"), "\(watched.output)")
+        #expect(watched.output.contains("closed"), "\(watched.output)")
+    }
 }
