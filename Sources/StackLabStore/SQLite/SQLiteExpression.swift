@@ -1,0 +1,88 @@
+/// An expression of the MySQL dialect written as SQLite SQL: operators and functions whose meaning differs become
+/// calls of the functions `MySQLSemantics` registers, literals become bound parameters (so no text from a client is
+/// ever spliced into SQL), and column names are quoted identifiers.
+///
+/// AND, OR, NOT and IS [NOT] NULL stay SQLite's own: their three-valued logic is MySQL's once each operand is
+/// reduced to 1, 0 or NULL by `mysql_truth`.
+struct SQLiteExpression {
+    /// The values bound to the `?1`, `?2` … placeholders of `sql`.
+    var parameters: [SQLValue] = []
+    /// Gives the value of what SQLite cannot see: @@system and @user variables.
+    var constant: (Expr) throws -> SQLValue
+
+    init(constant: @escaping (Expr) throws -> SQLValue) {
+        self.constant = constant
+    }
+
+    /// How deep an expression may nest before it is refused rather than recursed into (MySQL's parser stops deep
+    /// nesting with ERROR 1436; SQLite's own limit is 1000).
+    static let maxDepth = 200
+
+    mutating func sql(_ e: Expr) throws -> String {
+        try sql(e, depth: 0)
+    }
+
+    /// A numbered placeholder: an operand written twice (BETWEEN, IN) names the same parameter both times.
+    private mutating func bind(_ v: SQLValue) -> String {
+        parameters.append(v)
+        return "?\(parameters.count)"
+    }
+
+    private mutating func sql(_ e: Expr, depth: Int) throws -> String {
+        guard depth < Self.maxDepth else {
+            throw StoreError(code: 1436, sqlState: "HY000", message: "Thread stack overrun: expression nested too deeply")
+        }
+        func sub(_ x: Expr) throws -> String { try sql(x, depth: depth + 1) }
+        func truth(_ x: Expr) throws -> String { "mysql_truth(\(try sub(x)))" }
+        switch e {
+        case .literal(let v):
+            return bind(v)
+        case .column(let table, let name):
+            return (table.map { SQLiteConnection.quote($0) + "." } ?? "") + SQLiteConnection.quote(name)
+        case .systemVariable, .userVariable:
+            return bind(try constant(e))
+        case .slot(let i):
+            // Resolved slots belong to the store's own row evaluation, never to SQL.
+            throw StoreError(code: 1054, sqlState: "42S22", message: "Unknown column '#\(i)' in 'field list'")
+        case .unary(let op, let a):
+            if op == "NOT" { return "(NOT \(try truth(a)))" }
+            return "mysql_unary(\(bind(.string(op))), \(try sub(a)))"
+        case .binary(let op, let a, let b):
+            switch op {
+            case "AND", "OR": return "(\(try truth(a)) \(op) \(try truth(b)))"
+            default: return "mysql_op(\(bind(.string(op))), \(try sub(a)), \(try sub(b)))"
+            }
+        case .isNull(let a, let negated):
+            return "(\(try sub(a)) IS \(negated ? "NOT " : "")NULL)"
+        case .like(let a, let p, let negated):
+            let like = "mysql_op(\(bind(.string("LIKE"))), \(try sub(a)), \(try sub(p)))"
+            return negated ? "(NOT \(like))" : like
+        case .between(let a, let lo, let hi, let negated):
+            let x = try sub(a)
+            let between = "(mysql_truth(mysql_op(\(bind(.string(">="))), \(x), \(try sub(lo)))) AND mysql_truth(mysql_op(\(bind(.string("<="))), \(x), \(try sub(hi)))))"
+            return negated ? "(NOT \(between))" : between
+        case .inList(let a, let list, let negated):
+            // x IN (a, b) is x = a OR x = b in three-valued logic: 1 on a match, else NULL if any side was NULL.
+            guard !list.isEmpty else { return bind(.int(negated ? 1 : 0)) }
+            let x = try sub(a)
+            var terms: [String] = []
+            for item in list { terms.append("mysql_truth(mysql_op(\(bind(.string("="))), \(x), \(try sub(item))))") }
+            let any = "(" + terms.joined(separator: " OR ") + ")"
+            return negated ? "(NOT \(any))" : any
+        case .function(let name, let args, let star):
+            switch name {
+            case "COUNT":
+                if star { return "count(*)" }
+                guard args.count == 1 else { break }
+                return "count(\(try sub(args[0])))"
+            case "SUM", "AVG", "MIN", "MAX", "COUNT_DISTINCT":
+                guard args.count == 1 else { break }
+                return "mysql_agg_\(name.lowercased())(\(try sub(args[0])))"
+            default: break
+            }
+            var parts = [bind(.string(name))]
+            for a in args { parts.append(try sub(a)) }
+            return "mysql_fn(" + parts.joined(separator: ", ") + ")"
+        }
+    }
+}
