@@ -6,6 +6,8 @@ import Foundation
 /// - `mysql_op(op, a, b)`: a binary operator or LIKE (`/` is DECIMAL, `DIV` integer, comparisons convert as MySQL does,
 ///   BIGINT overflow is ERROR 1690).
 /// - `mysql_fn(name, args…)`: a MySQL function by name (CONCAT with NULL, IF, ROUND, date functions, NOW() …).
+/// - `mysql_decimal(v, scale)`: a DECIMAL column's stored scaled integer as the DECIMAL it stands for.
+/// - `mysql_sortkey(v)`: a value SQLite orders as MySQL does (a DECIMAL by its value, not its bytes).
 /// - `mysql_truth(v)`: the value of a condition: 1, 0 or NULL.
 /// - `mysql_agg_sum`, `mysql_agg_avg`, `mysql_agg_min`, `mysql_agg_max`, `mysql_agg_count_distinct`: aggregates with
 ///   MySQL's types (SUM of DECIMALs exact, AVG with four more digits).
@@ -27,6 +29,16 @@ enum MySQLSemantics {
         try connection.createFunction("mysql_unary", arguments: 2) { args in
             guard let op = args[0].text else { return .null }
             return try evaluate(.unary(op, .literal(args[1])), nil)
+        }
+        try connection.createFunction("mysql_decimal", arguments: 2) { args in
+            guard case .int(let scale) = args[1] else { return args[0] }
+            return SQLiteSchema.decimal(fromStored: args[0], scale: Int(clamping: scale))
+        }
+        try connection.createFunction("mysql_sortkey", arguments: 1) { args in
+            switch args[0] {
+            case .decimal, .uint: return args[0].number.map { .double($0) } ?? .null
+            default: return args[0]
+            }
         }
         try connection.createFunction("mysql_truth", arguments: 1) { args in
             args[0].truth.map { .int($0 ? 1 : 0) } ?? .null

@@ -10,8 +10,37 @@ struct SQLiteExpression {
     /// Gives the value of what SQLite cannot see: @@system and @user variables.
     var constant: (Expr) throws -> SQLValue
 
-    init(constant: @escaping (Expr) throws -> SQLValue) {
+    /// Resolves a column reference to how SQL reads it and its type in the store's dictionary; nil writes the bare
+    /// quoted name (a column of a derived table, an alias).
+    var column: ((String?, String) throws -> (sql: String, kind: ColumnKind)?)?
+
+    init(constant: @escaping (Expr) throws -> SQLValue,
+         column: ((String?, String) throws -> (sql: String, kind: ColumnKind)?)? = nil) {
         self.constant = constant
+        self.column = column
+    }
+
+    /// The stored column behind `e` when it names one: comparisons with a literal of the column's own kind are
+    /// left to SQLite, so its indexes serve them.
+    private func stored(_ e: Expr) throws -> (sql: String, kind: ColumnKind)? {
+        guard case .column(let t, let name) = e, let column else { return nil }
+        return try column(t, name)
+    }
+
+    private mutating func nativeComparison(_ op: String, _ a: Expr, _ b: Expr) throws -> String? {
+        let native = ["=": "=", "!=": "<>", "<>": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="]
+        guard let sqlOp = native[op] else { return nil }
+        func fits(_ kind: ColumnKind, _ v: SQLValue) -> Bool {
+            switch (kind, v) {
+            case (.varchar, .string), (.char, .string), (.text, .string): return true
+            case (.int, .int), (.bigint, .int), (.tinyint, .int), (.smallint, .int), (.intUnsigned, .int),
+                 (.tinyintUnsigned, .int), (.smallintUnsigned, .int): return true
+            default: return false
+            }
+        }
+        if let c = try stored(a), case .literal(let v) = b, fits(c.kind, v) { return "(\(c.sql) \(sqlOp) \(bind(v)))" }
+        if let c = try stored(b), case .literal(let v) = a, fits(c.kind, v) { return "(\(bind(v)) \(sqlOp) \(c.sql))" }
+        return nil
     }
 
     /// How deep an expression may nest before it is refused rather than recursed into (MySQL's parser stops deep
@@ -20,6 +49,22 @@ struct SQLiteExpression {
 
     mutating func sql(_ e: Expr) throws -> String {
         try sql(e, depth: 0)
+    }
+
+    /// A WHERE, ON or HAVING condition: left bare when it already is 1, 0 or NULL (so SQLite can match a
+    /// comparison with an index), else reduced by `mysql_truth`.
+    mutating func condition(_ e: Expr) throws -> String {
+        Self.isCondition(e) ? try sql(e) : "mysql_truth(\(try sql(e)))"
+    }
+
+    /// Whether `e` is always 1, 0 or NULL: a comparison, a logical operator, IS NULL, LIKE, IN, BETWEEN.
+    static func isCondition(_ e: Expr) -> Bool {
+        switch e {
+        case .binary(let op, _, _):
+            return ["AND", "OR", "XOR", "=", "!=", "<>", "<", ">", "<=", ">=", "<=>"].contains(op)
+        case .unary("NOT", _), .isNull, .like, .between, .inList: return true
+        default: return false
+        }
     }
 
     /// A numbered placeholder: an operand written twice (BETWEEN, IN) names the same parameter both times.
@@ -33,11 +78,12 @@ struct SQLiteExpression {
             throw StoreError(code: 1436, sqlState: "HY000", message: "Thread stack overrun: expression nested too deeply")
         }
         func sub(_ x: Expr) throws -> String { try sql(x, depth: depth + 1) }
-        func truth(_ x: Expr) throws -> String { "mysql_truth(\(try sub(x)))" }
+        func truth(_ x: Expr) throws -> String { Self.isCondition(x) ? try sub(x) : "mysql_truth(\(try sub(x)))" }
         switch e {
         case .literal(let v):
             return bind(v)
         case .column(let table, let name):
+            if let resolved = try column?(table, name) { return SQLiteSchema.read(resolved.sql, resolved.kind) }
             return (table.map { SQLiteConnection.quote($0) + "." } ?? "") + SQLiteConnection.quote(name)
         case .systemVariable, .userVariable:
             return bind(try constant(e))
@@ -50,7 +96,9 @@ struct SQLiteExpression {
         case .binary(let op, let a, let b):
             switch op {
             case "AND", "OR": return "(\(try truth(a)) \(op) \(try truth(b)))"
-            default: return "mysql_op(\(bind(.string(op))), \(try sub(a)), \(try sub(b)))"
+            default:
+                if let native = try nativeComparison(op, a, b) { return native }
+                return "mysql_op(\(bind(.string(op))), \(try sub(a)), \(try sub(b)))"
             }
         case .isNull(let a, let negated):
             return "(\(try sub(a)) IS \(negated ? "NOT " : "")NULL)"
