@@ -96,7 +96,7 @@ struct Parser {
         "OUTER", "CROSS", "UNION", "WITH", "TO", "USE", "SHOW", "DISTINCT", "BETWEEN", "CASE", "WHEN", "THEN",
         "ELSE", "END", "EXISTS", "IF", "INTERVAL", "FOR", "CHECK", "CONSTRAINT", "FOREIGN", "REFERENCES", "ALTER",
         "GRANT", "REVOKE", "XOR", "DIV", "MOD", "TRUE", "FALSE", "DATABASES", "SCHEMA", "SCHEMAS", "TABLES",
-        "OFFSET", "DUAL", "LOCK", "READ", "WRITE", "RENAME", "REPLACE",
+        "OFFSET", "DUAL", "LOCK", "READ", "WRITE", "RENAME", "REPLACE", "USING", "NATURAL", "STRAIGHT_JOIN",
     ]
 
     private mutating func identifier() throws(StoreError) -> String {
@@ -320,11 +320,8 @@ struct Parser {
             } else {
                 if current.isOp("(") { throw StoreError.notSupported("derived tables") }
                 select.from = try tableName()
-                if accept("AS") { _ = try identifier() } else if case .word(let w) = current.kind, !Self.reserved.contains(w.uppercased()) { advance() }
-                if current.isOp(",") || current.isWord("JOIN") || current.isWord("LEFT") || current.isWord("RIGHT")
-                    || current.isWord("INNER") || current.isWord("CROSS") || current.isWord("STRAIGHT_JOIN") {
-                    throw StoreError.notSupported("JOIN")
-                }
+                select.fromAlias = try tableAlias()
+                select.joins = try joins()
             }
         }
         if accept("WHERE") { select.whereClause = try parseExpr() }
@@ -346,6 +343,53 @@ struct Parser {
             try expect("IN"); try expect("SHARE"); try expect("MODE")
         }
         return select
+    }
+
+    /// `AS a` or a bare `a` after a table name.
+    private mutating func tableAlias() throws(StoreError) -> String? {
+        if accept("AS") { return try identifier() }
+        if case .word(let w) = current.kind, !Self.reserved.contains(w.uppercased()) { advance(); return w }
+        if case .quoted(let q) = current.kind { advance(); return q }
+        return nil
+    }
+
+    /// The tables joined after FROM's first: `, t`, `[INNER|CROSS] JOIN t [ON …|USING (…)]`, `STRAIGHT_JOIN t`,
+    /// `LEFT|RIGHT [OUTER] JOIN t ON …|USING (…)`.
+    private mutating func joins() throws(StoreError) -> [JoinClause] {
+        var joins: [JoinClause] = []
+        while true {
+            var kind = JoinClause.Kind.inner
+            if acceptOp(",") {
+                kind = .cross
+            } else if accept("JOIN") || accept("STRAIGHT_JOIN") {
+            } else if accept("INNER") {
+                try expect("JOIN")
+            } else if accept("CROSS") {
+                try expect("JOIN")
+                kind = .cross
+            } else if accept("LEFT") || current.isWord("RIGHT") {
+                if accept("RIGHT") { kind = .right } else { kind = .left }
+                _ = accept("OUTER")
+                try expect("JOIN")
+            } else if current.isWord("NATURAL") {
+                throw StoreError.notSupported("NATURAL JOIN")
+            } else {
+                return joins
+            }
+            if current.isOp("(") { throw StoreError.notSupported("derived tables") }
+            var join = JoinClause(kind: kind, table: try tableName(), alias: try tableAlias())
+            if accept("ON") {
+                join.on = try parseExpr()
+            } else if accept("USING") {
+                try expectOp("(")
+                repeat { join.using.append(try identifier()) } while acceptOp(",")
+                try expectOp(")")
+            } else if kind == .left || kind == .right {
+                // An outer join needs its condition.
+                throw error()
+            }
+            joins.append(join)
+        }
     }
 
     private mutating func aliasName() throws(StoreError) -> String {

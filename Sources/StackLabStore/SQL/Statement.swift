@@ -163,9 +163,22 @@ struct OrderItem: Sendable, Equatable {
     var descending: Bool
 }
 
+/// A table joined to FROM's first: `, t` and CROSS JOIN are `.cross`; ON or USING say which rows pair.
+struct JoinClause: Sendable, Equatable {
+    enum Kind: Sendable, Equatable { case inner, cross, left, right }
+    var kind: Kind
+    var table: TableName
+    var alias: String?
+    var on: Expr?
+    var using: [String] = []
+}
+
 struct SelectStatement: Sendable, Equatable {
     var items: [SelectItem]
     var from: TableName?
+    /// `FROM posts p`: the name the other clauses use for FROM's table.
+    var fromAlias: String? = nil
+    var joins: [JoinClause] = []
     var whereClause: Expr?
     var orderBy: [OrderItem]
     var limit: Int?

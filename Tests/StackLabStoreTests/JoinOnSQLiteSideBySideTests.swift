@@ -1,0 +1,129 @@
+import Foundation
+import StackLabTestSupport
+import Testing
+@testable import StackLabStore
+
+extension SideBySideWithRealMariaDB {
+/// JOINs written as SQLite SQL by `SQLiteQuery`, answer for answer with the real server: the same tables on both,
+/// the real one read through the stock client, SQLite through the store's translation.
+///
+/// Known differences between MySQL 8 (which the miniature follows) and MariaDB 10.11: errors are compared by code
+/// and SQLSTATE, since MariaDB names the clause of 1054 and 1052 by its keyword ('SELECT', 'WHERE', 'ON') where
+/// MySQL 8 writes 'field list', 'where clause', 'on clause', and qualifies 1051's table with its database.
+@Suite("JOINs on SQLite")
+struct JoinOnSQLite {
+    static let setup = [
+        "CREATE TABLE users (user_id INT PRIMARY KEY, name VARCHAR(20))",
+        "CREATE TABLE posts (id INT PRIMARY KEY, user_id INT, title VARCHAR(30), likes INT)",
+        "INSERT INTO users VALUES (1, 'alice'), (2, 'Bob'), (3, 'carol')",
+        "INSERT INTO posts VALUES (10, 1, 'hello', 3), (11, 1, 'again', 1), (12, 2, 'bob here', 5), (13, NULL, 'orphan', 0), (14, 9, 'lost', 2)",
+    ]
+
+    static let corpus = [
+        "SELECT p.id, u.name FROM posts p JOIN users u ON u.user_id = p.user_id ORDER BY p.id",
+        "SELECT p.id, u.name FROM posts p INNER JOIN users AS u ON u.user_id = p.user_id AND p.likes > 1 ORDER BY p.id",
+        "SELECT p.id, u.name FROM posts p LEFT JOIN users u ON u.user_id = p.user_id ORDER BY p.id",
+        "SELECT p.id, u.name FROM posts p LEFT OUTER JOIN users u ON u.user_id = p.user_id WHERE u.user_id IS NULL ORDER BY p.id",
+        "SELECT u.name, p.title FROM posts p RIGHT JOIN users u ON u.user_id = p.user_id ORDER BY u.name, p.title",
+        "SELECT u.name, COUNT(p.id) AS n, SUM(p.likes) FROM users u LEFT JOIN posts p ON p.user_id = u.user_id GROUP BY u.name ORDER BY n DESC, u.name",
+        "SELECT users.name, posts.title FROM users, posts WHERE users.user_id = posts.user_id AND posts.likes > 1 ORDER BY posts.title",
+        "SELECT COUNT(*) FROM users CROSS JOIN posts",
+        "SELECT * FROM posts JOIN users USING (user_id) ORDER BY id",
+        "SELECT * FROM users u JOIN posts p ON p.user_id = u.user_id ORDER BY p.id",
+        "SELECT u.*, p.title FROM users u JOIN posts p ON p.user_id = u.user_id ORDER BY p.id",
+        "SELECT user_id, title FROM posts LEFT JOIN users USING (user_id) ORDER BY title",
+        "SELECT name FROM users JOIN posts ON users.user_id = posts.user_id WHERE title LIKE '%a%' ORDER BY name",
+        "SELECT DISTINCT u.name FROM users u JOIN posts p ON p.user_id = u.user_id ORDER BY u.name",
+        "SELECT u.name, p.title FROM users u JOIN posts p ON p.user_id = u.user_id ORDER BY p.likes DESC, p.id LIMIT 2",
+        "SELECT a.name, b.name FROM users a JOIN users b ON a.user_id < b.user_id ORDER BY a.name, b.name",
+        "SELECT u.name, p.title FROM users u JOIN posts p ON p.user_id = u.user_id JOIN users v ON v.user_id = u.user_id ORDER BY p.id",
+        "SELECT user_id FROM posts JOIN users ON users.user_id = posts.user_id",
+        "SELECT p.nosuch FROM posts p JOIN users u ON 1",
+        "SELECT posts.id FROM posts p JOIN users u ON 1",
+        "SELECT u.name FROM posts p JOIN users u ON u.nosuch = 1",
+        "SELECT id FROM posts p JOIN users u ON u.user_id = p.user_id WHERE name = 'x' OR nosuch = 1",
+        "SELECT x.* FROM posts p JOIN users u ON 1",
+    ]
+
+    /// What `mariadb --batch -e` prints: a header and tab-separated rows (nothing for no rows), or the error.
+    static func batch(_ names: [String], _ rows: [[SQLValue]]) -> String {
+        guard !rows.isEmpty else { return "" }
+        return ([names.joined(separator: "\t")] + rows.map { $0.map { $0.text ?? "NULL" }.joined(separator: "\t") }).joined(separator: "\n")
+    }
+
+    static func real(_ out: MariaDBClient.Output) -> String {
+        if out.status != 0 {
+            let error = out.stderr.split(separator: "\n").last { $0.hasPrefix("ERROR") }.map(String.init) ?? out.stderr
+            return error.replacingOccurrences(of: " at line 1", with: "")
+        }
+        return out.stdout.trimmingCharacters(in: .newlines)
+    }
+
+    @Test func joinsAnswerAsMariaDB() async throws {
+        guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
+        _ = try await real.sql("USE foobar; DROP TABLE IF EXISTS users, posts; " + Self.setup.joined(separator: "; "))
+
+        // The dictionary comes from the store itself; the rows are copied into SQLite as the store lays them out.
+        let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
+        for result in await store.executeScript("USE foobar; " + Self.setup.joined(separator: "; ")) { _ = try result.get() }
+        let engine = store.engine
+        let state = engine.state.withLockedValue { $0 }
+        guard let database = state.catalog.databases["foobar"] else { Issue.record("no foobar"); return }
+        let dir = TestServer.temporaryDirectory("sqlite-join")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let connection = try SQLiteConnection(path: dir + "/mysql.sqlite")
+        try connection.attach(dir + "/foobar.sqlite", as: "foobar")
+        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: state, clause: "field list")
+        try MySQLSemantics.register(on: connection) { e, group in try evaluator.eval(e, row: nil, group: group) }
+        for table in database.tables.values where ["users", "posts"].contains(table.name) {
+            for statement in SQLiteSchema.create(table, schema: "foobar") { try connection.execute(statement) }
+            let marks = (1...table.columns.count).map { "?\($0)" }.joined(separator: ", ")
+            let insert = try connection.prepare("INSERT INTO foobar.\(SQLiteConnection.quote(table.name)) VALUES (\(marks))")
+            for row in table.rows {
+                try insert.bind(zip(row, table.columns).map { SQLiteSchema.stored($0, $1.kind) })
+                _ = try insert.step()
+            }
+        }
+
+        for sql in Self.corpus {
+            let theirs = Self.real(try await real.sql("USE foobar; " + sql))
+            let ours: String
+            do {
+                guard case .select(let q) = try Parser.parse(sql), let from = q.from else { Issue.record("not a SELECT … FROM: \(sql)"); continue }
+                var sources: [SQLiteQuery.Source] = []
+                for (name, alias) in [(from, q.fromAlias)] + q.joins.map({ ($0.table, $0.alias) }) {
+                    guard let t = database.tables[name.name] else { throw StoreError.noSuchTable("foobar", name.name) }
+                    sources.append(SQLiteQuery.Source(database: "foobar", table: t, alias: alias))
+                }
+                let query = try SQLiteQuery(q, sources: sources) { try evaluator.eval($0, row: nil) }
+                ours = Self.batch(query.names, try connection.query(query.sql, query.parameters))
+            } catch let e as SQLiteError {
+                ours = "\(e.storeError)"
+            } catch {
+                ours = "\(error)"
+            }
+            if ours.hasPrefix("ERROR"), theirs.hasPrefix("ERROR") {
+                #expect(ours.prefix(19) == theirs.prefix(19), "\(sql): \(ours) / \(theirs)")
+            } else {
+                #expect(ours == theirs, "\(sql)")
+            }
+        }
+        _ = try? await real.sql("USE foobar; DROP TABLE IF EXISTS users, posts")
+        await store.stop()
+        // MySQL 8's wording, as the miniature writes it.
+        guard case .select(let q) = try Parser.parse("SELECT p.id FROM posts p JOIN users u ON u.nosuch = 1") else { return }
+        let sources = [SQLiteQuery.Source(database: "foobar", table: database.tables["posts"]!, alias: "p"),
+                       SQLiteQuery.Source(database: "foobar", table: database.tables["users"]!, alias: "u")]
+        #expect(throws: StoreError.unknownColumn("u.nosuch", in: "on clause")) { try SQLiteQuery(q, sources: sources) { _ in .null } }
+    }
+
+    /// The store's own engine answers a JOIN with MySQL's "not supported"; an outer join without ON is a syntax error.
+    @Test func theStoreRefusesAJoinAsBefore() async throws {
+        let store = try await startedStore()
+        await expectError(store, "SELECT * FROM foobar.posts p JOIN foobar.posts q ON p.id = q.id",
+                          "ERROR 1235 (42000): This version of MySQL doesn't yet support 'JOIN'")
+        await expectError(store, "SELECT * FROM a LEFT JOIN b", "ERROR 1064 (42000): You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '' at line 1")
+        await store.stop()
+    }
+}
+}
