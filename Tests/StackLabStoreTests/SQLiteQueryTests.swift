@@ -86,8 +86,10 @@ struct SQLiteQueryTests {
             let theirs: String
             do {
                 guard case .select(let q) = try Parser.parse(sql) else { Issue.record("not a SELECT: \(sql)"); continue }
-                let sources = q.from.flatMap { f in database.tables[f.name].map { [SQLiteQuery.Source(database: "foobar", table: $0)] } } ?? []
-                let query = try SQLiteQuery(q, sources: sources) { try evaluator.eval($0, row: nil) }
+                let query = try SQLiteQuery(q, resolve: { name, alias in
+                    guard let t = database.tables[name.name] else { throw StoreError.noSuchTable("foobar", name.name) }
+                    return SQLiteQuery.Source(database: "foobar", table: t, alias: alias)
+                }) { try evaluator.eval($0, row: nil) }
                 theirs = try connection.query(query.sql, query.parameters)
                     .map { $0.map { $0.text ?? "NULL" }.joined(separator: "|") }.joined(separator: "\n")
             } catch {
@@ -113,7 +115,7 @@ struct SQLiteQueryTests {
         for s in SQLiteSchema.create(table, schema: "main") { try c.execute(s) }
         func plan(_ sql: String) throws -> String {
             guard case .select(let q) = try Parser.parse(sql) else { return "" }
-            let query = try SQLiteQuery(q, sources: [SQLiteQuery.Source(database: "main", table: table)]) { _ in .null }
+            let query = try SQLiteQuery(q, resolve: { _, alias in SQLiteQuery.Source(database: "main", table: table, alias: alias) }) { _ in .null }
             return try c.query("EXPLAIN QUERY PLAN " + query.sql, query.parameters).compactMap { $0.last?.text }.joined(separator: "; ")
         }
         #expect(try plan("SELECT * FROM t WHERE id = 5").contains("USING INTEGER PRIMARY KEY"))

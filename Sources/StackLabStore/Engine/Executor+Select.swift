@@ -4,7 +4,6 @@ extension ExecutionContext {
     }
 
     mutating func select(_ q: SelectStatement, session: inout Session) throws -> StoreResult {
-        if !q.joins.isEmpty { throw StoreError.notSupported("JOIN") }
         var table: Table?
         var dbName = ""
         if let from = q.from {

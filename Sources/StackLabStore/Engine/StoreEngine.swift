@@ -335,6 +335,7 @@ struct ExecutionContext {
 
     mutating func run(_ parsed: ParsedStatement, session: inout Session) throws -> Executed {
         let statement = parsed.statement
+        if let refusal = statement.refusal { throw refusal }
         if statement.isWrite && session.replay == nil && state.variables.readOnly {
             // read_only spares SUPER users; super_read_only spares nobody (but the applier, which has replay set).
             if state.variables.superReadOnly || !session.isSuper {

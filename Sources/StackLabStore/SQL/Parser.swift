@@ -282,7 +282,8 @@ struct Parser {
         return threads
     }
 
-    private mutating func parseSelect() throws(StoreError) -> SelectStatement {
+    /// A SELECT after its keyword; `union` stops before ORDER BY and LIMIT, which belong to the whole UNION.
+    private mutating func parseSelect(union: Bool = false) throws(StoreError) -> SelectStatement {
         let distinct = accept("DISTINCT") || accept("DISTINCTROW")
         _ = accept("ALL") || accept("SQL_NO_CACHE") || accept("SQL_CALC_FOUND_ROWS")
         var items: [SelectItem] = []
@@ -331,7 +332,13 @@ struct Parser {
             if accept("WITH") { throw StoreError.notSupported("WITH ROLLUP") }
         }
         if accept("HAVING") { select.having = try parseExpr() }
-        if current.isWord("UNION") { throw StoreError.notSupported("UNION") }
+        if union { return select }
+        while accept("UNION") {
+            let all = accept("ALL")
+            if !all { _ = accept("DISTINCT") }
+            try expect("SELECT")
+            select.unions.append(UnionPart(all: all, select: try parseSelect(union: true)))
+        }
         if accept("ORDER") { try expect("BY"); select.orderBy = try orderList() }
         if accept("LIMIT") {
             let a = try rowCount()
@@ -1050,7 +1057,12 @@ struct Parser {
             }
             if accept("IN") {
                 try expectOp("(")
-                if current.isWord("SELECT") { throw StoreError.notSupported("LIMIT & IN/ALL/ANY/SOME subquery") }
+                if accept("SELECT") {
+                    let q = try parseSelect()
+                    try expectOp(")")
+                    left = try node(.inSubquery(left, q, negated: negated))
+                    continue
+                }
                 var list: [Expr] = []
                 repeat { list.append(try parseExpr()) } while acceptOp(",")
                 try expectOp(")")
@@ -1121,7 +1133,11 @@ struct Parser {
             return .userVariable(v.lowercased())
         case .op("("):
             advance()
-            if current.isWord("SELECT") { throw StoreError.notSupported("subqueries") }
+            if accept("SELECT") {
+                let q = try parseSelect()
+                try expectOp(")")
+                return try node(.subquery(q))
+            }
             let e = try parseExpr()
             if current.isOp(",") { throw StoreError.notSupported("row constructors") }
             try expectOp(")")
@@ -1157,7 +1173,13 @@ struct Parser {
                 if accept("ELSE") { args.append(try parseExpr()) }
                 try expect("END")
                 return .function(name: simple ? "CASE:SIMPLE" : "CASE:SEARCHED", args: args, star: false)
-            case "EXISTS": throw StoreError.notSupported("subqueries")
+            case "EXISTS":
+                advance()
+                try expectOp("(")
+                try expect("SELECT")
+                let q = try parseSelect()
+                try expectOp(")")
+                return try node(.exists(q))
             case "INTERVAL": throw StoreError.notSupported("INTERVAL")
             case "BINARY": advance(); return try parseUnary()
             case "DEFAULT" where peek().isOp("("): throw StoreError.notSupported("DEFAULT()")

@@ -138,6 +138,11 @@ indirect enum Expr: Sendable, Equatable {
     case between(Expr, Expr, Expr, negated: Bool)
     /// A column already resolved to its position in the row (made by `Evaluator.resolve`, never by the parser).
     case slot(Int)
+    /// `(SELECT …)` as a value: one column, at most one row.
+    case subquery(SelectStatement)
+    case exists(SelectStatement)
+    /// `x [NOT] IN (SELECT …)`.
+    case inSubquery(Expr, SelectStatement, negated: Bool)
 
     var containsAggregate: Bool {
         switch self {
@@ -147,7 +152,24 @@ indirect enum Expr: Sendable, Equatable {
         case .binary(_, let a, let b), .like(let a, let b, _): return a.containsAggregate || b.containsAggregate
         case .inList(let e, let l, _): return e.containsAggregate || l.contains { $0.containsAggregate }
         case .between(let a, let b, let c, _): return a.containsAggregate || b.containsAggregate || c.containsAggregate
+        // A subquery's aggregates are its own.
+        case .inSubquery(let e, _, _): return e.containsAggregate
         default: return false
+        }
+    }
+
+    /// MySQL's "not supported" for the first subquery in the expression, for the store's own evaluator (which has
+    /// none); nil when there is none.
+    var subqueryRefusal: StoreError? {
+        switch self {
+        case .subquery, .exists: return StoreError.notSupported("subqueries")
+        case .inSubquery: return StoreError.notSupported("LIMIT & IN/ALL/ANY/SOME subquery")
+        case .function(_, let args, _): return args.lazy.compactMap(\.subqueryRefusal).first
+        case .unary(_, let e), .isNull(let e, _): return e.subqueryRefusal
+        case .binary(_, let a, let b), .like(let a, let b, _): return a.subqueryRefusal ?? b.subqueryRefusal
+        case .inList(let e, let l, _): return e.subqueryRefusal ?? l.lazy.compactMap(\.subqueryRefusal).first
+        case .between(let a, let b, let c, _): return a.subqueryRefusal ?? b.subqueryRefusal ?? c.subqueryRefusal
+        default: return nil
         }
     }
 }
@@ -173,6 +195,12 @@ struct JoinClause: Sendable, Equatable {
     var using: [String] = []
 }
 
+/// `UNION [ALL|DISTINCT] SELECT …` after a SELECT.
+struct UnionPart: Sendable, Equatable {
+    var all: Bool
+    var select: SelectStatement
+}
+
 struct SelectStatement: Sendable, Equatable {
     var items: [SelectItem]
     var from: TableName?
@@ -186,6 +214,17 @@ struct SelectStatement: Sendable, Equatable {
     var distinct = false
     var groupBy: [Expr] = []
     var having: Expr?
+    /// The SELECTs united with this one; ORDER BY and LIMIT above then order and cut the whole.
+    var unions: [UnionPart] = []
+
+    /// What the store's own engine refuses in this SELECT: JOIN, UNION, then subqueries (MySQL's texts).
+    var refusal: StoreError? {
+        if !joins.isEmpty { return StoreError.notSupported("JOIN") }
+        if !unions.isEmpty { return StoreError.notSupported("UNION") }
+        var exprs: [Expr] = items.compactMap { if case .expr(let e) = $0.kind { return e } else { return nil } }
+        exprs += [whereClause, having].compactMap { $0 } + groupBy + orderBy.map(\.expr) + joins.compactMap(\.on)
+        return exprs.lazy.compactMap(\.subqueryRefusal).first
+    }
 }
 
 enum ColumnKind: Sendable, Equatable {
@@ -338,6 +377,21 @@ enum Statement: Sendable, Equatable {
     }
 
     static func == (lhs: Statement, rhs: Statement) -> Bool { String(describing: lhs) == String(describing: rhs) }
+
+    /// What the store's own engine refuses in this statement before it runs (JOIN, UNION, subqueries), with
+    /// MySQL's "not supported" text.
+    var refusal: StoreError? {
+        switch self {
+        case .select(let q): return q.refusal
+        case .insert(_, _, let rows, _): return rows.joined().lazy.compactMap(\.subqueryRefusal).first
+        case .update(_, let assignments, let w, _, let order):
+            return (assignments.map(\.1) + [w].compactMap { $0 } + order.map(\.expr)).lazy.compactMap(\.subqueryRefusal).first
+        case .delete(_, let w, _, let order):
+            return ([w].compactMap { $0 } + order.map(\.expr)).lazy.compactMap(\.subqueryRefusal).first
+        case .set(let assignments): return assignments.lazy.compactMap(\.value.subqueryRefusal).first
+        default: return nil
+        }
+    }
 
     /// Statements that change data or schema, refused under read_only and written to the binlog.
     var isWrite: Bool {

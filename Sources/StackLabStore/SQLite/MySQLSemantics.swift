@@ -8,6 +8,7 @@ import Foundation
 /// - `mysql_fn(name, args…)`: a MySQL function by name (CONCAT with NULL, IF, ROUND, date functions, NOW() …).
 /// - `mysql_decimal(v, scale)`: a DECIMAL column's stored scaled integer as the DECIMAL it stands for.
 /// - `mysql_sortkey(v)`: a value SQLite orders as MySQL does (a DECIMAL by its value, not its bytes).
+/// - `mysql_scalar(rows, v)`: a scalar subquery's value, ERROR 1242 when it had more than one row.
 /// - `mysql_truth(v)`: the value of a condition: 1, 0 or NULL.
 /// - `mysql_agg_sum`, `mysql_agg_avg`, `mysql_agg_min`, `mysql_agg_max`, `mysql_agg_count_distinct`: aggregates with
 ///   MySQL's types (SUM of DECIMALs exact, AVG with four more digits).
@@ -39,6 +40,12 @@ enum MySQLSemantics {
             case .decimal, .uint: return args[0].number.map { .double($0) } ?? .null
             default: return args[0]
             }
+        }
+        try connection.createFunction("mysql_scalar", arguments: 2) { args in
+            guard case .int(let rows) = args[0], rows <= 1 else {
+                throw StoreError(code: 1242, sqlState: "21000", message: "Subquery returns more than 1 row")
+            }
+            return args[1]
         }
         try connection.createFunction("mysql_truth", arguments: 1) { args in
             args[0].truth.map { .int($0 ? 1 : 0) } ?? .null

@@ -14,6 +14,10 @@ struct SQLiteExpression {
     /// quoted name (a column of a derived table, an alias).
     var column: ((String?, String) throws -> (sql: String, kind: ColumnKind)?)?
 
+    /// Writes a nested SELECT whose parameters continue the given ones: its SQL, its column names and every
+    /// parameter so far. Nil refuses subqueries.
+    var subquery: ((SelectStatement, [SQLValue]) throws -> (sql: String, names: [String], parameters: [SQLValue]))?
+
     init(constant: @escaping (Expr) throws -> SQLValue,
          column: ((String?, String) throws -> (sql: String, kind: ColumnKind)?)? = nil) {
         self.constant = constant
@@ -57,12 +61,23 @@ struct SQLiteExpression {
         Self.isCondition(e) ? try sql(e) : "mysql_truth(\(try sql(e)))"
     }
 
+    /// A subquery that must give one column (MySQL's 1241 otherwise): its SQL and that column, as `"sub"."name"`.
+    private mutating func nested(_ q: SelectStatement) throws -> (sql: String, column: String) {
+        guard let subquery else { throw StoreError.notSupported("subqueries") }
+        let written = try subquery(q, parameters)
+        guard written.names.count == 1 else {
+            throw StoreError(code: 1241, sqlState: "21000", message: "Operand should contain 1 column(s)")
+        }
+        parameters = written.parameters
+        return (written.sql, "\"sub\"." + SQLiteConnection.quote(written.names[0]))
+    }
+
     /// Whether `e` is always 1, 0 or NULL: a comparison, a logical operator, IS NULL, LIKE, IN, BETWEEN.
     static func isCondition(_ e: Expr) -> Bool {
         switch e {
         case .binary(let op, _, _):
             return ["AND", "OR", "XOR", "=", "!=", "<>", "<", ">", "<=", ">=", "<=>"].contains(op)
-        case .unary("NOT", _), .isNull, .like, .between, .inList: return true
+        case .unary("NOT", _), .isNull, .like, .between, .inList, .exists, .inSubquery: return true
         default: return false
         }
     }
@@ -117,6 +132,24 @@ struct SQLiteExpression {
             for item in list { terms.append("mysql_truth(mysql_op(\(bind(.string("="))), \(x), \(try sub(item))))") }
             let any = "(" + terms.joined(separator: " OR ") + ")"
             return negated ? "(NOT \(any))" : any
+        case .subquery(let q):
+            // A scalar subquery is one value: SQLite would take the first of several rows, MySQL refuses (1242).
+            let (inner, column) = try nested(q)
+            return "(SELECT mysql_scalar(count(*), min(\(column))) FROM (\(inner)) AS \"sub\")"
+        case .exists(let q):
+            guard let subquery else { throw StoreError.notSupported("subqueries") }
+            let written = try subquery(q, parameters)
+            parameters = written.parameters
+            return "EXISTS (\(written.sql))"
+        case .inSubquery(let a, let q, let negated):
+            // x IN (SELECT v …) as MySQL compares: 1 when some v equals x; else NULL when a v is NULL or x is NULL
+            // (and there are rows); else 0.
+            let x = try sub(a)
+            let (inner, column) = try nested(q)
+            let found = "EXISTS (SELECT 1 FROM (\(inner)) AS \"sub\" WHERE mysql_op(\(bind(.string("="))), \(x), \(column)) = 1)"
+            let unknown = "EXISTS (SELECT 1 FROM (\(inner)) AS \"sub\" WHERE \(column) IS NULL OR \(x) IS NULL)"
+            let test = "(CASE WHEN \(found) THEN 1 WHEN \(unknown) THEN NULL ELSE 0 END)"
+            return negated ? "(NOT \(test))" : test
         case .function(let name, let args, let star):
             switch name {
             case "COUNT":

@@ -23,12 +23,72 @@ struct SQLiteQuery {
     /// The select list's names, in order (what the client labels the columns with).
     var names: [String]
 
-    /// `sources` are FROM's table then each joined table, in order (none for a SELECT without FROM); `constant`
-    /// gives @@ and @ variables.
-    init(_ q: SelectStatement, sources: [Source], constant: @escaping (Expr) throws -> SQLValue) throws {
+    /// Finds a table of a FROM clause (with its alias) in the dictionary: MySQL's 1146 when it is not there.
+    typealias Resolve = (TableName, String?) throws -> Source
+    /// How an enclosing query reads a column a subquery names (correlation); nil when there is none.
+    typealias Lookup = (String?, String) throws -> (sql: String, kind: ColumnKind)?
+
+    /// `resolve` finds FROM's tables; `outer` is the enclosing query's columns for a subquery; `parameters` are
+    /// the enclosing query's so far (numbering continues after them); `constant` gives @@ and @ variables.
+    init(_ q: SelectStatement, resolve: @escaping Resolve, outer: Lookup? = nil, parameters: [SQLValue] = [],
+         constant: @escaping (Expr) throws -> SQLValue) throws {
+        var parameters = parameters
+        let first = try Self.core(q, resolve: resolve, outer: outer, parameters: &parameters, ordered: q.unions.isEmpty, constant: constant)
+        var text = first.sql
+        for part in q.unions {
+            let next = try Self.core(part.select, resolve: resolve, outer: outer, parameters: &parameters, ordered: false, constant: constant)
+            guard next.names.count == first.names.count else {
+                throw StoreError(code: 1222, sqlState: "21000", message: "The used SELECT statements have a different number of columns")
+            }
+            text += (part.all ? " UNION ALL " : " UNION ") + next.sql
+        }
+        if !q.unions.isEmpty, !q.orderBy.isEmpty {
+            // A UNION is ordered by its columns: a position, or a name of the first SELECT's list.
+            var terms: [String] = []
+            for o in q.orderBy {
+                var position: Int?
+                switch o.expr {
+                case .literal(.int(let n)) where n >= 1 && n <= Int64(first.names.count): position = Int(n)
+                case .column(nil, let name): position = first.names.firstIndex { $0.lowercased() == name.lowercased() }.map { $0 + 1 }
+                default: break
+                }
+                guard let position else {
+                    let shown: String
+                    switch o.expr {
+                    case .column(let t, let name): shown = t.map { "\($0).\(name)" } ?? name
+                    case .literal(let v): shown = v.text ?? "NULL"
+                    default: throw StoreError.notSupported("ORDER BY of an expression after UNION")
+                    }
+                    throw StoreError.unknownColumn(shown, in: "order clause")
+                }
+                terms.append("\(position) COLLATE \(MySQLSemantics.collation)" + (o.descending ? " DESC" : ""))
+            }
+            text += " ORDER BY " + terms.joined(separator: ", ")
+        }
+        if q.limit != nil || q.offset > 0 {
+            // LIMIT 18446744073709551615 is "all rows": SQLite's -1.
+            parameters.append(.int(q.limit.map { Int64(clamping: $0) } ?? -1))
+            parameters.append(.int(Int64(clamping: max(0, q.offset))))
+            text += " LIMIT ?\(parameters.count - 1) OFFSET ?\(parameters.count)"
+        }
+        self.sql = text
+        self.parameters = parameters
+        self.names = first.names
+    }
+
+    /// One SELECT without its LIMIT (and without ORDER BY unless `ordered`).
+    private static func core(_ q: SelectStatement, resolve: @escaping Resolve, outer: Lookup?, parameters: inout [SQLValue],
+                             ordered: Bool, constant: @escaping (Expr) throws -> SQLValue) throws -> (sql: String, names: [String]) {
         let quote = SQLiteConnection.quote
-        guard sources.count == (q.from == nil ? 0 : 1 + q.joins.count) else {
-            throw StoreError.notSupported("this FROM clause")
+        var sources: [Source] = []
+        if let from = q.from {
+            sources.append(try resolve(from, q.fromAlias))
+            for j in q.joins { sources.append(try resolve(j.table, j.alias)) }
+        }
+        let seen = Set(sources.map { $0.name.lowercased() })
+        if seen.count < sources.count {
+            let twice = sources.first { s in sources.filter { $0.name.lowercased() == s.name.lowercased() }.count > 1 }?.name ?? ""
+            throw StoreError(code: 1066, sqlState: "42000", message: "Not unique table/alias: '\(twice)'")
         }
         var clause = "field list"
         /// USING's columns, by the index of the join's right-hand source: one name for both sides.
@@ -42,12 +102,15 @@ struct SQLiteQuery {
             }
             if let table {
                 // Once a table has an alias, only the alias names it (MySQL: Unknown column 't.c').
-                guard let s = sources.first(where: { $0.name.lowercased() == table.lowercased() }), let found = hit(s) else {
+                guard let s = sources.first(where: { $0.name.lowercased() == table.lowercased() }) else {
+                    if let outer, let found = try? outer(table, name) { return found }
                     throw StoreError.unknownColumn("\(table).\(name)", in: clause)
                 }
+                guard let found = hit(s) else { throw StoreError.unknownColumn("\(table).\(name)", in: clause) }
                 return found
             }
             let found = sources.enumerated().compactMap { i, s in hit(s).map { (i, $0) } }
+            if found.isEmpty, let outer, let inOuter = try? outer(nil, name) { return inOuter }
             if found.count > 1, let right = merged[name.lowercased()], right < sources.count {
                 // A USING column is one column: the left table's, or the right's in a RIGHT JOIN.
                 let useRight = q.joins[right - 1].kind == .right
@@ -60,7 +123,12 @@ struct SQLiteQuery {
             return only.1
         }
         var expression = SQLiteExpression(constant: constant)
+        expression.parameters = parameters
         expression.column = sourceColumn
+        expression.subquery = { inner, sofar in
+            let written = try SQLiteQuery(inner, resolve: resolve, outer: sourceColumn, parameters: sofar, constant: constant)
+            return (written.sql, written.names, written.parameters)
+        }
         // What a position or an alias in ORDER BY and GROUP BY may stand for: every column `*` shows.
         var all = Table(name: sources.first?.table.name ?? "", columns: [])
         for s in sources { all.columns += s.table.columns }
@@ -78,15 +146,16 @@ struct SQLiteQuery {
                     for j in q.joins.reversed() {
                         for c in j.using {
                             guard let resolved = try sourceColumn(nil, c) else { continue }
-                            items.append(SQLiteSchema.read(resolved.sql, resolved.kind))
-                            names.append(sources.lazy.compactMap { s in s.table.columnIndex(c).map { s.table.columns[$0].name } }.first ?? c)
+                            let name = sources.lazy.compactMap { s in s.table.columnIndex(c).map { s.table.columns[$0].name } }.first ?? c
+                            items.append(SQLiteSchema.read(resolved.sql, resolved.kind) + " AS " + quote(name))
+                            names.append(name)
                         }
                     }
                 }
                 for (i, s) in sources.enumerated() where chosen.contains(where: { $0.name == s.name }) {
                     for c in s.table.columns {
                         if table == nil, let right = merged[c.name.lowercased()], i <= right { continue }
-                        items.append(SQLiteSchema.read(quote(s.name) + "." + quote(c.name), c.kind))
+                        items.append(SQLiteSchema.read(quote(s.name) + "." + quote(c.name), c.kind) + " AS " + quote(c.name))
                         names.append(c.name)
                     }
                 }
@@ -142,19 +211,11 @@ struct SQLiteQuery {
             let substituted = ExecutionContext.substitutingAliases(h, items: q.items, table: sources.isEmpty ? nil : all)
             text += " HAVING " + (try expression.condition(substituted))
         }
-        if !q.orderBy.isEmpty {
+        if ordered, !q.orderBy.isEmpty {
             clause = "order clause"
             text += " ORDER BY " + (try q.orderBy.map { try term($0.expr, "order clause") + ($0.descending ? " DESC" : "") }.joined(separator: ", "))
         }
-        var parameters = expression.parameters
-        if q.limit != nil || q.offset > 0 {
-            // LIMIT 18446744073709551615 is "all rows": SQLite's -1.
-            parameters.append(.int(q.limit.map { Int64(clamping: $0) } ?? -1))
-            parameters.append(.int(Int64(clamping: max(0, q.offset))))
-            text += " LIMIT ?\(parameters.count - 1) OFFSET ?\(parameters.count)"
-        }
-        self.sql = text
-        self.parameters = parameters
-        self.names = names
+        parameters = expression.parameters
+        return (text, names)
     }
 }
