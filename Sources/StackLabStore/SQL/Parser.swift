@@ -319,9 +319,12 @@ struct Parser {
         if accept("FROM") {
             if accept("DUAL") {
             } else {
-                if current.isOp("(") { throw StoreError.notSupported("derived tables") }
-                select.from = try tableName()
-                select.fromAlias = try tableAlias()
+                if let d = try derivedTable() {
+                    select.fromDerived = d
+                } else {
+                    select.from = try tableName()
+                    select.fromAlias = try tableAlias()
+                }
                 select.joins = try joins()
             }
         }
@@ -350,6 +353,20 @@ struct Parser {
             try expect("IN"); try expect("SHARE"); try expect("MODE")
         }
         return select
+    }
+
+    /// `(SELECT …) [AS] d` where a table may stand; nil (nothing read) when no parenthesis opens one.
+    private mutating func derivedTable() throws(StoreError) -> DerivedTable? {
+        guard current.isOp("(") else { return nil }
+        // A parenthesized join, `FROM (a JOIN b)`, is outside the subset.
+        guard peek().isWord("SELECT") else { throw StoreError.notSupported("derived tables") }
+        advance(); advance()
+        let inner = try parseSelect()
+        try expectOp(")")
+        guard let alias = try tableAlias() else {
+            throw StoreError(code: 1248, sqlState: "42000", message: "Every derived table must have its own alias")
+        }
+        return .select(inner, alias: alias)
     }
 
     /// `AS a` or a bare `a` after a table name.
@@ -383,8 +400,12 @@ struct Parser {
             } else {
                 return joins
             }
-            if current.isOp("(") { throw StoreError.notSupported("derived tables") }
-            var join = JoinClause(kind: kind, table: try tableName(), alias: try tableAlias())
+            var join: JoinClause
+            if let d = try derivedTable(), case .select(_, let alias) = d {
+                join = JoinClause(kind: kind, table: TableName(database: nil, name: alias), alias: alias, derived: d)
+            } else {
+                join = JoinClause(kind: kind, table: try tableName(), alias: try tableAlias())
+            }
             if accept("ON") {
                 join.on = try parseExpr()
             } else if accept("USING") {

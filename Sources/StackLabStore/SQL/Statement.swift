@@ -185,6 +185,11 @@ struct OrderItem: Sendable, Equatable {
     var descending: Bool
 }
 
+/// `(SELECT …) AS name` in FROM or a JOIN: a table made by a query.
+indirect enum DerivedTable: Sendable, Equatable {
+    case select(SelectStatement, alias: String)
+}
+
 /// A table joined to FROM's first: `, t` and CROSS JOIN are `.cross`; ON or USING say which rows pair.
 struct JoinClause: Sendable, Equatable {
     enum Kind: Sendable, Equatable { case inner, cross, left, right }
@@ -193,6 +198,8 @@ struct JoinClause: Sendable, Equatable {
     var alias: String?
     var on: Expr?
     var using: [String] = []
+    /// A derived table (then `table` is its alias).
+    var derived: DerivedTable? = nil
 }
 
 /// `UNION [ALL|DISTINCT] SELECT …` after a SELECT.
@@ -206,6 +213,8 @@ struct SelectStatement: Sendable, Equatable {
     var from: TableName?
     /// `FROM posts p`: the name the other clauses use for FROM's table.
     var fromAlias: String? = nil
+    /// `FROM (SELECT …) AS d` (then `from` is nil).
+    var fromDerived: DerivedTable? = nil
     var joins: [JoinClause] = []
     var whereClause: Expr?
     var orderBy: [OrderItem]
@@ -219,7 +228,8 @@ struct SelectStatement: Sendable, Equatable {
 
     /// What the store's own engine refuses in this SELECT: JOIN, UNION, then subqueries (MySQL's texts).
     var refusal: StoreError? {
-        if !joins.isEmpty { return StoreError.notSupported("JOIN") }
+        if fromDerived != nil { return StoreError.notSupported("derived tables") }
+        if !joins.isEmpty { return StoreError.notSupported(joins.contains { $0.derived != nil } ? "derived tables" : "JOIN") }
         if !unions.isEmpty { return StoreError.notSupported("UNION") }
         var exprs: [Expr] = items.compactMap { if case .expr(let e) = $0.kind { return e } else { return nil } }
         exprs += [whereClause, having].compactMap { $0 } + groupBy + orderBy.map(\.expr) + joins.compactMap(\.on)

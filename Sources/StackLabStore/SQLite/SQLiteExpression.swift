@@ -10,23 +10,23 @@ struct SQLiteExpression {
     /// Gives the value of what SQLite cannot see: @@system and @user variables.
     var constant: (Expr) throws -> SQLValue
 
-    /// Resolves a column reference to how SQL reads it and its type in the store's dictionary; nil writes the bare
-    /// quoted name (a column of a derived table, an alias).
-    var column: ((String?, String) throws -> (sql: String, kind: ColumnKind)?)?
+    /// Resolves a column reference to how SQL reads it and its type in the store's dictionary (nil for a column of
+    /// a derived table, whose values SQLite already holds as the store's); a nil result writes the bare quoted name.
+    var column: ((String?, String) throws -> (sql: String, kind: ColumnKind?)?)?
 
     /// Writes a nested SELECT whose parameters continue the given ones: its SQL, its column names and every
     /// parameter so far. Nil refuses subqueries.
     var subquery: ((SelectStatement, [SQLValue]) throws -> (sql: String, names: [String], parameters: [SQLValue]))?
 
     init(constant: @escaping (Expr) throws -> SQLValue,
-         column: ((String?, String) throws -> (sql: String, kind: ColumnKind)?)? = nil) {
+         column: ((String?, String) throws -> (sql: String, kind: ColumnKind?)?)? = nil) {
         self.constant = constant
         self.column = column
     }
 
     /// The stored column behind `e` when it names one: comparisons with a literal of the column's own kind are
     /// left to SQLite, so its indexes serve them.
-    private func stored(_ e: Expr) throws -> (sql: String, kind: ColumnKind)? {
+    private func stored(_ e: Expr) throws -> (sql: String, kind: ColumnKind?)? {
         guard case .column(let t, let name) = e, let column else { return nil }
         return try column(t, name)
     }
@@ -34,7 +34,8 @@ struct SQLiteExpression {
     private mutating func nativeComparison(_ op: String, _ a: Expr, _ b: Expr) throws -> String? {
         let native = ["=": "=", "!=": "<>", "<>": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="]
         guard let sqlOp = native[op] else { return nil }
-        func fits(_ kind: ColumnKind, _ v: SQLValue) -> Bool {
+        func fits(_ kind: ColumnKind?, _ v: SQLValue) -> Bool {
+            guard let kind else { return false }
             switch (kind, v) {
             case (.varchar, .string), (.char, .string), (.text, .string): return true
             case (.int, .int), (.bigint, .int), (.tinyint, .int), (.smallint, .int), (.intUnsigned, .int),

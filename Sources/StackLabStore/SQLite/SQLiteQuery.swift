@@ -8,11 +8,14 @@ struct SQLiteQuery {
         var database: String
         var table: Table
         var alias: String?
+        /// A derived table's SELECT, as SQLite SQL; its columns have no kind of the dictionary.
+        var derived: String?
 
-        init(database: String, table: Table, alias: String? = nil) {
+        init(database: String, table: Table, alias: String? = nil, derived: String? = nil) {
             self.database = database
             self.table = table
             self.alias = alias
+            self.derived = derived
         }
 
         var name: String { alias ?? table.name }
@@ -26,7 +29,7 @@ struct SQLiteQuery {
     /// Finds a table of a FROM clause (with its alias) in the dictionary: MySQL's 1146 when it is not there.
     typealias Resolve = (TableName, String?) throws -> Source
     /// How an enclosing query reads a column a subquery names (correlation); nil when there is none.
-    typealias Lookup = (String?, String) throws -> (sql: String, kind: ColumnKind)?
+    typealias Lookup = (String?, String) throws -> (sql: String, kind: ColumnKind?)?
 
     /// `resolve` finds FROM's tables; `outer` is the enclosing query's columns for a subquery; `parameters` are
     /// the enclosing query's so far (numbering continues after them); `constant` gives @@ and @ variables.
@@ -81,9 +84,26 @@ struct SQLiteQuery {
                              ordered: Bool, constant: @escaping (Expr) throws -> SQLValue) throws -> (sql: String, names: [String]) {
         let quote = SQLiteConnection.quote
         var sources: [Source] = []
-        if let from = q.from {
+        /// A derived table is its SELECT, written first (its parameters numbered before the outer query's); a
+        /// derived table sees no columns of the query around it (MySQL 8 without LATERAL).
+        func derived(_ d: DerivedTable) throws -> Source {
+            guard case .select(let inner, let alias) = d else { throw StoreError.notSupported("derived tables") }
+            let written = try SQLiteQuery(inner, resolve: resolve, outer: nil, parameters: parameters, constant: constant)
+            parameters = written.parameters
+            var seen: Set<String> = []
+            for n in written.names where !seen.insert(n.lowercased()).inserted {
+                throw StoreError(code: 1060, sqlState: "42S21", message: "Duplicate column name '\(n)'")
+            }
+            let columns = written.names.map { Column(name: $0, kind: .text, notNull: false, defaultValue: nil, autoIncrement: false, primaryKey: false, unique: false) }
+            return Source(database: "", table: Table(name: alias, columns: columns), alias: alias, derived: written.sql)
+        }
+        if let d = q.fromDerived {
+            sources.append(try derived(d))
+        } else if let from = q.from {
             sources.append(try resolve(from, q.fromAlias))
-            for j in q.joins { sources.append(try resolve(j.table, j.alias)) }
+        }
+        if !sources.isEmpty {
+            for j in q.joins { sources.append(try j.derived.map(derived) ?? resolve(j.table, j.alias)) }
         }
         let seen = Set(sources.map { $0.name.lowercased() })
         if seen.count < sources.count {
@@ -96,9 +116,9 @@ struct SQLiteQuery {
         for (i, j) in q.joins.enumerated() {
             for c in j.using { merged[c.lowercased()] = merged[c.lowercased()] ?? i + 1 }
         }
-        func sourceColumn(_ table: String?, _ name: String) throws -> (sql: String, kind: ColumnKind)? {
-            func hit(_ s: Source) -> (sql: String, kind: ColumnKind)? {
-                s.table.columnIndex(name).map { (quote(s.name) + "." + quote(s.table.columns[$0].name), s.table.columns[$0].kind) }
+        func sourceColumn(_ table: String?, _ name: String) throws -> (sql: String, kind: ColumnKind?)? {
+            func hit(_ s: Source) -> (sql: String, kind: ColumnKind?)? {
+                s.table.columnIndex(name).map { (quote(s.name) + "." + quote(s.table.columns[$0].name), s.derived == nil ? s.table.columns[$0].kind : nil) }
             }
             if let table {
                 // Once a table has an alias, only the alias names it (MySQL: Unknown column 't.c').
@@ -155,7 +175,7 @@ struct SQLiteQuery {
                 for (i, s) in sources.enumerated() where chosen.contains(where: { $0.name == s.name }) {
                     for c in s.table.columns {
                         if table == nil, let right = merged[c.name.lowercased()], i <= right { continue }
-                        items.append(SQLiteSchema.read(quote(s.name) + "." + quote(c.name), c.kind) + " AS " + quote(c.name))
+                        items.append(SQLiteSchema.read(quote(s.name) + "." + quote(c.name), s.derived == nil ? c.kind : nil) + " AS " + quote(c.name))
                         names.append(c.name)
                     }
                 }
@@ -165,14 +185,17 @@ struct SQLiteQuery {
             }
         }
         var text = "SELECT " + (q.distinct ? "DISTINCT " : "") + items.joined(separator: ", ")
+        func table(_ s: Source) -> String {
+            (s.derived.map { "(\($0))" } ?? "\(quote(s.database)).\(quote(s.table.name))") + " AS \(quote(s.name))"
+        }
         if let first = sources.first {
-            text += " FROM \(quote(first.database)).\(quote(first.table.name)) AS \(quote(first.name))"
+            text += " FROM " + table(first)
             for (i, j) in q.joins.enumerated() {
                 let s = sources[i + 1]
                 // A comma or CROSS JOIN is an inner join without a condition (SQLite's CROSS JOIN would also fix
                 // the order in which it reads the tables).
                 let kind = [JoinClause.Kind.left: "LEFT JOIN", .right: "RIGHT JOIN"][j.kind] ?? "JOIN"
-                text += " \(kind) \(quote(s.database)).\(quote(s.table.name)) AS \(quote(s.name))"
+                text += " \(kind) " + table(s)
                 clause = "on clause"
                 if let on = j.on {
                     text += " ON " + (try expression.condition(on))

@@ -90,8 +90,8 @@ enum SQLiteSchema {
     }
 
     /// How a column is read in SQL: DECIMAL columns through `mysql_decimal`, every other column as it is.
-    static func read(_ columnSQL: String, _ kind: ColumnKind) -> String {
-        guard case .decimal(let p, let scale) = kind, p <= scaledDecimalDigits else { return columnSQL }
+    static func read(_ columnSQL: String, _ kind: ColumnKind?) -> String {
+        guard case .decimal(let p, let scale)? = kind, p <= scaledDecimalDigits else { return columnSQL }
         return "mysql_decimal(\(columnSQL), \(scale))"
     }
 }
