@@ -10,7 +10,8 @@ extension SideBySideWithRealMariaDB {
 /// Known differences between MySQL 8 (which the miniature follows) and MariaDB 10.11: errors are compared by code
 /// and SQLSTATE, since MariaDB names the clause of 1054 and 1052 by its keyword ('SELECT', 'WHERE', 'ON') where
 /// MySQL 8 writes 'field list', 'where clause', 'on clause', and qualifies 1051's table with its database. A
-/// derived table without an alias is MySQL 8's 1248 and MariaDB's 1064: checked below against MySQL 8's text.
+/// derived table without an alias is MySQL 8's 1248 and MariaDB's 1064, a WITH name given twice MySQL 8's 1066 and
+/// MariaDB's 4004: both checked below against MySQL 8's text.
 ///
 /// Left out, as the miniature differs: of two rows a UNION finds equal under the collation ('ALICE', 'alice'), MySQL
 /// keeps the first and SQLite may keep the other.
@@ -63,6 +64,11 @@ struct JoinOnSQLite {
         "SELECT x FROM (SELECT 1 AS x UNION ALL SELECT 2) AS two ORDER BY x DESC",
         "SELECT * FROM (SELECT 1 AS a, 2 AS a) AS d",
         "SELECT d.nosuch FROM (SELECT 1 AS a) AS d",
+        // WITH.
+        "WITH counts AS (SELECT user_id, COUNT(*) AS n FROM posts GROUP BY user_id) SELECT u.name, c.n FROM users u JOIN counts c ON c.user_id = u.user_id ORDER BY u.name",
+        "WITH a AS (SELECT user_id FROM users WHERE user_id > 1), b AS (SELECT * FROM a WHERE user_id < 3) SELECT * FROM b",
+        "WITH posts AS (SELECT 1 AS id) SELECT * FROM posts",
+        "WITH x AS (SELECT 1 AS v) SELECT v FROM x UNION ALL SELECT v + 1 FROM x ORDER BY v DESC",
         // UNION [ALL], ordered and limited as a whole.
         "SELECT name FROM users UNION SELECT title FROM posts ORDER BY name",
         "SELECT user_id FROM users UNION SELECT user_id FROM posts ORDER BY 1",
@@ -149,6 +155,9 @@ struct JoinOnSQLite {
         #expect(throws: StoreError(code: 1248, sqlState: "42000", message: "Every derived table must have its own alias")) {
             try Parser.parse("SELECT * FROM (SELECT 1)")
         }
+        #expect(throws: StoreError(code: 1066, sqlState: "42000", message: "Not unique table/alias: 'x'")) {
+            try Parser.parse("WITH x AS (SELECT 1 AS v), x AS (SELECT 2 AS v) SELECT * FROM x")
+        }
     }
 
     /// The store's own engine answers a JOIN, a UNION and a subquery with MySQL's "not supported", before it looks
@@ -157,6 +166,7 @@ struct JoinOnSQLite {
         let store = try await startedStore()
         let notSupported = "ERROR 1235 (42000): This version of MySQL doesn't yet support "
         await expectError(store, "SELECT 1 UNION SELECT 2", notSupported + "'UNION'")
+        await expectError(store, "WITH x AS (SELECT 1) SELECT * FROM x", notSupported + "'WITH'")
         await expectError(store, "SELECT * FROM (SELECT 1) AS d", notSupported + "'derived tables'")
         await expectError(store, "SELECT * FROM foobar.posts p JOIN (SELECT 1 AS id) AS d ON d.id = p.id", notSupported + "'derived tables'")
         await expectError(store, "SELECT (SELECT 1)", notSupported + "'subqueries'")

@@ -264,7 +264,7 @@ struct Parser {
         case "RENAME": throw StoreError.notSupported("RENAME TABLE")
         case "LOAD": throw StoreError.notSupported("LOAD DATA")
         case "DO": throw StoreError.notSupported("DO")
-        case "WITH": throw StoreError.notSupported("WITH")
+        case "WITH": statement = .select(try parseWith())
         case "PURGE": throw StoreError.notSupported("PURGE BINARY LOGS")
         default: throw error(at: head)
         }
@@ -352,6 +352,29 @@ struct Parser {
         } else if accept("LOCK") {
             try expect("IN"); try expect("SHARE"); try expect("MODE")
         }
+        return select
+    }
+
+    /// `WITH name AS (SELECT …) [, …] SELECT …` after its keyword.
+    private mutating func parseWith() throws(StoreError) -> SelectStatement {
+        if current.isWord("RECURSIVE") { throw StoreError.notSupported("WITH RECURSIVE") }
+        var tables: [CommonTable] = []
+        repeat {
+            let name = try identifier()
+            if current.isOp("(") { throw StoreError.notSupported("WITH … (column list)") }
+            try expect("AS")
+            try expectOp("(")
+            try expect("SELECT")
+            let q = try parseSelect()
+            try expectOp(")")
+            if tables.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+                throw StoreError(code: 1066, sqlState: "42000", message: "Not unique table/alias: '\(name)'")
+            }
+            tables.append(CommonTable(name: name, select: q))
+        } while acceptOp(",")
+        try expect("SELECT")
+        var select = try parseSelect()
+        select.with = tables
         return select
     }
 

@@ -202,6 +202,12 @@ struct JoinClause: Sendable, Equatable {
     var derived: DerivedTable? = nil
 }
 
+/// `WITH name AS (SELECT …)`: a named query the SELECT after it reads as a table.
+struct CommonTable: Sendable, Equatable {
+    var name: String
+    var select: SelectStatement
+}
+
 /// `UNION [ALL|DISTINCT] SELECT …` after a SELECT.
 struct UnionPart: Sendable, Equatable {
     var all: Bool
@@ -225,9 +231,12 @@ struct SelectStatement: Sendable, Equatable {
     var having: Expr?
     /// The SELECTs united with this one; ORDER BY and LIMIT above then order and cut the whole.
     var unions: [UnionPart] = []
+    /// WITH's named queries, in order (each may read the ones before it).
+    var with: [CommonTable] = []
 
     /// What the store's own engine refuses in this SELECT: JOIN, UNION, then subqueries (MySQL's texts).
     var refusal: StoreError? {
+        if !with.isEmpty { return StoreError.notSupported("WITH") }
         if fromDerived != nil { return StoreError.notSupported("derived tables") }
         if !joins.isEmpty { return StoreError.notSupported(joins.contains { $0.derived != nil } ? "derived tables" : "JOIN") }
         if !unions.isEmpty { return StoreError.notSupported("UNION") }

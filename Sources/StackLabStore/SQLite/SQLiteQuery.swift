@@ -36,6 +36,18 @@ struct SQLiteQuery {
     init(_ q: SelectStatement, resolve: @escaping Resolve, outer: Lookup? = nil, parameters: [SQLValue] = [],
          constant: @escaping (Expr) throws -> SQLValue) throws {
         var parameters = parameters
+        // WITH's queries are read as derived tables: each name resolves to its SELECT, before any table's.
+        var resolve = resolve
+        for cte in q.with {
+            let written = try SQLiteQuery(cte.select, resolve: resolve, outer: nil, parameters: parameters, constant: constant)
+            parameters = written.parameters
+            let table = try Self.derivedTable(cte.name, written.names)
+            let earlier = resolve
+            resolve = { name, alias in
+                guard name.database == nil, name.name.lowercased() == cte.name.lowercased() else { return try earlier(name, alias) }
+                return Source(database: "", table: table, alias: alias ?? cte.name, derived: written.sql)
+            }
+        }
         let first = try Self.core(q, resolve: resolve, outer: outer, parameters: &parameters, ordered: q.unions.isEmpty, constant: constant)
         var text = first.sql
         for part in q.unions {
@@ -79,6 +91,17 @@ struct SQLiteQuery {
         self.names = first.names
     }
 
+    /// The columns of a table a query makes: its select list's names (MySQL's 1060 when one repeats).
+    private static func derivedTable(_ name: String, _ names: [String]) throws -> Table {
+        var seen: Set<String> = []
+        for n in names where !seen.insert(n.lowercased()).inserted {
+            throw StoreError(code: 1060, sqlState: "42S21", message: "Duplicate column name '\(n)'")
+        }
+        return Table(name: name, columns: names.map {
+            Column(name: $0, kind: .text, notNull: false, defaultValue: nil, autoIncrement: false, primaryKey: false, unique: false)
+        })
+    }
+
     /// One SELECT without its LIMIT (and without ORDER BY unless `ordered`).
     private static func core(_ q: SelectStatement, resolve: @escaping Resolve, outer: Lookup?, parameters: inout [SQLValue],
                              ordered: Bool, constant: @escaping (Expr) throws -> SQLValue) throws -> (sql: String, names: [String]) {
@@ -90,12 +113,7 @@ struct SQLiteQuery {
             guard case .select(let inner, let alias) = d else { throw StoreError.notSupported("derived tables") }
             let written = try SQLiteQuery(inner, resolve: resolve, outer: nil, parameters: parameters, constant: constant)
             parameters = written.parameters
-            var seen: Set<String> = []
-            for n in written.names where !seen.insert(n.lowercased()).inserted {
-                throw StoreError(code: 1060, sqlState: "42S21", message: "Duplicate column name '\(n)'")
-            }
-            let columns = written.names.map { Column(name: $0, kind: .text, notNull: false, defaultValue: nil, autoIncrement: false, primaryKey: false, unique: false) }
-            return Source(database: "", table: Table(name: alias, columns: columns), alias: alias, derived: written.sql)
+            return Source(database: "", table: try Self.derivedTable(alias, written.names), alias: alias, derived: written.sql)
         }
         if let d = q.fromDerived {
             sources.append(try derived(d))
