@@ -4,7 +4,7 @@ import Testing
 @testable import StackLabStore
 
 extension SideBySideWithRealMariaDB {
-/// JOINs, subqueries and UNIONs written as SQLite SQL by `SQLiteQuery`, answer for answer with the real server: the same tables on both,
+/// JOINs, subqueries, UNIONs, WITH and window functions written as SQLite SQL by `SQLiteQuery`, answer for answer with the real server: the same tables on both,
 /// the real one read through the stock client, SQLite through the store's translation.
 ///
 /// Known differences between MySQL 8 (which the miniature follows) and MariaDB 10.11: errors are compared by code
@@ -15,7 +15,7 @@ extension SideBySideWithRealMariaDB {
 ///
 /// Left out, as the miniature differs: of two rows a UNION finds equal under the collation ('ALICE', 'alice'), MySQL
 /// keeps the first and SQLite may keep the other.
-@Suite("JOINs, subqueries and UNION on SQLite")
+@Suite("JOINs, subqueries, UNION, WITH and window functions on SQLite")
 struct JoinOnSQLite {
     static let setup = [
         "CREATE TABLE users (user_id INT PRIMARY KEY, name VARCHAR(20))",
@@ -69,6 +69,12 @@ struct JoinOnSQLite {
         "WITH a AS (SELECT user_id FROM users WHERE user_id > 1), b AS (SELECT * FROM a WHERE user_id < 3) SELECT * FROM b",
         "WITH posts AS (SELECT 1 AS id) SELECT * FROM posts",
         "WITH x AS (SELECT 1 AS v) SELECT v FROM x UNION ALL SELECT v + 1 FROM x ORDER BY v DESC",
+        // Window functions.
+        "SELECT title, likes, ROW_NUMBER() OVER (ORDER BY likes DESC) AS r FROM posts ORDER BY r",
+        "SELECT user_id, title, RANK() OVER (PARTITION BY user_id ORDER BY likes DESC) AS r FROM posts ORDER BY user_id, r",
+        "SELECT likes, DENSE_RANK() OVER (ORDER BY likes) FROM posts ORDER BY likes",
+        "SELECT name, COUNT(*) OVER () FROM users ORDER BY name",
+        "SELECT id, user_id, COUNT(id) OVER (PARTITION BY user_id) AS n FROM posts ORDER BY id",
         // UNION [ALL], ordered and limited as a whole.
         "SELECT name FROM users UNION SELECT title FROM posts ORDER BY name",
         "SELECT user_id FROM users UNION SELECT user_id FROM posts ORDER BY 1",
@@ -167,6 +173,7 @@ struct JoinOnSQLite {
         let notSupported = "ERROR 1235 (42000): This version of MySQL doesn't yet support "
         await expectError(store, "SELECT 1 UNION SELECT 2", notSupported + "'UNION'")
         await expectError(store, "WITH x AS (SELECT 1) SELECT * FROM x", notSupported + "'WITH'")
+        await expectError(store, "SELECT ROW_NUMBER() OVER (ORDER BY id) FROM foobar.posts", notSupported + "'window functions'")
         await expectError(store, "SELECT * FROM (SELECT 1) AS d", notSupported + "'derived tables'")
         await expectError(store, "SELECT * FROM foobar.posts p JOIN (SELECT 1 AS id) AS d ON d.id = p.id", notSupported + "'derived tables'")
         await expectError(store, "SELECT (SELECT 1)", notSupported + "'subqueries'")

@@ -97,6 +97,7 @@ struct Parser {
         "ELSE", "END", "EXISTS", "IF", "INTERVAL", "FOR", "CHECK", "CONSTRAINT", "FOREIGN", "REFERENCES", "ALTER",
         "GRANT", "REVOKE", "XOR", "DIV", "MOD", "TRUE", "FALSE", "DATABASES", "SCHEMA", "SCHEMAS", "TABLES",
         "OFFSET", "DUAL", "LOCK", "READ", "WRITE", "RENAME", "REPLACE", "USING", "NATURAL", "STRAIGHT_JOIN",
+        "OVER", "PARTITION", "WINDOW",
     ]
 
     private mutating func identifier() throws(StoreError) -> String {
@@ -353,6 +354,23 @@ struct Parser {
             try expect("IN"); try expect("SHARE"); try expect("MODE")
         }
         return select
+    }
+
+    /// A function call followed by `OVER ([PARTITION BY …] [ORDER BY …])` is a window function.
+    private mutating func windowed(_ f: Expr) throws(StoreError) -> Expr {
+        guard accept("OVER") else { return f }
+        guard case .function(let name, let args, let star) = f else { throw error() }
+        guard acceptOp("(") else { throw StoreError.notSupported("named windows") }
+        var partition: [Expr] = []
+        var order: [OrderItem] = []
+        if accept("PARTITION") {
+            try expect("BY")
+            repeat { partition.append(try parseExpr()) } while acceptOp(",")
+        }
+        if accept("ORDER") { try expect("BY"); order = try orderList() }
+        if current.isWord("ROWS") || current.isWord("RANGE") || current.isWord("GROUPS") { throw StoreError.notSupported("window frames") }
+        try expectOp(")")
+        return try node(.window(name: name, args: args, star: star, partition: partition, order: order))
     }
 
     /// `WITH name AS (SELECT …) [, …] SELECT …` after its keyword.
@@ -1235,7 +1253,7 @@ struct Parser {
                     let counted = try parseExpr()
                     if acceptOp(",") { throw StoreError.notSupported("COUNT(DISTINCT) of more than one expression") }
                     try expectOp(")")
-                    return .function(name: "COUNT_DISTINCT", args: [counted], star: false)
+                    return try windowed(.function(name: "COUNT_DISTINCT", args: [counted], star: false))
                 }
                 if upper == "SUM" || upper == "MAX" || upper == "MIN" || upper == "AVG" {
                     if current.isWord("DISTINCT") { throw StoreError.notSupported("\(upper)(DISTINCT)") }
@@ -1267,14 +1285,14 @@ struct Parser {
                 if acceptOp("*") {
                     try expectOp(")")
                     guard upper == "COUNT" else { throw error(at: tokens[index - 2]) }
-                    return .function(name: upper, args: [], star: true)
+                    return try windowed(.function(name: upper, args: [], star: true))
                 }
                 var args: [Expr] = []
                 if !current.isOp(")") {
                     repeat { args.append(try parseExpr()) } while acceptOp(",")
                 }
                 try expectOp(")")
-                return .function(name: upper, args: args, star: false)
+                return try windowed(.function(name: upper, args: args, star: false))
             }
             if Self.reserved.contains(upper) { throw error(at: t) }
             advance()

@@ -143,6 +143,8 @@ indirect enum Expr: Sendable, Equatable {
     case exists(SelectStatement)
     /// `x [NOT] IN (SELECT …)`.
     case inSubquery(Expr, SelectStatement, negated: Bool)
+    /// `f(…) OVER ([PARTITION BY …] [ORDER BY …])`.
+    case window(name: String, args: [Expr], star: Bool, partition: [Expr], order: [OrderItem])
 
     var containsAggregate: Bool {
         switch self {
@@ -158,17 +160,18 @@ indirect enum Expr: Sendable, Equatable {
         }
     }
 
-    /// MySQL's "not supported" for the first subquery in the expression, for the store's own evaluator (which has
-    /// none); nil when there is none.
-    var subqueryRefusal: StoreError? {
+    /// MySQL's "not supported" for the first subquery or window function in the expression, for the store's own
+    /// evaluator (which has neither); nil when there is none.
+    var refusal: StoreError? {
         switch self {
+        case .window: return StoreError.notSupported("window functions")
         case .subquery, .exists: return StoreError.notSupported("subqueries")
         case .inSubquery: return StoreError.notSupported("LIMIT & IN/ALL/ANY/SOME subquery")
-        case .function(_, let args, _): return args.lazy.compactMap(\.subqueryRefusal).first
-        case .unary(_, let e), .isNull(let e, _): return e.subqueryRefusal
-        case .binary(_, let a, let b), .like(let a, let b, _): return a.subqueryRefusal ?? b.subqueryRefusal
-        case .inList(let e, let l, _): return e.subqueryRefusal ?? l.lazy.compactMap(\.subqueryRefusal).first
-        case .between(let a, let b, let c, _): return a.subqueryRefusal ?? b.subqueryRefusal ?? c.subqueryRefusal
+        case .function(_, let args, _): return args.lazy.compactMap(\.refusal).first
+        case .unary(_, let e), .isNull(let e, _): return e.refusal
+        case .binary(_, let a, let b), .like(let a, let b, _): return a.refusal ?? b.refusal
+        case .inList(let e, let l, _): return e.refusal ?? l.lazy.compactMap(\.refusal).first
+        case .between(let a, let b, let c, _): return a.refusal ?? b.refusal ?? c.refusal
         default: return nil
         }
     }
@@ -242,7 +245,7 @@ struct SelectStatement: Sendable, Equatable {
         if !unions.isEmpty { return StoreError.notSupported("UNION") }
         var exprs: [Expr] = items.compactMap { if case .expr(let e) = $0.kind { return e } else { return nil } }
         exprs += [whereClause, having].compactMap { $0 } + groupBy + orderBy.map(\.expr) + joins.compactMap(\.on)
-        return exprs.lazy.compactMap(\.subqueryRefusal).first
+        return exprs.lazy.compactMap(\.refusal).first
     }
 }
 
@@ -402,12 +405,12 @@ enum Statement: Sendable, Equatable {
     var refusal: StoreError? {
         switch self {
         case .select(let q): return q.refusal
-        case .insert(_, _, let rows, _): return rows.joined().lazy.compactMap(\.subqueryRefusal).first
+        case .insert(_, _, let rows, _): return rows.joined().lazy.compactMap(\.refusal).first
         case .update(_, let assignments, let w, _, let order):
-            return (assignments.map(\.1) + [w].compactMap { $0 } + order.map(\.expr)).lazy.compactMap(\.subqueryRefusal).first
+            return (assignments.map(\.1) + [w].compactMap { $0 } + order.map(\.expr)).lazy.compactMap(\.refusal).first
         case .delete(_, let w, _, let order):
-            return ([w].compactMap { $0 } + order.map(\.expr)).lazy.compactMap(\.subqueryRefusal).first
-        case .set(let assignments): return assignments.lazy.compactMap(\.value.subqueryRefusal).first
+            return ([w].compactMap { $0 } + order.map(\.expr)).lazy.compactMap(\.refusal).first
+        case .set(let assignments): return assignments.lazy.compactMap(\.value.refusal).first
         default: return nil
         }
     }

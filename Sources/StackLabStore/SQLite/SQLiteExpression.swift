@@ -151,6 +151,24 @@ struct SQLiteExpression {
             let unknown = "EXISTS (SELECT 1 FROM (\(inner)) AS \"sub\" WHERE \(column) IS NULL OR \(x) IS NULL)"
             let test = "(CASE WHEN \(found) THEN 1 WHEN \(unknown) THEN NULL ELSE 0 END)"
             return negated ? "(NOT \(test))" : test
+        case .window(let name, let args, let star, let partition, let order):
+            // The ranking functions and COUNT are SQLite's own, with MySQL's answers; other aggregates over a
+            // window would lose MySQL's types (SUM's DECIMAL, AVG's four digits).
+            let call: String
+            switch (name, args.count, star) {
+            case ("ROW_NUMBER", 0, false), ("RANK", 0, false), ("DENSE_RANK", 0, false): call = name.lowercased() + "()"
+            case ("COUNT", 0, true): call = "count(*)"
+            case ("COUNT", 1, false): call = "count(\(try sub(args[0])))"
+            default: throw StoreError.notSupported("\(name)() as a window function")
+            }
+            var over: [String] = []
+            if !partition.isEmpty {
+                over.append("PARTITION BY " + (try partition.map { "mysql_sortkey(\(try sub($0))) COLLATE \(MySQLSemantics.collation)" }.joined(separator: ", ")))
+            }
+            if !order.isEmpty {
+                over.append("ORDER BY " + (try order.map { "mysql_sortkey(\(try sub($0.expr))) COLLATE \(MySQLSemantics.collation)" + ($0.descending ? " DESC" : "") }.joined(separator: ", ")))
+            }
+            return "\(call) OVER (\(over.joined(separator: " ")))"
         case .function(let name, let args, let star):
             switch name {
             case "COUNT":
