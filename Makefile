@@ -39,14 +39,15 @@ deps:
 # s_client, tmux (the shell in a real terminal), wrk (the benchmark), promtool (Prometheus's checker), keepalived -t,
 # and from PyPI gunicorn and the MySQL client libraries (PyMySQL, mysql-connector-python, SQLAlchemy).
 # Tests skip what is missing; CI installs everything with this target.
-TOOLS := haproxy nginx curl mariadb mariadbd openssl tmux wrk promtool keepalived
+TOOLS := haproxy nginx curl mariadb mariadbd openssl tmux wrk promtool keepalived nmap prometheus-nginx-exporter
 PYTHON_TOOLS := gunicorn pymysql mysql.connector sqlalchemy
 tools:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing…"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    haproxy nginx-light curl mariadb-client mariadb-server openssl tmux wrk prometheus keepalived >/dev/null; fi
+	    haproxy nginx-light curl mariadb-client mariadb-server openssl tmux wrk prometheus keepalived nmap \
+	    prometheus-nginx-exporter >/dev/null; fi
 	@for m in $(PYTHON_TOOLS); do python3 -c "import $$m" 2>/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing gunicorn PyMySQL mysql-connector-python SQLAlchemy…"; \

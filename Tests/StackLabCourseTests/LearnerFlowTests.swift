@@ -18,11 +18,11 @@ import StackLabTestSupport
         curl -i /
         ```
 
-        > **Check:** output contains "X-Served-By: web-0"
+        > **Check:** output contains "x-served-by: web-0"
 
         > **Hint:** curl -i shows the headers.
 
-        > **Hint:** Look for X-Served-By.
+        > **Hint:** Look for x-served-by.
 
         ## Step 2: Crash an app server
 
@@ -52,9 +52,9 @@ import StackLabTestSupport
             #expect(text.contains("(the lab was started fresh for this lesson)"))
             #expect(text.contains("Step 1 of 2: Ask the site"))
             #expect(text.contains("    curl -i /"), "the step shows what to type")
-            #expect(text.contains("✗ output contains \"X-Served-By: web-0\" — nothing printed"), "check before doing anything says why not")
+            #expect(text.contains("✗ output contains \"x-served-by: web-0\" — nothing printed"), "check before doing anything says why not")
             #expect(text.contains("Hint: curl -i shows the headers."))
-            #expect(text.contains("Hint: Look for X-Served-By."))
+            #expect(text.contains("Hint: Look for x-served-by."))
             #expect(text.contains("No more hints. The commands of this step are:"))
             #expect(text.contains("Step 1 done."))
             #expect(text.contains("Step 2 of 2: Crash an app server"))
@@ -69,7 +69,7 @@ import StackLabTestSupport
         }
     }
 
-    /// The course's own words never count as the learner's output: the step text mentions X-Served-By, yet `check`
+    /// The course's own words never count as the learner's output: the step text mentions x-served-by, yet `check`
     /// right after `next` does not pass.
     @Test func nextBackAndTheCoursesOwnWordsDoNotCount() async throws {
         let folder = try lessonsFolder()
@@ -184,9 +184,9 @@ import StackLabTestSupport
             let text = output.text
             #expect(status == 1, "statsu and the curl to a dead app fail")
             #expect(editor.prompts.current.contains("your prediction (yes · no) ▸ "), "\(editor.prompts.current)")
-            let firstAnswer = try #require(text.range(of: "X-Served-By: web-0"))
+            let firstAnswer = try #require(text.range(of: "x-served-by: web-0"))
             let done = try #require(text.range(of: "Step 1 done."))
-            let second = try #require(text.range(of: "X-Served-By: web-0", range: firstAnswer.upperBound..<text.endIndex))
+            let second = try #require(text.range(of: "x-served-by: web-0", range: firstAnswer.upperBound..<text.endIndex))
             #expect(second.lowerBound < done.lowerBound, "step 1 ended after its second request, not its first")
             #expect(text.contains("Predict first: Will web-02's app still answer?"))
             #expect(text.contains("Answer one of: yes · no"))

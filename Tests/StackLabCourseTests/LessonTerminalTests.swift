@@ -19,7 +19,7 @@ struct LessonTerminalTests {
         curl -i /
         ```
 
-        > **Check:** output contains "X-Served-By: web-0"
+        > **Check:** output contains "x-served-by: web-0"
 
         > **Hint:** curl -i shows the headers.
 
@@ -70,7 +70,7 @@ struct LessonTerminalTests {
         defer { term.kill() }
         // Typed out, run, checked; then it waits for Enter.
         try await term.waitFor("foobar ● curl -i /")
-        try await term.waitFor("✓ output contains \"X-Served-By: web-0\"")
+        try await term.waitFor("✓ output contains \"x-served-by: web-0\"")
         try await term.waitFor("— Enter: next step · q: stop —")
         #expect(!term.capture().contains("Step 2 of 2"), "the demo waits for Enter")
         term.send("Enter")

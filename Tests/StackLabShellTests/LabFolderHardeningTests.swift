@@ -19,6 +19,30 @@ import StackLabTestSupport
         return reply.ok && reply.text.hasPrefix("HTTP/1.1 200") && shell.lab.processes.allSatisfy { $0.state == .running }
     }
 
+    /// A `lab load` whose lab cannot start, while the running lab's own files broke meanwhile: nothing runs, the
+    /// shell says so, and every verb still answers (the stopped lab's threads are kept) until `reset` works again.
+    @Test func whenNeitherLabCanStartTheShellSaysSoAndKeepsAnswering() async throws {
+        try await withShell { shell, out in
+            let hardened = try copy("foobar-hardened")
+            defer { try? FileManager.default.removeItem(atPath: (hardened as NSString).deletingLastPathComponent) }
+            // Another program holds the hardened lab's HTTPS port (the foobar lab has none).
+            let blocker = try ListeningSocket(host: "127.0.1.1", port: shell.lab.network.port(8443))
+            defer { blocker.close() }
+            let running = shell.session.source.directory + "/lb-01/haproxy.cfg"
+            let good = try String(contentsOfFile: running, encoding: .utf8)
+            try good.replacingOccurrences(of: "balance roundrobin", with: "balanse roundrobin").write(toFile: running, atomically: true, encoding: .utf8)
+            let load = await out.of(shell, "lab load \(hardened)")
+            #expect(!load.ok && load.text.contains("could not start again either") && !load.text.contains("is still running"), "\(load.text)")
+            let scan = await out.of(shell, "scan web-01 8080")
+            #expect(scan.ok && scan.text.contains("closed"), "\(scan.text)")
+            #expect(await out.of(shell, "status").ok)
+            try good.write(toFile: running, atomically: true, encoding: .utf8)
+            let reset = await out.of(shell, "reset")
+            #expect(reset.ok, "\(reset.text)")
+            #expect(await answers(shell, out))
+        }
+    }
+
     @Test func labLoadOfFiftyThousandNestedBlocksIsAnErrorAndTheLabStaysUp() async throws {
         try await withShell { shell, out in
             let folder = try copy()
@@ -114,4 +138,26 @@ import StackLabTestSupport
             #expect(latin1.ok && latin1.text == "# caf\u{FFFD}\n", "\(latin1.text)")
         }
     }
+}
+
+/// A plain listening TCP socket: another program holding a port.
+final class ListeningSocket {
+    private let descriptor: Int32
+
+    init(host: String, port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 8) == 0 else {
+            Glibc.close(descriptor)
+            throw CocoaError(.fileWriteFileExists)
+        }
+    }
+
+    func close() { Glibc.close(descriptor) }
 }

@@ -54,6 +54,12 @@ import Testing
         #expect(output.takeWaitingLines().isEmpty)
     }
 
+    @Test func sqlTakesTheRestOfTheLineSemicolonsIncluded() throws {
+        let commands = try CommandLineText.commands(in: "status; sql BEGIN; DELETE FROM posts WHERE author = 'a;b'; ROLLBACK")
+        #expect(commands.map(\.words.first) == ["status", "sql"])
+        #expect(commands[1].rest == "BEGIN; DELETE FROM posts WHERE author = 'a;b'; ROLLBACK")
+    }
+
     @Test func sqlKeepsTheTextAfterTheVerbAsTyped() throws {
         let command = try #require(try CommandLineText.commands(in: "sql  SELECT 'a  b' FROM posts").first)
         #expect(command.rest == "SELECT 'a  b' FROM posts")

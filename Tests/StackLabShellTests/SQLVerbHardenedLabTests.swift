@@ -9,17 +9,11 @@ import Testing
 struct SQLVerbHardenedLabTests {
     @MainActor
     @Test func sqlRunsAsRootOnThePrimaryAndTheReplica() async throws {
-        let folder = temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: folder)
-        let session = try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: ShellTestPorts.offset()),
-                                                 loader: FolderLabLoader())
-        let output = CapturedOutput()
-        let shell = Shell(session: session, output: output, style: .plain, interactive: false)
-        let who = await output.of(shell, "sql SELECT CURRENT_USER()")
-        let posts = await output.of(shell, "sql web-02 SELECT COUNT(*) AS posts FROM posts")
-        await session.shutdown()
-        #expect(who.ok && who.text.contains("root@localhost"), "\(who.text)")
-        #expect(posts.ok && posts.text.contains("| posts |"), "\(posts.text)")
+        try await withHardenedShell { shell, output in
+            let who = await output.of(shell, "sql SELECT CURRENT_USER()")
+            let posts = await output.of(shell, "sql web-02 SELECT COUNT(*) AS posts FROM posts")
+            #expect(who.ok && who.text.contains("root@localhost"), "\(who.text)")
+            #expect(posts.ok && posts.text.contains("| posts |"), "\(posts.text)")
+        }
     }
 }

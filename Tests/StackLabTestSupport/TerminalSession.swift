@@ -33,7 +33,9 @@ public struct TerminalSession: Sendable {
                              limit: Int = 120, history: Int? = nil) throws -> TerminalSession {
         let session = TerminalSession(name: "stacklab-test-\(getpid())-\(UUID().uuidString.prefix(6))", server: server)
         let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-        let line = "env \(env) TERM=xterm-256color timeout --foreground \(limit) \(command); echo EXITED $?; sleep 60"
+        // A crash prints its whole backtrace at once, without waiting for keys, so a failed wait shows where it was.
+        let line = "env SWIFT_BACKTRACE=interactive=no,color=no,symbolicate=fast \(env) TERM=xterm-256color "
+            + "timeout --foreground \(limit) \(command); echo EXITED $?; sleep 60"
         // A tmux server started here lives on after the test; ChildProcess hands it no descriptor of the test process
         // (the listening sockets of labs other suites run at the same time would stay bound: "address already in use").
         guard let path = tmuxPath else { throw WaitTimeout(what: "tmux (not installed)") }

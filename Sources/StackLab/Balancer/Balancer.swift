@@ -120,7 +120,9 @@ public final class Balancer: LabProcess {
         let globalMaxconn = run.maxconn
         let all = [global, own] + (run.descriptors.map { [$0] } ?? [])
         // `bind … ssl crt FILE`: TLS ends here (the [security] issue); the responder knows ssl_fc.
-        let tls = try bind.certificateFile.map { try TLSMaterial.serverContext(certificateFile: resolve($0)) }
+        let tls = try bind.certificateFile.map {
+            try TLSMaterial.serverContext(certificateFile: resolve($0), protocols: config.global.tlsProtocols)
+        }
         let responder = FrontendResponder(balancer: self, frontend: frontend, tls: tls != nil)
         let limits = HAProxyConnectionPolicy.limits(for: frontend).frozen(with: runtime.faults)
         let policy = HAProxyConnectionPolicy(frontend: frontend, log: runtime.log, global: global, own: own)
@@ -293,7 +295,8 @@ public final class Balancer: LabProcess {
             head.headers.append(to: "X-Forwarded-For", exchange.request.remoteAddress)
         }
         head.headers.replaceOrAdd(name: "traceparent", value: exchange.trace.traceparent)
-        head.headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
+        // HAProxy 2.6 sends the server every header name in lower case (`host:`, `x-forwarded-for:`), as it answers.
+        head.headers = HTTPServerHandler.lowercased(head.headers)
         let sent = NIODeadline.now()
         connection.send(head: head, body: exchange.request.body, readTimeoutMilliseconds: backend.config.timeouts.server,
                         following: exchange.request.following)
@@ -304,7 +307,6 @@ public final class Balancer: LabProcess {
                     pool.release(connection, host: server.host, configuredPort: server.port)
                     var headers = upstream.head.headers
                     Self.stripHopByHop(&headers)
-                    headers.append(to: "Via", "1.1 \(runtime.serverName) (haproxy)")
                     if !exchange.frontend.responseHeaders.isEmpty {
                         HTTPSRules.setResponseHeaders(&headers, frontend: exchange.frontend, tls: exchange.tls)
                     }
@@ -344,8 +346,6 @@ public final class Balancer: LabProcess {
         let serverName = index.map { backend.config.servers[$0].name } ?? "<NOSRV>"
         let total = Self.milliseconds(since: exchange.request.received)
         var response = response
-        // HAProxy's own pages go out as HAProxy writes them, without the lab's trace header.
-        if !response.rawHeaders { response.headers.replaceOrAdd(name: "traceresponse", value: exchange.trace.traceparent) }
         if exchange.frontend.httpLog {
             runtime.log.append(logLine(exchange, server: index, serverName: serverName, status: status, bytes: Self.wireSize(response, request: exchange.request.head),
                                        termination: termination, serverMs: serverMs, total: total))

@@ -30,10 +30,10 @@ struct HAProxyConnectionPolicy: HTTPConnectionPolicy {
         return limits
     }
 
-    /// HAProxy answers HTTP/1.1 and passes `Expect: 100-continue` to the server. (HAProxy 2.6 also writes every
-    /// header name in lower case; lb-01 passes them as the server spelled them, because the lessons' checks read
-    /// `X-Served-By:` as written — `lowercaseHeaderNames` turns HAProxy's spelling on.)
-    var wire: HTTPWireStyle { HTTPWireStyle(lowercaseHeaderNames: false, expectation: .relay) }
+    /// HAProxy answers HTTP/1.1, passes `Expect: 100-continue` to the server, and — its HTTP/1 layer (HTX) keeps
+    /// header names in lower case — writes every header name it sends to the client in lower case
+    /// (`x-served-by: web-01`), as it does those it forwards to the server.
+    var wire: HTTPWireStyle { HTTPWireStyle(lowercaseHeaderNames: true, expectation: .relay) }
 
     func answer(_ event: HTTPConnectionEvent, connection: HTTPConnectionInfo) -> ServerResponse? {
         switch event {

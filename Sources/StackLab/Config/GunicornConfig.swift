@@ -18,6 +18,9 @@ public struct GunicornConfig: Sendable, Equatable {
     public var backlog: Int
     /// `worker_connections` (gunicorn default 1000): for gevent and eventlet workers only; a sync worker holds one.
     public var workerConnections: Int
+    /// `keepalive` (gunicorn default 2 s): how long other workers keep a connection for its next request. A sync
+    /// worker ignores it and closes each connection after one response (`Connection: close`).
+    public var keepalive: Int = 2
     /// `limit_request_line` (gunicorn default 4094, at most 8190; 0 = no limit): the request line's bytes. Past it: 400.
     public var limitRequestLine: Int
     /// `limit_request_fields` (gunicorn default 100, at most 32768): header lines per request. Past it: 431.

@@ -115,9 +115,21 @@ public enum GunicornConfigParser {
         case "timeout": config.timeout = try number(atLeast: 0)   // gunicorn: 0 = no worker timeout
         case "graceful_timeout": config.gracefulTimeout = try number(atLeast: 0)
         case "keepalive":
-            // Accepted: the sync worker, the only kind stacklab runs, closes each connection after one response
-            // whatever this is (gunicorn's documentation of keepalive says the same).
-            _ = try number(atLeast: 0)
+            // gunicorn's validate_pos_int. Kept and shown, never used: "sync worker does not support persistent
+            // connections and will ignore this option" (gunicorn's own words) — the only worker stacklab runs closes
+            // each connection after its response, `Connection: close`.
+            switch value {
+            case .int(let n) where n < 0: throw fail("Invalid value for keepalive: \(n) (Value must be positive: \(n))")
+            case .int(let n): config.keepalive = n
+            case .bool(let b): config.keepalive = b ? 1 : 0
+            case .string(let s):
+                guard let n = Int(s.trimmingSpaces) else {
+                    throw fail("Invalid value for keepalive: \(s) (invalid literal for int() with base 0: '\(s)')")
+                }
+                guard n >= 0 else { throw fail("Invalid value for keepalive: \(s) (Value must be positive: \(n))") }
+                config.keepalive = n
+            default: throw fail("must be a whole number of seconds, e.g. keepalive = 2 (a sync worker ignores it)")
+            }
         case "accesslog":
             if case .null = value { config.accessLog = nil } else { config.accessLog = try string() }
         case "errorlog": config.errorLog = try string()

@@ -21,7 +21,12 @@ public struct HAProxyConfig: Sendable, Equatable {
     public struct Global: Sendable, Equatable {
         /// Connections the whole process accepts at once; nil: HAProxy works it out from the descriptors it has.
         public var maxconn: Int?
-        public init(maxconn: Int? = nil) { self.maxconn = maxconn }
+        /// The TLS versions `ssl` binds speak (`ssl-default-bind-options ssl-min-ver …`; HAProxy 2.6: TLS 1.2 and 1.3).
+        public var tlsProtocols: [String]
+        public init(maxconn: Int? = nil, tlsProtocols: [String] = ["TLSv1.2", "TLSv1.3"]) {
+            self.maxconn = maxconn
+            self.tlsProtocols = tlsProtocols
+        }
     }
 
     public struct Bind: Sendable, Equatable {

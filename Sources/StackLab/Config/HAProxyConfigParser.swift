@@ -32,7 +32,7 @@ public enum HAProxyConfigParser {
                                              "fcgi-app", "log-forward", "dynamic-update", "crt-store", "traces"]
     static let globalKeywords = ["log", "maxconn", "daemon", "user", "group", "chroot", "pidfile", "stats"]
     static let realGlobalKeywords: Set<String> = ["nbthread", "nbproc", "master-worker", "ca-base", "crt-base", "ssl-default-bind-ciphers",
-                                                  "ssl-default-bind-ciphersuites", "ssl-default-bind-options", "ssl-default-server-options",
+                                                  "ssl-default-bind-ciphersuites", "ssl-default-server-options",
                                                   "ssl-dh-param-file", "tune.ssl.default-dh-param", "uid", "gid", "node", "description",
                                                   "spread-checks", "hard-stop-after", "lua-load", "setenv", "presetenv", "quiet",
                                                   "ulimit-n", "log-send-hostname", "server-state-file", "localpeer", "cpu-map"]
@@ -257,6 +257,8 @@ private struct Parser {
         switch keyword {
         case "maxconn":
             global.maxconn = try positive(words, line: line)
+        case "ssl-default-bind-options":
+            global.tlsProtocols = try bindOptions(words, line: line)
         case "log":
             // Accepted and not used: the miniature always writes the balancer's log to its own log view.
             guard words.count >= 2 else { throw error(line, "log", "needs a target, e.g. \"log stdout format raw local0\"") }
@@ -273,9 +275,60 @@ private struct Parser {
                 throw error(line, "stats", "only \"stats socket PATH …\" and \"stats timeout T\" are accepted in global")
             }
         default:
+            if let reason = TLSLeftOut.reason(for: keyword) { throw error(line, keyword, "not supported: " + reason) }
             throw error(line, keyword, ConfigText.unknownReason(keyword, kind: "keyword in global", supported: HAProxyConfigParser.globalKeywords,
                                                                 realButUnsupported: HAProxyConfigParser.realGlobalKeywords, tool: "haproxy"))
         }
+    }
+
+    /// `ssl-default-bind-options`: the TLS versions, as HAProxy 2.6 reads them (`ssl-min-ver`, `ssl-max-ver`,
+    /// `no-tlsv1x`), and `prefer-client-ciphers`, which is what lb-01's TLS does anyway.
+    func bindOptions(_ words: [String], line: Int) throws -> [String] {
+        let keyword = "ssl-default-bind-options"
+        let versions = ["SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+        var minimum = 3, maximum = 4
+        var off: Set<Int> = []
+        var index = 1
+        while index < words.count {
+            let option = words[index]
+            switch option {
+            case "ssl-min-ver", "ssl-max-ver":
+                guard index + 1 < words.count else {
+                    throw error(line, keyword, "'\(option)' : missing the ssl/tls version on global statement '\(keyword)'.")
+                }
+                guard let version = versions.firstIndex(of: words[index + 1]) else {
+                    throw error(line, keyword, "'\(words[index + 1])' : unknown ssl/tls version on global statement '\(keyword)'.")
+                }
+                if option == "ssl-min-ver" { minimum = version } else { maximum = version }
+                index += 1
+            case "no-sslv3": off.insert(0)
+            case "no-tlsv10": off.insert(1)
+            case "no-tlsv11": off.insert(2)
+            case "no-tlsv12": off.insert(3)
+            case "no-tlsv13": off.insert(4)
+            case "prefer-client-ciphers": break   // lb-01's TLS always follows the client's order
+            default:
+                if let reason = TLSLeftOut.reason(for: option) { throw error(line, keyword, "'\(option)' is not supported: " + reason) }
+                if ["no-tls-tickets", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13", "strict-sni",
+                    "allow-0rtt", "no-ca-names"].contains(option) {
+                    throw error(line, keyword, "the option '\(option)' is not supported by stacklab's haproxy "
+                        + "(supported: ssl-min-ver ssl-max-ver no-tlsv10 no-tlsv11 no-tlsv12 no-tlsv13 prefer-client-ciphers)")
+                }
+                throw error(line, keyword, "unknown option '\(option)' on global statement '\(keyword)'.")
+            }
+            index += 1
+        }
+        let chosen = (0...4).filter { $0 >= minimum && $0 <= maximum && !off.contains($0) }
+        guard let low = chosen.first, let high = chosen.last else {
+            throw error(line, keyword, "every SSL/TLS version is disabled (ssl-min-ver \(versions[minimum]), ssl-max-ver \(versions[maximum]))")
+        }
+        guard chosen.count == high - low + 1 else {
+            throw error(line, keyword, "stacklab's TLS speaks one unbroken range of versions: use ssl-min-ver and ssl-max-ver")
+        }
+        guard low >= 3 else {
+            throw error(line, keyword, "\(versions[low]) is old and insecure, so stacklab does not offer it: write ssl-min-ver TLSv1.2")
+        }
+        return chosen.map { versions[$0] }
     }
 
     // MARK: defaults, frontend, backend, listen
@@ -558,6 +611,9 @@ private struct Parser {
                 bind.certificateFile = words[index + 1]
                 index += 1
             default:
+                if let reason = TLSLeftOut.reason(for: words[index]) {
+                    throw error(line, "bind", "the bind option \"\(words[index])\" is not supported: " + reason)
+                }
                 throw error(line, "bind", "the bind option \"\(words[index])\" is not supported (supported: ssl crt FILE)")
             }
             index += 1

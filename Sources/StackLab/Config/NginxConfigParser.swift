@@ -184,6 +184,7 @@ private struct NginxReader {
     func check(_ d: NginxDirective, in context: Context) throws {
         guard let allowed = NginxConfigParser.contexts[d.name] else {
             let supported = NginxConfigParser.supported(in: context)
+            if let reason = TLSLeftOut.reason(for: d.name) { throw error(d, "not supported: " + reason) }
             if NginxConfigParser.realDirectives.contains(d.name) {
                 throw error(d, "not supported by stacklab's nginx (supported here: \(ConfigText.compact(supported)))")
             }

@@ -139,6 +139,9 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     private let budget: ConnectionBudget?
     private let watch: RequestBytesWatch
     private let number: Int
+    /// The process's count of connections reading and writing (nginx's stub_status), told of this one's phase.
+    private let states: HTTPConnectionStates?
+    private var phase: HTTPConnectionStates.Phase?
 
     /// Where reading the client's next request stands.
     private enum Reading: Equatable {
@@ -186,7 +189,8 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     init(responder: any HTTPResponder, serverHeader: String?, limits: HTTPServerLimits = HTTPServerLimits(),
          policy: any HTTPConnectionPolicy = SilentConnectionPolicy(), budget: ConnectionBudget? = nil, watch: RequestBytesWatch,
-         number: Int = 0) {
+         number: Int = 0, states: HTTPConnectionStates? = nil) {
+        self.states = states
         self.responder = responder
         self.serverHeader = serverHeader
         self.limits = limits
@@ -200,14 +204,14 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     /// The pipeline of an HTTP process, in one place: the byte watch, HTTP/1 decoder and encoder, then the process.
     static func install(on channel: Channel, responder: any HTTPResponder, serverHeader: String?,
                         limits: HTTPServerLimits = HTTPServerLimits(), policy: any HTTPConnectionPolicy = SilentConnectionPolicy(),
-                        budget: ConnectionBudget? = nil, number: Int = 0) -> EventLoopFuture<Void> {
+                        budget: ConnectionBudget? = nil, number: Int = 0, states: HTTPConnectionStates? = nil) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             // A client may close its side after its request and still read the answer (`nc -N`, some scripts).
             try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
             let sync = channel.pipeline.syncOperations
             let watch = RequestBytesWatch()
             let server = HTTPServerHandler(responder: responder, serverHeader: serverHeader, limits: limits, policy: policy,
-                                           budget: budget, watch: watch, number: number)
+                                           budget: budget, watch: watch, number: number, states: states)
             watch.server = server
             try sync.addHandler(HTTPResponseEncoder())
             try sync.addHandler(watch)
@@ -243,17 +247,36 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         requestStarted = acceptedAt
         acceptedOnLoop = context.eventLoop.now
         requestStartedOnLoop = acceptedOnLoop
+        enter(.waiting)
         armTimers(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
+        enter(nil)
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
+        enter(nil)
         ownContext = nil
+    }
+
+    /// The connection's phase as stub_status counts it (nil once it is closed).
+    private func enter(_ new: HTTPConnectionStates.Phase?) {
+        guard new != phase else { return }
+        states?.move(from: phase, to: new)
+        phase = new
+    }
+
+    /// The phase once no request is being worked on: reading while the next head comes in, writing once it is in.
+    private var restingPhase: HTTPConnectionStates.Phase {
+        switch reading {
+        case .waiting: .waiting
+        case .head: .reading
+        case .body: .writing
+        }
     }
 
     private func cancelTimers() {
@@ -348,6 +371,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
         guard !closing, let context = ownContext else { return }
         if case .waiting(let first) = reading, watch.started {
             reading = .head
+            if !busy { enter(.reading) }
             if !first {
                 requestStarted = .now()
                 requestStartedOnLoop = context.eventLoop.now
@@ -374,6 +398,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
                 return
             }
             reading = .body
+            enter(.writing)
             armTimers(context: context)
             if Self.expectsContinue(head) {
                 switch policy.wire.expectation {
@@ -471,6 +496,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     private func handle(_ full: NIOHTTPServerRequestFull, context: ChannelHandlerContext, following: FollowingBody? = nil) {
         busy = true
+        enter(.writing)
         saidContinue = false
         armTimers(context: context)
         let peer = addresses(context: context)
@@ -517,6 +543,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
                 handler.closing = true
                 context.close(promise: nil)
             } else {
+                handler.enter(handler.restingPhase)
                 handler.armTimers(context: context)
             }
         }

@@ -83,10 +83,13 @@ public final class UpstreamConnection: Sendable {
             return promise.futureResult
         }
         var head = head
+        // The length is spelled as the sender spells its headers (HAProxy: `content-length`).
+        let lengthName = head.headers.contains { $0.name.contains(where: \.isUppercase) } || head.headers.isEmpty
+            ? "Content-Length" : "content-length"
         if let body, body.readableBytes > 0 {
-            head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+            head.headers.replaceOrAdd(name: lengthName, value: String(body.readableBytes))
         } else if head.method == .POST || head.method == .PUT {
-            head.headers.replaceOrAdd(name: "Content-Length", value: "0")
+            head.headers.replaceOrAdd(name: lengthName, value: "0")
         }
         channel.write(HTTPClientRequestPart.head(head)).whenSuccess { written.value.requestStarted = true }
         if let body, body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }

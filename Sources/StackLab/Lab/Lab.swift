@@ -32,6 +32,8 @@ public final class Lab: Sendable {
     private let flushTimer: NIOLockedValueBox<RepeatedTask?>
     /// TLS files this start minted (the [security] issue), for the shell to tell the learner how to trust them.
     let mintedTLSFiles = NIOLockedValueBox<[TLSMaterial.Minted]>([])
+    /// The monitor address's proxy for a real Prometheus, while a firewall keeps the internet from the exporters.
+    let scrapeRelay = NIOLockedValueBox<ScrapeRelay?>(nil)
     private let ownsGroup: Bool
 
     public enum Fault: Sendable, Equatable {
@@ -66,7 +68,7 @@ public final class Lab: Sendable {
             for server in definition.topology.servers where server.processes.contains(kind) {
                 let folder = (definition.directory as NSString).appendingPathComponent(server.name)
                 // Logs and store data: the server's folder, or its folder under the lab's state directory.
-                let output = ((definition.stateDirectory ?? definition.directory) as NSString).appendingPathComponent(server.name)
+                let output = definition.outputFolder(server: server.name)
                 func runtime(log file: String? = nil) -> ProcessRuntime {
                     ProcessRuntime(serverName: server.name, processName: kind.rawValue, serverAddress: server.address, network: network,
                                    group: group, log: LogBook(name: "\(server.name)/\(kind.rawValue)", file: file), traces: traces, pids: pids)
@@ -103,7 +105,7 @@ public final class Lab: Sendable {
                     processes.append(AppServer(config: config, runtime: appRuntime, app: FoobarApp(serverName: server.name, posts: posts),
                                                accessLog: access))
                 case .mysql:
-                    if let store = makeStoreProcess(definition: definition, server: server, folder: output, runtime: runtime()) {
+                    if let store = makeStoreProcess(definition: definition, server: server, runtime: runtime()) {
                         processes.append(store)
                     }
                 }
@@ -129,8 +131,17 @@ public final class Lab: Sendable {
             lab.flushLogs()
         }
         lab.flushTimer.withLockedValue { $0 = timer }
+        await lab.startScrapeRelayIfFirewalled()
         lab.writePrometheusConfig()
         return lab
+    }
+
+    /// With a firewall on, a Prometheus on this machine (connecting from 127.0.0.1) would be kept from the exporters:
+    /// the scrape relay on the monitor's address carries its scrapes. Without its port the file says nothing of it.
+    func startScrapeRelayIfFirewalled() async {
+        let firewalled = topology.servers.contains { network.security.firewall(for: $0.name)?.isActive == true }
+        guard firewalled, !metricsTargets.isEmpty, let relay = try? await ScrapeRelay.start(lab: self) else { return }
+        scrapeRelay.withLockedValue { $0 = relay }
     }
 
     /// `monitor/prometheus.yml` in the lab folder, for a real Prometheus beside the lab (the ports as they answer,
@@ -175,10 +186,13 @@ public final class Lab: Sendable {
         }
     }
 
-    /// Stops every process (gracefully, but quickly) and releases the threads.
-    public func shutdown() async {
+    /// Stops every process (gracefully, but quickly) and releases the threads. `keepThreads` leaves the event loops
+    /// running, so that a lab stopped to make room for another still answers every question put to it (a scan, a
+    /// status) should the other fail to start; `releaseThreads()` ends them.
+    public func shutdown(keepThreads: Bool = false) async {
         flushTimer.withLockedValue { $0?.cancel() }
         await Monitor.stopAll(watching: self)
+        if let relay = scrapeRelay.withLockedValue({ box in defer { box = nil }; return box }) { await relay.stop() }
         // Close every port at once, then let each process end its own work (stores flush, replication stops),
         // then close the app servers' database connections, and only then stop the threads.
         for process in processes.reversed() where process.state.isListening {
@@ -189,6 +203,11 @@ public final class Lab: Sendable {
         for case let app as AppServer in processes { await app.app.posts?.close() }
         flushLogs()
         for process in processes { for log in process.logBooks { log.book.close() } }
+        if !keepThreads { await releaseThreads() }
+    }
+
+    /// Ends the event loops of a lab stopped with `shutdown(keepThreads: true)`.
+    public func releaseThreads() async {
         try? await group.shutdownGracefully()
     }
 

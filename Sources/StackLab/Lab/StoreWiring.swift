@@ -107,9 +107,23 @@ func appStoreDialer(_ dialer: Dialer, network: LabNetwork, group: EventLoopGroup
     }
 }
 
-func makeStoreProcess(definition: LabDefinition, server: Topology.Server, folder: String, runtime: ProcessRuntime) -> (any LabProcess)? {
-    guard let config = definition.mysql[server.name] else { return nil }
-    let dataDirectory = config.dataDirectory.hasPrefix("/") ? config.dataDirectory : (folder as NSString).appendingPathComponent(config.dataDirectory)
+extension LabDefinition {
+    /// Where a server's store keeps its data: my.cnf's `datadir`, relative to the server's folder under the state
+    /// directory (or the lab folder).
+    public func storeDataDirectory(server: String) -> String? {
+        guard let config = mysql[server] else { return nil }
+        if config.dataDirectory.hasPrefix("/") { return config.dataDirectory }
+        return (outputFolder(server: server) as NSString).appendingPathComponent(config.dataDirectory)
+    }
+
+    /// The folder a server's relative log and data paths start from.
+    func outputFolder(server: String) -> String {
+        ((stateDirectory ?? directory) as NSString).appendingPathComponent(server)
+    }
+}
+
+func makeStoreProcess(definition: LabDefinition, server: Topology.Server, runtime: ProcessRuntime) -> (any LabProcess)? {
+    guard let config = definition.mysql[server.name], let dataDirectory = definition.storeDataDirectory(server: server.name) else { return nil }
     var settings = StoreSettings(serverName: server.name, serverID: config.serverID, host: config.bindAddress, port: config.port,
                                  dataDirectory: dataDirectory)
     settings.logBin = config.logBin

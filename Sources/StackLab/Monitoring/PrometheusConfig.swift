@@ -18,12 +18,18 @@ extension Lab {
             lines.append("rule_files:")
             lines += ruleFiles.map { "  - \"\($0)\"" }
         }
+        let relay = scrapeRelay.withLockedValue { $0?.url }
+        if let relay {
+            lines.append("# The lab's firewalls let only the monitor (\(Monitor.defaultAddress)) reach the exporters: each scrape goes")
+            lines.append("# through the lab's relay on that address (proxy_url), as from a Prometheus on the monitor server.")
+        }
         lines.append("scrape_configs:")
         let targets = metricsTargets
         var jobs: [String] = []
         for target in targets where !jobs.contains(target.job) { jobs.append(target.job) }
         for job in jobs {
             lines.append("  - job_name: \(job)")
+            if let relay { lines.append("    proxy_url: \(relay)") }
             lines.append("    static_configs:")
             for target in targets where target.job == job {
                 lines.append("      - targets: [\"\(target.address)\"]")

@@ -26,7 +26,8 @@ public enum Scanner {
     /// nmap's names for the ports a web stack uses (nmap-services).
     public static let services: [Int: String] = [
         21: "ftp", 22: "ssh", 25: "smtp", 53: "domain", 80: "http", 443: "https", 3306: "mysql", 5432: "postgresql",
-        6379: "redis", 8000: "http-alt", 8080: "http-proxy", 8443: "https-alt", 9090: "zeus-admin", 9100: "jetdirect",
+        6379: "redis", 8000: "http-alt", 8080: "http-proxy", 8405: "svbackup", 8443: "https-alt", 9090: "zeus-admin",
+        9093: "copycat", 9100: "jetdirect", 9101: "jetdirect", 9102: "jetdirect", 9103: "jetdirect", 9104: "jetdirect",
     ]
 
     /// What `scan` probes when no ports are named: common ports plus every port a process of the lab listens on.

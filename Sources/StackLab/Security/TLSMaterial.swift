@@ -217,3 +217,24 @@ public struct TLSMaterialError: Error, Sendable, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// What the miniature's TLS leaves out, said where a config asks for it. swift-nio-ssl (2.37) hands BoringSSL the
+/// cipher list but never sets SSL_OP_CIPHER_SERVER_PREFERENCE, and gives no way to reach the SSL_CTX that would: in
+/// TLS 1.2 the client's order picks among the server's ciphers (ordering the server's list changes nothing), and
+/// BoringSSL's TLS 1.3 suites are fixed. HAProxy 2.6 and nginx with `ssl_prefer_server_ciphers on` pick by the
+/// server's order, so the directives that set an order or a list are refused with this reason rather than taken
+/// and not honoured.
+enum TLSLeftOut {
+    static let serverOrder = "stacklab's TLS library cannot prefer the server's cipher order or take a cipher "
+        + "list: lb-01 and nginx offer swift-nio-ssl's defaults and the client's order picks one"
+
+    /// The reason for a directive the miniature's TLS cannot honour, by its name in HAProxy's global section or nginx.
+    static func reason(for directive: String) -> String? {
+        switch directive {
+        case "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites", "ssl_ciphers", "ssl_prefer_server_ciphers", "ciphers",
+             "ciphersuites", "prefer-client-ciphers":
+            serverOrder
+        default: nil
+        }
+    }
+}

@@ -25,12 +25,15 @@ enum HTTPSRules {
         case 308: .permanentRedirect
         default: .found
         }
-        // HAProxy 2.6's redirect (http_apply_redirect_rule): empty body, lower-case header names.
+        // HAProxy 2.6's redirect (http_apply_redirect_rule), as the real one answers here: empty body, these headers
+        // in this order and case, no Date, and `connection: close` only when the client asked to close.
         var headers = HTTPHeaders()
         headers.add(name: "content-length", value: "0")
         headers.add(name: "location", value: "https://\(host)\(request.head.uri)")
         headers.add(name: "cache-control", value: "no-cache")
-        return ServerResponse(status: status, headers: headers)
+        let close = !request.head.isKeepAlive
+        if close { headers.add(name: "connection", value: "close") }
+        return ServerResponse(status: status, headers: headers, close: close, rawHeaders: true)
     }
 
     static func setRequestHeaders(_ headers: inout HTTPHeaders, frontend: HAProxyConfig.Frontend, tls: Bool) {

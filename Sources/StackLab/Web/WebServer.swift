@@ -19,6 +19,8 @@ public final class WebServer: LabProcess {
     private let pools: [String: UpstreamPool]
     /// nginx numbers its connections (`*7` in the error log).
     private let connectionNumber = ManagedAtomic<Int>(0)
+    /// Client connections reading a request head and working on a request: stub_status's Reading and Writing.
+    public let connectionStates = HTTPConnectionStates()
     /// The multipart/byteranges boundaries handed out.
     private let boundaries = ManagedAtomic<Int>(0)
     /// worker_connections for this run of the process: clients, upstream connections and the listening sockets.
@@ -66,6 +68,7 @@ public final class WebServer: LabProcess {
                 let limits = NginxConnectionPolicy.limits(for: server).frozen(with: runtime.faults)
                 let policy = NginxConnectionPolicy(web: self, server: server)
                 let numbers = connectionNumber
+                let states = connectionStates
                 // `listen … ssl` with ssl_certificate / ssl_certificate_key / ssl_protocols (the [security] issue).
                 let tls = try server.listens.contains(where: \.ssl) ? server.sslCertificate.map {
                     try TLSMaterial.serverContext(certificateFile: resolve($0), keyFile: server.sslCertificateKey.map(resolve),
@@ -82,7 +85,8 @@ public final class WebServer: LabProcess {
                                 }
                             }
                             return HTTPServerHandler.install(on: channel, responder: responder, serverHeader: nil, limits: limits, policy: policy,
-                                                             budget: budget, number: numbers.wrappingIncrementThenLoad(ordering: .relaxed))
+                                                             budget: budget, number: numbers.wrappingIncrementThenLoad(ordering: .relaxed),
+                                                             states: states)
                         }
                     }
                 }
@@ -169,7 +173,6 @@ public final class WebServer: LabProcess {
                 response.headers.add(name: header.name, value: expand(header.value, request: request, server: server))
             }
             response.headers.replaceOrAdd(name: "Server", value: location.serverTokens ? "nginx/\(NginxErrorPage.version)" : "nginx")
-            response.headers.append(to: "Via", "1.1 \(runtime.serverName) (nginx)")
             if location.accessLog != .off {
                 accessLog.append(combinedLine(request, status: status, bytes: response.bodyBytes))
             }
@@ -301,7 +304,6 @@ public final class WebServer: LabProcess {
             head.headers.remove(name: "Connection")
         }
         head.headers.replaceOrAdd(name: "traceparent", value: trace.traceparent)
-        head.headers.append(to: "Via", "1.1 \(runtime.serverName) (nginx)")
 
         let peers: [NginxConfig.UpstreamServer]
         let state = upstreams[target.host]

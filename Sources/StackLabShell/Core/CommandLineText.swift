@@ -1,6 +1,7 @@
 /// Splits what a learner typed into commands and words, the way a Unix shell does for the parts learners expect:
 /// words split on spaces, 'single' and "double" quotes keep spaces, a backslash escapes the next character, `;`
-/// separates commands, a trailing `&` runs a command in the background and `#` starts a comment.
+/// separates commands, a trailing `&` runs a command in the background and `#` starts a comment. `sql` takes the
+/// rest of its line, `;` included, as the mysql client does: `sql BEGIN; INSERT …; ROLLBACK` is one script.
 public struct CommandLineText: Sendable, Equatable {
     /// One command of a line: its words, and the text after the verb exactly as typed (for `sql`).
     public struct Command: Sendable, Equatable {
@@ -110,7 +111,10 @@ public struct CommandLineText: Sendable, Equatable {
         return scan
     }
 
-    /// Splits on `;` outside quotes.
+    /// Verbs whose command runs to the end of the line: there `;` separates their own statements.
+    static let wholeLineVerbs: Set<String> = ["sql"]
+
+    /// Splits on `;` outside quotes, except after a verb that takes the whole line.
     private static func split(_ line: String) throws(SyntaxError) -> [String] {
         var pieces: [String] = []
         var current = ""
@@ -126,6 +130,8 @@ public struct CommandLineText: Sendable, Equatable {
                 continue
             }
             switch character {
+            case ";" where wholeLineVerbs.contains(firstWord(of: current)):
+                current.append(character)
             case ";":
                 pieces.append(current)
                 current = ""
@@ -171,6 +177,10 @@ public struct CommandLineText: Sendable, Equatable {
             else if character == "#" && (previous == " " || previous == "\t") { return true }
         }
         return false
+    }
+
+    private static func firstWord(of piece: String) -> String {
+        String(piece.trimmingSpaces.prefix { $0 != " " && $0 != "\t" })
     }
 
     private static func restAfterFirstWord(_ piece: String) -> String {

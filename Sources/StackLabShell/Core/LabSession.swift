@@ -56,26 +56,41 @@ public final class LabSession {
         return LabSession(lab: lab, source: source, options: options, loader: loader, startMilliseconds: started.milliseconds)
     }
 
-    /// Stops the lab and starts it again from its files: every process fresh, every fault and partition gone.
+    /// Stops the lab and starts it again from its files: every process fresh, every fault and partition gone, and
+    /// the databases as init.sql makes them (each store's data folder inside the lab's folders is removed first;
+    /// logs are kept, as a server keeps its log files).
     public func reset() async throws {
-        try await replace(with: source)
+        try await replace(with: source, freshData: true)
     }
 
     /// Stops this lab and starts another. If the new one cannot start, the old one is started again.
-    public func replace(with newSource: LabSource) async throws {
+    public func replace(with newSource: LabSource, freshData: Bool = false) async throws {
         // Read the new lab first: a mistake in its files leaves the running lab untouched.
         let definition = try loader.load(newSource)
         try Lab.checkPortPlan(definition, options: options)
         let started = ContinuousClock.now
         await stopMonitor()
-        await lab.shutdown()
+        // The old lab's threads outlive its processes until another lab runs: whatever happens below, the shell
+        // always holds a lab whose event loops answer.
+        let old = lab
+        await old.shutdown(keepThreads: true)
+        if freshData { try Self.removeStoreData(of: definition) }
         generation += 1
         do {
             lab = try await Lab.start(definition, options: options)
+            await old.releaseThreads()
             await lab.waitForFirstChecks()
             source = newSource
         } catch {
-            lab = try await Lab.start(try loader.load(source), options: options)
+            do {
+                lab = try await Lab.start(try loader.load(source), options: options)
+                await old.releaseThreads()
+            } catch let again {
+                // Nothing could start (another program took a port meanwhile): the old lab stays, every process
+                // stopped, so each verb still answers.
+                throw ShellError("\(error)\n(the lab that was running could not start again either: \(again) — every process "
+                    + "is stopped; 'reset' tries again)")
+            }
             throw error
         }
         startMilliseconds = started.milliseconds
@@ -84,6 +99,19 @@ public final class LabSession {
     public func shutdown() async {
         await stopMonitor()
         await lab.shutdown()
+    }
+
+    /// Removes each store's data folder, when it lies inside the lab's own folders (a `datadir` elsewhere is left).
+    static func removeStoreData(of definition: LabDefinition) throws {
+        let home = URL(fileURLWithPath: definition.stateDirectory ?? definition.directory).standardizedFileURL.path + "/"
+        for server in definition.topology.servers {
+            guard let data = definition.storeDataDirectory(server: server.name) else { continue }
+            let path = URL(fileURLWithPath: data).standardizedFileURL.path
+            guard path.hasPrefix(home), FileManager.default.fileExists(atPath: path) else { continue }
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                throw ShellError("cannot clear \(server.name)'s data folder \(path): \(error.localizedDescription)")
+            }
+        }
     }
 }
 

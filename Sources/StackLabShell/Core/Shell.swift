@@ -52,6 +52,9 @@ public final class Shell {
     /// the lab's health as it is now.
     func refreshPrompt() { editor?.promptChanged(prompt) }
     public func say(_ line: String) { output.write(line + "\n") }
+    /// A sentence or two for the learner, wrapped at word boundaries to the terminal's width (lines after the first
+    /// indented by `indent`).
+    public func tell(_ text: String, indent: String = "") { say(TerminalText.wrapStyled(text, width: style.width, indent: indent)) }
     /// `error: …` in red, its first line wrapped to the terminal (the lines after it, usage, come laid out).
     func fail(_ message: String) {
         var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -234,7 +237,7 @@ public final class Shell {
         } catch let error as ShellError where error.showsUsage {
             fail(place + VerbHelp.usageError(error.message, for: Swift.type(of: verb), width: style.width))
         } catch let error as ShellError {
-            fail(place + error.message)
+            if !error.isSilent { fail(place + error.message) }
         } catch let error as TargetError {
             fail(place + error.message)
         } catch {

@@ -34,6 +34,9 @@ public struct ShellError: Error, Sendable, CustomStringConvertible {
     /// as for the errors swift-argument-parser finds.
     public var showsUsage = false
     public init(_ message: String) { self.message = message }
+    /// A failure that prints nothing (`curl -s`): the command still counts as failed.
+    public static let silent = ShellError("")
+    public var isSilent: Bool { message.isEmpty && !showsUsage }
     public static func usage(_ message: String) -> ShellError {
         var error = ShellError(message)
         error.showsUsage = true
@@ -54,7 +57,7 @@ public enum VerbTable {
         LabVerb.self,
         LessonsVerb.self, LessonVerb.self, CheckVerb.self, NextVerb.self, BackVerb.self, HintVerb.self, ApplyVerb.self, DemoVerb.self,
         ExercisesVerb.self, ExerciseVerb.self, GradeVerb.self,
-        WatchVerb.self, JobsVerb.self, SleepVerb.self, HelpVerb.self, QuitVerb.self,
+        WatchVerb.self, JobsVerb.self, SleepVerb.self, ClearVerb.self, HelpVerb.self, QuitVerb.self,
     ]
 
     /// Other words for the same verb.

@@ -21,17 +21,26 @@ struct CurlVerb: ShellVerb {
         """)
     static let group = VerbGroup.traffic
 
-    @Flag(name: .short, help: "Verbose: headers, and the hop-by-hop trace.") var v = false
-    @Flag(name: .short, help: "Include the response headers in the output.") var i = false
-    @Option(name: .customShort("X"), help: "The method: GET, POST, PUT, DELETE …") var method: String?
-    @Option(name: .customShort("d"), help: "Send this body (then the method is POST unless -X says otherwise).") var data: String?
-    @Option(name: .customShort("H"), help: "Add a header, 'Name: value' (repeatable).") var headers: [String] = []
-    @Option(name: .customLong("max-time"), help: "Give up after this many seconds.") var maxTime: Double = 60
+    @Flag(name: [.short, .customLong("verbose")], help: "Verbose: headers, and the hop-by-hop trace.") var v = false
+    @Flag(name: [.short, .customLong("include")], help: "Include the response headers in the output.") var i = false
+    @Flag(name: [.customShort("I"), .customLong("head")], help: "Fetch the headers only (a HEAD request).") var head = false
+    @Flag(name: [.short, .customLong("silent")], help: "Silent: print no error message (-S still shows it).") var s = false
+    @Flag(name: [.customShort("S"), .customLong("show-error")], help: "With -s, still show an error message.") var showError = false
+    @Flag(name: [.customShort("L"), .customLong("location")], help: "Follow redirects (the Location header).") var location = false
+    @Option(name: [.customShort("X"), .customLong("request")], help: "The method: GET, POST, PUT, DELETE …") var method: String?
+    @Option(name: [.customShort("d"), .customLong("data")], help: "Send this body (then the method is POST unless -X says otherwise).")
+    var data: String?
+    @Option(name: [.customShort("H"), .customLong("header")], help: "Add a header, 'Name: value' (repeatable).") var headers: [String] = []
+    @Option(name: [.customShort("m"), .customLong("max-time")], help: "Give up after this many seconds.") var maxTime: Double = 60
     @Argument(help: "A path (/api/posts) or a URL (http://127.0.1.11:8080/).") var target: String
 
     func validate() throws {
         for header in headers where !header.contains(":") {
             throw ValidationError("a header is 'Name: value', e.g. -H 'Accept: text/plain' (got '\(header)')")
+        }
+        if head && data != nil {
+            // curl 7.88's words, when -I meets -d.
+            throw ValidationError("You can only select one HTTP request method! You asked for both POST (-d, --data) and HEAD (-I, --head).")
         }
         guard maxTime > 0, maxTime <= 600 else { throw ValidationError("--max-time must be between 0 and 600 seconds") }
     }
@@ -39,6 +48,83 @@ struct CurlVerb: ShellVerb {
     func execute(in shell: Shell) async throws {
         let lab = shell.lab
         guard let entry = lab.entryAddress else { throw ShellError("this lab has no balancer with a bind address to send requests to") }
+        var method = (self.method ?? (head ? "HEAD" : data == nil ? "GET" : "POST")).uppercased()
+        var body = data
+        let extra: [(String, String)] = headers.compactMap { header in
+            guard let colon = header.firstIndex(of: ":") else { return nil }
+            return (String(header[..<colon]).trimmingSpaces, String(header[header.index(after: colon)...]).trimmingSpaces)
+        }
+        let style = shell.style
+        var url = target
+        var redirects = 0
+        while true {
+            let (parts, tls) = try Self.resolve(url, entry: entry, lab: lab)
+            if v {
+                if lab.network.portOffset != 0, url.contains("foobar.com") {
+                    // The site's name with the config's port (8443) stands for the port that answers.
+                    shell.say(style.dim(TerminalText.wrapStyled("* \(url.contains("https://") ? "https" : "http")://www.foobar.com is lb-01 at "
+                        + "\(parts.host):\(parts.port) (--port-base \(lab.network.portOffset) moves every port)", width: style.width, indent: "  ")))
+                }
+                shell.say(style.dim("* connecting to \(parts.host):\(parts.port) from \(LabNetwork.internetAddress)"))
+                shell.say(style.dim("> \(method) \(parts.path) HTTP/1.1"))
+                shell.say(style.dim("> Host: \(parts.host):\(parts.port)"))
+                for (name, value) in extra { shell.say(style.dim("> \(name): \(value)")) }
+                shell.say(style.dim(">"))
+            }
+            let response = try await send(method: method, parts: parts, headers: extra, body: body, tls: tls, shell: shell)
+            if v || i || head {
+                let line = "\(response.version) \(response.status) \(response.reason)"
+                shell.say(v ? style.dim("< " + line) : line)
+                for header in response.headers {
+                    shell.say(v ? style.dim("< \(header.name): \(header.value)") : "\(header.name): \(header.value)")
+                }
+                shell.say(v ? style.dim("<") : "")
+            }
+            // -L: a 3xx with a Location is asked again there, as curl does (at most 50 times; a POST from -d becomes
+            // a GET after 301, 302 and 303, while -X keeps its method for every request).
+            if location, [301, 302, 303, 307, 308].contains(response.status), let next = response.header("Location") {
+                redirects += 1
+                guard redirects <= 50 else { throw ShellError("curl: (47) Maximum (50) redirects followed") }
+                if v { shell.say(style.dim("* Issue another request to this URL: '\(next)'")) }
+                if [301, 302, 303].contains(response.status), method == "POST", self.method == nil {
+                    method = "GET"
+                    body = nil
+                }
+                url = next
+                continue
+            }
+            if !head { shell.write(response.body.hasSuffix("\n") || response.body.isEmpty ? response.body : response.body + "\n") }
+            if v {
+                let spans = lab.traces.trace(response.traceID)
+                shell.write(TraceView(spans: spans).render(style: style))
+                shell.say(style.dim("* \(response.status) \(response.reason) in \(TraceView.milliseconds(response.elapsed)) (as the client saw it)"))
+            }
+            return
+        }
+    }
+
+    /// One request; a failure in curl's words (none with -s, unless -S).
+    @MainActor private func send(method: String, parts: (host: String, port: Int, path: String), headers: [(String, String)], body: String?,
+                      tls: ClientTLS?, shell: Shell) async throws -> ClientResponse {
+        let client = shell.lab.internetClient
+        let timeout = maxTime
+        let started = ContinuousClock.now
+        do {
+            let response = try await cancellable {
+                try await client.request(method: method, host: parts.host, port: parts.port, path: parts.path, headers: headers,
+                                         body: body, timeout: timeout, tls: tls)
+            }
+            shell.reportRequest(method: method, path: parts.path, sent: body, response: response)
+            return response
+        } catch let error as ClientError {
+            shell.reportRequest(method: method, path: parts.path, sent: body, error: error)
+            if s && !showError { throw ShellError.silent }
+            throw ShellError(Self.curlMessage(error, host: parts.host, port: parts.port, milliseconds: started.milliseconds))
+        }
+    }
+
+    /// A path, a URL or the site's name, as the address to connect to, the path, and TLS for https.
+    static func resolve(_ target: String, entry: String, lab: Lab) throws -> ((host: String, port: Int, path: String), ClientTLS?) {
         var text = target
         // The site's name means the front door, as DNS would have it.
         for name in ["http://www.foobar.com", "www.foobar.com", "http://foobar.com"] where text.hasPrefix(name) {
@@ -52,52 +138,25 @@ struct CurlVerb: ShellVerb {
         guard let parts = HTTPClient.split(text, defaultAddress: entry) else {
             throw ShellError("'\(target)' is not a path or URL — try 'curl /' or 'curl http://\(entry)/'")
         }
-        let method = (self.method ?? (data == nil ? "GET" : "POST")).uppercased()
-        let extra: [(String, String)] = headers.map { header in
-            let colon = header.firstIndex(of: ":")!
-            return (String(header[..<colon]).trimmingSpaces, String(header[header.index(after: colon)...]).trimmingSpaces)
-        }
-        let style = shell.style
-        if v {
-            if lab.network.portOffset != 0, target.contains("foobar.com") {
-                // The site's name with the config's port (8443) stands for the port that answers.
-                shell.say(style.dim(TerminalText.wrapStyled("* \(target.contains("https://") ? "https" : "http")://www.foobar.com is lb-01 at "
-                    + "\(parts.host):\(parts.port) (--port-base \(lab.network.portOffset) moves every port)", width: style.width, indent: "  ")))
-            }
-            shell.say(style.dim("* connecting to \(parts.host):\(parts.port) from \(LabNetwork.internetAddress)"))
-            shell.say(style.dim("> \(method) \(parts.path) HTTP/1.1"))
-            shell.say(style.dim("> Host: \(parts.host):\(parts.port)"))
-            for (name, value) in extra { shell.say(style.dim("> \(name): \(value)")) }
-            shell.say(style.dim(">"))
-        }
-        let client = lab.internetClient
-        let secure = tls
-        let body = data
-        let timeout = maxTime
-        let response: ClientResponse
-        do {
-            response = try await cancellable {
-                try await client.request(method: method, host: parts.host, port: parts.port, path: parts.path, headers: extra,
-                                         body: body, timeout: timeout, tls: secure)
-            }
-        } catch let error as ClientError {
-            shell.reportRequest(method: method, path: parts.path, sent: body, error: error)
-            throw ShellError("curl: (\(Self.curlCode(error))) \(error)")
-        }
-        shell.reportRequest(method: method, path: parts.path, sent: body, response: response)
-        if v || i {
-            let line = "\(response.version) \(response.status) \(response.reason)"
-            shell.say(v ? style.dim("< " + line) : line)
-            for header in response.headers {
-                shell.say(v ? style.dim("< \(header.name): \(header.value)") : "\(header.name): \(header.value)")
-            }
-            shell.say(v ? style.dim("<") : "")
-        }
-        shell.write(response.body.hasSuffix("\n") || response.body.isEmpty ? response.body : response.body + "\n")
-        if v {
-            let spans = lab.traces.trace(response.traceID)
-            shell.write(TraceView(spans: spans).render(style: style))
-            shell.say(style.dim("* \(response.status) \(response.reason) in \(TraceView.milliseconds(response.elapsed)) (as the client saw it)"))
+        return (parts, tls)
+    }
+
+    /// curl 7.88's own line for a request with no answer, and what it means here when curl's words do not say it.
+    static func curlMessage(_ error: ClientError, host: String, port: Int, milliseconds: Int) -> String {
+        let code = curlCode(error)
+        return switch error {
+        case .refused:
+            "curl: (\(code)) Failed to connect to \(host) port \(port) after \(milliseconds) ms: Couldn't connect to server\n"
+                + "  (connection refused: nothing listens on \(host):\(port))"
+        case .connectTimeout:
+            "curl: (\(code)) Failed to connect to \(host) port \(port) after \(milliseconds) ms: Timeout was reached\n"
+                + "  (connection timed out: no answer from \(host):\(port) at all)"
+        case .timedOut:
+            "curl: (\(code)) Operation timed out after \(milliseconds) milliseconds with 0 bytes received"
+        case .noResponse:
+            "curl: (\(code)) Empty reply from server"
+        case .badURL, .tlsFailed:
+            "curl: (\(code)) \(error)"
         }
     }
 

@@ -33,7 +33,7 @@ struct ExercisesVerb: ShellVerb {
             shell.say("\(marker) \(String(format: "%2d", exercise.number)). \(exercise.title.padding(toLength: 58, withPad: " ", startingAt: 0)) \(painted)")
         }
         let done = catalog.exercises.filter { progress.record($0.id).passed }.count
-        shell.say("\(done) of \(catalog.exercises.count) done. Your folders: \(workspace.root)  —  'exercise N' starts one")
+        shell.tell("\(done) of \(catalog.exercises.count) done. Your folders: \(workspace.root)  —  'exercise N' starts one")
     }
 }
 
@@ -60,13 +60,13 @@ struct ExerciseVerb: ShellVerb {
         let begun: (folder: String, created: Bool)
         do { begun = try workspace.begin(exercise) } catch { throw ShellError("cannot write the starter files: \(error)") }
         shell.say(shell.style.bold("Exercise \(exercise.number): \(exercise.title)"))
-        shell.say(exercise.summary)
+        shell.tell(exercise.summary)
         shell.say("")
-        shell.say(begun.created ? "Starter files written to \(begun.folder)" : "Your files (kept as you left them): \(begun.folder)")
+        shell.tell(begun.created ? "Starter files written to \(begun.folder)" : "Your files (kept as you left them): \(begun.folder)")
         if let needs = ScenarioTable.scenario(for: exercise.id).unavailable {
             shell.say(shell.style.yellow("note: ") + needs)
         }
-        shell.say("Edit them, then 'grade'. 'hint' helps; README.md there has the whole task. 'lab load \(begun.folder)' runs your lab.")
+        shell.tell("Edit them, then 'grade'. 'hint' helps; README.md there has the whole task. 'lab load \(begun.folder)' runs your lab.")
     }
 }
 
@@ -133,10 +133,10 @@ enum ExerciseVerbs {
         guard let id = workspace.loadProgress().current, let exercise = ExerciseShellContext.catalog.exercise(matching: id) else { return false }
         let next: (index: Int, text: String)?? = try? workspace.update { $0.nextHint(for: exercise) }
         guard let hint = next.flatMap({ $0 }) else {
-            shell.say("No more hints for exercise \(exercise.number) (there were \(exercise.hints.count)). The task: \(exercise.folder)/README.md")
+            shell.tell("No more hints for exercise \(exercise.number) (there were \(exercise.hints.count)). The task: \(exercise.folder)/README.md")
             return true
         }
-        shell.say(shell.style.bold("Hint \(hint.index + 1) of \(exercise.hints.count)") + " (exercise \(exercise.number)): " + hint.text)
+        shell.tell(shell.style.bold("Hint \(hint.index + 1) of \(exercise.hints.count)") + " (exercise \(exercise.number)): " + hint.text)
         return true
     }
 

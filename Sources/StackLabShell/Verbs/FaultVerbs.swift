@@ -239,7 +239,7 @@ struct PartitionVerb: ShellVerb {
         }
         guard x != y else { throw ShellError.usage("name two different servers, e.g. 'partition lb-01 web-01'") }
         lab.partition(x, y)
-        shell.say("\(x) and \(y) can no longer reach each other (connections time out). 'heal \(x) \(y)' restores the link.")
+        shell.tell("\(x) and \(y) can no longer reach each other (connections time out). 'heal \(x) \(y)' restores the link.")
     }
 }
 
@@ -282,6 +282,10 @@ struct ResetVerb: ShellVerb {
         commandName: "reset",
         abstract: "Start the whole lab again from its files: every fault, partition and counter gone.",
         discussion: """
+        The databases start again as init.sql makes them: each store's data folder is removed first (a lab \
+        folder's logs are kept, as a server keeps its log files). To restart processes and keep the data, use \
+        'revive' after 'stop'.
+
         Example:
           reset
         """)
@@ -293,6 +297,7 @@ struct ResetVerb: ShellVerb {
         } catch {
             throw ShellError("could not start the lab again: \(error)")
         }
-        shell.say("lab \(shell.lab.topology.name) started again in \(shell.session.startMilliseconds) ms — everything is fresh")
+        shell.tell("lab \(shell.lab.topology.name) started again in \(shell.session.startMilliseconds) ms — everything fresh, "
+            + "databases from init.sql")
     }
 }

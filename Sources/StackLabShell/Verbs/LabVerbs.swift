@@ -34,7 +34,7 @@ struct LabVerb: ShellVerb {
             do {
                 if hardened { try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: path) } else { try shell.session.loader.writeStarter(to: path) }
             } catch { throw ShellError("\(error)") }
-            shell.say("wrote the \(hardened ? "foobar-hardened" : "foobar") lab to \(path) — edit its files, then: lab load \(directory)")
+            shell.tell("wrote the \(hardened ? "foobar-hardened" : "foobar") lab to \(path) — edit its files, then: lab load \(directory)")
         }
     }
 
@@ -55,9 +55,9 @@ struct LabVerb: ShellVerb {
             } catch {
                 throw ShellError("\(error)\n(the lab that was running is still running)")
             }
-            shell.say("lab \(shell.lab.topology.name) from \(path) ready in \(shell.session.startMilliseconds) ms")
+            shell.tell("lab \(shell.lab.topology.name) from \(path) ready in \(shell.session.startMilliseconds) ms")
             if let state = shell.lab.definition.stateDirectory {
-                shell.say(shell.style.dim("its logs and store data are kept apart from your files, in \(state)"))
+                shell.say(shell.style.dim(TerminalText.wrapStyled("its logs and store data are kept apart from your files, in \(state)", width: shell.style.width)))
             }
         }
     }

@@ -80,7 +80,7 @@ struct JobsVerb: ShellVerb {
     func execute(in shell: Shell) async throws {
         let running = shell.jobs.running
         guard !running.isEmpty else {
-            shell.say("no background jobs — a command typed with '&' at the end runs in the background")
+            shell.tell("no background jobs — a command typed with '&' at the end runs in the background")
             return
         }
         for job in running { shell.say("[\(job.number)] running  \(job.command)") }
@@ -98,6 +98,22 @@ struct QuitVerb: ShellVerb {
     static let group = VerbGroup.shell
 
     func execute(in shell: Shell) async throws { shell.requestQuit() }
+}
+
+struct ClearVerb: ShellVerb {
+    static let configuration = CommandConfiguration(
+        commandName: "clear",
+        abstract: "Clear the terminal screen (also: Ctrl-L).",
+        discussion: """
+        Example:
+          clear
+        """)
+    static let group = VerbGroup.shell
+
+    func execute(in shell: Shell) async throws {
+        // What `clear` writes on an xterm-like terminal: home, erase the screen, erase the scrollback.
+        if shell.style.terminal { shell.write("\u{1B}[H\u{1B}[2J\u{1B}[3J") }
+    }
 }
 
 struct SleepVerb: ShellVerb {

@@ -9,14 +9,16 @@ import StackLabStore
 struct SQLVerb: RawTextVerb {
     static let configuration = CommandConfiguration(
         commandName: "sql",
-        abstract: "Run one SQL statement on a store (the primary unless TARGET says) and print the result table.",
+        abstract: "Run SQL on a store (the primary unless TARGET says) and print each result table.",
         discussion: """
         Statements run in the lab's database (foobar), as the mysql client's root user, in one session per \
-        store that lasts until 'reset' — so SHOW WARNINGS after a statement shows its warnings. End with \\G for \
-        one column per line.
+        store that lasts until 'reset' — so SHOW WARNINGS after a statement shows its warnings. The rest of the \
+        line is SQL: ';' separates statements, which run in turn until one fails. End with \\G for one column \
+        per line.
 
         Examples:
           sql SELECT * FROM posts ORDER BY id DESC LIMIT 5
+          sql BEGIN; DELETE FROM posts; ROLLBACK
           sql web-02 SHOW REPLICA STATUS
         """)
     static let group = VerbGroup.store
@@ -64,9 +66,9 @@ struct SQLVerb: RawTextVerb {
         let started = ContinuousClock.now
         do {
             var session = try shell.sqlSessions.session(for: process.name, store: store, database: database, generation: shell.session.generation)
-            let result: StoreResult
+            let outcomes: [Result<StoreResult, StoreError>]
             do {
-                result = try await cancellable { [session, statement] in try await store.execute(statement, in: session) }
+                outcomes = try await cancellable { [session, statement] in try await store.executeScript(statement, in: session) }
             } catch let error as StoreConnectionError where error.code == 2006 {
                 // The server restarted under the session: the mysql client says so, reconnects and runs it again.
                 shell.say("ERROR \(error.code) (HY000): \(error.message)")
@@ -75,15 +77,29 @@ struct SQLVerb: RawTextVerb {
                 shell.say("Connection id:    \(session.connectionID)")
                 shell.say("Current database: \(session.database ?? "*** NONE ***")")
                 shell.say("")
-                result = try await cancellable { [session, statement] in try await store.execute(statement, in: session) }
+                outcomes = try await cancellable { [session, statement] in try await store.executeScript(statement, in: session) }
             }
+            guard !outcomes.isEmpty else { throw ShellError("ERROR: No query specified") }
             let seconds = Double(started.milliseconds) / 1000
-            let rendered = vertical ? result.renderVertical(seconds: seconds) : result.renderTable(seconds: seconds)
-            shell.write(rendered.hasSuffix("\n") ? rendered : rendered + "\n")
-            shell.report(.sql(SQLFact(server: process.serverName, statement: statement, columns: result.columns, rows: result.rows,
-                                      affectedRows: result.affectedRows)))
+            // One block per statement, as the mysql client prints a line of several; the first error ends it.
+            for (index, outcome) in outcomes.enumerated() {
+                switch outcome {
+                case .success(let result):
+                    // A blank line between blocks, as the mysql client leaves after each statement.
+                    if index > 0 { shell.write("\n") }
+                    let last = index == outcomes.count - 1
+                    let rendered = vertical && last ? result.renderVertical(seconds: seconds) : result.renderTable(seconds: seconds)
+                    shell.write(rendered.hasSuffix("\n") ? rendered : rendered + "\n")
+                    shell.report(.sql(SQLFact(server: process.serverName, statement: statement, columns: result.columns, rows: result.rows,
+                                              affectedRows: result.affectedRows)))
+                case .failure(let error):
+                    throw error
+                }
+            }
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as ShellError {
+            throw error
         } catch {
             let failure = error as? StoreError
             shell.report(.sql(SQLFact(server: process.serverName, statement: statement, errorCode: failure?.code,

@@ -686,6 +686,19 @@ public final class MySQLStore: Sendable {
     /// Runs SQL in a lasting session (see `openSession`); several statements may be separated by ';'. The last
     /// result is returned, the first error thrown.
     public func execute(_ sql: String, in client: StoreClientSession) async throws -> StoreResult {
+        var last: StoreResult?
+        for outcome in try await executeScript(sql, in: client) {
+            switch outcome {
+            case .success(let result): last = result
+            case .failure(let error): throw error
+            }
+        }
+        return last ?? StoreResult(affectedRows: 0)
+    }
+
+    /// Every statement of `sql` in the session, each one's outcome in order; the first error ends the script, as
+    /// the server does with a multi-statement query. Throws when the connection is gone.
+    public func executeScript(_ sql: String, in client: StoreClientSession) async throws -> [Result<StoreResult, StoreError>] {
         guard isRunning, ObjectIdentifier(engine) == client.engine else { throw StoreConnectionError.goneAway() }
         var session = client.session.withLockedValue { $0 }
         let run = await runScriptWaiting(sql, session: &session)
@@ -695,14 +708,7 @@ public final class MySQLStore: Sendable {
             try await wait.get()
         }
         if run.delaySeconds > 0 { try await Task.sleep(nanoseconds: UInt64(run.delaySeconds * 1_000_000_000)) }
-        var last: StoreResult?
-        for outcome in run.outcomes {
-            switch outcome {
-            case .success(let result): last = result
-            case .failure(let error): throw error
-            }
-        }
-        return last ?? StoreResult(affectedRows: 0)
+        return run.outcomes
     }
 
     /// Like `execute`, but returns every statement's outcome in order (the mysql client prints one block per

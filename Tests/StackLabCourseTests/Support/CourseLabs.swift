@@ -1,5 +1,6 @@
 import Foundation
 import StackLab
+import StackLabTestSupport
 import StackLabCourse
 @testable import StackLabShell
 
@@ -31,12 +32,14 @@ func temporaryFolder(_ name: String = "stacklab-course-test") -> String {
     return path
 }
 
-/// The built-in foobar lab from its real files, with health checks every 200 ms (tests see DOWN within a second).
+/// The built-in foobar lab from its real files, with fast health checks (`fastHealthChecks`).
 func writeFastFoobar(to folder: String) throws {
     try LabDefinition.writeBuiltIn(named: "foobar", to: folder)
     let haproxy = folder + "/lb-01/haproxy.cfg"
-    let text = try String(contentsOfFile: haproxy, encoding: .utf8)
-    try text.replacingOccurrences(of: "inter 2s", with: "inter 200ms").write(toFile: haproxy, atomically: true, encoding: .utf8)
+    guard let fast = fastHealthChecks(try String(contentsOfFile: haproxy, encoding: .utf8)) else {
+        throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: haproxy])
+    }
+    try fast.write(toFile: haproxy, atomically: true, encoding: .utf8)
 }
 
 /// Starts the foobar lab and a shell on it whose output is recorded for lessons (and captured for the test), with the

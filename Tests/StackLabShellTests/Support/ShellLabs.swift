@@ -1,5 +1,6 @@
 import Foundation
 import StackLab
+import StackLabTestSupport
 @testable import StackLabShell
 
 /// Port offsets for the shell's test labs: 18000–18900 (the plan for every suite is in StackLabTests' TestLabs.swift).
@@ -15,29 +16,35 @@ enum ShellTestPorts {
     }
 }
 
-func temporaryFolder(_ name: String = "stacklab-shell-test") -> String {
-    let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// The built-in foobar lab from its real files, with health checks every 200 ms instead of 2 s so that tests see
-/// DOWN within a second.
-func writeFastFoobar(to folder: String) throws {
-    try LabDefinition.writeBuiltIn(named: "foobar", to: folder)
-    let haproxy = folder + "/lb-01/haproxy.cfg"
-    let text = try String(contentsOfFile: haproxy, encoding: .utf8)
-    try text.replacingOccurrences(of: "inter 2s", with: "inter 200ms").write(toFile: haproxy, atomically: true, encoding: .utf8)
-}
-
-/// Starts the foobar lab, hands a shell on it (plain output, captured) to `body`, and always stops the lab.
+/// Starts a shell test's lab from a folder on the next offset, moving on when a port is taken (the ring of offsets
+/// comes round while a long test elsewhere still holds one).
 @MainActor
-func withShell(interactive: Bool = false, _ body: (Shell, CapturedOutput) async throws -> Void) async throws {
+func startShellLab(_ folder: String) async throws -> LabSession {
+    var attempt = 0
+    while true {
+        attempt += 1
+        do {
+            return try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: ShellTestPorts.offset()),
+                                              loader: FolderLabLoader())
+        } catch where attempt < 9 && "\(error)".contains("already in use") {
+            continue
+        }
+    }
+}
+
+/// The built-in hardened lab (HTTPS at lb-01, firewalls, passwords), with a shell on it for `body`; always stopped.
+@MainActor
+func withHardenedShell(_ body: (Shell, CapturedOutput) async throws -> Void) async throws {
     let folder = temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    try writeFastFoobar(to: folder)
-    let session = try await LabSession.start(LabSource(directory: folder), options: LabOptions(portOffset: ShellTestPorts.offset()),
-                                             loader: FolderLabLoader())
+    try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: folder)
+    try await withShell(on: folder, body)
+}
+
+/// A shell (plain output, captured) on the lab in `folder`, for `body`; the lab is always stopped.
+@MainActor
+func withShell(on folder: String, interactive: Bool = false, _ body: (Shell, CapturedOutput) async throws -> Void) async throws {
+    let session = try await startShellLab(folder)
     let output = CapturedOutput()
     let shell = Shell(session: session, output: output, style: .plain, interactive: interactive)
     do {
@@ -49,6 +56,30 @@ func withShell(interactive: Bool = false, _ body: (Shell, CapturedOutput) async 
     await session.shutdown()
 }
 
+func temporaryFolder(_ name: String = "stacklab-shell-test") -> String {
+    let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The built-in foobar lab from its real files, with fast health checks (`fastHealthChecks`).
+func writeFastFoobar(to folder: String) throws {
+    try LabDefinition.writeBuiltIn(named: "foobar", to: folder)
+    let haproxy = folder + "/lb-01/haproxy.cfg"
+    guard let fast = fastHealthChecks(try String(contentsOfFile: haproxy, encoding: .utf8)) else {
+        throw ShellError("the foobar lab's haproxy.cfg changed: \(haproxy)")
+    }
+    try fast.write(toFile: haproxy, atomically: true, encoding: .utf8)
+}
+
+/// Starts the foobar lab, hands a shell on it (plain output, captured) to `body`, and always stops the lab.
+@MainActor
+func withShell(interactive: Bool = false, _ body: (Shell, CapturedOutput) async throws -> Void) async throws {
+    let folder = temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try writeFastFoobar(to: folder)
+    try await withShell(on: folder, interactive: interactive, body)
+}
 
 extension CapturedOutput {
     /// Runs a line and returns only what it printed.

@@ -108,31 +108,36 @@ enum RealLabStack {
 /// A raw HTTP server a test puts where a web server was: it counts the requests it reads (by their first line) and
 /// answers each with a small 200, or — `swallow` — reads it and closes without a word (a server that dies).
 /// `dieAfterFirst`: the first request gets a kept-alive 200, every later one is held that long and then its
-/// connection closes without an answer (a server that dies while working on a request).
+/// connection closes without an answer (a server that dies while working on a request). `heads` keeps each
+/// request's head lines as they came on the wire.
 final class RawHTTPServer: Sendable {
     let channel: Channel
     private let seen: NIOLockedValueBox<[String]>
+    private let seenHeads: NIOLockedValueBox<[[String]]>
 
     var requests: [String] { seen.withLockedValue { $0 } }
+    var heads: [[String]] { seenHeads.withLockedValue { $0 } }
 
-    private init(channel: Channel, seen: NIOLockedValueBox<[String]>) {
+    private init(channel: Channel, seen: NIOLockedValueBox<[String]>, heads: NIOLockedValueBox<[[String]]>) {
         self.channel = channel
         self.seen = seen
+        self.seenHeads = heads
     }
 
     static func start(host: String, port: Int, swallow: Bool, dieAfterFirst: TimeAmount? = nil,
                       group: EventLoopGroup) async throws -> RawHTTPServer {
         let seen = NIOLockedValueBox<[String]>([])
+        let heads = NIOLockedValueBox<[[String]]>([])
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(RawHTTPServerHandler(swallow: swallow, dieAfterFirst: dieAfterFirst,
-                                                                                        seen: seen))
+                                                                                        seen: seen, heads: heads))
                 }
             }
             .bind(host: host, port: port).get()
-        return RawHTTPServer(channel: channel, seen: seen)
+        return RawHTTPServer(channel: channel, seen: seen, heads: heads)
     }
 
     func stop() async { try? await channel.close() }
@@ -154,12 +159,14 @@ private final class RawHTTPServerHandler: ChannelInboundHandler {
     let swallow: Bool
     let dieAfterFirst: TimeAmount?
     let seen: NIOLockedValueBox<[String]>
+    let heads: NIOLockedValueBox<[[String]]>
     private var pending = ""
 
-    init(swallow: Bool, dieAfterFirst: TimeAmount?, seen: NIOLockedValueBox<[String]>) {
+    init(swallow: Bool, dieAfterFirst: TimeAmount?, seen: NIOLockedValueBox<[String]>, heads: NIOLockedValueBox<[[String]]>) {
         self.swallow = swallow
         self.dieAfterFirst = dieAfterFirst
         self.seen = seen
+        self.heads = heads
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -170,6 +177,7 @@ private final class RawHTTPServerHandler: ChannelInboundHandler {
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
         guard pending[end.upperBound...].utf8.count >= length else { return }
         let line = String(head.split(separator: "\r\n").first ?? "")
+        heads.withLockedValue { $0.append(head.components(separatedBy: "\r\n")) }
         let count = seen.withLockedValue { seen -> Int in
             seen.append(line)
             return seen.count
@@ -189,7 +197,7 @@ private final class RawHTTPServerHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+        let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Served-By: raw\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: answer))).whenComplete { _ in context.close(promise: nil) }
     }
 }
@@ -198,6 +206,11 @@ private final class RawHTTPServerHandler: ChannelInboundHandler {
 func headLines(_ response: String) -> [String] {
     let head = response.components(separatedBy: "\r\n\r\n").first ?? ""
     return head.components(separatedBy: "\r\n")
+}
+
+/// The header names of a response head, as spelled on the wire.
+func headerNames(_ response: String) -> [String] {
+    headLines(response).dropFirst().map { String($0.prefix { $0 != ":" }) }
 }
 
 /// A header's value in a response head, by case-insensitive name.

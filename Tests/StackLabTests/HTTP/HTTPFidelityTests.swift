@@ -226,11 +226,50 @@ struct HTTPFidelityTests {
             #expect(!client.isClosed)
             await client.close()
 
-            // Through lb-01 too: an HTTP/1.0 request is answered in HTTP/1.1 (HAProxy 2.6 also lower-cases every
-            // header name, which lb-01 leaves out; its own pages are spelled as HAProxy's).
+            // Through lb-01 too: an HTTP/1.0 request is answered in HTTP/1.1.
             let through = try await exchange("GET /static/hello.txt HTTP/1.0\r\n\r\n", at: side.lb, group: side.group)
             #expect(through.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(side.name): \(through)")
             #expect(through.hasSuffix("\r\n\r\nstatic from web-01\n") || through.hasSuffix("\r\n\r\nstatic from web-02\n"))
+        }
+    }
+
+    /// HAProxy 2.6 (HTX) writes every header name in lower case, to the server and to the client; nginx and the
+    /// app keep the spelling they were given.
+    @Test func lb01SpellsHeaderNamesInLowerCaseBothWaysAndNginxKeepsItsOwn() async throws {
+        try await SideBySide.run(Self.rawServers("127.0.9.5:8099", "127.0.9.6:8100")) { side in
+            try await RawHTTPServer.with(host: "127.0.9.5", port: 8099 + side.offset, swallow: false, group: side.group) { first in
+                try await RawHTTPServer.with(host: "127.0.9.6", port: 8100 + side.offset, swallow: false, group: side.group) { second in
+                    let response = try await exchange("GET /spelled HTTP/1.1\r\nHost: www.foobar.com\r\nUser-Agent: Probe/1\r\n"
+                        + "X-Custom-Thing: 1\r\nConnection: close\r\n\r\n", at: side.lb, group: side.group)
+                    #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(side.name): \(response)")
+                    let names = headerNames(response)
+                    #expect(names.contains("content-type") && names.contains("content-length") && names.contains("x-served-by"),
+                            "\(side.name): \(names)")
+                    #expect(names.allSatisfy { $0 == $0.lowercased() }, "\(side.name): \(names)")
+                    let head = try #require((first.heads + second.heads).first, "\(side.name): no request reached a server")
+                    for line in ["host: www.foobar.com", "user-agent: Probe/1", "x-custom-thing: 1", "x-forwarded-for: 127.0.0.1"] {
+                        #expect(head.contains(line), "\(side.name): \(head)")
+                    }
+                    #expect(head.dropFirst().allSatisfy { !$0.prefix { $0 != ":" }.contains(where: \.isUppercase) }, "\(side.name): \(head)")
+                }
+            }
+            // nginx answers with its own spelling.
+            let direct = try await exchange(Self.hello.replacingOccurrences(of: "\r\n\r\n", with: "\r\nConnection: close\r\n\r\n"),
+                                            at: side.web, group: side.group)
+            let names = headerNames(direct)
+            for name in ["Server", "Date", "Content-Type", "Content-Length", "Last-Modified", "Connection", "ETag", "Accept-Ranges"] {
+                #expect(names.contains(name), "\(side.name): \(names)")
+            }
+        }
+        // Through the whole lab: the app's `X-Served-By` reaches the client as `x-served-by`; gunicorn keeps it.
+        try await PatchedLab.run { lab in
+            let request = "GET / HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n"
+            let through = try await exchange(request, at: lab.address("lb-01", 8080), group: lab.lab.group)
+            #expect(headLines(through).contains { $0.hasPrefix("x-served-by: web-0") }, "\(through)")
+            let app = try await exchange(request, at: lab.address("web-01", 8000), group: lab.lab.group)
+            #expect(headLines(app).contains("X-Served-By: web-01"), "\(app)")
+            let web = try await exchange(request, at: lab.address("web-01", 8080), group: lab.lab.group)
+            #expect(headLines(web).contains("X-Served-By: web-01"), "\(web)")
         }
     }
 
@@ -252,6 +291,53 @@ struct HTTPFidelityTests {
             // TR/Tw/Tc/Tr/Ta: no connection (-1), no response (-1); TR and Tw may read 1 ms on a busy machine.
             #expect(line.contains(/\s\d+\/\d+\/-1\/-1\/\d+\s503\s/) && line.contains("/+3 0/0 \"GET /a HTTP/1.1\""), "\(side.name): \(line)")
         }
+    }
+
+    /// gunicorn's `keepalive`: "sync worker does not support persistent connections and will ignore this option".
+    /// With `keepalive = 75`, an HTTP/1.1 request (kept alive unless it says otherwise) is answered with
+    /// `Connection: close` and the connection ends at once, as the real gunicorn's sync worker does; a negative value
+    /// is gunicorn's own error.
+    @Test func gunicornsSyncWorkerIgnoresKeepaliveAndClosesAfterEachAnswer() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        var answers: [(side: String, text: String)] = []
+        if let gunicorn = RealTool.find("gunicorn") {
+            let port = TestPorts.offset() + 8000
+            let app = "def app(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'ok']\n"
+            try await RealServer.with(gunicorn, ["-b", "127.0.9.3:\(port)", "--keep-alive", "75", "app:app"], files: ["app.py": app],
+                                      address: ("127.0.9.3", port), group: group) { server in
+                answers.append(("real", try await exchange(request, at: server.address, group: group)))
+            }
+            let folder = try temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try "keepalive = -1\n".write(to: folder.appendingPathComponent("bad.conf.py"), atomically: true, encoding: .utf8)
+            let refused = try await RealTool.run(gunicorn, ["-c", "bad.conf.py", "app:app"], in: folder)
+            #expect(refused.status != 0 && refused.output.contains("Invalid value for keepalive: -1")
+                && refused.output.contains("Value must be positive: -1"), "\(refused.output)")
+        }
+        try await PatchedLab.run(["web-01/gunicorn.conf.py": [("timeout = 30\n", "timeout = 30\nkeepalive = 75\n")]]) { lab in
+            #expect(lab.lab.process("web-01", .gunicorn) != nil)
+            answers.append(("stacklab", try await exchange(request, at: lab.address("web-01", 8000), group: lab.lab.group)))
+        }
+        for answer in answers {
+            #expect(answer.text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(answer.side): \(answer.text)")
+            #expect(headerValue(answer.text, "Connection") == "close", "\(answer.side): \(answer.text)")
+        }
+        #expect(throws: ConfigError.self) {
+            _ = try GunicornConfigParser.parse("keepalive = -1\n", file: "web-01/gunicorn.conf.py")
+        }
+        let error = try #require(Self.gunicornError("keepalive = -1\n"))
+        #expect(error.reason == "Invalid value for keepalive: -1 (Value must be positive: -1)")
+        #expect(Self.gunicornError("keepalive = \"abc\"\n")?.reason.contains("invalid literal for int() with base 0: 'abc'") == true)
+        #expect(try GunicornConfigParser.parse("keepalive = \"5\"\n", file: "g").keepalive == 5)
+        #expect(try GunicornConfigParser.parse("", file: "g").keepalive == 2)
+    }
+
+    static func gunicornError(_ text: String) -> ConfigError? {
+        do {
+            _ = try GunicornConfigParser.parse(text, file: "web-01/gunicorn.conf.py")
+            return nil
+        } catch { return error as? ConfigError }
     }
 
     // 9

@@ -87,15 +87,14 @@ struct SecurityFirewallTests {
 
         #expect(denied.0 == .timedOut)
         #expect(denied.1 >= 0.7, "a drop must make the client wait for its timeout (waited \(denied.1) s)")
-        #expect(rejected.0 == .refused)
-        #expect(rejected.1 < 0.5, "a reject must refuse at once (took \(rejected.1) s)")
+        // Refused, not timed out: the answer came before the dial's own timeout (how soon depends on the machine).
+        #expect(rejected.0 == .refused, "a reject must refuse (got \(String(describing: rejected.0)) after \(rejected.1) s)")
         #expect(afterDisable.0 == nil)
         if let curlDenied, let curlRejected {
             #expect(curlDenied.status == 28, "curl against a dropped port: \(curlDenied.output)")
             #expect(curlDenied.output.contains("Connection timed out") || curlDenied.output.contains("Timeout was reached")
                         || curlDenied.output.contains("timed out"), "\(curlDenied.output)")
             #expect(curlRejected.status != 0 && curlRejected.status != 28, "curl against a rejected port: \(curlRejected.status) \(curlRejected.output)")
-            #expect(curlRejected.seconds < 1.5)
         }
     }
 }

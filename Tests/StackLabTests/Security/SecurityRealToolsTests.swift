@@ -61,3 +61,28 @@ struct SecurityRealToolsTests {
                                           keyFile: web.appendingPathComponent("web-01.key").path)
     }
 }
+
+/// `scan` names ports as nmap does: every port the lab's processes listen on, read from nmap's own
+/// nmap-services file (a port missing there is "unknown" for nmap, and must be missing from the table too).
+@Suite("Security: scan's service names are nmap's")
+struct ScanServiceNamesTests {
+    static let nmapServices = "/usr/share/nmap/nmap-services"
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: nmapServices), "nmap is not installed"))
+    func everyPortOfTheLabHasNmapsName() async throws {
+        let text = try String(contentsOfFile: Self.nmapServices, encoding: .utf8)
+        var nmap: [Int: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: "\t")
+            guard fields.count >= 2, fields[1].hasSuffix("/tcp"), let port = Int(fields[1].dropLast(4)) else { continue }
+            nmap[port] = String(fields[0])
+        }
+        let running = try await RunningLab.start("foobar")
+        let ports = Set(Scanner.defaultPorts(in: running.lab))
+        await running.cleanup()
+        for port in ports.sorted() {
+            #expect(Scanner.services[port] == nmap[port], "port \(port): nmap says \(nmap[port] ?? "unknown")")
+        }
+        for (port, name) in Scanner.services { #expect(nmap[port] == name, "port \(port): the table says \(name)") }
+    }
+}

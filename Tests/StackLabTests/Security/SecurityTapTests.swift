@@ -51,7 +51,7 @@ struct SecurityTapTests {
         let request = try #require(recorder.messages.first { $0.toServer && $0.text.contains("after-tap") })
         #expect(request.client.hasPrefix("lb-01 127.0.1.1:"))
         #expect(request.server.hasPrefix("web-01/nginx 127.0.1.11:"))
-        #expect(request.text.contains("X-Forwarded-For: 127.0.0.1"))
+        #expect(request.text.contains("x-forwarded-for: 127.0.0.1"), "\(request.text)")
         // Only connections from lb-01 to web-01: nothing between nginx and gunicorn on web-01.
         #expect(recorder.messages.allSatisfy { $0.server.hasPrefix("web-01/nginx") })
     }
