@@ -129,19 +129,68 @@ extension ExecutionContext {
         return try body(&t)
     }
 
+    /// The columns an INSERT names, by position (all of them, in order, when it names none).
+    static func insertTargets(_ table: Table, _ columns: [String]?) throws -> [Int] {
+        guard let columns else { return Array(table.columns.indices) }
+        return try columns.map { c in
+            guard let i = table.columnIndex(c) else { throw StoreError.unknownColumn(c, in: "field list") }
+            return i
+        }
+    }
+
+    /// The values one row of VALUES gives, by column position; DEFAULT gives none.
+    static func givenValues(_ exprs: [Expr], targets: [Int], evaluator ev: Evaluator, rowNumber: Int) throws -> [Int: SQLValue] {
+        guard exprs.count == targets.count else { throw StoreError.columnCountMismatch(row: rowNumber) }
+        var given: [Int: SQLValue] = [:]
+        for (k, e) in exprs.enumerated() {
+            if case .function("DEFAULT", _, _) = e { continue }
+            given[targets[k]] = try ev.eval(e, row: nil)
+        }
+        return given
+    }
+
+    /// One row of an INSERT as strict mode makes it from the values given for some columns: defaults, the next
+    /// AUTO_INCREMENT value, NOT NULL's 1048 and each column's type (1406, 1264, 1366).
+    static func insertedRow(_ given: [Int: SQLValue], table: Table, millis: UInt64, rowNumber: Int,
+                            nextAuto: inout Int64, autoMax: Int64, firstGenerated: inout Int64) throws -> [SQLValue] {
+        var row: [SQLValue] = []
+        for (i, c) in table.columns.enumerated() {
+            var v: SQLValue
+            if let g = given[i] {
+                v = g
+            } else if c.autoIncrement {
+                v = .null
+            } else if c.defaultIsNow {
+                v = .string(Clock.datetime(Date(timeIntervalSince1970: Double(millis) / 1000)))
+            } else if let d = c.defaultValue {
+                v = d
+            } else if c.notNull {
+                throw StoreError.noDefault(c.name)
+            } else {
+                v = .null
+            }
+            if c.autoIncrement {
+                if v.isNull || v == .int(0) || v == .string("0") {
+                    v = .int(nextAuto)
+                    if firstGenerated == 0 { firstGenerated = nextAuto }
+                    nextAuto = Table.autoIncrement(after: nextAuto, max: autoMax)
+                } else {
+                    let coerced = try Self.coerce(v, to: c, row: rowNumber)
+                    if case .int(let x) = coerced, x >= nextAuto { nextAuto = Table.autoIncrement(after: x, max: autoMax) }
+                    v = coerced
+                }
+            } else {
+                if v.isNull && c.notNull { throw StoreError.cannotBeNull(c.name) }
+                v = try Self.coerce(v, to: c, row: rowNumber)
+            }
+            row.append(v)
+        }
+        return row
+    }
+
     mutating func insert(_ t: TableName, columns: [String]?, rows: [[Expr]], ignore: Bool, session: inout Session) throws -> (StoreResult, Int64) {
         let (db, table) = try self.table(t, session, privilege: "INSERT")
-        let targets: [Int]
-        if let columns {
-            var idx: [Int] = []
-            for c in columns {
-                guard let i = table.columnIndex(c) else { throw StoreError.unknownColumn(c, in: "field list") }
-                idx.append(i)
-            }
-            targets = idx
-        } else {
-            targets = Array(table.columns.indices)
-        }
+        let targets = try Self.insertTargets(table, columns)
         let ev = evaluator(nil, session, clause: "field list")
         let millis = ev.nowMillis()
         // The counter is the next value to generate, never past the column's maximum (a data log written before
@@ -156,47 +205,9 @@ extension ExecutionContext {
         var keySets = table.keySets
         for (n, exprs) in rows.enumerated() {
             let rowNumber = n + 1
-            guard exprs.count == targets.count else { throw StoreError.columnCountMismatch(row: rowNumber) }
-            var given: [Int: SQLValue] = [:]
-            for (k, e) in exprs.enumerated() {
-                if case .function("DEFAULT", _, _) = e { continue }
-                given[targets[k]] = try ev.eval(e, row: nil)
-            }
-            var row: [SQLValue] = []
-            for (i, c) in table.columns.enumerated() {
-                var v: SQLValue
-                if let g = given[i] {
-                    v = g
-                } else if c.autoIncrement {
-                    v = .null
-                } else if c.defaultIsNow {
-                    v = .string(Clock.datetime(Date(timeIntervalSince1970: Double(millis) / 1000)))
-                } else if let d = c.defaultValue {
-                    v = d
-                } else if c.notNull {
-                    throw StoreError.noDefault(c.name)
-                } else {
-                    v = .null
-                }
-                if c.autoIncrement {
-                    if v.isNull || v == .int(0) || v == .string("0") {
-                        v = .int(nextAuto)
-                        if firstGenerated == 0 { firstGenerated = nextAuto }
-                        nextAuto = Table.autoIncrement(after: nextAuto, max: autoMax)
-                    } else {
-                        let coerced = try Self.coerce(v, to: c, row: rowNumber)
-                        if case .int(let x) = coerced, x >= nextAuto { nextAuto = Table.autoIncrement(after: x, max: autoMax) }
-                        v = coerced
-                    }
-                } else {
-                    if v.isNull && c.notNull {
-                        if rows.count == 1 { throw StoreError.cannotBeNull(c.name) }
-                        throw StoreError.cannotBeNull(c.name)
-                    }
-                    v = try Self.coerce(v, to: c, row: rowNumber)
-                }
-                row.append(v)
-            }
+            let given = try Self.givenValues(exprs, targets: targets, evaluator: ev, rowNumber: rowNumber)
+            let row = try Self.insertedRow(given, table: table, millis: millis, rowNumber: rowNumber,
+                                           nextAuto: &nextAuto, autoMax: autoMax, firstGenerated: &firstGenerated)
             var duplicate: StoreError?
             for (k, index) in table.indexes.enumerated() {
                 if let key = table.key(row, index), keySets[k].contains(key) {
@@ -250,6 +261,22 @@ extension ExecutionContext {
         return Self.sortedByKeys(keyed, descending: orderBy.map(\.descending)).map(\.1)
     }
 
+    /// A row after UPDATE's assignments, left to right, each seeing the ones before (MySQL's single-table UPDATE),
+    /// every value checked by strict mode.
+    static func updatedRow(_ row: [SQLValue], assignments: [(String, Expr)], targets: [Int], table: Table, evaluator fieldEval: Evaluator,
+                           rowNumber: Int) throws -> [SQLValue] {
+        var newRow = row
+        for (k, (_, e)) in assignments.enumerated() {
+            let c = table.columns[targets[k]]
+            var v: SQLValue
+            if case .function("DEFAULT", _, _) = e { v = c.defaultValue ?? .null } else { v = try fieldEval.eval(e, row: newRow) }
+            if v.isNull && c.notNull { throw StoreError.cannotBeNull(c.name) }
+            v = try Self.coerce(v, to: c, row: rowNumber)
+            newRow[targets[k]] = v
+        }
+        return newRow
+    }
+
     mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
         let (db, table) = try self.table(t, session, privilege: "UPDATE")
         let fieldEval = evaluator(table, session, clause: "field list")
@@ -269,15 +296,7 @@ extension ExecutionContext {
             if let limit, matched >= limit { break }
             if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
             matched += 1
-            var newRow = row
-            for (k, (_, e)) in assignments.enumerated() {
-                let c = table.columns[targets[k]]
-                var v: SQLValue
-                if case .function("DEFAULT", _, _) = e { v = c.defaultValue ?? .null } else { v = try fieldEval.eval(e, row: newRow) }
-                if v.isNull && c.notNull { throw StoreError.cannotBeNull(c.name) }
-                v = try Self.coerce(v, to: c, row: matched)
-                newRow[targets[k]] = v
-            }
+            let newRow = try Self.updatedRow(row, assignments: assignments, targets: targets, table: table, evaluator: fieldEval, rowNumber: matched)
             if newRow != row { changes.append((r, newRow)) }
         }
         if !changes.isEmpty {

@@ -27,13 +27,24 @@ enum SQLiteSchema {
 
     static func indexName(_ table: String, _ index: String) -> String { table + "/" + index }
 
+    /// The column that is SQLite's rowid: a primary key of one integer column.
+    static func rowidKey(_ table: Table) -> Int? {
+        let pk = table.indexes.first { $0.name == "PRIMARY" }
+        return pk.flatMap { $0.columns.count == 1 ? $0.columns[0] : nil }.flatMap { c in
+            c < table.columns.count && table.columns[c].kind.isInteger ? c : nil
+        }
+    }
+
+    /// Whether the table is clustered on a primary key other than a rowid (SQLite's WITHOUT ROWID).
+    static func isWithoutRowID(_ table: Table) -> Bool {
+        table.indexes.contains { $0.name == "PRIMARY" } && rowidKey(table) == nil
+    }
+
     /// CREATE TABLE and CREATE INDEX statements for `table` in the attached database `schema`.
     static func create(_ table: Table, schema: String) -> [String] {
         let q = SQLiteConnection.quote
         let pk = table.indexes.first { $0.name == "PRIMARY" }
-        let rowidKey = pk.flatMap { $0.columns.count == 1 ? $0.columns[0] : nil }.flatMap { c in
-            c < table.columns.count && table.columns[c].kind.isInteger ? c : nil
-        }
+        let rowidKey = rowidKey(table)
         var parts: [String] = []
         for (i, c) in table.columns.enumerated() {
             var d = q(c.name) + " " + declaredType(c.kind)

@@ -1,0 +1,206 @@
+import CSQLite
+import Foundation
+
+/// INSERT, UPDATE, DELETE and TRUNCATE with their rows in SQLite. MySQL's meaning stays the store's: strict mode
+/// makes each row (`insertedRow`, `updatedRow`), the WHERE, ORDER BY and LIMIT pick the rows in SQL written by
+/// `SQLiteExpression`, and SQLite keeps the rows and their unique keys (a conflict is MySQL's 1062).
+///
+/// Each statement runs inside a savepoint of the session's transaction: one that fails leaves nothing of itself,
+/// as a failed statement in InnoDB, while the transaction's earlier statements stay.
+extension ExecutionContext {
+    mutating func insert(_ t: TableName, columns: [String]?, rows: [[Expr]], ignore: Bool, session: inout Session,
+                         on sqlite: SQLiteSession) throws -> (StoreResult, Int64) {
+        let (db, table) = try self.table(t, session, privilege: "INSERT")
+        let targets = try Self.insertTargets(table, columns)
+        let ev = evaluator(nil, session, clause: "field list")
+        let millis = ev.nowMillis()
+        let autoMax = table.autoIncrementColumn.map { table.columns[$0].autoIncrementMax } ?? Int64.max
+        var nextAuto = min(max(1, table.autoIncrement), autoMax)
+        if let forced = session.replay?.insertID, forced > 0 { nextAuto = min(forced, autoMax) }
+        var firstGenerated: Int64 = 0
+        var inserted = 0
+        var duplicateWarnings: [StoreWarning] = []
+        try sqlite.statement {
+            for (n, exprs) in rows.enumerated() {
+                let rowNumber = n + 1
+                let given = try Self.givenValues(exprs, targets: targets, evaluator: ev, rowNumber: rowNumber)
+                let row = try Self.insertedRow(given, table: table, millis: millis, rowNumber: rowNumber,
+                                               nextAuto: &nextAuto, autoMax: autoMax, firstGenerated: &firstGenerated)
+                do {
+                    try sqlite.insert(row, into: table, in: db)
+                    inserted += 1
+                } catch let e as StoreError where e.code == 1062 && ignore {
+                    duplicateWarnings.append(StoreWarning(level: "Warning", code: e.code, message: e.message))
+                }
+            }
+        }
+        let finalAuto = max(nextAuto, min(table.autoIncrement, autoMax))
+        if finalAuto != table.autoIncrement { try moveAutoIncrement(db, table.name, to: finalAuto, on: sqlite) }
+        if firstGenerated > 0 { session.lastInsertID = firstGenerated }
+        var result = StoreResult(affectedRows: inserted, lastInsertID: Int(firstGenerated))
+        result.warningList = duplicateWarnings
+        let duplicates = duplicateWarnings.count
+        if rows.count > 1 { result.info = "Records: \(rows.count)  Duplicates: \(duplicates)  Warnings: \(duplicates)" }
+        return (result, firstGenerated)
+    }
+
+    mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [],
+                         session: Session, on sqlite: SQLiteSession) throws -> StoreResult {
+        let (db, table) = try self.table(t, session, privilege: "UPDATE")
+        let fieldEval = evaluator(table, session, clause: "field list")
+        var targets: [Int] = []
+        for (name, e) in assignments {
+            guard let i = table.columnIndex(name) else { throw StoreError.unknownColumn(name, in: "field list") }
+            targets.append(i)
+            try fieldEval.validate(e)
+        }
+        let matched = try sqlite.matchingRows(table, in: db, where: whereClause, orderBy: orderBy, limit: limit,
+                                              constant: { try fieldEval.eval($0, row: nil) })
+        var changed = 0
+        var maxAuto: Int64 = 0
+        let autoColumn = table.autoIncrementColumn
+        try sqlite.statement {
+            for (n, m) in matched.enumerated() {
+                let newRow = try Self.updatedRow(m.row, assignments: assignments, targets: targets, table: table, evaluator: fieldEval, rowNumber: n + 1)
+                guard newRow != m.row else { continue }
+                try sqlite.replace(m.key, with: newRow, in: table, database: db)
+                changed += 1
+                if let a = autoColumn, a < newRow.count, case .int(let x) = newRow[a] { maxAuto = max(maxAuto, x) }
+            }
+        }
+        // MySQL 8 persists a counter raised by UPDATE: the next insert continues after the largest value.
+        if let a = autoColumn, maxAuto >= table.autoIncrement {
+            try moveAutoIncrement(db, table.name, to: Table.autoIncrement(after: maxAuto, max: table.columns[a].autoIncrementMax), on: sqlite)
+        }
+        return StoreResult(affectedRows: changed, info: "Rows matched: \(matched.count)  Changed: \(changed)  Warnings: 0")
+    }
+
+    mutating func delete(_ t: TableName, whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session,
+                         on sqlite: SQLiteSession) throws -> StoreResult {
+        let (db, table) = try self.table(t, session, privilege: "DELETE")
+        let ev = evaluator(table, session, clause: "where clause")
+        let doomed = try sqlite.matchingRows(table, in: db, where: whereClause, orderBy: orderBy, limit: limit,
+                                             constant: { try ev.eval($0, row: nil) })
+        try sqlite.statement {
+            for m in doomed { try sqlite.delete(m.key, in: table, database: db) }
+        }
+        return StoreResult(affectedRows: doomed.count)
+    }
+
+    mutating func truncate(_ t: TableName, session: Session, on sqlite: SQLiteSession) throws -> StoreResult {
+        let (db, table) = try self.table(t, session, privilege: "DROP")
+        try sqlite.statement {
+            try sqlite.connection.execute("DELETE FROM \(SQLiteConnection.quote(db)).\(SQLiteConnection.quote(table.name))")
+            sqlite.wrote(db)
+        }
+        try moveAutoIncrement(db, table.name, to: 1, on: sqlite)
+        return StoreResult(affectedRows: 0)
+    }
+
+    /// The AUTO_INCREMENT counter, in the dictionary the session reads and in the file's, in its transaction.
+    private mutating func moveAutoIncrement(_ db: String, _ name: String, to value: Int64, on sqlite: SQLiteSession) throws {
+        guard var table = catalog.databases[db]?.tables[name] else { return }
+        table.autoIncrement = value
+        catalog.databases[db]?.tables[name] = table
+        try sqlite.saveDefinition(TableDefinition(table), in: db)
+    }
+}
+
+extension SQLiteSession {
+    /// A row UPDATE or DELETE picked: how SQLite finds it again (its rowid, or its primary key as stored in a
+    /// WITHOUT ROWID table) and its values as the store's.
+    struct MatchedRow {
+        var key: [SQLValue]
+        var row: [SQLValue]
+    }
+
+    /// Runs one statement's writes inside a savepoint: all of them, or none when one fails.
+    func statement(_ body: () throws -> Void) throws {
+        try connection.execute(#"SAVEPOINT "/statement""#)
+        do {
+            try body()
+        } catch {
+            try? connection.execute(#"ROLLBACK TO SAVEPOINT "/statement""#)
+            try? connection.execute(#"RELEASE SAVEPOINT "/statement""#)
+            throw error
+        }
+        try connection.execute(#"RELEASE SAVEPOINT "/statement""#)
+    }
+
+    /// How a row is named in SQL: `rowid` (or the first of SQLite's other names for it that no column takes), or
+    /// the primary key's columns of a WITHOUT ROWID table.
+    static func keyColumns(_ table: Table) -> [String] {
+        if SQLiteSchema.isWithoutRowID(table), let pk = table.indexes.first(where: { $0.name == "PRIMARY" }) {
+            return pk.columns.compactMap { $0 < table.columns.count ? SQLiteConnection.quote(table.columns[$0].name) : nil }
+        }
+        let taken = Set(table.columns.map { $0.name.lowercased() })
+        return [["rowid", "_rowid_", "oid"].first { !taken.contains($0) } ?? "rowid"]
+    }
+
+    /// The rows a WHERE clause picks, in ORDER BY's order, at most LIMIT of them (UPDATE's and DELETE's rows).
+    /// An unknown column is MySQL's 1054 for its clause, before SQLite sees anything.
+    func matchingRows(_ table: Table, in database: String, where condition: Expr?, orderBy: [OrderItem], limit: Int?,
+                      constant: @escaping (Expr) throws -> SQLValue) throws -> [MatchedRow] {
+        let q = SQLiteConnection.quote
+        var clause = "where clause"
+        var expression = SQLiteExpression(constant: constant)
+        expression.column = { t, name in
+            guard t == nil || t?.lowercased() == table.name.lowercased(), let i = table.columnIndex(name) else {
+                throw StoreError.unknownColumn(t.map { "\($0).\(name)" } ?? name, in: clause)
+            }
+            return (q(table.columns[i].name), table.columns[i].kind)
+        }
+        let keys = Self.keyColumns(table)
+        let reads = table.columns.map { SQLiteSchema.read(q($0.name), $0.kind) }
+        var text = "SELECT " + (keys + reads).joined(separator: ", ") + " FROM \(q(database)).\(q(table.name))"
+        if let condition {
+            if condition.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
+            text += " WHERE " + (try expression.condition(condition))
+        }
+        if !orderBy.isEmpty {
+            clause = "order clause"
+            var terms: [String] = []
+            for o in orderBy {
+                if o.expr.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
+                if case .column(let t, let name) = o.expr, let stored = try expression.column?(t, name) {
+                    terms.append(stored.sql + (o.descending ? " DESC" : ""))
+                } else {
+                    terms.append("mysql_sortkey(\(try expression.sql(o.expr))) COLLATE \(MySQLSemantics.collation)" + (o.descending ? " DESC" : ""))
+                }
+            }
+            text += " ORDER BY " + terms.joined(separator: ", ")
+        }
+        var parameters = expression.parameters
+        if let limit {
+            parameters.append(.int(Int64(clamping: max(0, limit))))
+            text += " LIMIT ?\(parameters.count)"
+        }
+        return try connection.query(text, parameters).map { r in
+            MatchedRow(key: Array(r.prefix(keys.count)), row: Array(r.dropFirst(keys.count)))
+        }
+    }
+
+    private static func keyCondition(_ table: Table, from first: Int) -> String {
+        keyColumns(table).enumerated().map { "\($1) = ?\(first + $0)" }.joined(separator: " AND ")
+    }
+
+    /// Writes a row's new values where `key` finds it; a unique key it now repeats is MySQL's 1062.
+    func replace(_ key: [SQLValue], with row: [SQLValue], in table: Table, database: String) throws {
+        let q = SQLiteConnection.quote
+        let sets = table.columns.enumerated().map { "\(q($1.name)) = ?\($0 + 1)" }.joined(separator: ", ")
+        let values = zip(row, table.columns).map { SQLiteSchema.stored($0, $1.kind) }
+        do {
+            _ = try connection.query("UPDATE \(q(database)).\(q(table.name)) SET \(sets) WHERE \(Self.keyCondition(table, from: values.count + 1))",
+                                     values + key)
+        } catch let e as SQLiteError where e.code == SH_SQLITE_CONSTRAINT_UNIQUE || e.code == SH_SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw Self.duplicate(e, row: row, table: table)
+        }
+        wrote(database)
+    }
+
+    func delete(_ key: [SQLValue], in table: Table, database: String) throws {
+        let q = SQLiteConnection.quote
+        _ = try connection.query("DELETE FROM \(q(database)).\(q(table.name)) WHERE \(Self.keyCondition(table, from: 1))", key)
+        wrote(database)
+    }
+}

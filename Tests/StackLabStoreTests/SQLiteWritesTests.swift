@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import StackLabStore
+
+/// INSERT, UPDATE, DELETE and TRUNCATE with their rows in SQLite answer as the store's engine does: the same
+/// statements run on a started store and on an SQLite session over the same dictionary, and after each one the
+/// answer (OK's counts and info, or the error) and every table's rows are compared.
+@Suite("Writes on SQLite")
+struct SQLiteWritesTests {
+    static let setup = [
+        "CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(10) NOT NULL, title VARCHAR(20) UNIQUE, likes INT DEFAULT 0, price DECIMAL(6,2))",
+        "CREATE TABLE tags (name VARCHAR(10) PRIMARY KEY, n TINYINT)",
+        "CREATE TABLE log (msg VARCHAR(5), at INT)",
+    ]
+
+    static let reads = [
+        "posts": "SELECT * FROM posts ORDER BY id",
+        "tags": "SELECT * FROM tags ORDER BY name",
+        "log": "SELECT * FROM log",
+    ]
+
+    static let corpus = [
+        "INSERT INTO posts (author, title) VALUES ('alice', 'hello')",
+        "INSERT INTO posts (author, title, likes, price) VALUES ('bob', 'second', 5, 12.5), ('carol', 'third', 2, 0.125)",
+        "INSERT INTO posts (author, title) VALUES ('dave', 'HELLO')",
+        "INSERT IGNORE INTO posts (author, title) VALUES ('dave', 'HELLO'), ('erin', 'fresh')",
+        "INSERT INTO posts (id, author) VALUES (10, 'frank')",
+        "INSERT INTO posts (author) VALUES ('gina')",
+        "INSERT INTO posts (author) VALUES ('waytoolongname')",
+        "INSERT INTO posts (author, likes) VALUES ('x', 99999999999)",
+        "INSERT INTO posts (author, likes) VALUES ('x', 'abc')",
+        "INSERT INTO posts (author) VALUES (NULL)",
+        "INSERT INTO posts (author, title) VALUES ('ok1', 'a1'), ('ok2', 'a1')",
+        "INSERT INTO posts (nosuch) VALUES (1)",
+        "INSERT INTO posts (author) VALUES ('a', 'b')",
+        "INSERT INTO posts (author, price) VALUES ('hal', DEFAULT)",
+        "UPDATE posts SET likes = likes + 1 WHERE author = 'ALICE'",
+        "UPDATE posts SET likes = likes + 1, price = likes * 2 WHERE id = 2",
+        "UPDATE posts SET likes = 0 WHERE likes > 100",
+        "UPDATE posts SET likes = likes WHERE id = 1",
+        "UPDATE posts SET title = 'Second' WHERE id = 1",
+        "UPDATE posts SET author = NULL WHERE id = 1",
+        "UPDATE posts SET likes = 1000 ORDER BY id DESC LIMIT 2",
+        "UPDATE posts SET nosuch = 1",
+        "UPDATE posts SET likes = 1 WHERE nosuch = 1",
+        "UPDATE posts SET price = price / 3 WHERE price IS NOT NULL",
+        "UPDATE posts SET id = 50 WHERE id = 10",
+        "INSERT INTO posts (author) VALUES ('after')",
+        "DELETE FROM posts WHERE likes = 1000 ORDER BY id LIMIT 1",
+        "DELETE FROM posts WHERE price > 1",
+        "DELETE FROM posts WHERE nosuch = 2",
+        "INSERT INTO tags VALUES ('red', 1), ('Blue', 2)",
+        "INSERT INTO tags VALUES ('RED', 3)",
+        "UPDATE tags SET n = n + 1 WHERE name = 'blue'",
+        "UPDATE tags SET n = 200 WHERE name = 'red'",
+        "UPDATE tags SET name = 'green' WHERE name = 'red'",
+        "DELETE FROM tags WHERE name = 'BLUE'",
+        "INSERT INTO log VALUES ('a', 1), ('a', 1), ('b', 2)",
+        "DELETE FROM log WHERE msg = 'a' LIMIT 1",
+        "UPDATE log SET at = 5 WHERE msg = 'a'",
+        "TRUNCATE TABLE log",
+        "INSERT INTO log VALUES ('c', 3)",
+        "DELETE FROM posts",
+        "INSERT INTO posts (author) VALUES ('new')",
+    ]
+
+    /// An answer as text: the error, or the OK's counts, info and warnings.
+    static func answer(_ r: Result<StoreResult, Error>) -> String {
+        switch r {
+        case .success(let s):
+            return "OK \(s.affectedRows) id=\(s.lastInsertID) info=\(s.info ?? "") warnings=\(s.warningList.map { "\($0.code) \($0.message)" })"
+        case .failure(let e as StoreError):
+            return "ERROR \(e.code): \(e.message)"
+        case .failure(let e):
+            return "\(e)"
+        }
+    }
+
+    @Test func writesAnswerAsTheStoresEngine() async throws {
+        let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
+        for result in await store.executeScript("USE foobar; " + Self.setup.joined(separator: "; ")) { _ = try result.get() }
+        let engine = store.engine
+        var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
+        let dir = NSTemporaryDirectory() + "stacklab-writes-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
+        try datadir.create("foobar")
+        let state = ctx.state
+        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: state, clause: "field list")
+        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
+            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
+        }
+        guard let database = ctx.catalog.databases["foobar"] else { Issue.record("no foobar"); return }
+        try sqlite.begin()
+        for table in database.tables.values { try sqlite.createTable(table, in: "foobar") }
+        try sqlite.commit(gtid: nil, source: nil)
+
+        var session = Session.root()
+        session.database = "foobar"
+        func readBack(_ name: String) throws -> [[String?]] {
+            guard let sql = Self.reads[name], case .select(let q) = try Parser.parse(sql) else { return [] }
+            let tables = ctx.catalog.databases["foobar"]?.tables ?? [:]
+            let query = try SQLiteQuery(q, resolve: { t, alias in
+                guard let table = tables[t.name] else { throw StoreError.noSuchTable("foobar", t.name) }
+                return SQLiteQuery.Source(database: "foobar", table: table, alias: alias)
+            }) { try evaluator.eval($0, row: nil) }
+            return try sqlite.connection.query(query.sql, query.parameters).map { $0.map(\.text) }
+        }
+
+        for sql in Self.corpus {
+            let theirs: Result<StoreResult, Error>
+            switch await store.executeScript("USE foobar; " + sql).last {
+            case .success(let r)?: theirs = .success(r)
+            case .failure(let e)?: theirs = .failure(e)
+            case nil: theirs = .failure(StoreError.emptyQuery())
+            }
+            let ours: Result<StoreResult, Error>
+            do {
+                try sqlite.begin()
+                let result: StoreResult
+                switch try Parser.parse(sql) {
+                case .insert(let t, let cols, let rows, let ignore):
+                    result = try ctx.insert(t, columns: cols, rows: rows, ignore: ignore, session: &session, on: sqlite).0
+                case .update(let t, let a, let w, let l, let o):
+                    result = try ctx.update(t, assignments: a, whereClause: w, limit: l, orderBy: o, session: session, on: sqlite)
+                case .delete(let t, let w, let l, let o):
+                    result = try ctx.delete(t, whereClause: w, limit: l, orderBy: o, session: session, on: sqlite)
+                case .truncate(let t):
+                    result = try ctx.truncate(t, session: session, on: sqlite)
+                default:
+                    Issue.record("not a write: \(sql)")
+                    continue
+                }
+                try sqlite.commit(gtid: nil, source: nil)
+                ours = .success(result)
+            } catch {
+                try sqlite.commit(gtid: nil, source: nil)
+                ours = .failure(error)
+            }
+            #expect(Self.answer(ours) == Self.answer(theirs), "\(sql)")
+            for name in Self.reads.keys.sorted() {
+                let expected = try await store.executeScript("USE foobar; " + (Self.reads[name] ?? "")).last?.get().rows
+                #expect(try readBack(name) == expected, "\(sql): \(name)")
+            }
+        }
+        // The counter the inserts moved is in the file's dictionary, committed with the rows.
+        let definitions = try sqlite.definitions(in: "foobar")
+        #expect(definitions.first { $0.name == "posts" }?.autoIncrement == ctx.catalog.databases["foobar"]?.tables["posts"]?.autoIncrement)
+        await store.stop()
+    }
+}
