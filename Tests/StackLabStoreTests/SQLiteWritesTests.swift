@@ -149,3 +149,94 @@ struct SQLiteWritesTests {
         await store.stop()
     }
 }
+
+/// SELECT with its rows read by SQLite answers as the store's engine: the same rows and MySQL's column
+/// definitions (types, lengths, flags, decimals, table and database names), and the same errors.
+@Suite("Reads on SQLite")
+struct SQLiteSelectTests {
+    static let setup = [
+        "CREATE TABLE posts (id INT AUTO_INCREMENT PRIMARY KEY, author VARCHAR(10) NOT NULL, title VARCHAR(20) UNIQUE, likes INT DEFAULT 0, price DECIMAL(6,2), at DATETIME)",
+        "INSERT INTO posts (author, title, likes, price, at) VALUES ('alice', 'hello', 3, 12.50, '2024-01-02 03:04:05'), ('Bob', 'second', 1, NULL, NULL), ('alice', 'again', 5, 0.25, '2023-12-31 23:59:59'), ('carol', NULL, 0, 7, NULL)",
+    ]
+
+    static let corpus = [
+        "SELECT * FROM posts",
+        "SELECT id, author FROM posts WHERE likes > 1 ORDER BY id DESC",
+        "SELECT author, COUNT(*) AS n, SUM(likes), AVG(price), MAX(at) FROM posts GROUP BY author ORDER BY author",
+        "SELECT COUNT(*), MAX(price), MIN(title), SUM(price) FROM posts",
+        "SELECT DISTINCT author FROM posts ORDER BY author",
+        "SELECT id, price * 2, price / 3, likes DIV 2, CONCAT(author, '-', title) FROM posts ORDER BY id",
+        "SELECT id FROM posts WHERE author = 'ALICE' ORDER BY id",
+        "SELECT id FROM posts WHERE title LIKE 'h%' ORDER BY id",
+        "SELECT id FROM posts WHERE id IN (1, 3) ORDER BY id",
+        "SELECT id FROM posts WHERE price BETWEEN 1 AND 20 ORDER BY id",
+        "SELECT author FROM posts ORDER BY likes DESC, id LIMIT 2",
+        "SELECT author FROM posts ORDER BY id LIMIT 1, 2",
+        "SELECT id, IF(likes > 2, 'many', 'few'), CASE WHEN price IS NULL THEN 'none' ELSE price END FROM posts ORDER BY id",
+        "SELECT id, author, at FROM posts WHERE id = 2",
+        "SELECT author, COUNT(*) FROM posts GROUP BY author HAVING COUNT(*) > 1 ORDER BY author",
+        "SELECT id, ROUND(price, 1), UPPER(author), LENGTH(title), COALESCE(title, author) FROM posts ORDER BY id",
+        "SELECT id FROM posts ORDER BY author, id",
+        "SELECT id FROM posts WHERE title IS NULL",
+        "SELECT nosuch FROM posts",
+        "SELECT id FROM posts WHERE nosuch = 1",
+        "SELECT * FROM nosuch",
+        "SELECT 1 + 1, 'x', 2.50 * 2, 7 / 2",
+        "SELECT table_name FROM information_schema.TABLES WHERE table_schema = 'foobar' ORDER BY table_name",
+        "SELECT column_name, data_type, is_nullable FROM information_schema.COLUMNS WHERE table_name = 'posts' ORDER BY ordinal_position",
+        "SELECT user, host FROM mysql.user ORDER BY user, host",
+    ]
+
+    static func answer(_ r: Result<StoreResult, Error>) -> String {
+        switch r {
+        case .success(let s): return "\(s.columnInfo) \(s.rows)"
+        case .failure(let e as StoreError): return "ERROR \(e.code): \(e.message)"
+        case .failure(let e): return "\(e)"
+        }
+    }
+
+    @Test func selectsAnswerAsTheStoresEngine() async throws {
+        let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
+        for result in await store.executeScript("USE foobar; " + Self.setup.joined(separator: "; ")) { _ = try result.get() }
+        let engine = store.engine
+        var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
+        let dir = NSTemporaryDirectory() + "stacklab-reads-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
+        try datadir.create("foobar")
+        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
+        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
+            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
+        }
+        guard let database = ctx.catalog.databases["foobar"] else { Issue.record("no foobar"); return }
+        try sqlite.begin()
+        for table in database.tables.values {
+            try sqlite.createTable(table, in: "foobar")
+            for row in table.rows { try sqlite.insert(row, into: table, in: "foobar") }
+        }
+        try sqlite.commit(gtid: nil, source: nil)
+
+        var session = Session.root()
+        session.database = "foobar"
+        for sql in Self.corpus {
+            let theirs: Result<StoreResult, Error>
+            switch await store.executeScript("USE foobar; " + sql).last {
+            case .success(let r)?: theirs = .success(r)
+            case .failure(let e)?: theirs = .failure(e)
+            case nil: theirs = .failure(StoreError.emptyQuery())
+            }
+            let ours: Result<StoreResult, Error>
+            do {
+                guard case .select(let q) = try Parser.parse(sql) else { Issue.record("not a SELECT: \(sql)"); continue }
+                ours = .success(try ctx.select(q, session: &session, on: sqlite))
+            } catch {
+                ours = .failure(error)
+            }
+            #expect(Self.answer(ours) == Self.answer(theirs), "\(sql)")
+        }
+        // A join of a stored table with information_schema, which the store's engine refuses.
+        guard case .select(let q) = try Parser.parse("SELECT c.column_name, COUNT(p.id) FROM information_schema.COLUMNS c JOIN posts p ON c.table_name = 'posts' AND c.column_name = 'id' GROUP BY c.column_name") else { return }
+        #expect(try ctx.select(q, session: &session, on: sqlite).rows == [["id", "4"]])
+        await store.stop()
+    }
+}
