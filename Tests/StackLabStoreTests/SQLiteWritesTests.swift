@@ -240,3 +240,110 @@ struct SQLiteSelectTests {
         await store.stop()
     }
 }
+
+/// CREATE, ALTER and DROP TABLE with the table in SQLite answer as the store's engine: the same answers, the same
+/// rows after each statement, and the file's dictionary holds the definitions the store's engine has.
+@Suite("Tables on SQLite")
+struct SQLiteTablesTests {
+    static let corpus = [
+        "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(20), email VARCHAR(30))",
+        "INSERT INTO users VALUES (1, 'alice', 'a@x'), (2, 'bob', 'b@x'), (3, 'carol', 'b@x')",
+        "ALTER TABLE users ADD COLUMN age INT DEFAULT 18",
+        "ALTER TABLE users ADD COLUMN nick VARCHAR(5) NOT NULL AFTER id",
+        "ALTER TABLE users ADD COLUMN seen DATETIME NOT NULL",
+        "ALTER TABLE users ADD COLUMN first_col INT FIRST",
+        "ALTER TABLE users DROP COLUMN first_col",
+        "ALTER TABLE users RENAME COLUMN name TO full_name",
+        "ALTER TABLE users ADD INDEX by_name (full_name)",
+        "ALTER TABLE users ADD UNIQUE INDEX by_email (email)",
+        "UPDATE users SET email = 'c@x' WHERE id = 3",
+        "ALTER TABLE users ADD UNIQUE INDEX by_email (email)",
+        "INSERT INTO users (id, nick, full_name, email) VALUES (4, 'd', 'dave', 'C@X')",
+        "ALTER TABLE users DROP INDEX by_email",
+        "INSERT INTO users (id, nick, full_name, email) VALUES (4, 'd', 'dave', 'C@X')",
+        "CREATE INDEX by_age ON users (age)",
+        "DROP INDEX by_age ON users",
+        "ALTER TABLE users DROP COLUMN nosuch",
+        "ALTER TABLE users ADD COLUMN age INT",
+        "ALTER TABLE users RENAME TO people",
+        "INSERT INTO people (id, nick, full_name) VALUES (5, 'e', 'erin')",
+        "CREATE TABLE t2 (k VARCHAR(5) PRIMARY KEY, v INT, KEY (v))",
+        "INSERT INTO t2 VALUES ('a', 1), ('B', 2)",
+        "ALTER TABLE t2 ADD COLUMN w DECIMAL(5,2) DEFAULT 1.5",
+        "ALTER TABLE t2 DROP COLUMN v",
+        "INSERT INTO t2 VALUES ('A', 3)",
+        "CREATE TABLE IF NOT EXISTS t2 (x INT)",
+        "CREATE TABLE t2 (x INT)",
+        "CREATE TABLE t3 (id INT AUTO_INCREMENT PRIMARY KEY, code CHAR(3) UNIQUE)",
+        "INSERT INTO t3 (code) VALUES ('x'), ('y')",
+        "ALTER TABLE t3 ADD COLUMN note TEXT, ADD INDEX by_code_note (code, id)",
+        "DROP TABLE t2",
+        "DROP TABLE IF EXISTS t2, nosuch",
+        "DROP TABLE nosuch",
+    ]
+
+    @Test func tablesChangeAsInTheStoresEngine() async throws {
+        let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
+        let engine = store.engine
+        var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
+        let dir = NSTemporaryDirectory() + "stacklab-tables-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
+        try datadir.create("foobar")
+        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
+        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
+            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
+        }
+        var session = Session.root()
+        session.database = "foobar"
+        for sql in Self.corpus {
+            let theirs: Result<StoreResult, Error>
+            switch await store.executeScript("USE foobar; " + sql).last {
+            case .success(let r)?: theirs = .success(r)
+            case .failure(let e)?: theirs = .failure(e)
+            case nil: theirs = .failure(StoreError.emptyQuery())
+            }
+            let ours: Result<StoreResult, Error>
+            do {
+                try sqlite.begin()
+                let result: StoreResult
+                switch try Parser.parse(sql) {
+                case .createTable(let t, let ine, let cols, let pk, let uq, let plain):
+                    result = try ctx.createTable(t, ifNotExists: ine, columns: cols, primaryKey: pk, unique: uq, plain: plain, session: session, on: sqlite)
+                case .alterTable(let t, let specs): result = try ctx.alterTable(t, specs, session: session, on: sqlite)
+                case .dropTable(let names, let ie): result = try ctx.dropTable(names, ifExists: ie, session: session, on: sqlite)
+                case .insert(let t, let cols, let rows, let ignore):
+                    result = try ctx.insert(t, columns: cols, rows: rows, ignore: ignore, session: &session, on: sqlite).0
+                case .update(let t, let a, let w, let l, let o):
+                    result = try ctx.update(t, assignments: a, whereClause: w, limit: l, orderBy: o, session: session, on: sqlite)
+                default:
+                    Issue.record("not in the corpus's kinds: \(sql)")
+                    continue
+                }
+                try sqlite.commit(gtid: nil, source: nil)
+                ours = .success(result)
+            } catch {
+                try sqlite.rollback()
+                ours = .failure(error)
+            }
+            #expect(SQLiteWritesTests.answer(ours) == SQLiteWritesTests.answer(theirs), "\(sql)")
+
+            let tables = engine.state.withLockedValue { $0.catalog.databases["foobar"]?.tables ?? [:] }
+            let definitions = try sqlite.definitions(in: "foobar")
+            #expect(definitions.map(\.name).sorted() == tables.keys.sorted(), "\(sql)")
+            for d in definitions {
+                guard let table = tables[d.name] else { continue }
+                #expect(d == TableDefinition(table), "\(sql): \(d.name)")
+                let expected = table.rows.map { $0.map(\.text) }
+                guard case .select(let q) = try Parser.parse("SELECT * FROM \(d.name)") else { continue }
+                let rows = try ctx.select(q, session: &session, on: sqlite).rows
+                #expect(rows.sorted { "\($0)" < "\($1)" } == expected.sorted { "\($0)" < "\($1)" }, "\(sql): \(d.name)")
+            }
+        }
+        // What SQLite itself holds: the indexes under their MySQL names, the rebuilt table gone.
+        #expect(try sqlite.connection.query("SELECT name FROM foobar.sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                == [[.string("people/by_name")], [.string("t3/by_code_note")], [.string("t3/code")]])
+        #expect(try sqlite.connection.query(#"SELECT count(*) FROM foobar.sqlite_schema WHERE name = '/rebuild'"#) == [[.int(0)]])
+        await store.stop()
+    }
+}

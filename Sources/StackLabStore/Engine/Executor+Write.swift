@@ -492,11 +492,14 @@ extension ExecutionContext {
         return StoreResult(affectedRows: 0)
     }
 
-    /// ALTER TABLE: every change is made on a copy, which replaces the table only when all of them worked.
-    mutating func alterTable(_ t: TableName, _ specs: [AlterSpec], session: Session) throws -> StoreResult {
-        let (db, original) = try self.table(t, session, privilege: "ALTER")
+    /// ALTER TABLE's new definition, worked out on a copy of the old one: where it goes (a RENAME), and where
+    /// each of its columns takes its values from. `hasRows` says whether the table holds rows (a NOT NULL
+    /// DATETIME without a default cannot be added then).
+    func alteredDefinition(_ original: Table, db: String, _ specs: [AlterSpec], hasRows: Bool) throws -> AlteredTable {
         var tb = original
+        tb.rows = []
         var target = (db: db, name: original.name)
+        var sources = original.columns.indices.map { AlteredTable.Source.old($0) }
         for spec in specs {
             switch spec {
             case .addColumn(let d, let position):
@@ -519,7 +522,7 @@ extension ExecutionContext {
                 } else if c.defaultValue == nil, c.notNull {
                     switch c.kind {
                     case .datetime, .timestamp, .date:
-                        if !tb.rows.isEmpty {
+                        if hasRows {
                             let zero = c.kind == .date ? "0000-00-00" : "0000-00-00 00:00:00"
                             throw StoreError(code: 1292, sqlState: "22007", message: "Incorrect \(c.kind == .date ? "date" : "datetime") value: '\(zero)' for column '\(c.name)' at row 1")
                         }
@@ -530,11 +533,7 @@ extension ExecutionContext {
                     }
                 }
                 tb.columns.insert(c, at: at)
-                tb.rows = tb.rows.map { row in
-                    var r = row
-                    r.insert(fill, at: min(at, r.count))
-                    return r
-                }
+                sources.insert(.fill(fill), at: min(at, sources.count))
                 tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
                 tb.plainIndexes = tb.plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
             case .dropColumn(let name):
@@ -545,11 +544,7 @@ extension ExecutionContext {
                     throw StoreError(code: 1090, sqlState: "42000", message: "You can't delete all columns with ALTER TABLE; use DROP TABLE instead")
                 }
                 tb.columns.remove(at: i)
-                tb.rows = tb.rows.map { row in
-                    var r = row
-                    if i < r.count { r.remove(at: i) }
-                    return r
-                }
+                if i < sources.count { sources.remove(at: i) }
                 // A key loses the column; a key left with none is dropped (InnoDB does the same).
                 tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { $0 != i }.map { $0 > i ? $0 - 1 : $0 }) }
                     .filter { !$0.columns.isEmpty }
@@ -607,6 +602,16 @@ extension ExecutionContext {
                 tb.name = newName.name
             }
         }
+        for i in tb.columns.indices { tb.columns[i].primaryKey = tb.indexes.contains { $0.name == "PRIMARY" && $0.columns.contains(i) } }
+        return AlteredTable(table: tb, target: target, sources: sources)
+    }
+
+    /// ALTER TABLE: every change is made on a copy, which replaces the table only when all of them worked.
+    mutating func alterTable(_ t: TableName, _ specs: [AlterSpec], session: Session) throws -> StoreResult {
+        let (db, original) = try self.table(t, session, privilege: "ALTER")
+        let altered = try alteredDefinition(original, db: db, specs, hasRows: !original.rows.isEmpty)
+        var tb = altered.table
+        tb.rows = original.rows.map(altered.newRow)
         // The keys must still hold (a smaller key may now repeat a value).
         for index in tb.indexes {
             var seen = Set<String>()
@@ -615,10 +620,9 @@ extension ExecutionContext {
                 if !seen.insert(key).inserted { throw StoreError.duplicateEntry(tb.keyDisplay(row, index), key: "\(tb.name).\(index.name)") }
             }
         }
-        for i in tb.columns.indices { tb.columns[i].primaryKey = tb.indexes.contains { $0.name == "PRIMARY" && $0.columns.contains(i) } }
         tb.rebuildKeys()
         catalog.databases[db]?.tables[original.name] = nil
-        catalog.databases[target.db]?.tables[target.name] = tb
+        catalog.databases[altered.target.db]?.tables[altered.target.name] = tb
         return StoreResult(affectedRows: 0, info: "Records: 0  Duplicates: 0  Warnings: 0")
     }
 
@@ -700,5 +704,29 @@ extension ExecutionContext {
             catalog.accounts[i].grants.append(Grant(privileges: privs, database: db, table: table))
         }
         return StoreResult(affectedRows: 0)
+    }
+}
+
+/// A table's definition after ALTER TABLE, where it goes, and where each of its columns takes its values from.
+struct AlteredTable {
+    enum Source: Equatable {
+        /// The old table's column at this position.
+        case old(Int)
+        /// A new column: every existing row gets this value.
+        case fill(SQLValue)
+    }
+
+    var table: Table
+    var target: (db: String, name: String)
+    var sources: [Source]
+
+    /// An old row as the new table holds it.
+    func newRow(_ row: [SQLValue]) -> [SQLValue] {
+        sources.map { s in
+            switch s {
+            case .old(let i): return i < row.count ? row[i] : .null
+            case .fill(let v): return v
+            }
+        }
     }
 }

@@ -204,3 +204,102 @@ extension SQLiteSession {
         wrote(database)
     }
 }
+
+/// CREATE TABLE, ALTER TABLE and DROP TABLE with the table in SQLite: the dictionary's definition is worked out
+/// as for the store's engine, and SQLite's table, indexes and the file's `/dictionary` change in the session's
+/// transaction.
+extension ExecutionContext {
+    mutating func createTable(_ t: TableName, ifNotExists: Bool, columns defs: [ColumnDefinition], primaryKey: [String],
+                              unique: [(String, [String])], plain: [AlterSpec], session: Session, on sqlite: SQLiteSession) throws -> StoreResult {
+        let result = try createTable(t, ifNotExists: ifNotExists, columns: defs, primaryKey: primaryKey, unique: unique, session: session)
+        guard result.warningList.isEmpty else { return result }
+        let db = try databaseName(t, session)
+        guard let table = catalog.databases[db]?.tables[t.name] else { return result }
+        do {
+            try sqlite.statement {
+                try sqlite.createTable(table, in: db)
+            }
+            if !plain.isEmpty { _ = try alterTable(t, plain, session: session, on: sqlite) }
+        } catch {
+            catalog.databases[db]?.tables[t.name] = nil
+            throw error
+        }
+        return result
+    }
+
+    mutating func alterTable(_ t: TableName, _ specs: [AlterSpec], session: Session, on sqlite: SQLiteSession) throws -> StoreResult {
+        let (db, original) = try self.table(t, session, privilege: "ALTER")
+        let q = SQLiteConnection.quote
+        let hasRows = try !sqlite.connection.query("SELECT 1 FROM \(q(db)).\(q(original.name)) LIMIT 1").isEmpty
+        let altered = try alteredDefinition(original, db: db, specs, hasRows: hasRows)
+        try sqlite.statement { try sqlite.rebuild(original, in: db, as: altered) }
+        catalog.databases[db]?.tables[original.name] = nil
+        catalog.databases[altered.target.db]?.tables[altered.target.name] = altered.table
+        return StoreResult(affectedRows: 0, info: "Records: 0  Duplicates: 0  Warnings: 0")
+    }
+
+    mutating func dropTable(_ names: [TableName], ifExists: Bool, session: Session, on sqlite: SQLiteSession) throws -> StoreResult {
+        var found: [(db: String, name: String)] = []
+        for t in names {
+            let db = try databaseName(t, session)
+            if catalog.databases[db]?.tables[t.name] != nil { found.append((db, t.name)) }
+        }
+        let result = try dropTable(names, ifExists: ifExists, session: session)
+        try sqlite.statement {
+            for f in found { try sqlite.dropTable(f.name, in: f.db) }
+        }
+        return result
+    }
+}
+
+extension SQLiteSession {
+    /// ALTER TABLE as SQLite does any change it has no statement for: a new table with the new definition, the
+    /// rows copied across (each column from its source), the old table dropped, the new one renamed to the name
+    /// and its indexes made. A unique key the rows would repeat is MySQL's 1062, before anything is copied.
+    func rebuild(_ original: Table, in db: String, as altered: AlteredTable) throws {
+        let q = SQLiteConnection.quote
+        let newTable = altered.table
+        let target = altered.target
+        var parameters: [SQLValue] = []
+        func bind(_ v: SQLValue) -> String {
+            parameters.append(v)
+            return "?\(parameters.count)"
+        }
+        /// A new column's value from the old table: as stored, or as the store reads it.
+        func source(_ i: Int, read: Bool) -> String {
+            guard i < altered.sources.count, i < newTable.columns.count else { return "NULL" }
+            let kind = newTable.columns[i].kind
+            switch altered.sources[i] {
+            case .old(let o):
+                guard o < original.columns.count else { return "NULL" }
+                let column = q(original.columns[o].name)
+                return read ? SQLiteSchema.read(column, kind) : column
+            case .fill(let v):
+                return bind(read ? v : SQLiteSchema.stored(v, kind))
+            }
+        }
+        let old = "\(q(db)).\(q(original.name))"
+        for index in newTable.indexes {
+            parameters = []
+            let keys = index.columns.map { source($0, read: false) }
+            let reads = newTable.columns.indices.map { source($0, read: true) }
+            let sql = "SELECT \(reads.joined(separator: ", ")) FROM \(old) WHERE \(keys.map { "\($0) IS NOT NULL" }.joined(separator: " AND "))"
+                + " GROUP BY \(keys.joined(separator: ", ")) HAVING count(*) > 1 LIMIT 1"
+            if let row = try connection.query(sql, parameters).first {
+                throw StoreError.duplicateEntry(newTable.keyDisplay(row, index), key: "\(newTable.name).\(index.name)")
+            }
+        }
+        var work = newTable
+        work.name = "/rebuild"
+        guard let create = SQLiteSchema.create(work, schema: target.db).first else { return }
+        try connection.execute(create)
+        parameters = []
+        let columns = newTable.columns.map { q($0.name) }.joined(separator: ", ")
+        let values = newTable.columns.indices.map { source($0, read: false) }.joined(separator: ", ")
+        _ = try connection.query("INSERT INTO \(q(target.db)).\"/rebuild\" (\(columns)) SELECT \(values) FROM \(old)", parameters)
+        try dropTable(original.name, in: db)
+        try connection.execute("ALTER TABLE \(q(target.db)).\"/rebuild\" RENAME TO \(q(target.name))")
+        for statement in SQLiteSchema.create(newTable, schema: target.db).dropFirst() { try connection.execute(statement) }
+        try saveDefinition(TableDefinition(newTable), in: target.db)
+    }
+}
