@@ -64,6 +64,13 @@ struct SQLiteDatadirTests {
         // A transaction that wrote nothing keeps its GTID in mysql.
         try s.begin()
         try s.commit(gtid: (uuid, 3), source: nil)
+        // Accounts and grants live in mysql, committed like rows.
+        let app = Account(name: "app", host: "%", password: "*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9",
+                          grants: [Grant(privileges: ["SELECT", "INSERT"], database: "foobar", table: "*")])
+        let root = Account(name: "root", host: "localhost", password: "", isSuper: true)
+        try s.begin()
+        try s.saveAccounts([root, app])
+        try s.commit(gtid: (uuid, 4), source: nil)
 
         // The DECIMAL is a scaled integer in SQLite.
         #expect(try s.connection.query("SELECT id, author, price FROM foobar.posts ORDER BY id")
@@ -75,7 +82,8 @@ struct SQLiteDatadirTests {
         let recovered = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1).recover()
         #expect(recovered.databases["foobar"] == [TableDefinition(posts())])
         #expect(recovered.databases["mysql"] == [])
-        #expect(recovered.gtidExecuted.description == uuid.lowercased() + ":1-3")
+        #expect(recovered.gtidExecuted.description == uuid.lowercased() + ":1-4")
+        #expect(recovered.accounts == [app, root])
         #expect(recovered.source == SourcePosition(file: "mysql-bin.000002", position: 1234))
         // Recovery folds the GTIDs into intervals, as MySQL compresses mysql.gtid_executed.
         #expect(try s.connection.query(#"SELECT source_uuid, interval_start, interval_end FROM foobar."/gtid_executed""#)
@@ -99,6 +107,7 @@ struct SQLiteDatadirTests {
         let recovered = try datadir.recover()
         #expect(recovered.gtidExecuted.isEmpty)
         #expect(recovered.databases["foobar"] == [])
+        #expect(recovered.accounts.isEmpty)
     }
 
     @Test func aRepeatedKeyIsMySQLsDuplicateEntry() throws {

@@ -30,6 +30,7 @@ struct TableDefinition: Sendable, Codable, Equatable {
 /// (the union of each file's `/gtid_executed`), and the source position the applier last committed.
 struct RecoveredDatadir: Sendable {
     var databases: [String: [TableDefinition]] = [:]
+    var accounts: [Account] = []
     var gtidExecuted = GTIDSet()
     var source: SourcePosition?
 }
@@ -42,7 +43,9 @@ struct RecoveredDatadir: Sendable {
 /// - `/dictionary`: the MySQL definition (`TableDefinition` as JSON) of each table in the file;
 /// - `/gtid_executed`: the GTIDs of the transactions that wrote to the file (mysql.gtid_executed's columns);
 /// - `/applied`: the source position the replication applier reached with its last transaction here
-///   (mysql.slave_relay_log_info).
+///   (mysql.slave_relay_log_info);
+/// - `/accounts`, in `mysql` only: the accounts and their grants (mysql.user and mysql.db), one JSON `Account`
+///   per user and host.
 /// MySQL identifiers cannot hold '/', so none of these meets a learner's table.
 ///
 /// A commit that writes to several files is atomic in each file, not across them (SQLite in WAL mode): a crash in
@@ -127,6 +130,7 @@ final class SQLiteDatadir: Sendable {
                 CREATE TABLE IF NOT EXISTS "/gtid_executed" (source_uuid TEXT NOT NULL, interval_start INTEGER NOT NULL,
                     interval_end INTEGER NOT NULL, PRIMARY KEY (source_uuid, interval_start));
                 CREATE TABLE IF NOT EXISTS "/applied" (id INTEGER PRIMARY KEY CHECK (id = 1), file TEXT NOT NULL, position INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS "/accounts" (user TEXT NOT NULL, host TEXT NOT NULL, account TEXT NOT NULL, PRIMARY KEY (user, host));
                 COMMIT;
                 """)
         } catch {
@@ -170,6 +174,12 @@ final class SQLiteDatadir: Sendable {
                 tables.append(d)
             }
             recovered.databases[name] = tables
+            if name == Self.systemDatabase {
+                for row in try connection.query(#"SELECT account FROM "/accounts" ORDER BY user, host"#) {
+                    guard let text = row.first?.text, let a = try? decoder.decode(Account.self, from: Data(text.utf8)) else { continue }
+                    recovered.accounts.append(a)
+                }
+            }
             var gtids = GTIDSet()
             for row in try connection.query(#"SELECT source_uuid, interval_start, interval_end FROM "/gtid_executed""#) {
                 guard row.count == 3, let uuid = row[0].text, case .int(let start) = row[1], case .int(let end) = row[2], start <= end else { continue }
@@ -353,6 +363,20 @@ final class SQLiteSession {
         return try connection.query("SELECT definition FROM \(SQLiteConnection.quote(database)).\"/dictionary\" ORDER BY name").compactMap { row in
             row.first?.text.flatMap { try? decoder.decode(TableDefinition.self, from: Data($0.utf8)) }
         }
+    }
+
+    /// CREATE USER, DROP USER, ALTER USER, GRANT: the accounts as they are after the statement, in `mysql`, in
+    /// the open transaction.
+    func saveAccounts(_ accounts: [Account]) throws {
+        let q = SQLiteConnection.quote(SQLiteDatadir.systemDatabase)
+        _ = try connection.query("DELETE FROM \(q).\"/accounts\"")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        for a in accounts {
+            let json = String(decoding: try encoder.encode(a), as: UTF8.self)
+            _ = try connection.query("INSERT OR REPLACE INTO \(q).\"/accounts\" VALUES (?1, ?2, ?3)", [.string(a.name), .string(a.host), .string(json)])
+        }
+        wrote(SQLiteDatadir.systemDatabase)
     }
 
     // MARK: - Rows
