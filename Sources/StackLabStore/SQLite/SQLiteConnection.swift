@@ -43,6 +43,9 @@ final class SQLiteConnection {
     fileprivate var raised: Error?
     /// Functions and collations registered on this connection, kept alive as long as it is.
     private var registered: [AnyObject] = []
+    /// Prepared statements by their SQL: the store binds every literal, so one text serves every value.
+    private var statements: [String: SQLiteStatement] = [:]
+    static let statementCacheSize = 128
 
     /// Opens (creating when missing) the database file at `path`, or an in-memory database for ":memory:".
     init(path: String) throws {
@@ -86,12 +89,14 @@ final class SQLiteConnection {
 
     /// Attaches the database file at `path` as `name`, so `name.table` resolves in SQL.
     func attach(_ path: String, as name: String) throws {
+        statements = [:]
         let s = try prepare("ATTACH DATABASE ? AS \(Self.quote(name))")
         try s.bind([.string(path)])
         _ = try s.step()
     }
 
     func detach(_ name: String) throws {
+        statements = [:]
         try execute("DETACH DATABASE \(Self.quote(name))")
     }
 
@@ -127,10 +132,22 @@ final class SQLiteConnection {
         return SQLiteStatement(connection: self, handle: statement)
     }
 
-    /// Runs one statement with its parameters and returns every row.
-    func query(_ sql: String, _ parameters: [SQLValue] = []) throws -> [[SQLValue]] {
+    /// A prepared statement for `sql`, kept for the next time the same text runs (SQLite prepares it again by
+    /// itself when the schema changed meanwhile).
+    func cached(_ sql: String) throws -> SQLiteStatement {
+        if let s = statements[sql] { return s }
         let s = try prepare(sql)
+        if statements.count >= Self.statementCacheSize { statements = [:] }
+        statements[sql] = s
+        return s
+    }
+
+    /// Runs one statement with its parameters and returns every row. The statement is reset afterwards, so it
+    /// holds no snapshot open.
+    func query(_ sql: String, _ parameters: [SQLValue] = []) throws -> [[SQLValue]] {
+        let s = try cached(sql)
         try s.bind(parameters)
+        defer { s.reset() }
         var rows: [[SQLValue]] = []
         while try s.step() { rows.append(s.row) }
         return rows
@@ -305,6 +322,9 @@ final class SQLiteStatement {
             if rc != SQLITE_OK { throw connection.failure(rc) }
         }
     }
+
+    /// Ends the statement's run (and the read it holds) before it is done or after.
+    func reset() { sqlite3_reset(handle) }
 
     /// Steps once: true when a row is ready (read it with `row`), false when the statement is done.
     func step() throws -> Bool {

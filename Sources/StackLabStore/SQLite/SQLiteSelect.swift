@@ -38,8 +38,9 @@ extension ExecutionContext {
 
         var rows: [[SQLValue]] = []
         var spent = 0
-        let statement = try sqlite.connection.prepare(query.sql)
+        let statement = try sqlite.connection.cached(query.sql)
         try statement.bind(query.parameters)
+        defer { statement.reset() }
         do {
             while try statement.step() {
                 let line = statement.row
