@@ -347,3 +347,62 @@ struct SQLiteTablesTests {
         await store.stop()
     }
 }
+
+/// CREATE and DROP DATABASE make and remove a file of the data directory, and the dictionary a restart reads back
+/// is the one the statements made.
+@Suite("Databases on SQLite")
+struct SQLiteDatabasesTests {
+    @Test func aDatabaseIsAFileAndTheDictionaryComesBackFromIt() async throws {
+        let store = try await startedStore()
+        let engine = store.engine
+        var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
+        let dir = NSTemporaryDirectory() + "stacklab-databases-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
+        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
+        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
+            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
+        }
+        var session = Session.root()
+        func run(_ sql: String) throws -> StoreResult {
+            let statement = try Parser.parse(sql)
+            // CREATE and DROP DATABASE run outside a transaction (the implicit commit of DDL has ended any).
+            switch statement {
+            case .createDatabase, .dropDatabase: break
+            default: try sqlite.begin()
+            }
+            defer { try? sqlite.commit(gtid: nil, source: nil) }
+            switch statement {
+            case .createDatabase(let name, let ine): return try ctx.createDatabase(name, ifNotExists: ine, session: session, on: sqlite)
+            case .dropDatabase(let name, let ie): return try ctx.dropDatabase(name, ifExists: ie, session: session, on: sqlite)
+            case .createTable(let t, let ine, let cols, let pk, let uq, let plain):
+                return try ctx.createTable(t, ifNotExists: ine, columns: cols, primaryKey: pk, unique: uq, plain: plain, session: session, on: sqlite)
+            case .insert(let t, let cols, let rows, let ignore):
+                return try ctx.insert(t, columns: cols, rows: rows, ignore: ignore, session: &session, on: sqlite).0
+            default: throw StoreError.notSupported(sql)
+            }
+        }
+        #expect(try run("CREATE DATABASE `my-shop`").affectedRows == 1)
+        #expect(FileManager.default.fileExists(atPath: dir + "/my@002dshop.sqlite"))
+        #expect(sqlite.attached.contains("my-shop"))
+        #expect(try run("CREATE DATABASE IF NOT EXISTS `my-shop`").warningList.map(\.code) == [1007])
+        #expect(throws: StoreError.databaseExists("my-shop")) { try run("CREATE DATABASE `my-shop`") }
+        _ = try run("CREATE TABLE `my-shop`.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(10) UNIQUE, KEY by_name_id (name, id))")
+        _ = try run("INSERT INTO `my-shop`.items (name) VALUES ('pen'), ('ink')")
+
+        // What a restart builds its dictionary from.
+        let catalog = Catalog(try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1).recover())
+        let restored = catalog.databases["my-shop"]?.tables["items"].map(TableDefinition.init)
+        #expect(restored != nil)
+        #expect(restored == ctx.catalog.databases["my-shop"]?.tables["items"].map(TableDefinition.init))
+        #expect(restored?.autoIncrement == 3)
+        #expect(catalog.databases["mysql"] == nil)
+
+        #expect(try run("DROP DATABASE `my-shop`").affectedRows == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/my@002dshop.sqlite"))
+        #expect(!sqlite.attached.contains("my-shop"))
+        #expect(try run("DROP DATABASE IF EXISTS `my-shop`").warningList.map(\.code) == [1008])
+        #expect(Catalog(try datadir.recover()).databases.isEmpty)
+        await store.stop()
+    }
+}

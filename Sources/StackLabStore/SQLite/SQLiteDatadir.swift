@@ -244,9 +244,10 @@ final class SQLiteSession {
 
     /// Attaches the databases created since the last look and detaches the dropped ones. SQLite attaches nothing
     /// inside a transaction: a database created by another session meanwhile is there from the next transaction.
-    func refreshAttachments() throws {
+    func refreshAttachments(dropping doomed: String? = nil) throws {
         guard !connection.inTransaction else { return }
-        let present = Set(datadir.databaseNames())
+        var present = Set(datadir.databaseNames())
+        if let doomed { present.remove(doomed) }
         for gone in attached.subtracting(present) {
             try connection.detach(gone)
             attached.remove(gone)

@@ -303,3 +303,44 @@ extension SQLiteSession {
         try saveDefinition(TableDefinition(newTable), in: target.db)
     }
 }
+
+/// CREATE DATABASE and DROP DATABASE: a file of the data directory made or removed, the dictionary as for the
+/// store's engine. Both run outside a transaction, after DDL's implicit commit (SQLite attaches and detaches only
+/// outside one).
+extension ExecutionContext {
+    mutating func createDatabase(_ name: String, ifNotExists: Bool, session: Session, on sqlite: SQLiteSession) throws -> StoreResult {
+        let result = try createDatabase(name, ifNotExists: ifNotExists, session: session)
+        guard result.warningList.isEmpty else { return result }
+        do {
+            try sqlite.datadir.create(name)
+            try sqlite.refreshAttachments()
+        } catch {
+            catalog.databases[name] = nil
+            try? sqlite.datadir.drop(name)
+            throw error
+        }
+        return result
+    }
+
+    mutating func dropDatabase(_ name: String, ifExists: Bool, session: Session, on sqlite: SQLiteSession) throws -> StoreResult {
+        let result = try dropDatabase(name, ifExists: ifExists, session: session)
+        guard result.warningList.isEmpty else { return result }
+        try sqlite.refreshAttachments(dropping: name)
+        try sqlite.datadir.drop(name)
+        return result
+    }
+}
+
+extension Catalog {
+    /// The dictionary a data directory holds: every database (but `mysql`, which the store makes itself) with its
+    /// tables' definitions, and the accounts.
+    init(_ recovered: RecoveredDatadir) {
+        self.init()
+        for (name, tables) in recovered.databases where name != SQLiteDatadir.systemDatabase {
+            var database = Database(name: name)
+            for d in tables { database.tables[d.name] = d.table }
+            databases[name] = database
+        }
+        accounts = recovered.accounts
+    }
+}
