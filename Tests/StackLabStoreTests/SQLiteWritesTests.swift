@@ -2,6 +2,51 @@ import Foundation
 import Testing
 @testable import StackLabStore
 
+/// A data directory on SQLite beside a started store: one session whose MySQL functions ask the store's
+/// evaluator, and the statements of the SQLite path run by their kind.
+enum SQLiteMirror {
+    static func session(_ engine: StoreEngine, _ ctx: ExecutionContext, _ name: String) throws -> (dir: String, sqlite: SQLiteSession) {
+        let dir = NSTemporaryDirectory() + "stacklab-\(name)-\(UUID().uuidString)"
+        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
+        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
+        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
+            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
+        }
+        return (dir, sqlite)
+    }
+
+    /// The store's own answer to the last statement of a script.
+    static func storeAnswer(_ store: MySQLStore, _ sql: String) async -> Result<StoreResult, Error> {
+        switch await store.executeScript(sql).last {
+        case .success(let r)?: return .success(r)
+        case .failure(let e)?: return .failure(e)
+        case nil: return .failure(StoreError.emptyQuery())
+        }
+    }
+
+    /// One statement on the SQLite path.
+    static func run(_ statement: Statement, _ ctx: inout ExecutionContext, _ session: inout Session, on sqlite: SQLiteSession) throws -> StoreResult {
+        switch statement {
+        case .insert(let t, let cols, let rows, let ignore):
+            return try ctx.insert(t, columns: cols, rows: rows, ignore: ignore, session: &session, on: sqlite).0
+        case .update(let t, let a, let w, let l, let o):
+            return try ctx.update(t, assignments: a, whereClause: w, limit: l, orderBy: o, session: session, on: sqlite)
+        case .delete(let t, let w, let l, let o):
+            return try ctx.delete(t, whereClause: w, limit: l, orderBy: o, session: session, on: sqlite)
+        case .truncate(let t):
+            return try ctx.truncate(t, session: session, on: sqlite)
+        case .createTable(let t, let ine, let cols, let pk, let uq, let plain):
+            return try ctx.createTable(t, ifNotExists: ine, columns: cols, primaryKey: pk, unique: uq, plain: plain, session: session, on: sqlite)
+        case .alterTable(let t, let specs): return try ctx.alterTable(t, specs, session: session, on: sqlite)
+        case .dropTable(let names, let ie): return try ctx.dropTable(names, ifExists: ie, session: session, on: sqlite)
+        case .createDatabase(let name, let ine): return try ctx.createDatabase(name, ifNotExists: ine, session: session, on: sqlite)
+        case .dropDatabase(let name, let ie): return try ctx.dropDatabase(name, ifExists: ie, session: session, on: sqlite)
+        case .select(let q): return try ctx.select(q, session: &session, on: sqlite)
+        default: throw StoreError.notSupported("this statement on the SQLite path")
+        }
+    }
+}
+
 /// INSERT, UPDATE, DELETE and TRUNCATE with their rows in SQLite answer as the store's engine does: the same
 /// statements run on a started store and on an SQLite session over the same dictionary, and after each one the
 /// answer (OK's counts and info, or the error) and every table's rows are compared.
@@ -81,15 +126,11 @@ struct SQLiteWritesTests {
         for result in await store.executeScript("USE foobar; " + Self.setup.joined(separator: "; ")) { _ = try result.get() }
         let engine = store.engine
         var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
-        let dir = NSTemporaryDirectory() + "stacklab-writes-\(UUID().uuidString)"
+        let (dir, sqlite) = try SQLiteMirror.session(engine, ctx, "writes")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
-        try datadir.create("foobar")
-        let state = ctx.state
-        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: state, clause: "field list")
-        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
-            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
-        }
+        try sqlite.datadir.create("foobar")
+        try sqlite.refreshAttachments()
+        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
         guard let database = ctx.catalog.databases["foobar"] else { Issue.record("no foobar"); return }
         try sqlite.begin()
         for table in database.tables.values { try sqlite.createTable(table, in: "foobar") }
@@ -108,29 +149,11 @@ struct SQLiteWritesTests {
         }
 
         for sql in Self.corpus {
-            let theirs: Result<StoreResult, Error>
-            switch await store.executeScript("USE foobar; " + sql).last {
-            case .success(let r)?: theirs = .success(r)
-            case .failure(let e)?: theirs = .failure(e)
-            case nil: theirs = .failure(StoreError.emptyQuery())
-            }
+            let theirs = await SQLiteMirror.storeAnswer(store, "USE foobar; " + sql)
             let ours: Result<StoreResult, Error>
             do {
                 try sqlite.begin()
-                let result: StoreResult
-                switch try Parser.parse(sql) {
-                case .insert(let t, let cols, let rows, let ignore):
-                    result = try ctx.insert(t, columns: cols, rows: rows, ignore: ignore, session: &session, on: sqlite).0
-                case .update(let t, let a, let w, let l, let o):
-                    result = try ctx.update(t, assignments: a, whereClause: w, limit: l, orderBy: o, session: session, on: sqlite)
-                case .delete(let t, let w, let l, let o):
-                    result = try ctx.delete(t, whereClause: w, limit: l, orderBy: o, session: session, on: sqlite)
-                case .truncate(let t):
-                    result = try ctx.truncate(t, session: session, on: sqlite)
-                default:
-                    Issue.record("not a write: \(sql)")
-                    continue
-                }
+                let result = try SQLiteMirror.run(try Parser.parse(sql), &ctx, &session, on: sqlite)
                 try sqlite.commit(gtid: nil, source: nil)
                 ours = .success(result)
             } catch {
@@ -200,14 +223,10 @@ struct SQLiteSelectTests {
         for result in await store.executeScript("USE foobar; " + Self.setup.joined(separator: "; ")) { _ = try result.get() }
         let engine = store.engine
         var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
-        let dir = NSTemporaryDirectory() + "stacklab-reads-\(UUID().uuidString)"
+        let (dir, sqlite) = try SQLiteMirror.session(engine, ctx, "reads")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
-        try datadir.create("foobar")
-        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
-        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
-            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
-        }
+        try sqlite.datadir.create("foobar")
+        try sqlite.refreshAttachments()
         guard let database = ctx.catalog.databases["foobar"] else { Issue.record("no foobar"); return }
         try sqlite.begin()
         for table in database.tables.values {
@@ -219,12 +238,7 @@ struct SQLiteSelectTests {
         var session = Session.root()
         session.database = "foobar"
         for sql in Self.corpus {
-            let theirs: Result<StoreResult, Error>
-            switch await store.executeScript("USE foobar; " + sql).last {
-            case .success(let r)?: theirs = .success(r)
-            case .failure(let e)?: theirs = .failure(e)
-            case nil: theirs = .failure(StoreError.emptyQuery())
-            }
+            let theirs = await SQLiteMirror.storeAnswer(store, "USE foobar; " + sql)
             let ours: Result<StoreResult, Error>
             do {
                 guard case .select(let q) = try Parser.parse(sql) else { Issue.record("not a SELECT: \(sql)"); continue }
@@ -286,40 +300,18 @@ struct SQLiteTablesTests {
         let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
         let engine = store.engine
         var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
-        let dir = NSTemporaryDirectory() + "stacklab-tables-\(UUID().uuidString)"
+        let (dir, sqlite) = try SQLiteMirror.session(engine, ctx, "tables")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
-        try datadir.create("foobar")
-        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
-        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
-            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
-        }
+        try sqlite.datadir.create("foobar")
+        try sqlite.refreshAttachments()
         var session = Session.root()
         session.database = "foobar"
         for sql in Self.corpus {
-            let theirs: Result<StoreResult, Error>
-            switch await store.executeScript("USE foobar; " + sql).last {
-            case .success(let r)?: theirs = .success(r)
-            case .failure(let e)?: theirs = .failure(e)
-            case nil: theirs = .failure(StoreError.emptyQuery())
-            }
+            let theirs = await SQLiteMirror.storeAnswer(store, "USE foobar; " + sql)
             let ours: Result<StoreResult, Error>
             do {
                 try sqlite.begin()
-                let result: StoreResult
-                switch try Parser.parse(sql) {
-                case .createTable(let t, let ine, let cols, let pk, let uq, let plain):
-                    result = try ctx.createTable(t, ifNotExists: ine, columns: cols, primaryKey: pk, unique: uq, plain: plain, session: session, on: sqlite)
-                case .alterTable(let t, let specs): result = try ctx.alterTable(t, specs, session: session, on: sqlite)
-                case .dropTable(let names, let ie): result = try ctx.dropTable(names, ifExists: ie, session: session, on: sqlite)
-                case .insert(let t, let cols, let rows, let ignore):
-                    result = try ctx.insert(t, columns: cols, rows: rows, ignore: ignore, session: &session, on: sqlite).0
-                case .update(let t, let a, let w, let l, let o):
-                    result = try ctx.update(t, assignments: a, whereClause: w, limit: l, orderBy: o, session: session, on: sqlite)
-                default:
-                    Issue.record("not in the corpus's kinds: \(sql)")
-                    continue
-                }
+                let result = try SQLiteMirror.run(try Parser.parse(sql), &ctx, &session, on: sqlite)
                 try sqlite.commit(gtid: nil, source: nil)
                 ours = .success(result)
             } catch {
@@ -356,13 +348,9 @@ struct SQLiteDatabasesTests {
         let store = try await startedStore()
         let engine = store.engine
         var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
-        let dir = NSTemporaryDirectory() + "stacklab-databases-\(UUID().uuidString)"
+        let (dir, sqlite) = try SQLiteMirror.session(engine, ctx, "databases")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: 1)
-        let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
-        let sqlite = try datadir.openSession(lockWaitTimeoutSeconds: 50) { c in
-            try MySQLSemantics.register(on: c) { e, group in try evaluator.eval(e, row: nil, group: group) }
-        }
+        let datadir = sqlite.datadir
         var session = Session.root()
         func run(_ sql: String) throws -> StoreResult {
             let statement = try Parser.parse(sql)
@@ -372,15 +360,7 @@ struct SQLiteDatabasesTests {
             default: try sqlite.begin()
             }
             defer { try? sqlite.commit(gtid: nil, source: nil) }
-            switch statement {
-            case .createDatabase(let name, let ine): return try ctx.createDatabase(name, ifNotExists: ine, session: session, on: sqlite)
-            case .dropDatabase(let name, let ie): return try ctx.dropDatabase(name, ifExists: ie, session: session, on: sqlite)
-            case .createTable(let t, let ine, let cols, let pk, let uq, let plain):
-                return try ctx.createTable(t, ifNotExists: ine, columns: cols, primaryKey: pk, unique: uq, plain: plain, session: session, on: sqlite)
-            case .insert(let t, let cols, let rows, let ignore):
-                return try ctx.insert(t, columns: cols, rows: rows, ignore: ignore, session: &session, on: sqlite).0
-            default: throw StoreError.notSupported(sql)
-            }
+            return try SQLiteMirror.run(statement, &ctx, &session, on: sqlite)
         }
         #expect(try run("CREATE DATABASE `my-shop`").affectedRows == 1)
         #expect(FileManager.default.fileExists(atPath: dir + "/my@002dshop.sqlite"))

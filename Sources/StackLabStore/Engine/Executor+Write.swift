@@ -188,16 +188,24 @@ extension ExecutionContext {
         return row
     }
 
+    /// The AUTO_INCREMENT value an INSERT generates first, and the column's maximum: the table's counter, never
+    /// past the maximum (a data directory written before that rule, or edited by hand, may hold more), or the
+    /// value a logged statement was given when it is repeated.
+    static func autoIncrementStart(_ table: Table, session: Session) -> (next: Int64, max: Int64) {
+        let autoMax = table.autoIncrementColumn.map { table.columns[$0].autoIncrementMax } ?? Int64.max
+        var nextAuto = min(max(1, table.autoIncrement), autoMax)
+        if let forced = session.replay?.insertID, forced > 0 { nextAuto = min(forced, autoMax) }
+        return (nextAuto, autoMax)
+    }
+
     mutating func insert(_ t: TableName, columns: [String]?, rows: [[Expr]], ignore: Bool, session: inout Session) throws -> (StoreResult, Int64) {
         let (db, table) = try self.table(t, session, privilege: "INSERT")
         let targets = try Self.insertTargets(table, columns)
         let ev = evaluator(nil, session, clause: "field list")
         let millis = ev.nowMillis()
-        // The counter is the next value to generate, never past the column's maximum (a data log written before
-        // that rule, or edited by hand, may hold more).
-        let autoMax = table.autoIncrementColumn.map { table.columns[$0].autoIncrementMax } ?? Int64.max
-        var nextAuto = min(max(1, table.autoIncrement), autoMax)
-        if let forced = session.replay?.insertID, forced > 0 { nextAuto = min(forced, autoMax) }
+        let start = Self.autoIncrementStart(table, session: session)
+        let autoMax = start.max
+        var nextAuto = start.next
         var firstGenerated: Int64 = 0
         var newRows: [[SQLValue]] = []
         var duplicates = 0

@@ -14,9 +14,9 @@ extension ExecutionContext {
         let targets = try Self.insertTargets(table, columns)
         let ev = evaluator(nil, session, clause: "field list")
         let millis = ev.nowMillis()
-        let autoMax = table.autoIncrementColumn.map { table.columns[$0].autoIncrementMax } ?? Int64.max
-        var nextAuto = min(max(1, table.autoIncrement), autoMax)
-        if let forced = session.replay?.insertID, forced > 0 { nextAuto = min(forced, autoMax) }
+        let start = Self.autoIncrementStart(table, session: session)
+        let autoMax = start.max
+        var nextAuto = start.next
         var firstGenerated: Int64 = 0
         var inserted = 0
         var duplicateWarnings: [StoreWarning] = []
