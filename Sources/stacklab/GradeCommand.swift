@@ -9,8 +9,8 @@ struct GradeCommand: AsyncParsableCommand {
         commandName: "grade",
         abstract: "Grade an exercise: N (your copy from 'exercise N') or DIR (a folder holding an exercise's files), or a class's folders into a CSV.",
         discussion: """
-        The grader boots a lab from the files on its own ports, sends traffic, breaks things and checks what the
-        visitors saw. Exit status 0 only when every check passes. Only grading your own copy (N, or the folder
+        The grader boots a lab from the files on its own ports, sends traffic, breaks things and checks what the \
+        visitors saw. Exit status 0 only when every check passes. Only grading your own copy (N, or the folder \
         'exercise N' wrote) counts for your progress.
 
         Examples:
@@ -110,7 +110,7 @@ struct GradeCommand: AsyncParsableCommand {
         // A CSV that cannot be written is said before the class is graded, not after.
         let parent = ((file as NSString).expandingTildeInPath as NSString).deletingLastPathComponent
         guard FileManager.default.isWritableFile(atPath: parent.isEmpty ? "." : parent) else {
-            FileHandle.standardError.write(Data("stacklab: cannot write \(file): \(parent.isEmpty ? "." : parent) is not a folder you can write to\n".utf8))
+            complain("cannot write \(file): \(parent.isEmpty ? "." : parent) is not a folder you can write to")
             throw ExitCode(1)
         }
         var grade = ClassGrade()
@@ -140,7 +140,7 @@ struct GradeCommand: AsyncParsableCommand {
         do {
             try grade.csv().write(toFile: (file as NSString).expandingTildeInPath, atomically: true, encoding: .utf8)
         } catch {
-            FileHandle.standardError.write(Data("stacklab: cannot write \(file): \(error.localizedDescription)\n".utf8))
+            complain("cannot write \(file): \(error.localizedDescription)")
             throw ExitCode(1)
         }
         say("wrote \(targets.count) row\(targets.count == 1 ? "" : "s") to \(file)" + (runs.map { "; each run's lab and logs are in \($0)" } ?? ""))
@@ -152,7 +152,7 @@ struct GradeCommand: AsyncParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: (runs as NSString).expandingTildeInPath, withIntermediateDirectories: true)
         } catch {
-            FileHandle.standardError.write(Data("stacklab: cannot make the folder \(runs) for the runs: \(error.localizedDescription)\n".utf8))
+            complain("cannot make the folder \(runs) for the runs: \(error.localizedDescription)")
             throw ExitCode(1)
         }
     }

@@ -14,7 +14,8 @@ struct LessonCommand: AsyncParsableCommand {
           stacklab lesson 1
           stacklab lesson health-checks --restart
           stacklab lesson 3 --demo
-          stacklab lesson 3 --demo --auto 4 --record lesson3.cast      (then: asciinema play lesson3.cast)
+          stacklab lesson 3 --demo --auto 4 --record lesson3.cast
+          asciinema play lesson3.cast
         """)
 
     @Argument(help: "A lesson number, name, or Markdown file.") var lesson: String?
@@ -44,14 +45,14 @@ struct LessonCommand: AsyncParsableCommand {
         let isFile = lesson.hasSuffix(".md")
         if isFile {
             do { chosen = try LessonParser.parse(contentsOf: (lesson as NSString).expandingTildeInPath) } catch {
-                FileHandle.standardError.write(Data("stacklab: \(error)\n".utf8))
+                complain(error)
                 throw ExitCode(1)
             }
         } else if let found = library.find(lesson) {
             chosen = found
         } else {
             let list = library.lessons.map { "\($0.number) \($0.name)" }.joined(separator: ", ")
-            FileHandle.standardError.write(Data("stacklab: there is no lesson '\(lesson)' — lessons: \(list)\n".utf8))
+            complain("there is no lesson '\(lesson)' — lessons: \(list)")
             throw ExitCode(1)
         }
         var recorder: AsciicastRecorder?
@@ -62,7 +63,7 @@ struct LessonCommand: AsyncParsableCommand {
             do {
                 recorder = try AsciicastRecorder(path: record, width: columns, height: rows, title: "stacklab — lesson \(chosen.number): \(chosen.title)")
             } catch {
-                FileHandle.standardError.write(Data("stacklab: cannot write \(record): \(error.localizedDescription)\n".utf8))
+                complain("cannot write \(record): \(error.localizedDescription)")
                 throw ExitCode(1)
             }
         }

@@ -34,8 +34,9 @@ struct Stacklab: AsyncParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let verb = shellVerbOutsideTheShell(arguments) {
             let line = arguments.joined(separator: " ")
-            FileHandle.standardError.write(Data(("stacklab: '\(verb)' is a command of the shell: stacklab -c \"\(line)\" runs it and leaves; "
-                + "plain stacklab opens the shell\n").utf8))
+            complain("'\(verb)' is a command of the shell.\n"
+                + "  stacklab -c \"\(line)\"   runs it and leaves\n"
+                + "  stacklab   opens the shell")
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         await main(nil)
@@ -77,7 +78,7 @@ struct LabChoice: ParsableArguments {
         do {
             return try await LabSession.start(source, options: options, loader: FolderLabLoader())
         } catch {
-            FileHandle.standardError.write(Data("stacklab: \(error)\n".utf8))
+            complain(error)
             throw ExitCode(1)
         }
     }
@@ -144,7 +145,7 @@ struct RunCommand: AsyncParsableCommand {
     @MainActor
     func run() async throws {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            FileHandle.standardError.write(Data("stacklab: cannot read \(file)\n".utf8))
+            complain("cannot read \(file)")
             throw ExitCode(1)
         }
         let session = try await choice.start()
@@ -213,7 +214,7 @@ struct LabCommand: AsyncParsableCommand {
             do {
                 if hardened { try LabDefinition.writeBuiltIn(named: "foobar-hardened", to: path) } else { try FolderLabLoader().writeStarter(to: path) }
             } catch {
-                FileHandle.standardError.write(Data("stacklab: \(error)\n".utf8))
+                complain(error)
                 throw ExitCode(1)
             }
             print("wrote the \(hardened ? "foobar-hardened" : "foobar") lab to \(path) — edit it, then: stacklab --lab \(directory)")

@@ -88,7 +88,7 @@ import StackLabTestSupport
 }
 
 /// Checks on a live lab: each must fail before the fault and pass after it.
-@Suite(.serialized) @MainActor struct CheckOnLabTests {
+@Suite(.serialized, .runsALab) @MainActor struct CheckOnLabTests {
     func evaluate(_ text: String, _ course: CourseSession) async throws -> CheckOutcome {
         await CheckEvaluator.evaluate(try #require(Check.parse(text)), in: course)
     }

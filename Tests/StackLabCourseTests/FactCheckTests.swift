@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLabCourse
 
 /// Checks on what the verbs reported, from recorded results: each passes on the facts that make it true and fails,

@@ -6,7 +6,7 @@ import Testing
 import StackLabTestSupport
 
 /// A learner in the shell: start a lesson, type, check, hint, next and back; steps finish by themselves.
-@Suite(.serialized) @MainActor struct LearnerFlowTests {
+@Suite(.serialized, .runsALab) @MainActor struct LearnerFlowTests {
     static let twoSteps = """
         # Two steps
 
@@ -238,7 +238,7 @@ import StackLabTestSupport
 }
 
 /// An instructor stops a demo at a pause and resumes it later with `demo`.
-@Suite(.serialized) @MainActor struct DemoStopResumeTests {
+@Suite(.serialized, .runsALab) @MainActor struct DemoStopResumeTests {
     @Test func qAtAPauseStopsAndDemoResumesAtTheNextStep() async throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -1,12 +1,13 @@
 import Foundation
 import StackLab
 import Testing
+import StackLabTestSupport
 @testable import StackLabCourse
 @testable import StackLabShell
 
 /// Plays every lesson of the repository as a demo (`demo N --auto 0`) against a live lab and asserts that every step's
 /// checks pass — so the lessons cannot rot as the code changes.
-@Suite(.serialized) @MainActor struct LessonDemoTests {
+@Suite(.serialized, .runsALab) @MainActor struct LessonDemoTests {
     nonisolated static let lessons = LessonLibrary.load(folder: repositoryRoot + "/lessons").lessons.map(\.number)
 
     @Test(arguments: lessons)

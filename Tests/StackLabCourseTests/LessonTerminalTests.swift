@@ -6,7 +6,7 @@ import StackLabTestSupport
 /// The real `stacklab` binary in a real terminal (tmux): a learner goes through a lesson step by step (check, hint,
 /// type, back, next), and an instructor plays it as a demo, pressing Enter between steps, recorded as an asciicast.
 /// Needs tmux and the built binary (`swift build --build-tests` builds it); skipped when either is missing.
-@Suite(.serialized, .enabled(if: LessonTmux.available && LessonTmux.binaryExists, "needs tmux and .build/debug/stacklab"))
+@Suite(.serialized, .enabled(if: LessonTmux.available && LessonTmux.binaryExists, "needs tmux and .build/debug/stacklab"), .runsALab)
 struct LessonTerminalTests {
     static let lesson = """
         # Two steps
@@ -91,7 +91,7 @@ struct LessonTerminalTests {
 }
 
 /// `stacklab lesson FILE` with a broken file: the error names file and line, and no lab starts.
-@Suite(.enabled(if: LessonTmux.binaryExists, "needs .build/debug/stacklab"))
+@Suite(.enabled(if: LessonTmux.binaryExists, "needs .build/debug/stacklab"), .runsALab)
 struct LessonCommandLineTests {
     @Test func aBrokenLessonFileIsAnErrorWithFileAndLine() async throws {
         let folder = temporaryFolder("stacklab-bad-lesson")

@@ -11,7 +11,7 @@ import StackLabTestSupport
 ///
 /// `make test` plays lessons 1 and 6; `make lessons-in-terminal` plays all nine (STACKLAB_LESSONS_IN_TERMINAL=all, or a
 /// list: 3,5).
-@Suite(.serialized, .enabled(if: LessonTmux.available && LessonTmux.binaryExists, "needs tmux and .build/debug/stacklab"))
+@Suite(.serialized, .enabled(if: LessonTmux.available && LessonTmux.binaryExists, "needs tmux and .build/debug/stacklab"), .runsALab)
 struct LessonsInTerminalTests {
     static let lessons = LessonLibrary.load(folder: repositoryRoot + "/lessons").lessons
 
@@ -24,23 +24,44 @@ struct LessonsInTerminalTests {
 
     @Test(arguments: chosen)
     func aLearnerTypesEachStepOnceAndEveryStepCompletesByItself(number: Int) async throws {
-        try await play(number, wrongFirst: false, portBase: 14_650)
+        try await play(number, wrongFirst: false, portBases: [14_650, 14_750])
     }
 
     @Test(arguments: chosen)
     func aWrongCommandFirstDoesNotCompleteTheStep(number: Int) async throws {
-        try await play(number, wrongFirst: true, portBase: 14_750)
+        try await play(number, wrongFirst: true, portBases: [14_750, 14_650])
     }
 
-    func play(_ number: Int, wrongFirst: Bool, portBase: Int) async throws {
+    /// `portBases`: the suite runs one test at a time, so either of its two bases will do; the second is tried when
+    /// a program outside the suite holds a port of the first (the shell, as a learner's given --port-base, stops).
+    func play(_ number: Int, wrongFirst: Bool, portBases: [Int]) async throws {
         let lesson = try #require(Self.lessons.first { $0.number == number })
         let folder = temporaryFolder("stacklab-lesson-\(number)-in-terminal")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let started = Date()
-        let term = try TerminalSession.start(server: LessonTmux.server, environment: ["XDG_STATE_HOME": folder + "/state"],
-                                             command: "'\(LessonTmux.binary)' lesson \(number) --port-base \(portBase)",
-                                             width: 80, height: 24, limit: 900, history: 100_000)
+        var refused: [String] = []
+        var opened: TerminalSession?
+        for base in portBases where opened == nil {
+            let term = try TerminalSession.start(server: LessonTmux.server, environment: ["XDG_STATE_HOME": folder + "/state"],
+                                                 command: "'\(LessonTmux.binary)' lesson \(number) --port-base \(base)",
+                                                 width: 80, height: 24, limit: 900, history: 100_000)
+            let screen = LearnerScreen(term: term)
+            try await screen.waitForScreen("the lesson's first step", timeout: 200) {
+                screen.text.contains("Step 1 of ") || TerminalSession.hasEnded(screen.text)
+            }
+            if screen.text.contains("already in use") && TerminalSession.hasEnded(screen.text) {
+                refused.append("--port-base \(base):\n\(screen.text.trimmingCharacters(in: .whitespacesAndNewlines))\n\(await Self.listeners())")
+                term.kill()
+            } else {
+                opened = term
+            }
+        }
+        guard let term = opened else {
+            Issue.record("every port base of the suite is taken:\n\(refused.joined(separator: "\n"))")
+            return
+        }
         defer { term.kill() }
+        if !refused.isEmpty { print("lesson \(number): \(refused.joined(separator: "\n"))") }
         let screen = LearnerScreen(term: term)
         for step in lesson.steps {
             let done = "Step \(step.number) done."
@@ -77,6 +98,11 @@ struct LessonsInTerminalTests {
         print("lesson \(number)\(wrongFirst ? " (wrong command first)" : ""): \(String(format: "%.0f", Date().timeIntervalSince(started))) s in the terminal")
     }
 
+    /// Who listens on loopback now (`ss -ltnp`), to name the program that held a port.
+    static func listeners() async -> String {
+        (try? await ChildProcess.run("/usr/bin/ss", ["-ltnpH"], mergingStderr: true, timeout: 30).stdout) ?? "(ss did not run)"
+    }
+
     /// A typo of the step's last command, and a command of another step that only looks (and whose verb this step
     /// does not use, so it cannot stand in for one of the step's commands).
     static func wrongCommands(for step: Step, in lesson: Lesson) -> [String] {
@@ -110,12 +136,19 @@ struct LearnerScreen {
 
     /// Waits until `condition` holds of the pane (read every 100 ms: each read is a tmux process); a timeout says
     /// what the pane shows.
+    /// The shell's end ends the wait at once.
     func waitForScreen(_ what: String, timeout: Double, _ condition: () -> Bool) async throws {
+        var ended = false
         do {
-            try await waitUntil(timeout: timeout, every: 0.1) { condition() }
+            try await waitUntil(timeout: timeout, every: 0.1) {
+                if condition() { return true }
+                ended = TerminalSession.hasEnded(text)
+                return ended
+            }
         } catch is WaitTimeout {
             throw WaitTimeout(what: "\(what) in the terminal; it shows:\n\(tail)")
         }
+        if ended && !condition() { throw WaitTimeout(what: "\(what), but the shell ended first; the terminal shows:\n\(tail)") }
     }
 
     func waitFor(_ wanted: String, timeout: Double) async throws {

@@ -7,7 +7,7 @@ import StackLabTestSupport
 /// The real binary with a hostile lab folder: `serve` refuses it with the file and line, and one student's folder never
 /// ends a class's run — a folder that crashed the grader (50,000 nested blocks) or that cannot be graded at all is that
 /// student's row, and the others are graded.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"))
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"), .runsALab)
 struct CommandLineRobustnessTests {
     @Test func serveRefusesFiftyThousandNestedBlocksWithTheLine() async throws {
         let folder = NSTemporaryDirectory() + "stacklab-serve-\(UUID().uuidString.prefix(8))"
@@ -17,7 +17,7 @@ struct CommandLineRobustnessTests {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         try HostileFiles.nestedNginx(text, levels: 50_000).write(toFile: file, atomically: true, encoding: .utf8)
         // A lab that started would serve until stopped: give it a generous minute to refuse.
-        let result = try await ChildProcess.run(LearnerTerminal.binary, ["serve", "--lab", folder, "--port-base", "\(GradingPorts.offset())"],
+        let result = try await ChildProcess.run(LearnerTerminal.binary, ["serve", "--lab", folder, "--port-base", "\(LearnerTerminal.shellPortBase())"],
                                                 timeout: 60)
         let said = result.stderr
         #expect(result.termination == .exited(1), "\(said)")

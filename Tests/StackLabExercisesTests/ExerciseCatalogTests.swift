@@ -64,9 +64,13 @@ import Testing
         }
         var clashes: [String] = []
         // The grader's labs may also run keepalived: its exporter on 9165 (VRRP itself is UDP, apart from TCP).
-        for offset in stride(from: GradingPorts.first, through: GradingPorts.last, by: 100) {
+        // The graders' offsets, and those of the learners' shells that the terminal tests start beside them.
+        let ours = Array(stride(from: GradingPorts.first, through: GradingPorts.last, by: 100))
+            + Array(stride(from: LearnerTerminal.shellOffsets.first, through: LearnerTerminal.shellOffsets.last, by: 100))
+        for offset in ours {
             for port in Self.basePorts + [9165] where theirs.contains(port + offset) { clashes.append("\(port)+\(offset)") }
         }
+        #expect(LearnerTerminal.shellOffsets.last < GradingPorts.first)
         #expect(clashes.isEmpty, "\(clashes.prefix(5))")
         // Below the ephemeral ports, where outgoing connections from the same addresses take their source ports.
         #expect(GradingPorts.last + 9165 < 32_768)

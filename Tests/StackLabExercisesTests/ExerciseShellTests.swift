@@ -2,10 +2,11 @@ import Foundation
 import StackLab
 import StackLabExercises
 import Testing
+import StackLabTestSupport
 @testable import StackLabShell
 
 /// The learner's loop in the shell: list, start, hint, grade (fail), edit, grade (pass), progress.
-@Suite(.serialized)
+@Suite(.serialized, .runsALab)
 struct ExerciseShellTests {
     @MainActor
     @Test func aLearnerStartsAnExerciseGradesFailsFixesItAndSeesProgress() async throws {

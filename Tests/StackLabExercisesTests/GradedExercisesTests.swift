@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLabExercises
 
 /// Every exercise graded twice: the starter files fail with the expected messages, the reference solution passes
@@ -7,7 +8,7 @@ import Testing
 /// would measure each other.
 /// Grading time is a benchmark figure (the target: under 20 s an exercise, printed by each test here), not a
 /// test condition: on a loaded CI machine the bound below only catches a grader that hangs.
-@Suite(.serialized)
+@Suite(.serialized, .runsALab)
 struct GradedExercisesTests {
     @Test func weightsStarterFailsOnTheRatioAndTheSolutionPasses() async throws {
         let (starter, solution) = try await gradeTwice("01-weights")

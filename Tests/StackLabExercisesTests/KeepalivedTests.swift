@@ -182,7 +182,7 @@ import StackLabTestSupport
 
 /// The floating address on a live lab (exercise 7's reference solution): it moves to lb-02 when lb-01 dies or only
 /// its haproxy dies (track_script), and back when lb-01 returns (preemption).
-@Suite(.serialized) struct FloatingAddressLabTests {
+@Suite(.serialized, .runsALab) struct FloatingAddressLabTests {
     static let floating = "127.0.1.100"
 
     func withSolutionLab(_ body: (Lab) async throws -> Void) async throws {
@@ -205,21 +205,40 @@ import StackLabTestSupport
         (try? await lab.internetClient.request(host: Self.floating, port: lab.network.port(8080), path: "/health", timeout: 3))?.status == 200
     }
 
+    /// Waits for the site at the floating address; when it never answers, says what each balancer was doing.
+    func waitForTheSite(_ lab: Lab, _ what: String) async throws {
+        do {
+            try await waitUntil(what) { await siteAnswers(lab) }
+        } catch {
+            var lines = ["\(error)"]
+            do {
+                let answer = try await lab.internetClient.request(host: Self.floating, port: lab.network.port(8080), path: "/health", timeout: 10)
+                lines.append("last try: \(answer.status) \(answer.body.prefix(200))")
+            } catch { lines.append("last try: \(error)") }
+            for process in lab.processes where process.name.hasPrefix("lb-") {
+                lines.append("\(process.name): \(process.runtime.state) listening on \(process.runtime.addresses)")
+                lines += process.log.tail().suffix(15).map { "  \($0)" }
+            }
+            Issue.record(Comment(rawValue: lines.joined(separator: "\n")))
+            throw error
+        }
+    }
+
 
     @Test func theAddressMovesToLB02AndBackWhenLB01Returns() async throws {
         try await withSolutionLab { lab in
             try await waitUntil("lb-01 to hold the address") { holder(lab) == "lb-01" }
-            try await waitUntil("the site at the floating address") { await siteAnswers(lab) }
+            try await waitForTheSite(lab, "the site at the floating address")
             try await lab.apply(.crash, to: .server("lb-01"))
             try await waitUntil("lb-02 to take the address and serve") { holder(lab) == "lb-02" }
-            try await waitUntil("the site at the floating address") { await siteAnswers(lab) }
+            try await waitForTheSite(lab, "the site at the floating address")
             // keepalived_exporter's state: 2 is MASTER.
             let lb02 = try #require(lab.process("lb-02", .keepalived))
             #expect(lb02.metricsText().contains("keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"127.0.1.100\"} 2"))
             try await lab.apply(.revive, to: .server("lb-01"))
             // lb-01 has the higher priority and preempts; it binds once lb-02 has let go.
             try await waitUntil("lb-01 to take the address back") { holder(lab) == "lb-01" && lab.processes.contains { $0.name == "lb-01/haproxy" && $0.runtime.addresses.contains { $0.hasPrefix(Self.floating) } } }
-            try await waitUntil("the site at the floating address again") { await siteAnswers(lab) }
+            try await waitForTheSite(lab, "the site at the floating address again")
             // lb-02 hears lb-01's higher priority and goes back to BACKUP (on a busy machine a late advert may make it
             // MASTER again for a moment, as real keepalived would; the next advert settles it).
             try await waitUntil("lb-02 to be BACKUP again") {
@@ -234,7 +253,7 @@ import StackLabTestSupport
             try await lab.apply(.crash, to: .process(server: "lb-01", process: .haproxy))
             try await waitUntil("lb-01's keepalived to see haproxy gone and lb-02 to take over") { holder(lab) == "lb-02" }
             #expect(lab.process("lb-01", .keepalived).flatMap { $0 as? Keepalived }?.roles.first?.role == .fault)
-            try await waitUntil("the site at the floating address") { await siteAnswers(lab) }
+            try await waitForTheSite(lab, "the site at the floating address")
             #expect(lab.process("lb-01", .keepalived)?.log.tail().contains { $0.contains("VRRP_Script(chk_haproxy) failed") } == true)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import StackLabExercises
 import Testing
 import StackLabTestSupport
@@ -6,7 +7,7 @@ import StackLabTestSupport
 /// A learner at a real terminal (tmux) with the real `stacklab` binary: start an exercise, grade (fail), edit a
 /// file, grade (pass), see the progress; and `stacklab grade DIR --watch` grading again on save. Needs tmux and the
 /// built binary (`swift build --build-tests` builds it); skipped when either is missing.
-@Suite(.serialized, .enabled(if: LearnerTerminal.available, "needs tmux and .build/debug/stacklab"))
+@Suite(.serialized, .enabled(if: LearnerTerminal.available, "needs tmux and .build/debug/stacklab"), .runsALab)
 struct LearnerTerminalTests {
     static func giveWeb02TwiceTheWeight(in folder: String) throws {
         let cfg = folder + "/lb-01/haproxy.cfg"
@@ -20,7 +21,7 @@ struct LearnerTerminalTests {
     @Test func aLearnerStartsGradesFailsEditsGradesPassesAndSeesProgress() async throws {
         let root = NSTemporaryDirectory() + "stacklab-learner-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let terminal = try LearnerTerminal.start(root: root, arguments: "--port-base \(GradingPorts.offset())")
+        let terminal = try LearnerTerminal.start(root: root, arguments: "--port-base \(LearnerTerminal.shellPortBase())")
         defer { terminal.kill() }
         try await terminal.waitFor("foobar ●")
         terminal.send("exercise 1", "Enter")
@@ -71,7 +72,7 @@ struct LearnerTerminalTests {
 }
 
 /// An instructor grades a class's folders into one CSV with the real binary.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"))
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: LearnerTerminal.binary), "needs .build/debug/stacklab"), .runsALab)
 struct ClassGradingTests {
     /// The instructor's own state: a progress file with one exercise started, and the folder of their own copy.
     static func instructor() throws -> (root: String, environment: [String: String], progress: Data) {
@@ -154,7 +155,8 @@ struct ClassGradingTests {
         #expect(!lesson.stderr.contains("Help:"), "no parser help: \(lesson.stderr)")
         let verb = try await ChildProcess.run(LearnerTerminal.binary, ["exercise", "1"], environment: environment)
         #expect(verb.termination == .exited(64))
-        #expect(verb.stderr.contains("stacklab: 'exercise' is a command of the shell: stacklab -c \"exercise 1\" runs it and leaves"), "\(verb.stderr)")
+        #expect(verb.stderr == "stacklab: 'exercise' is a command of the shell.\n  stacklab -c \"exercise 1\"   runs it and leaves\n"
+                + "  stacklab   opens the shell\n", "\(verb.stderr)")
     }
 }
 
@@ -164,6 +166,19 @@ enum LearnerTerminal {
     static var binary: String { Repository.root + "/.build/debug/stacklab" }
     static var available: Bool { TerminalSession.tmuxAvailable && FileManager.default.isExecutableFile(atPath: binary) }
     static let server = "stacklab-exercises-test-\(getpid())"
+
+    /// Port bases for the labs of the learner's own shells: 15068–15968, below the graders' range (16068–23568), so
+    /// a grade running in this process never holds a port such a shell was told to use. (A grader moves on when a
+    /// port is taken; a shell given --port-base, as a learner's, says so and stops.)
+    static let shellOffsets = (first: 15_068, last: 15_968)
+    private static let nextShellOffset = NIOLockedValueBox(shellOffsets.first + (Int(getpid()) % 10) * 100)
+    static func shellPortBase() -> Int {
+        nextShellOffset.withLockedValue { value in
+            let chosen = value
+            value = value >= shellOffsets.last ? shellOffsets.first : value + 100
+            return chosen
+        }
+    }
 
     static func start(root: String, arguments: String) throws -> TerminalSession {
         try TerminalSession.start(server: server, environment: ["XDG_STATE_HOME": root + "/state", "STACKLAB_EXERCISES": root + "/work", "NO_COLOR": "1"],

@@ -7,7 +7,7 @@ import StackLabTestSupport
 /// The reference solutions' files must pass the real tools too (DESIGN principle 3): what a learner writes here
 /// transfers. haproxy -c (with the minted crt files, from the balancer's folder as the runtime reads them), nginx -t,
 /// keepalived -t — each where installed.
-@Suite struct SolutionsRealToolsTests {
+@Suite(.runsALab) struct SolutionsRealToolsTests {
     static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let folders = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin"]

@@ -7,7 +7,7 @@ import StackLabTestSupport
 /// Random and mutated lab files for every format, from the built-in lab's real files: each is accepted or refused
 /// with an error that names its file (and a line inside it) — never a crash — and a running lab that is asked to
 /// `lab load` them stays up.
-@Suite("Config files: mutated lab files are accepted or refused, never a crash", .serialized)
+@Suite("Config files: mutated lab files are accepted or refused, never a crash", .serialized, .runsALab)
 struct ConfigFileFuzzTests {
     /// The files of the fuzz lab (foobar-hardened, with keepalived on lb-01), by format.
     static let files = ["lab.conf", "lb-01/haproxy.cfg", "lb-01/keepalived.conf", "lb-01/ufw.rules", "web-01/nginx.conf",

@@ -7,7 +7,7 @@ import StackLabTestSupport
 /// counts and sizes at the edges, Content-Length and chunk sizes at the edges, pipelining, half-closes. After the
 /// cases every process is still running, the attacked one serves a good request directly, lb-01 serves the site,
 /// and the connections the cases opened are all gone.
-@Suite("HTTP fuzz: the hops stay up", .serialized)
+@Suite("HTTP fuzz: the hops stay up", .serialized, .runsALab)
 struct HTTPFuzzTests {
     @Test(arguments: [
         ("lb-01", 8080, UInt64(0x11B_0001)),

@@ -10,7 +10,7 @@ import StackLabTestSupport
 /// commands (COM_QUERY, COM_STMT_*, COM_BINLOG_DUMP …) after one, frames with lying lengths, and SQL with numbers at
 /// the edges, long strings, deep nesting and bytes that are not UTF-8. After the cases the lab answers a good request
 /// and the store a fresh login's SELECT 1. A few seconds each in `make test`; `make fuzz` runs them for minutes.
-@Suite("MySQL packets at the lab's store")
+@Suite("MySQL packets at the lab's store", .runsALab)
 struct MySQLWireFuzzTests {
     /// The fuzzing account: everything on its own database, nothing on the site's, so random DDL cannot take the
     /// site down (only a crash could).

@@ -8,7 +8,7 @@ import StackLabTestSupport
 /// Random shell lines — verbs with random arguments, odd quoting, numbers at the edges — through a Shell on a
 /// running lab: each line ends (by itself or at Ctrl-C) with output or an error, never a crash, and the lab answers a
 /// good request afterwards.
-@Suite("Shell lines: random lines never take the lab down", .serialized)
+@Suite("Shell lines: random lines never take the lab down", .serialized, .runsALab)
 struct ShellLineFuzzTests {
     /// Verbs that leave the shell (quit), write outside the lab (lab init, exercise, lesson progress, grading runs) or
     /// replace the lab with another folder are not thrown at it.

@@ -1,10 +1,11 @@
 import Foundation
 import StackLab
 import Testing
+import StackLabTestSupport
 @testable import StackLabShell
 
 /// The shell's curl with the options people type from habit: -I, -s/-S, -L, the long names.
-@Suite("curl's everyday options", .serialized)
+@Suite("curl's everyday options", .serialized, .runsALab)
 struct CurlVerbTests {
     @MainActor
     @Test func headSilentAndShowErrorWorkAsInCurl() async throws {

@@ -6,7 +6,7 @@ import StackLabTestSupport
 
 /// What a learner's lab folder can do to a running shell: nothing but an error with file and line. `lab load`
 /// promises the running lab stays up; `lab show` shows the lab's files and no others.
-@Suite(.serialized) @MainActor struct LabFolderHardeningTests {
+@Suite(.serialized, .runsALab) @MainActor struct LabFolderHardeningTests {
     /// A copy of a built-in lab in a new folder, for a test to break.
     func copy(_ name: String = "foobar") throws -> String {
         let folder = temporaryFolder() + "/lab"

@@ -5,7 +5,7 @@ import Testing
 import StackLabTestSupport
 
 /// `monitor on`, `alerts`, `metrics` and `top` through the shell against a live foobar lab.
-@Suite(.serialized) @MainActor struct MonitoringShellTests {
+@Suite(.serialized, .runsALab) @MainActor struct MonitoringShellTests {
     @Test func withoutAMonitorNobodyNoticesAKilledServer() async throws {
         try await withMonitoringShell { shell, out in
             #expect(await out.of(shell, "kill web-02").ok)

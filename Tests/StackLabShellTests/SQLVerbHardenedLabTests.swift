@@ -1,11 +1,12 @@
 import Foundation
 import StackLab
 import Testing
+import StackLabTestSupport
 @testable import StackLabShell
 
 /// The shell's `sql` is the mysql client's root on the server itself: it works in the hardened lab, whose root has
 /// a password and is refused from anywhere else.
-@Suite("sql in the hardened lab")
+@Suite("sql in the hardened lab", .runsALab)
 struct SQLVerbHardenedLabTests {
     @MainActor
     @Test func sqlRunsAsRootOnThePrimaryAndTheReplica() async throws {

@@ -6,7 +6,7 @@ import StackLabTestSupport
 
 /// Command scripts through the shell against a live foobar lab (from its real files), asserting on plain output.
 /// One lab at a time: the machine is small and shared.
-@Suite(.serialized) @MainActor struct ShellIntegrationTests {
+@Suite(.serialized, .runsALab) @MainActor struct ShellIntegrationTests {
     @Test func statusListsEveryProcessWithItsRealAddress() async throws {
         try await withShell { shell, out in
             let (ok, text) = await out.of(shell, "status")

@@ -6,7 +6,7 @@ import StackLabTestSupport
 
 /// Every number a learner is shown is the one that is true: hop timings that add up, the ports that answer under a
 /// port base, fault notes that fit what was broken, and `sql` sessions that last like a mysql client's.
-@Suite(.serialized) @MainActor struct ShownFactsTests {
+@Suite(.serialized, .runsALab) @MainActor struct ShownFactsTests {
     @Test func everyHopsTotalIncludesTheHopsItCalled() async throws {
         try await withShell { shell, out in
             // Whole-millisecond balancer spans once showed lb-01's TOTAL 0.0 ms above nginx's 0.4 ms, every run.

@@ -6,7 +6,7 @@ import StackLabTestSupport
 /// The real `stacklab` binary in a real terminal (tmux): typing, Tab, Ctrl-C out of a long load, Ctrl-D, and history
 /// recalled with Up after a restart. Needs tmux and the built binary (`swift build --build-tests` builds it, as
 /// `make test` does); skipped when either is missing.
-@Suite(.serialized, .enabled(if: Tmux.available && Tmux.binaryExists, "needs tmux and .build/debug/stacklab"))
+@Suite(.serialized, .enabled(if: Tmux.available && Tmux.binaryExists, "needs tmux and .build/debug/stacklab"), .runsALab)
 struct TerminalTests {
     @Test func typeTabCtrlCHistoryInARealTerminal() async throws {
         let state = temporaryFolder("stacklab-tmux-state")
@@ -59,7 +59,8 @@ extension TerminalTests {
         term.send("load -n 200 &", "Enter")
         try await term.waitFor("[1] load -n 200")
         term.send("curl /hea")
-        try await term.waitFor("[1] done: load -n 200")
+        // The job's end, then the prompt drawn again with what was typed (a moment after the end's line).
+        try await term.waitFor("[1] done: load -n 200\nfoobar ● curl /hea")
         let screen = term.capture()
         let lines = screen.split(separator: "\n").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         // The job's report, then its end, then the prompt with what was typed, untouched.

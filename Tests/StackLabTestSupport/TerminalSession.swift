@@ -39,8 +39,11 @@ public struct TerminalSession: Sendable {
         // A tmux server started here lives on after the test; ChildProcess hands it no descriptor of the test process
         // (the listening sockets of labs other suites run at the same time would stay bound: "address already in use").
         guard let path = tmuxPath else { throw WaitTimeout(what: "tmux (not installed)") }
-        let scrollback = history.map { ["start-server", ";", "set-option", "-g", "history-limit", "\($0)", ";"] } ?? []
-        let result = try ChildProcess.runBlocking(path, ["-L", server] + scrollback
+        // A pane whose command has ended stays readable until the test kills it, so a wait that fails long after an
+        // early exit still shows what the program printed.
+        let options = ["start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";"]
+            + (history.map { ["set-option", "-g", "history-limit", "\($0)", ";"] } ?? [])
+        let result = try ChildProcess.runBlocking(path, ["-L", server] + options
                                                     + ["new-session", "-d", "-s", session.name, "-x", "\(width)", "-y", "\(height)", line],
                                                   mergingStderr: true, timeout: 60)
         guard result.status == 0 else { throw WaitTimeout(what: "tmux new-session (\(result.termination)): \(result.stdout)") }
@@ -81,12 +84,29 @@ public struct TerminalSession: Sendable {
 
     /// Waits until the pane shows `text` (`count` times); generous deadlines, no fixed sleeps. Task.sleep, never
     /// Thread.sleep: a blocked cooperative thread would starve the other suites.
+    /// A program that has ended ends the wait at once.
     public func waitFor(_ text: String, count: Int = 1, timeout: Double = 30) async throws {
+        let what = "'\(text)'\(count > 1 ? " ×\(count)" : "")"
+        var ended = false
         do {
-            try await waitUntil(timeout: timeout, every: 0.05) { await screen().components(separatedBy: text).count - 1 >= count }
+            try await waitUntil(timeout: timeout, every: 0.05) {
+                let shown = await screen()
+                if shown.components(separatedBy: text).count - 1 >= count { return true }
+                ended = Self.hasEnded(shown)
+                return ended
+            }
         } catch is WaitTimeout {
-            throw WaitTimeout(what: "'\(text)'\(count > 1 ? " ×\(count)" : "") in the terminal; it shows:\n\(await screen())")
+            throw WaitTimeout(what: "\(what) in the terminal; it shows:\n\(await screen())")
         }
+        let last = await screen()
+        if ended && last.components(separatedBy: text).count - 1 < count {
+            throw WaitTimeout(what: "\(what), but the program ended first; the terminal shows:\n\(last)")
+        }
+    }
+
+    /// Whether the pane shows the `EXITED <status>` line of a command that has ended.
+    public static func hasEnded(_ screen: String) -> Bool {
+        screen.split(separator: "\n").contains { $0.wholeMatch(of: /EXITED \d+\s*/) != nil }
     }
 
     public func kill() { tmux(["kill-session", "-t", name]) }

@@ -1,10 +1,9 @@
 import Foundation
 
 /// Waits for an event — a state change, a log line — by polling it, with a generous deadline: the CI machine is
-/// small and shared, so tests never sleep a fixed time. The default deadline is 90 s: in the first minute of the
-/// whole suite every suite starts its labs and real tools at once on two cores, and an event that takes a second
-/// alone can take over thirty there. A condition that throws counts as "not yet" until the
-/// deadline; the last try's error, if any, is the one reported.
+/// small and shared, so tests never sleep a fixed time. The default deadline is 90 s: on a machine shared with other
+/// work an event that takes a second alone can take over thirty. A condition that throws counts as "not yet" until
+/// the deadline; the last try's error, if any, is the one reported.
 ///
 /// `nonisolated(nonsending)`: the condition runs on the caller's actor, so a `@MainActor` test can poll its shell.
 /// `every`: seconds between tries (more for a condition that costs a process, such as reading a tmux pane).

@@ -4,7 +4,7 @@ import Testing
 @testable import StackLabTestSupport
 
 /// The child-process runner the suites start real tools with: real children of this test process, real pipes.
-@Suite struct ChildProcessTests {
+@Suite(.runsALab) struct ChildProcessTests {
     @Test func exitStatusAndBothStreamsApart() async throws {
         let result = try await ChildProcess.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"])
         #expect(result.termination == .exited(3))

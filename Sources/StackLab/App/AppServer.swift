@@ -94,20 +94,14 @@ public final class AppServer: LabProcess {
             if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
             runtime.metrics.routes.record(method: request.head.method, uri: request.head.uri, status: status,
                                           seconds: Double((NIODeadline.now() - request.received).nanoseconds) / 1e9)
-            accessLog?.append(accessLine(request, status: status, bytes: response.bodyBytes))
+            // gunicorn's default access_log_format, `%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"`,
+            // writes nginx's combined line.
+            accessLog?.append(request.combinedLogLine(status: status, bytes: response.bodyBytes))
             runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: incoming?.spanID, process: runtime.name,
                                        start: request.receivedDate, duration: request.spanDuration,
                                        status: status, note: "\(request.head.method.rawValue) \(request.head.uri)"))
             return response
         }
-    }
-
-    /// gunicorn's default access log format: `%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"`.
-    private func accessLine(_ request: IncomingRequest, status: Int, bytes: Int) -> String {
-        let head = request.head
-        return "\(request.remoteAddress) - - [\(LogTime.common(request.receivedDate))] \"\(head.method.rawValue) \(head.uri) "
-            + "HTTP/\(head.version.major).\(head.version.minor)\" \(status) \(bytes) \"\(head.headers.first(name: "Referer") ?? "-")\" "
-            + "\"\(head.headers.first(name: "User-Agent") ?? "-")\""
     }
 }
 

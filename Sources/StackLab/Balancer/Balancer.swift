@@ -289,14 +289,19 @@ public final class Balancer: LabProcess {
         // keep the server connection.
         var head = exchange.request.head
         if head.version != .http1_0 { head.version = .http1_1 }
-        Self.stripHopByHop(&head.headers)
-        if head.version == .http1_0 { head.headers.add(name: "Connection", value: "keep-alive") }
+        // HAProxy 2.6 sends the server every header name in lower case (`host:`, `x-forwarded-for:`), as it answers:
+        // the names are lowered as the list is copied (with room for what is added), and what is added is lower case.
+        var headers = HTTPServerHandler.lowercased(head.headers, room: 3)
+        Self.stripHopByHop(&headers)
+        // Two Host headers that say the same are one (the parser refused two that differ).
+        let hosts = headers["host"]
+        if hosts.count > 1, let host = hosts.first { headers.replaceOrAdd(name: "host", value: host) }
+        if head.version == .http1_0 { headers.add(name: "connection", value: "keep-alive") }
         if exchange.frontend.forwardFor || backend.config.forwardFor {
-            head.headers.append(to: "X-Forwarded-For", exchange.request.remoteAddress)
+            headers.append(to: "x-forwarded-for", exchange.request.remoteAddress)
         }
-        head.headers.replaceOrAdd(name: "traceparent", value: exchange.trace.traceparent)
-        // HAProxy 2.6 sends the server every header name in lower case (`host:`, `x-forwarded-for:`), as it answers.
-        head.headers = HTTPServerHandler.lowercased(head.headers)
+        headers.replaceOrAdd(name: "traceparent", value: exchange.trace.traceparent)
+        head.headers = headers
         let sent = NIODeadline.now()
         connection.send(head: head, body: exchange.request.body, readTimeoutMilliseconds: backend.config.timeouts.server,
                         following: exchange.request.following)
@@ -345,7 +350,6 @@ public final class Balancer: LabProcess {
         if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
         let serverName = index.map { backend.config.servers[$0].name } ?? "<NOSRV>"
         let total = Self.milliseconds(since: exchange.request.received)
-        var response = response
         if exchange.frontend.httpLog {
             runtime.log.append(logLine(exchange, server: index, serverName: serverName, status: status, bytes: Self.wireSize(response, request: exchange.request.head),
                                        termination: termination, serverMs: serverMs, total: total))
@@ -373,11 +377,45 @@ public final class Balancer: LabProcess {
         let (connections, frontendConnections) = budgets.withLockedValue { ($0.global.inUse, $0.frontends[exchange.frontend.name]?.inUse ?? 0) }
         let others = max(0, activeSessions.load(ordering: .relaxed) - 1)
         let serverSessions = index.map { exchange.backend.currentSessions($0) } ?? 0
-        let retries = exchange.redispatched ? "+\(exchange.retriesDone)" : "\(exchange.retriesDone)"
-        let line = "\(request.head.method.rawValue) \(request.head.uri) HTTP/\(request.head.version.major).\(request.head.version.minor)"
-        return "\(request.remoteAddress):\(request.remotePort) [\(LogTime.haproxy(request.receivedDate))] \(exchange.frontend.name) "
-            + "\(backendName)/\(serverName) 0/\(queued)/\(connect)/\(serverMs)/\(total) \(status) \(bytes) - - \(termination) "
-            + "\(connections)/\(frontendConnections)/\(others)/\(noServer ? 0 : serverSessions)/\(retries) 0/0 \"\(line)\""
+        // Written into one string sized for it (every request logs one).
+        let head = request.head
+        var text = ""
+        text.reserveCapacity(160 + head.uri.utf8.count + request.remoteAddress.utf8.count + exchange.frontend.name.utf8.count
+                             + backendName.utf8.count + serverName.utf8.count)
+        text += request.remoteAddress
+        text += ":"
+        text += String(request.remotePort)
+        text += " ["
+        LogTime.appendHAProxy(request.receivedDate, to: &text)
+        text += "] "
+        text += exchange.frontend.name
+        text += " "
+        text += backendName
+        text += "/"
+        text += serverName
+        text += " 0/"
+        func number(_ value: Int, _ separator: String) {
+            text += String(value)
+            text += separator
+        }
+        number(queued, "/")
+        number(connect, "/")
+        number(serverMs, "/")
+        number(total, " ")
+        number(status, " ")
+        number(bytes, " - - ")
+        text += termination
+        text += " "
+        number(connections, "/")
+        number(frontendConnections, "/")
+        number(others, "/")
+        number(noServer ? 0 : serverSessions, "/")
+        if exchange.redispatched { text += "+" }
+        text += String(exchange.retriesDone)
+        text += " 0/0 \""
+        text.appendRequestLine(head)
+        text += "\""
+        return text
     }
 
     /// HAProxy's `%B`: the bytes sent to the client, status line and headers included — the `content-length` and

@@ -24,10 +24,19 @@ struct HAProxyConnectionPolicy: HTTPConnectionPolicy {
         limits.headIdleTimeout = t.client.map { .milliseconds(Int64($0)) }
         limits.keepAliveTimeout = (t.httpKeepAlive ?? t.httpRequest ?? t.client).map { .milliseconds(Int64($0)) }
         limits.maxHeadBytes = headRoom
-        // HAProxy's request parser takes `{ } | ^ \ " < >` in a URI as they are, but not a fragment.
-        limits.refusesURI = { $0.utf8.contains(UInt8(ascii: "#")) }
+        limits.refusesHead = refuses
+        limits.acceptsBareLineFeeds = true
         limits.body = HTTPServerLimits.BodyLimits(idleTimeout: t.client.map { .milliseconds(Int64($0)) })
         return limits
+    }
+
+    /// HAProxy's request parser takes `{ } | ^ \ " < >` in a URI as they are, but not a fragment; and two Host
+    /// headers must say the same (in any case), when they do HAProxy sends one on.
+    static func refuses(_ head: HTTPRequestHead) -> Bool {
+        if head.uri.utf8.contains(UInt8(ascii: "#")) { return true }
+        let hosts = head.headers["Host"]
+        guard let first = hosts.first else { return false }
+        return hosts.dropFirst().contains { $0.lowercased() != first.lowercased() }
     }
 
     /// HAProxy answers HTTP/1.1, passes `Expect: 100-continue` to the server, and — its HTTP/1 layer (HTX) keeps

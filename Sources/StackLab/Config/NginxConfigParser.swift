@@ -466,7 +466,9 @@ private struct NginxReader {
             }
         }
         let merged = level.inheriting(from: http)
-        // nginx's default listen without root rights is *:8000; as root *:80. stacklab never runs as root.
+        // nginx's default listen without root rights is *:8000; as root *:80. stacklab never runs as root. This
+        // records what nginx would do; nothing binds it: the lab's check refuses it with file:line (LabFiles), and
+        // every listener refuses a host outside 127.0.0.0/8 (Listener.start).
         server.listens = listens.isEmpty ? [NginxConfig.Listen(host: "0.0.0.0", port: 8000, line: d.line)] : listens
         server.serverNames = names ?? [""]
         server.sslCertificate = merged.sslCertificate
@@ -531,7 +533,7 @@ private struct NginxReader {
         let address = d.args[0]
         let (host, port): (String, Int)
         if let bare = ConfigText.port(address) {
-            (host, port) = ("0.0.0.0", bare)
+            (host, port) = ("0.0.0.0", bare)   // nginx's "every address": recorded, refused before any bind (see above)
         } else {
             (host, port) = try hostAndPort(d, address, defaultPort: 80, example: "127.0.1.11:8080")
         }

@@ -32,8 +32,11 @@ public struct HTTPServerLimits: Sendable {
     /// Whether the process is frozen (the `hang` fault): its timers wait, as a stopped process's do, and run out
     /// once it runs again.
     public var frozen: (@Sendable () -> Bool)?
-    /// A request URI the process refuses with a 400 beyond what the decoder refuses (HAProxy 2.6: a `#`).
-    public var refusesURI: (@Sendable (String) -> Bool)?
+    /// A request head the process refuses with a 400 beyond what the decoder refuses (HAProxy 2.6: a `#` in the
+    /// URI, two Host headers that differ; nginx: a target that is neither a path nor an absolute URI).
+    public var refusesHead: (@Sendable (HTTPRequestHead) -> Bool)?
+    /// Whether lines may end in a bare LF (HAProxy, nginx; gunicorn refuses them).
+    public var acceptsBareLineFeeds = false
     /// What a request's body may be and how long it may pause; a process may narrow these per request (nginx's
     /// `client_max_body_size` in a location).
     public var body = BodyLimits()
@@ -139,14 +142,17 @@ public enum HTTPConnectionEvent: Sendable, Equatable {
 public protocol HTTPConnectionPolicy: Sendable {
     /// The response to send before closing, or nil to close without a word; log lines are written here.
     func answer(_ event: HTTPConnectionEvent, connection: HTTPConnectionInfo) -> ServerResponse?
-    /// The body limits for a request whose head just arrived (nginx: the location's client_max_body_size).
-    func bodyLimits(for head: HTTPRequestHead, connection: HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits?
+    /// The body limits for a request whose head just arrived (nginx: the location's client_max_body_size). The
+    /// connection's facts are worked out only if asked for (every request's head comes here).
+    func bodyLimits(for head: HTTPRequestHead, connection: @autoclosure () -> HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits?
     /// How answers are written and `Expect: 100-continue` is met.
     var wire: HTTPWireStyle { get }
 }
 
 extension HTTPConnectionPolicy {
-    public func bodyLimits(for head: HTTPRequestHead, connection: HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? { nil }
+    public func bodyLimits(for head: HTTPRequestHead, connection: @autoclosure () -> HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? {
+        nil
+    }
     public var wire: HTTPWireStyle { HTTPWireStyle() }
 }
 

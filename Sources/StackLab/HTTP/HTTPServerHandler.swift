@@ -104,14 +104,15 @@ final class RequestBytesWatch: ChannelInboundHandler, RemovableChannelHandler {
             lineComplete = true
             rest = rest[..<newline]
         }
-        if firstLine.count < Self.keptLine { firstLine += rest.prefix(Self.keptLine - firstLine.count) }
+        if firstLine.count < Self.keptLine { firstLine.append(contentsOf: rest.prefix(Self.keptLine - firstLine.count)) }
     }
 
     /// The request ended: the next bytes are the next request's.
     func requestEnded() {
         started = false
         lineComplete = false
-        firstLine = []
+        // Emptied, not freed: a kept-alive connection keeps one line's room for the next request.
+        firstLine.removeAll(keepingCapacity: true)
         count = 0
     }
 
@@ -214,6 +215,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
                                            budget: budget, watch: watch, number: number, states: states)
             watch.server = server
             try sync.addHandler(HTTPResponseEncoder())
+            if limits.acceptsBareLineFeeds { try sync.addHandler(BareLineFeeds()) }
             try sync.addHandler(watch)
             try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
                                                                         informationalResponseStrategy: .drop,
@@ -451,7 +453,7 @@ final class HTTPServerHandler: ChannelDuplexHandler {
 
     /// The head's sizes against the limits, in the order the real servers look: the request line, then each header.
     private func check(_ head: HTTPRequestHead) -> HTTPConnectionEvent? {
-        if let refuses = limits.refusesURI, refuses(head.uri) { return .badRequest }
+        if let refuses = limits.refusesHead, refuses(head) { return .badRequest }
         let lineLength = head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 9
         if let max = limits.maxRequestLine, lineLength > max { return .requestLineTooLong(length: lineLength) }
         var total = lineLength + 2
@@ -578,24 +580,31 @@ final class HTTPServerHandler: ChannelDuplexHandler {
             return
         }
         let close = response.close || !keepAlive
-        var headers = response.headers
-        if !response.rawHeaders {
-            if let serverHeader, !headers.contains(name: "Server") { headers.add(name: "Server", value: serverHeader) }
-            if !headers.contains(name: "Date") { headers.add(name: "Date", value: LogTime.http()) }
+        let wire = policy.wire
+        var headers: HTTPHeaders
+        if response.rawHeaders {
+            headers = response.headers
+        } else {
+            // One new list with room for what is added (the response's own list is shared with the future that
+            // carried it, so changing it would copy it anyway); HAProxy's names in lower case as they are copied.
+            let lower = wire.lowercaseHeaderNames
+            headers = HTTPHeaders()
+            headers.reserveCapacity(response.headers.count + 4)
+            for header in response.headers { headers.add(name: lower ? header.name.lowercased() : header.name, value: header.value) }
+            if let serverHeader, !headers.contains(name: "Server") { headers.add(name: lower ? "server" : "Server", value: serverHeader) }
+            if !headers.contains(name: "Date") { headers.add(name: lower ? "date" : "Date", value: LogTime.http()) }
             // A HEAD answer carries the length the GET's body would have (the server's, when it was passed on).
             if response.status == .notModified || response.status == .noContent {
                 // No body and no length (nginx clears it for a 304).
             } else if !(isHead && headers.contains(name: "Content-Length")) {
-                headers.replaceOrAdd(name: "Content-Length", value: String(response.bodyBytes))
+                headers.replaceOrAdd(name: lower ? "content-length" : "Content-Length", value: String(response.bodyBytes))
             }
             if close {
-                headers.replaceOrAdd(name: "Connection", value: "close")
+                headers.replaceOrAdd(name: lower ? "connection" : "Connection", value: "close")
             } else if version.minor == 0 {
-                headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+                headers.replaceOrAdd(name: lower ? "connection" : "Connection", value: "keep-alive")
             }
         }
-        let wire = policy.wire
-        if wire.lowercaseHeaderNames && !response.rawHeaders { headers = Self.lowercased(headers) }
         let statusVersion: HTTPVersion = wire.echoesRequestVersion && version.major == 1 ? version : .http1_1
         let head = HTTPResponseHead(version: statusVersion, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -681,8 +690,12 @@ final class HTTPServerHandler: ChannelDuplexHandler {
     }
 
     /// HAProxy's HTTP/1 encoder writes every header name in lower case.
-    static func lowercased(_ headers: HTTPHeaders) -> HTTPHeaders {
-        HTTPHeaders(headers.map { ($0.name.lowercased(), $0.value) })
+    /// `room`: headers the caller will add.
+    static func lowercased(_ headers: HTTPHeaders, room: Int = 0) -> HTTPHeaders {
+        var lower = HTTPHeaders()
+        lower.reserveCapacity(headers.count + room)
+        for header in headers { lower.add(name: header.name.lowercased(), value: header.value) }
+        return lower
     }
 
     /// Graceful stop: finish the request in progress, then close; an idle connection closes at once.

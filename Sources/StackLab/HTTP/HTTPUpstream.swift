@@ -84,7 +84,7 @@ public final class UpstreamConnection: Sendable {
         }
         var head = head
         // The length is spelled as the sender spells its headers (HAProxy: `content-length`).
-        let lengthName = head.headers.contains { $0.name.contains(where: \.isUppercase) } || head.headers.isEmpty
+        let lengthName = head.headers.contains { Self.hasUppercase($0.name) } || head.headers.isEmpty
             ? "Content-Length" : "content-length"
         if let body, body.readableBytes > 0 {
             head.headers.replaceOrAdd(name: lengthName, value: String(body.readableBytes))
@@ -95,6 +95,17 @@ public final class UpstreamConnection: Sendable {
         if let body, body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         return promise.futureResult
+    }
+
+    /// Whether a header name has an upper-case letter: A to Z looked for in its bytes, Unicode's rule only for a
+    /// name that is not all ASCII (every request's header names pass here).
+    static func hasUppercase(_ name: String) -> Bool {
+        var ascii = true
+        for byte in name.utf8 {
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return true }
+            if byte >= 0x80 { ascii = false }
+        }
+        return !ascii && name.contains(where: \.isUppercase)
     }
 
     /// Whether bytes of the request in flight reached the server's socket: a request that did may have been acted
@@ -115,12 +126,16 @@ final class StatusLineWatch: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = ByteBuffer
 
     private enum State {
-        case statusLine([UInt8])
+        case statusLine
         /// An interim answer's head: skipped up to its empty line, then the next status line.
-        case interim(last: [UInt8])
+        case interim
         case body
     }
-    private var state = State.statusLine([])
+    private var state = State.statusLine
+    /// The status line so far (its first 512 bytes); the last bytes of an interim head. Emptied, not freed, between
+    /// responses: a kept-alive connection reads one status line per request.
+    private var line: [UInt8] = []
+    private var last: [UInt8] = []
     /// The final response's code and reason, once its status line has passed.
     private(set) var reason: (code: UInt, text: String)?
 
@@ -130,43 +145,61 @@ final class StatusLineWatch: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
             return
         }
-        for byte in unwrapInboundIn(data).readableBytesView {
-            observe(byte)
-            if case .body = state { break }
+        let bytes = unwrapInboundIn(data).readableBytesView
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            switch state {
+            case .body:
+                index = bytes.endIndex
+            case .statusLine:
+                // The line up to its line feed, taken in one piece.
+                let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n"))
+                let end = newline ?? bytes.endIndex
+                if line.count < 512 { line.append(contentsOf: bytes[index..<min(end, index + (512 - line.count))]) }
+                guard let newline else { return context.fireChannelRead(data) }
+                index = newline + 1
+                endOfStatusLine()
+            case .interim:
+                observeInterim(bytes[index])
+                index += 1
+            }
         }
         context.fireChannelRead(data)
     }
 
-    private func observe(_ byte: UInt8) {
-        switch state {
-        case .body:
+    private func endOfStatusLine() {
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        // `HTTP/1.1 413 Request Entity Too Large`: the code after the first space, the reason after the second.
+        var code: UInt?
+        var text = ""
+        if let space = line.firstIndex(of: UInt8(ascii: " ")) {
+            let rest = line[(space + 1)...]
+            let second = rest.firstIndex(of: UInt8(ascii: " "))
+            code = UInt(String(decoding: rest[..<(second ?? rest.endIndex)], as: UTF8.self))
+            if let second { text = String(decoding: line[(second + 1)...], as: UTF8.self) }
+        }
+        line.removeAll(keepingCapacity: true)
+        if let code, (100..<200).contains(code), code != 101 {
+            state = .interim
+            last.removeAll(keepingCapacity: true)
             return
-        case .statusLine(var line):
-            guard byte == UInt8(ascii: "\n") else {
-                if line.count < 512 { line.append(byte) }
-                state = .statusLine(line)
-                return
-            }
-            if line.last == UInt8(ascii: "\r") { line.removeLast() }
-            // `HTTP/1.1 413 Request Entity Too Large`
-            let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: false)
-            let code = parts.count > 1 ? UInt(String(decoding: parts[1], as: UTF8.self)) : nil
-            if let code, (100..<200).contains(code), code != 101 {
-                state = .interim(last: [])
-                return
-            }
-            if let code { reason = (code, parts.count > 2 ? String(decoding: parts[2], as: UTF8.self) : "") }
-            state = .body
-        case .interim(var last):
-            last.append(byte)
-            if last.count > 4 { last.removeFirst() }
-            state = last == Array("\r\n\r\n".utf8) || last.suffix(2) == Array("\n\n".utf8) ? .statusLine([]) : .interim(last: last)
+        }
+        if let code { reason = (code, text) }
+        state = .body
+    }
+
+    private func observeInterim(_ byte: UInt8) {
+        last.append(byte)
+        if last.count > 4 { last.removeFirst() }
+        if last == Array("\r\n\r\n".utf8) || last.suffix(2) == Array("\n\n".utf8) {
+            state = .statusLine
         }
     }
 
     /// The response ended: the next bytes begin the next one.
     func responseEnded() {
-        state = .statusLine([])
+        state = .statusLine
+        line.removeAll(keepingCapacity: true)
         reason = nil
     }
 

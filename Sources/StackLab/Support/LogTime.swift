@@ -44,14 +44,29 @@ public enum LogTime {
         }
     }
 
-    /// The newest second formatted so far; an older date (a file's mtime) is formatted on its own, not cached over it.
-    private static let current = NIOLockedValueBox<Formatted?>(nil)
+    /// The newest second formatted so far and the one before it: a request received just before the second turned
+    /// logs after it, with the older date. Any other date (a file's mtime) is formatted on its own, not cached.
+    private struct Recent {
+        var current: Formatted?
+        var previous: Formatted?
+    }
+    private static let recent = NIOLockedValueBox(Recent())
 
     private static func formatted(_ seconds: Int) -> Formatted {
-        if let cached = current.withLockedValue({ $0 }), cached.second == seconds { return cached }
+        let cached = recent.withLockedValue { recent -> Formatted? in
+            if let current = recent.current, current.second == seconds { return current }
+            if let previous = recent.previous, previous.second == seconds { return previous }
+            return nil
+        }
+        if let cached { return cached }
         let fresh = Formatted(seconds)
-        current.withLockedValue { cached in
-            if (cached?.second ?? .min) < seconds { cached = fresh }
+        recent.withLockedValue { recent in
+            if (recent.current?.second ?? .min) < seconds {
+                recent.previous = recent.current
+                recent.current = fresh
+            } else if (recent.previous?.second ?? .min) < seconds {
+                recent.previous = fresh
+            }
         }
         return fresh
     }
@@ -63,9 +78,18 @@ public enum LogTime {
 
     /// HAProxy `%tr`: `24/Nov/2026:12:14:14.655`.
     public static func haproxy(_ date: Date = Date()) -> String {
+        var text = ""
+        appendHAProxy(date, to: &text)
+        return text
+    }
+
+    /// The same, written at the end of `text` (a log line being built).
+    static func appendHAProxy(_ date: Date, to text: inout String) {
         let seconds = date.timeIntervalSince1970
         let ms = Int((seconds - seconds.rounded(.down)) * 1000)
-        return formatted(Int(seconds)).haproxySeconds + "." + three(ms)
+        text += formatted(Int(seconds)).haproxySeconds
+        text += "."
+        text += three(ms)
     }
 
     /// nginx error log: `2026/11/24 13:55:36`.

@@ -89,6 +89,27 @@ public struct HTTPClient: Sendable {
         return (String(host), port, path)
     }
 
+    /// The request head `request` sends: Host, User-Agent, Accept, the trace's `traceparent`, `Connection: close`,
+    /// then `headers` (each replaces one of the same name), and a form's Content-Type when there is a body.
+    public static func head(method: String, host: String, port: Int, path: String, headers: [(String, String)], body: String?,
+                            trace: TraceContext, tls: ClientTLS?) -> HTTPRequestHead {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
+        let hostName = tls?.serverName ?? host
+        head.headers.add(name: "Host", value: port == (tls == nil ? 80 : 443) ? hostName : "\(hostName):\(port)")
+        head.headers.add(name: "User-Agent", value: "stacklab-curl/1.0")
+        head.headers.add(name: "Accept", value: "*/*")
+        head.headers.add(name: "traceparent", value: trace.traceparent)
+        head.headers.add(name: "Connection", value: "close")
+        for (name, value) in headers { head.headers.replaceOrAdd(name: name, value: value) }
+        if let body {
+            if !body.isEmpty { head.headers.replaceOrAdd(name: "Content-Length", value: String(body.utf8.count)) }
+            if !head.headers.contains(name: "Content-Type") {
+                head.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            }
+        }
+        return head
+    }
+
     /// Sends one request on a new connection. `port` is a real port.
     public func request(method: String = "GET", host: String, port: Int, path: String, headers: [(String, String)] = [],
                         body: String? = nil, timeout: Double = 30, trace: TraceContext = .new(),
@@ -117,19 +138,8 @@ public struct HTTPClient: Sendable {
             case .other: throw ClientError.refused(address)
             }
         }
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
-        let hostName = tls?.serverName ?? host
-        head.headers.add(name: "Host", value: port == (tls == nil ? 80 : 443) ? hostName : "\(hostName):\(port)")
-        head.headers.add(name: "User-Agent", value: "stacklab-curl/1.0")
-        head.headers.add(name: "Accept", value: "*/*")
-        head.headers.add(name: "traceparent", value: trace.traceparent)
-        head.headers.add(name: "Connection", value: "close")
-        for (name, value) in headers { head.headers.replaceOrAdd(name: name, value: value) }
-        if body != nil && !head.headers.contains(name: "Content-Type") {
-            head.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        }
+        let request = Self.head(method: method, host: host, port: port, path: path, headers: headers, body: body, trace: trace, tls: tls)
         let payload = body.map { ByteBuffer(string: $0) }
-        let request = head
         do {
             let response = try await loop.flatSubmit {
                 connection.send(head: request, body: payload, readTimeoutMilliseconds: Int(timeout * 1000))

@@ -18,19 +18,31 @@ public struct TraceContext: Sendable, Equatable {
     /// Parses a `traceparent` header; nil when absent or malformed (then a hop starts a new trace, as the spec says).
     public init?(traceparent: String?) {
         // 00-<32 hex>-<16 hex>-<2 hex>: 55 bytes, checked in place (every hop of every request parses one).
-        guard let traceparent else { return nil }
-        let bytes = Array(traceparent.utf8)
-        guard bytes.count == 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-") else {
-            return nil
+        guard var traceparent else { return nil }
+        let ids: (String, String)? = traceparent.withUTF8 { bytes in
+            guard bytes.count == 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"), bytes[52] == UInt8(ascii: "-") else {
+                return nil
+            }
+            func isHex(_ byte: UInt8) -> Bool {
+                (48...57).contains(byte) || (97...102).contains(byte) || (65...70).contains(byte)
+            }
+            let trace = UnsafeBufferPointer(rebasing: bytes[3..<35])
+            let span = UnsafeBufferPointer(rebasing: bytes[36..<52])
+            guard trace.allSatisfy(isHex), span.allSatisfy(isHex), trace.contains(where: { $0 != 48 }) else { return nil }
+            return (Self.lowercasedHex(trace), Self.lowercasedHex(span))
         }
-        func isHex(_ byte: UInt8) -> Bool {
-            (48...57).contains(byte) || (97...102).contains(byte) || (65...70).contains(byte)
+        guard let ids else { return nil }
+        (self.traceID, self.spanID) = ids
+    }
+
+    /// Hex digits in lower case, written straight into the string.
+    private static func lowercasedHex(_ digits: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: digits.count) { buffer in
+            for (index, digit) in digits.enumerated() {
+                buffer[index] = (65...70).contains(digit) ? digit + 32 : digit
+            }
+            return digits.count
         }
-        guard bytes[3..<35].allSatisfy(isHex), bytes[36..<52].allSatisfy(isHex), bytes[3..<35].contains(where: { $0 != 48 }) else {
-            return nil
-        }
-        self.traceID = String(decoding: bytes[3..<35], as: UTF8.self).lowercased()
-        self.spanID = String(decoding: bytes[36..<52], as: UTF8.self).lowercased()
     }
 
     /// The same trace, a new span (this hop).

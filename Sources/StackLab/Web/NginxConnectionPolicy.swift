@@ -23,7 +23,31 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
         limits.maxHeaderLine = server.largeHeaderBufferSize - 2
         limits.maxHeadBytes = server.largeHeaderBuffers * server.largeHeaderBufferSize
         limits.body = bodyLimits(server.fallback)
+        limits.refusesHead = { refuses($0.uri) }
+        limits.acceptsBareLineFeeds = true
         return limits
+    }
+
+    /// ngx_http_parse_request_line takes a URI that starts with `/`, or an absolute one (`http://host/path`); any
+    /// other (`*`, `index.html`) is an invalid request: 400.
+    static func refuses(_ uri: String) -> Bool {
+        let bytes = Array(uri.utf8.prefix(64))
+        if bytes.first == UInt8(ascii: "/") { return false }
+        let letter: (UInt8) -> Bool = { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) }
+        let schemeByte: (UInt8) -> Bool = { letter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || Array("+-.".utf8).contains($0) }
+        guard let first = bytes.first, letter(first), let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
+              bytes[colon...].starts(with: Array("://".utf8)) else { return true }
+        return !bytes[..<colon].allSatisfy(schemeByte)
+    }
+
+    /// An absolute request target (`GET http://www.foobar.com/a?b HTTP/1.1`, as a client sends to a proxy): the host
+    /// it names and its path, which nginx serves as if the client had asked for the path with that Host.
+    static func originForm(of uri: String) -> (host: String, path: String)? {
+        guard !uri.hasPrefix("/"), !refuses(uri), let scheme = uri.range(of: "://") else { return nil }
+        let rest = uri[scheme.upperBound...]
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        let path = rest[end...]
+        return (String(rest[..<end]), path.hasPrefix("/") ? String(path) : "/" + path)
     }
 
     static func bodyLimits(_ location: NginxConfig.Location) -> HTTPServerLimits.BodyLimits {
@@ -31,8 +55,8 @@ struct NginxConnectionPolicy: HTTPConnectionPolicy {
                                     idleTimeout: .milliseconds(Int64(location.clientBodyTimeout)))
     }
 
-    func bodyLimits(for head: HTTPRequestHead, connection: HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? {
-        let path = String(head.uri.prefix { $0 != "?" })
+    func bodyLimits(for head: HTTPRequestHead, connection: @autoclosure () -> HTTPConnectionInfo) -> HTTPServerLimits.BodyLimits? {
+        let path = StaticFiles.withoutQuery(head.uri)
         return Self.bodyLimits(server.location(for: StaticFiles.normalise(path) ?? path))
     }
 

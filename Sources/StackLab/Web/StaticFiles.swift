@@ -25,12 +25,17 @@ final class StaticFiles: Sendable {
 
     private let cache = NIOLockedValueBox<[String: File]>([:])
     /// Whole lookups (root + URI → result) for a second, like nginx's open_file_cache: no syscalls on a hot path.
-    private let lookups = NIOLockedValueBox<[String: (Lookup, NIODeadline)]>([:])
+    private let lookups = NIOLockedValueBox<[LookupKey: (Lookup, NIODeadline)]>([:])
+
+    private struct LookupKey: Hashable {
+        var root: String
+        var uri: String
+    }
 
     /// Decodes `%XX`, merges slashes and resolves `.` and `..` like nginx; nil when the path climbs above `/` or holds
     /// a NUL byte (nginx answers 400 Bad Request).
     static func normalise(_ uri: String) -> String? {
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+        let path = withoutQuery(uri)
         // The common case has nothing to decode or resolve.
         if Self.isPlain(path) { return path }
         guard let decoded = path.removingPercentEncoding ?? Optional(path), !decoded.contains("\0"), decoded.hasPrefix("/") else {
@@ -50,17 +55,18 @@ final class StaticFiles: Sendable {
         return decoded.hasSuffix("/") && joined != "/" ? joined + "/" : joined
     }
 
+    /// The URI up to its `?` (the URI itself, not a copy, when it has no query).
+    static func withoutQuery(_ uri: String) -> String {
+        guard let query = uri.firstIndex(of: "?") else { return uri }
+        return String(uri[..<query])
+    }
+
     /// Whether every `%` in a path is followed by two hex digits (nginx answers 400 otherwise).
     static func hasValidEscapes(_ path: String) -> Bool {
-        let bytes = Array(path.utf8)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, isHex(bytes[index + 1]), isHex(bytes[index + 2]) else { return false }
-                index += 3
-            } else {
-                index += 1
-            }
+        var bytes = path.utf8.makeIterator()
+        while let byte = bytes.next() {
+            guard byte == UInt8(ascii: "%") else { continue }
+            guard let first = bytes.next(), let second = bytes.next(), isHex(first), isHex(second) else { return false }
         }
         return true
     }
@@ -87,7 +93,7 @@ final class StaticFiles: Sendable {
     }
 
     func lookup(root: String, uri: String, index: [String]) -> Lookup {
-        let key = root + "\u{0}" + uri
+        let key = LookupKey(root: root, uri: uri)
         let now = NIODeadline.now()
         if let (cached, at) = lookups.withLockedValue({ $0[key] }), now - at < .seconds(1) { return cached }
         let result = uncachedLookup(root: root, uri: uri, index: index)

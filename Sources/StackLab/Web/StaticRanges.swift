@@ -12,6 +12,8 @@ enum StaticRanges {
         let headers = request.headers
         let modified = Int(file.modified.timeIntervalSince1970)
         var base = HTTPHeaders()
+        // Room for the whole file's answer: these four, then Server, Date and Content-Length.
+        base.reserveCapacity(8)
         base.add(name: "Content-Type", value: file.contentType)
         base.add(name: "Last-Modified", value: file.lastModified)
         base.add(name: "ETag", value: file.etag)
@@ -37,11 +39,12 @@ enum StaticRanges {
         }
 
         let size = file.data.readableBytes
+        guard let range = headers.first(name: "Range"), request.version.major == 1 else {
+            base.add(name: "Accept-Ranges", value: "bytes")
+            return ServerResponse(status: .ok, headers: base, body: file.data)
+        }
         var whole = base
         whole.add(name: "Accept-Ranges", value: "bytes")
-        guard let range = headers.first(name: "Range"), request.version.major == 1 else {
-            return ServerResponse(status: .ok, headers: whole, body: file.data)
-        }
         if let ifRange = headers.first(name: "If-Range") {
             let stillSame = ifRange.hasPrefix("\"") || ifRange.hasPrefix("W/") ? ifRange == file.etag : parseDate(ifRange) == modified
             if !stillSame { return ServerResponse(status: .ok, headers: whole, body: file.data) }

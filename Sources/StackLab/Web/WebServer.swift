@@ -25,6 +25,8 @@ public final class WebServer: LabProcess {
     private let boundaries = ManagedAtomic<Int>(0)
     /// worker_connections for this run of the process: clients, upstream connections and the listening sockets.
     private let budget = NIOLockedValueBox<ConnectionBudget?>(nil)
+    /// Every location's `root`, resolved against the server's folder once (a static request reads it).
+    private let roots: [String: String]
 
     /// - Parameter folder: the server's lab folder; relative paths (root, logs) resolve against it, as nginx's `-p`.
     public init(config: NginxConfig, runtime: ProcessRuntime, folder: String, accessLog: LogBook) {
@@ -40,6 +42,14 @@ public final class WebServer: LabProcess {
         }
         self.upstreams = upstreams
         self.pools = pools
+        var roots: [String: String] = [:]
+        for server in config.servers {
+            for location in server.locations + [server.fallback] {
+                let root = location.root ?? "html"
+                roots[root] = root.hasPrefix("/") ? root : (folder as NSString).appendingPathComponent(root)
+            }
+        }
+        self.roots = roots
     }
 
     public func start() async throws {
@@ -139,64 +149,122 @@ public final class WebServer: LabProcess {
 
     // MARK: - Requests
 
-    fileprivate func handle(_ request: IncomingRequest, server: NginxConfig.Server) -> EventLoopFuture<ServerResponse> {
+    fileprivate func handle(_ received: IncomingRequest, server: NginxConfig.Server) -> EventLoopFuture<ServerResponse> {
         runtime.requests.wrappingIncrement(ordering: .relaxed)
+        let request = NginxConnectionPolicy.originForm(of: received.head.uri).map { origin in
+            // The host in the request line wins over the Host header ($host), as RFC 9112 says and nginx does.
+            var request = received
+            request.head.uri = origin.path
+            request.head.headers.replaceOrAdd(name: "Host", value: origin.host)
+            return request
+        } ?? received
         let number = request.connection
         let incoming = TraceContext(traceparent: request.head.headers.first(name: "traceparent"))
         let trace = incoming?.child() ?? TraceContext.new()
-        let path = String(request.head.uri.prefix { $0 != "?" })
+        let path = StaticFiles.withoutQuery(request.head.uri)
         let location = server.location(for: StaticFiles.normalise(path) ?? path)
-        let result: EventLoopFuture<(ServerResponse, String)>
+        let loop = request.eventLoop
+        // An answer made here is finished at once; only a proxied one waits for its future.
+        func finished(_ response: ServerResponse, _ note: String) -> ServerResponse {
+            finish(response, note: note, request: request, received: received, server: server, location: location, trace: trace,
+                   parent: incoming?.spanID)
+        }
         if request.head.version == .http1_1 && !request.head.headers.contains(name: "Host") {
             // ngx_http_process_request_header: HTTP/1.1 requires a Host header.
             errorLog(level: "info", connection: number, "client sent HTTP/1.1 request without \"Host\" header while reading client request "
                      + "headers, client: \(request.remoteAddress), server: \(server.serverNames.first ?? "_"), request: "
                      + "\"\(request.head.method.rawValue) \(request.head.uri) HTTP/1.1\"")
-            result = request.eventLoop.makeSucceededFuture((NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
-                                                            "no Host header"))
+            return loop.makeSucceededFuture(finished(NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
+                                                     "no Host header"))
+        } else if let refusal = Self.hostRefusal(request.head) {
+            // ngx_http_process_host: one Host, and a valid name.
+            let host = request.head.headers.first(name: "Host") ?? ""
+            errorLog(level: "info", connection: number, "\(refusal) while reading client request headers, client: \(request.remoteAddress), "
+                     + "server: \(server.serverNames.first ?? "_"), request: \"\(request.head.method.rawValue) \(request.head.uri) "
+                     + "HTTP/\(request.head.version.major).\(request.head.version.minor)\", host: \"\(host)\"")
+            return loop.makeSucceededFuture(finished(NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
+                                                     "bad Host header"))
         } else if !StaticFiles.hasValidEscapes(path) {
             // nginx decodes every request's path: a `%` without two hex digits after it is a bad request.
-            result = request.eventLoop.makeSucceededFuture((NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
-                                                            "invalid %-escape"))
+            return loop.makeSucceededFuture(finished(NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true),
+                                                     "invalid %-escape"))
         } else if let (code, text) = location.returnDirective {
-            result = request.eventLoop.makeSucceededFuture((returnResponse(code: code, text: text, request: request, server: server), "return \(code)"))
+            return loop.makeSucceededFuture(finished(returnResponse(code: code, text: text, request: request, server: server), "return \(code)"))
         } else if let proxyPass = location.proxyPass {
-            result = proxy(request, to: proxyPass, location: location, server: server, trace: trace, number: number)
+            return proxy(request, to: proxyPass, location: location, server: server, trace: trace, number: number).map { response, note in
+                finished(response, note)
+            }
         } else {
-            result = request.eventLoop.makeSucceededFuture((serveStatic(request, location: location, server: server), "static \(path)"))
-        }
-        return result.map { [self] response, note in
-            var response = response
-            let status = Int(response.status.code)
-            if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
-            for header in location.addHeaders where header.always || (200..<400).contains(status) {
-                response.headers.add(name: header.name, value: expand(header.value, request: request, server: server))
-            }
-            response.headers.replaceOrAdd(name: "Server", value: location.serverTokens ? "nginx/\(NginxErrorPage.version)" : "nginx")
-            if location.accessLog != .off {
-                accessLog.append(combinedLine(request, status: status, bytes: response.bodyBytes))
-            }
-            runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: incoming?.spanID, process: runtime.name,
-                                       start: request.receivedDate, duration: request.spanDuration,
-                                       status: status, note: note))
-            return response
+            return loop.makeSucceededFuture(finished(serveStatic(request, location: location, server: server), "static \(path)"))
         }
     }
 
-    /// nginx's `combined` format.
-    private func combinedLine(_ request: IncomingRequest, status: Int, bytes: Int) -> String {
-        let head = request.head
-        let referer = head.headers.first(name: "Referer") ?? "-"
-        let agent = head.headers.first(name: "User-Agent") ?? "-"
-        return "\(request.remoteAddress) - - [\(LogTime.common(request.receivedDate))] \"\(head.method.rawValue) \(head.uri) "
-            + "HTTP/\(head.version.major).\(head.version.minor)\" \(status) \(bytes) \"\(referer)\" \"\(agent)\""
+    private static let serverTokensOn = "nginx/\(NginxErrorPage.version)"
+
+    /// Why nginx refuses the request's Host headers, in its error log's words; nil when it takes them.
+    static func hostRefusal(_ head: HTTPRequestHead) -> String? {
+        let hosts = head.headers["Host"]
+        guard let first = hosts.first else { return nil }
+        if hosts.count > 1 {
+            return "client sent duplicate host header: \"Host: \(hosts[1])\", previous value: \"Host: \(first)\""
+        }
+        return validHost(first) ? nil : "client sent invalid host header"
+    }
+
+    /// ngx_http_validate_host: no path separator, control character or space, no two dots in a row; a trailing dot
+    /// and the port do not count; something must be left.
+    static func validHost(_ host: String) -> Bool {
+        var length = 0
+        var sawPort = false
+        var lastDot = -2
+        var literal = false
+        for (index, byte) in host.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "."):
+                if lastDot == index - 1 { return false }
+                lastDot = index
+            case UInt8(ascii: ":"):
+                if !sawPort && !literal { length = index; sawPort = true }
+            case UInt8(ascii: "["):
+                if index == 0 { literal = true }
+            case UInt8(ascii: "]"):
+                if literal && !sawPort { length = index + 1; sawPort = true; literal = false }
+            case UInt8(ascii: "/"):
+                return false
+            default:
+                if byte <= 0x20 || byte == 0x7F { return false }
+            }
+            if !sawPort { length = index + 1 }
+        }
+        if lastDot == length - 1 { length -= 1 }
+        return length > 0
+    }
+
+    /// What every answer gets on its way out: add_header, Server, the access-log line and the span.
+    /// `received`: the request as it came (the access log's line), `request` as served (an absolute target as its path).
+    private func finish(_ response: ServerResponse, note: String, request: IncomingRequest, received: IncomingRequest,
+                        server: NginxConfig.Server, location: NginxConfig.Location, trace: TraceContext, parent: String?) -> ServerResponse {
+        var response = response
+        let status = Int(response.status.code)
+        if status >= 500 { runtime.errors.wrappingIncrement(ordering: .relaxed) }
+        for header in location.addHeaders where header.always || (200..<400).contains(status) {
+            response.headers.add(name: header.name, value: expand(header.value, request: request, server: server))
+        }
+        response.headers.replaceOrAdd(name: "Server", value: location.serverTokens ? Self.serverTokensOn : "nginx")
+        if location.accessLog != .off {
+            accessLog.append(received.combinedLogLine(status: status, bytes: response.bodyBytes))
+        }
+        runtime.traces.record(Span(traceID: trace.traceID, spanID: trace.spanID, parentID: parent, process: runtime.name,
+                                   start: request.receivedDate, duration: request.spanDuration,
+                                   status: status, note: note))
+        return response
     }
 
     private func serveStatic(_ request: IncomingRequest, location: NginxConfig.Location, server: NginxConfig.Server) -> ServerResponse {
         guard request.head.method == .GET || request.head.method == .HEAD else {
             return NginxErrorPage.response(405, serverTokens: location.serverTokens)
         }
-        let root = resolve(location.root ?? "html")
+        let root = roots[location.root ?? "html"] ?? resolve(location.root ?? "html")
         switch files.lookup(root: root, uri: request.head.uri, index: location.index) {
         case .file(let file):
             return StaticRanges.answer(request.head, file: file, serverTokens: location.serverTokens) {
@@ -206,9 +274,12 @@ public final class WebServer: LabProcess {
                 return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
             }
         case .redirectToDirectory(let path):
+            // ngx_http_static_handler: the name from Host (or the local address), the port nginx listens on, the
+            // path with its slash, then the query: `http://www.foobar.com:8080/static/?x=1`.
             var response = NginxErrorPage.response(301, serverTokens: location.serverTokens)
-            let host = request.head.headers.first(name: "Host") ?? "\(request.localAddress):\(request.localPort)"
-            response.headers.add(name: "Location", value: "http://\(host)\(path)")
+            let host = request.head.headers.first(name: "Host").map { String($0.prefix { $0 != ":" }) } ?? request.localAddress
+            let query = request.head.uri.firstIndex(of: "?").map { String(request.head.uri[$0...]) } ?? ""
+            response.headers.add(name: "Location", value: "http://\(host):\(request.localPort)\(path)\(query)")
             return response
         case .badRequest:
             return NginxErrorPage.response(400, serverTokens: location.serverTokens, close: true)

@@ -6,6 +6,7 @@ struct CurlVerb: ShellVerb {
     static let configuration = CommandConfiguration(
         commandName: "curl",
         abstract: "Send one HTTP request through lb-01 (or to any address) and print the answer; -v shows every hop.",
+        usage: "curl [-v] [-i] [-I] [-s] [-S] [-L] [-X METHOD] [-d DATA] [-H HEADER]... [-m SECONDS] TARGET",
         discussion: """
         A PATH (/api/posts) goes to the site's front door, lb-01. A URL (http://127.0.1.11:8080/) goes straight to
         that address, skipping the balancer. The request comes from the internet side, 127.0.0.1.
@@ -59,6 +60,7 @@ struct CurlVerb: ShellVerb {
         var redirects = 0
         while true {
             let (parts, tls) = try Self.resolve(url, entry: entry, lab: lab)
+            let trace = TraceContext.new()
             if v {
                 if lab.network.portOffset != 0, url.contains("foobar.com") {
                     // The site's name with the config's port (8443) stands for the port that answers.
@@ -67,11 +69,12 @@ struct CurlVerb: ShellVerb {
                 }
                 shell.say(style.dim("* connecting to \(parts.host):\(parts.port) from \(LabNetwork.internetAddress)"))
                 shell.say(style.dim("> \(method) \(parts.path) HTTP/1.1"))
-                shell.say(style.dim("> Host: \(parts.host):\(parts.port)"))
-                for (name, value) in extra { shell.say(style.dim("> \(name): \(value)")) }
+                let sent = HTTPClient.head(method: method, host: parts.host, port: parts.port, path: parts.path, headers: extra, body: body,
+                                           trace: trace, tls: tls)
+                for header in sent.headers { shell.say(style.dim("> \(header.name): \(header.value)")) }
                 shell.say(style.dim(">"))
             }
-            let response = try await send(method: method, parts: parts, headers: extra, body: body, tls: tls, shell: shell)
+            let response = try await send(method: method, parts: parts, headers: extra, body: body, tls: tls, trace: trace, shell: shell)
             if v || i || head {
                 let line = "\(response.version) \(response.status) \(response.reason)"
                 shell.say(v ? style.dim("< " + line) : line)
@@ -105,14 +108,14 @@ struct CurlVerb: ShellVerb {
 
     /// One request; a failure in curl's words (none with -s, unless -S).
     @MainActor private func send(method: String, parts: (host: String, port: Int, path: String), headers: [(String, String)], body: String?,
-                      tls: ClientTLS?, shell: Shell) async throws -> ClientResponse {
+                      tls: ClientTLS?, trace: TraceContext, shell: Shell) async throws -> ClientResponse {
         let client = shell.lab.internetClient
         let timeout = maxTime
         let started = ContinuousClock.now
         do {
             let response = try await cancellable {
                 try await client.request(method: method, host: parts.host, port: parts.port, path: parts.path, headers: headers,
-                                         body: body, timeout: timeout, tls: tls)
+                                         body: body, timeout: timeout, trace: trace, tls: tls)
             }
             shell.reportRequest(method: method, path: parts.path, sent: body, response: response)
             return response

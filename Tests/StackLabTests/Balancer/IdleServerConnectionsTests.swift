@@ -6,7 +6,7 @@ import StackLabTestSupport
 /// lb-01's kept-alive connections to the web servers, as HAProxy 2.6 keeps them: reused while traffic flows, and
 /// closed when it stops (`pool-purge-delay`, 5 s: half of those past the recent need at each), long before nginx's
 /// own `keepalive_timeout` (75 s) would close them.
-@Suite("Idle server connections of the balancer", .serialized)
+@Suite("Idle server connections of the balancer", .serialized, .runsALab)
 struct IdleServerConnectionsTests {
     @Test func idleServerConnectionsAreClosedSecondsAfterTrafficStops() async throws {
         try await PatchedLab.run { lab in

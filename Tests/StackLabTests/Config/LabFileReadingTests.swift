@@ -5,7 +5,7 @@ import StackLabTestSupport
 
 /// How lab files are read before any parser sees them: bytes that are not UTF-8, files that cannot be read, nesting
 /// deep enough to exhaust a stack, words longer than nginx's buffer.
-@Suite struct LabFileReadingTests {
+@Suite(.runsALab) struct LabFileReadingTests {
     func labCopy(_ name: String = "foobar") throws -> URL {
         let folder = try temporaryFolder().appendingPathComponent("lab")
         try LabDefinition.writeBuiltIn(named: name, to: folder.path)

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLab
 
 /// The limit and timeout directives of the HTTP hops: each with the real tool's default, each refused where the real
 /// tool refuses it, and accepted by the real tool where it is installed.
-@Suite struct LimitDirectivesTests {
+@Suite(.runsALab) struct LimitDirectivesTests {
     // MARK: haproxy.cfg
 
     func haproxy(_ text: String) throws -> HAProxyConfig { try HAProxyConfigParser.parse(text, file: "lb-01/haproxy.cfg") }

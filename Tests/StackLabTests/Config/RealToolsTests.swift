@@ -34,7 +34,7 @@ enum RealTool {
     }
 }
 
-@Suite struct RealToolsTests {
+@Suite(.runsALab) struct RealToolsTests {
     func labCopy() throws -> URL {
         let folder = try temporaryFolder().appendingPathComponent("foobar")
         try LabDefinition.writeBuiltIn(named: "foobar", to: folder.path)

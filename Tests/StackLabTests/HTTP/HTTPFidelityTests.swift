@@ -7,7 +7,7 @@ import StackLabTestSupport
 
 /// HTTP off the happy path, one case per point, each asserting what HAProxy 2.6 and nginx 1.22 answer — and run
 /// against the real ones too when they are installed (`SideBySide`), from the lab's own haproxy.cfg and nginx.conf.
-@Suite("HTTP as the real HAProxy and nginx answer it", .serialized)
+@Suite("HTTP as the real HAProxy and nginx answer it", .serialized, .runsALab)
 struct HTTPFidelityTests {
     /// Health checks that ask nginx for a static file: the real side has no app behind nginx.
     static let staticChecks = ("    option httpchk GET /health\n", "    option httpchk GET /static/hello.txt\n")
@@ -204,6 +204,19 @@ struct HTTPFidelityTests {
     }
 
     // 8
+    /// A directory asked for without its slash: nginx's 301 to the name from Host, the port it listens on, the
+    /// slash and the query.
+    @Test func aDirectoryWithoutItsSlashIsRedirectedAsNginxDoes() async throws {
+        try await SideBySide.run(["web-01/nginx.conf": [("location /static/ {", "location /static {")]]) { side in
+            let answer = try await exchange("GET /static?x=1 HTTP/1.1\r\nHost: www.foobar.com:8080\r\nConnection: close\r\n\r\n",
+                                            at: side.web, group: side.group)
+            #expect(answer.hasPrefix("HTTP/1.1 301 Moved Permanently\r\n") && answer.hasSuffix(NginxErrorPage.body(301)), "\(side.name): \(answer)")
+            #expect(headerValue(answer, "Location") == "http://www.foobar.com:\(side.web.port)/static/?x=1", "\(side.name): \(answer)")
+            let old = try await exchange("GET /static HTTP/1.0\r\n\r\n", at: side.web, group: side.group)
+            #expect(headerValue(old, "Location") == "http://\(side.web.host):\(side.web.port)/static/", "\(side.name): \(old)")
+        }
+    }
+
     @Test func badRequestsGetEachHopsOwnAnswer() async throws {
         try await SideBySide.run(["lb-01/haproxy.cfg": [Self.staticChecks]]) { side in
             let garbage = try await exchange("\u{1}\u{2} hello\r\n\r\n", at: side.lb, group: side.group)
@@ -216,6 +229,39 @@ struct HTTPFidelityTests {
             let noHost = try await exchange("GET /static/hello.txt HTTP/1.1\r\n\r\n", at: side.web, group: side.group)
             #expect(noHost.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(side.name): \(noHost)")
             #expect(noHost.hasSuffix(NginxErrorPage.body(400)))
+
+            // A request target that is neither a path nor an absolute URI is an invalid request to nginx; lb-01 passes
+            // `OPTIONS *` on, so through it the answer is nginx's 400 too.
+            for line in ["OPTIONS * HTTP/1.1", "GET index.html HTTP/1.1", "GET htt%p://x/ HTTP/1.1"] {
+                let answer = try await exchange("\(line)\r\nHost: www.foobar.com\r\n\r\n", at: side.web, group: side.group)
+                #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && answer.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(line): \(answer)")
+            }
+            // Lines typed into nc end in a bare LF: HAProxy and nginx take them.
+            for address in [side.lb, side.web] {
+                let typed = try await exchange("GET /static/hello.txt HTTP/1.1\nHost: www.foobar.com\nConnection: close\n\n", at: address, group: side.group)
+                #expect(typed.hasPrefix("HTTP/1.1 200 OK\r\n") && typed.contains("\r\n\r\nstatic from web-0"), "\(side.name): \(typed)")
+            }
+
+            // Host headers: nginx takes exactly one valid name; HAProxy refuses two that differ and sends one on when
+            // they agree.
+            for hosts in ["Host: x\r\nHost: y", "Host: x\r\nHost: x", "Host: ", "Host: a b", "Host: x, y", "Host: a..b", "Host: a/b"] {
+                let answer = try await exchange("GET /static/hello.txt HTTP/1.1\r\n\(hosts)\r\n\r\n", at: side.web, group: side.group)
+                #expect(answer.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && answer.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(hosts): \(answer)")
+            }
+            for host in ["x.", "www.foobar.com:8080", "[::1]:80"] {
+                let answer = try await exchange("GET /static/hello.txt HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n", at: side.web, group: side.group)
+                #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(side.name): \(host): \(answer)")
+            }
+            let differ = try await exchange("GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", at: side.lb, group: side.group)
+            #expect(differ.hasPrefix("HTTP/1.1 400 Bad request\r\n") && differ.hasSuffix(HAProxyErrorPage.body(400)), "\(side.name): \(differ)")
+            let agree = try await exchange("GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nHost: X\r\nConnection: close\r\n\r\n", at: side.lb, group: side.group)
+            #expect(agree.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(side.name): \(agree)")
+
+            let star = try await exchange("OPTIONS * HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n", at: side.lb, group: side.group)
+            #expect(star.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && star.hasSuffix(NginxErrorPage.body(400)), "\(side.name): \(star)")
+            let absolute = try await exchange("GET http://www.foobar.com/static/hello.txt HTTP/1.1\r\nHost: www.foobar.com\r\nConnection: close\r\n\r\n",
+                                              at: side.web, group: side.group)
+            #expect(absolute.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(side.name): \(absolute)")
 
             // An HTTP/1.0 keep-alive client: answered in HTTP/1.1, told the connection stays.
             let client = try await RawClient.connect(side.web, group: side.group)

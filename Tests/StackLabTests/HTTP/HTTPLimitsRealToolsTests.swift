@@ -58,9 +58,7 @@ final class RealServer: Sendable {
 /// Sends `request` on a new connection and returns everything that came back once the server closed it.
 func exchange(_ request: String, at address: (host: String, port: Int), group: EventLoopGroup,
               keepSending: String? = nil) async throws -> String {
-    let client = try await RawClient.connect(address, group: group)
-    // On a busy machine the server's timeout may run out before this first write: its answer is what counts.
-    try? await client.send(request)
+    let client = try await RawClient.connect(address, group: group, first: request)
     try await waitUntil(timeout: 30, "\(address.host):\(address.port) to answer and close") {
         if let more = keepSending, !client.isClosed { try? await client.send(more) }
         return client.isClosed
@@ -74,7 +72,7 @@ func withoutDate(_ response: String) -> String {
 }
 
 /// The limits' answers side by side with the real HAProxy 2.6, nginx 1.22 and gunicorn: byte for byte.
-@Suite("HTTP limits beside the real tools", .serialized)
+@Suite("HTTP limits beside the real tools", .serialized, .runsALab)
 struct HTTPLimitsRealToolsTests {
     static let gunicorn = RealTool.find("gunicorn")
 

@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+import StackLabTestSupport
 @testable import StackLab
 
 /// Answers with the request's URI and body size, on the event loop; `/fail` fails its future.
@@ -222,7 +223,7 @@ struct HTTPLimitsTests {
 
     @Test func aURIThatTheProcessRefusesIsABadRequest() throws {
         var limits = HTTPServerLimits()
-        limits.refusesURI = { $0.contains("#") }
+        limits.refusesHead = { $0.uri.contains("#") }
         let policy = RecordingPolicy()
         let channel = try channel(limits, policy: policy)
         send(channel, "GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("The built-in foobar lab, started from its files")
+@Suite("The built-in foobar lab, started from its files", .runsALab)
 struct BuiltInLabTests {
     @Test func foobarLabServesThePageAndStaticFilesThroughLb01() async throws {
         let folder = makeLabFolder("foobar") + "/lab"

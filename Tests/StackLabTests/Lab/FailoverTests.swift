@@ -4,7 +4,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("Health checks and failover, on real sockets")
+@Suite("Health checks and failover, on real sockets", .runsALab)
 struct FailoverTests {
     @Test func crashedNginxGoesDownAfterFallChecksWithNoFailedRequestWhenRedispatchIsOn() async throws {
         var builder = TestLabBuilder()

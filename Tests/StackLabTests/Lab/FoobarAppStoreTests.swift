@@ -4,7 +4,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("The foobar app on the replicated store")
+@Suite("The foobar app on the replicated store", .runsALab)
 struct FoobarAppStoreTests {
     private func startBuiltIn() async throws -> (Lab, String) {
         let root = makeLabFolder("foobar-store")

@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("Partitions between servers")
+@Suite("Partitions between servers", .runsALab)
 struct PartitionTests {
     @Test func partitionedServerFailsItsChecksByTimeoutAndComesBackAfterHeal() async throws {
         var builder = TestLabBuilder()

@@ -2,11 +2,12 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Testing
+import StackLabTestSupport
 @testable import StackLab
 
 /// A port plus `--port-base` past 65535 is an error naming the port, its file and the base — never a port wrapped
 /// round to another one (67000 shown, 1464 listening).
-@Suite struct PortPlanTests {
+@Suite(.runsALab) struct PortPlanTests {
     @Test func aBaseThatPushesAPortPast65535IsAnErrorBeforeAnythingStarts() async throws {
         let definition = try LabDefinition.load(directory: #require(LabDefinition.builtIn(named: "foobar")).path)
         let error = await #expect(throws: PortPlanError.self) {

@@ -5,7 +5,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("A revived nginx and a port still taken")
+@Suite("A revived nginx and a port still taken", .runsALab)
 struct RevivePortTests {
     /// nginx tries a taken port five times, 500 ms apart, saying so in its error log; freed in time, it starts.
     @Test func nginxRetriesATakenPortAsNginxDoes() async throws {

@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("Round robin through lb-01, on real sockets")
+@Suite("Round robin through lb-01, on real sockets", .runsALab)
 struct RoundRobinTests {
     private func servedBy(_ lab: Lab, count: Int, path: String = "/") async throws -> [String] {
         var result: [String] = []

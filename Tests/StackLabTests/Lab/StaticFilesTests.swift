@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLab
 
-@Suite("nginx static files")
+@Suite("nginx static files", .runsALab)
 struct StaticFilesTests {
     @Test func staticFileIsServedByNginxNotTheApp() async throws {
         let (lab, folder) = try await TestLabBuilder().start()

@@ -4,7 +4,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("Graceful stop versus crash")
+@Suite("Graceful stop versus crash", .runsALab)
 struct StopTests {
     @Test func stoppedAppFinishesTheRequestInFlightAndRefusesNewOnes() async throws {
         var builder = TestLabBuilder()

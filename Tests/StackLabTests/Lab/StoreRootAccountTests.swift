@@ -8,7 +8,7 @@ import Testing
 /// what the no-firewall lesson shows); the hardened lab's root has a password and only its own server may use it,
 /// as on a real MySQL 8 install. In both, the app, the replica and the shell's `sql` (root on the server itself)
 /// keep working.
-@Suite("The store's root account in the built-in labs", .serialized)
+@Suite("The store's root account in the built-in labs", .serialized, .runsALab)
 struct StoreRootAccountTests {
     static func login(_ lab: Lab, to host: String, from source: String, user: String = "root", password: String) async -> Result<StoreResult, Error> {
         let pool = MySQLClientPool(host: host, port: lab.network.port(3306), user: user, password: password, database: nil, size: 1,

@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("The built-in foobar lab's metrics, with the store")
+@Suite("The built-in foobar lab's metrics, with the store", .runsALab)
 struct MonitoringBuiltInLabMetricsTests {
     /// `offset`: the port plan's offset (default: the monitoring tests' own range).
     func startFoobar(_ name: String = "foobar", offset: Int? = nil) async throws -> (Lab, String) {

@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("Every process serves /metrics with the real exporters' names")
+@Suite("Every process serves /metrics with the real exporters' names", .runsALab)
 struct MonitoringExporterTests {
     /// Scrapes a target over the wire, as Prometheus does.
     func scrape(_ lab: Lab, _ target: MetricsTarget) async throws -> ClientResponse {

@@ -5,7 +5,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("The monitor scrapes the lab and raises alerts")
+@Suite("The monitor scrapes the lab and raises alerts", .runsALab)
 struct MonitoringMonitorTests {
     /// Collects a monitor's events as they arrive, with the wall-clock time each was seen.
     final class EventLog: Sendable {

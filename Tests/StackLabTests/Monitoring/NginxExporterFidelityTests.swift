@@ -9,7 +9,7 @@ import StackLabTestSupport
 /// web-0N/nginx's metrics page beside the real nginx-prometheus-exporter reading the real nginx's stub_status: the
 /// same families in the same order, with the same help and types, Reading/Writing/Waiting counted as nginx counts
 /// them, and the same words from promtool.
-@Suite("nginx's metrics as nginx-prometheus-exporter writes them", .serialized)
+@Suite("nginx's metrics as nginx-prometheus-exporter writes them", .serialized, .runsALab)
 struct NginxExporterFidelityTests {
     static let exporter = installedTool("prometheus-nginx-exporter") ?? installedTool("nginx-prometheus-exporter")
 

@@ -8,7 +8,7 @@ import StackLabTestSupport
 /// one the miniature cannot give nmap: real ufw answers the SYN with an RST (`closed`); without root the lab can only
 /// accept the connection and reset it, so nmap reports `open` where `scan` — reading the firewall as the kernel
 /// would — says `closed`, as nmap would of a real server (README, docs/internals.md).
-@Suite("Security: scan and a real nmap", .serialized)
+@Suite("Security: scan and a real nmap", .serialized, .runsALab)
 struct NmapFidelityTests {
     static let nmap = RealTool.find("nmap")
 

@@ -4,7 +4,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("Security: firewalls and the port scan, on live labs", .serialized)
+@Suite("Security: firewalls and the port scan, on live labs", .serialized, .runsALab)
 struct SecurityFirewallTests {
     func states(_ results: [ScanResult]) -> [Int: PortState] {
         Dictionary(uniqueKeysWithValues: results.map { ($0.port, $0.state) })

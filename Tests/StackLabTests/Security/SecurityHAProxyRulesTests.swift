@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLab
 
-@Suite("Security: haproxy.cfg TLS, redirect and set-header rules")
+@Suite("Security: haproxy.cfg TLS, redirect and set-header rules", .runsALab)
 struct SecurityHAProxyRulesTests {
     func frontend(_ lines: String) throws -> HAProxyConfig.Frontend {
         let text = """

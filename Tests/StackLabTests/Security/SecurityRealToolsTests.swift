@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLab
 
 /// The hardened lab's files must pass the real tools too (DESIGN principle 3): haproxy -c with the minted crt file
 /// (read, as by the runtime, relative to lb-01's folder), nginx -t for both web servers.
-@Suite("Security: the hardened lab passes haproxy -c and nginx -t")
+@Suite("Security: the hardened lab passes haproxy -c and nginx -t", .runsALab)
 struct SecurityRealToolsTests {
     func hardenedCopy() throws -> URL {
         let folder = try temporaryFolder().appendingPathComponent("foobar-hardened")
@@ -64,7 +65,7 @@ struct SecurityRealToolsTests {
 
 /// `scan` names ports as nmap does: every port the lab's processes listen on, read from nmap's own
 /// nmap-services file (a port missing there is "unknown" for nmap, and must be missing from the table too).
-@Suite("Security: scan's service names are nmap's")
+@Suite("Security: scan's service names are nmap's", .runsALab)
 struct ScanServiceNamesTests {
     static let nmapServices = "/usr/share/nmap/nmap-services"
 

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLab
 
 /// The hardened foobar lab from its files: TLS at lb-01 with a certificate minted from the lab CA, the redirect,
 /// HSTS and X-Forwarded-Proto, checked with the real curl and openssl.
-@Suite("Security: TLS at the balancer, with the real curl and openssl", .serialized)
+@Suite("Security: TLS at the balancer, with the real curl and openssl", .serialized, .runsALab)
 struct SecurityTLSTests {
     static let tools = Tool.curl != nil && Tool.openssl != nil
 

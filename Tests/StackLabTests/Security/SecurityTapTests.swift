@@ -3,7 +3,7 @@ import Testing
 @testable import StackLab
 import StackLabTestSupport
 
-@Suite("Security: the wire tap")
+@Suite("Security: the wire tap", .runsALab)
 struct SecurityTapTests {
     func startBuiltLab() async throws -> (Lab, String) {
         let folder = makeLabFolder("tap")

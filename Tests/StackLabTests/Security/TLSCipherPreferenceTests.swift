@@ -6,7 +6,7 @@ import StackLabTestSupport
 /// TLS 1.2 cipher choice, beside the real HAProxy 2.6: HAProxy picks by its own order (server preference, its
 /// default), lb-01's TLS library by the client's. So the directives that set a server order or a cipher list are
 /// refused where they are read, with that reason, and the handshakes below show why.
-@Suite("TLS: lb-01 says it cannot prefer the server's ciphers, as the wire shows", .serialized)
+@Suite("TLS: lb-01 says it cannot prefer the server's ciphers, as the wire shows", .serialized, .runsALab)
 struct TLSCipherPreferenceTests {
     /// The client lists CBC first, AES-GCM second (the lab's certificates are ECDSA P-256).
     static let clientOrder = "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-GCM-SHA256"
