@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLabStore
 
 /// Numbers at the edges of their types get MySQL 8's answers, and nothing a client sends traps the process.
-@Suite("Numbers at the edges get MySQL's answers, never a trap")
+@Suite("Numbers at the edges get MySQL's answers, never a trap", .runsALab)
 struct EdgeNumberTests {
     static let bigMax = "9223372036854775807"
 
@@ -235,7 +236,7 @@ struct EdgeNumberTests {
 /// The same statements through the real mariadb client, against the miniature and against a real MariaDB 10.11.
 /// Where MySQL 8 (which the miniature follows) and MariaDB differ, the test says so and checks what they share.
 extension SideBySideWithRealMariaDB {
-@Suite("Edge numbers")
+@Suite("Edge numbers", .runsALab)
 struct EdgeNumbers {
     /// `ERROR 1264 (22003) at line 1: Out of range …` without the line: what both servers said.
     static func answer(_ out: MariaDBClient.Output) -> String {

@@ -15,7 +15,7 @@ extension SideBySideWithRealMariaDB {
 ///
 /// Left out, as the miniature differs: of two rows a UNION finds equal under the collation ('ALICE', 'alice'), MySQL
 /// keeps the first and SQLite may keep the other.
-@Suite("JOINs, subqueries, UNION, WITH and window functions on SQLite")
+@Suite("JOINs, subqueries, UNION, WITH and window functions on SQLite", .runsALab)
 struct JoinOnSQLite {
     static let setup = [
         "CREATE TABLE users (user_id INT PRIMARY KEY, name VARCHAR(20))",

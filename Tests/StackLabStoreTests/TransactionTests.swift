@@ -5,7 +5,7 @@ import Testing
 
 /// Transactions as InnoDB gives them: ROLLBACK takes rows back, other sessions never see uncommitted rows, a
 /// transaction reads one snapshot, a second writer waits for the first and gives up after innodb_lock_wait_timeout.
-@Suite("Transactions")
+@Suite("Transactions", .runsALab)
 struct TransactionTests {
     func rows(_ store: MySQLStore, _ sql: String, in session: StoreClientSession? = nil) async throws -> [[String?]] {
         if let session { return try await store.execute(sql, in: session).rows }
