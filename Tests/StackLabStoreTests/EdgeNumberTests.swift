@@ -177,19 +177,28 @@ struct EdgeNumberTests {
         await s.stop()
     }
 
-    /// A snapshot edited by hand: a row shorter than its table, an index naming a column that is not there.
-    @Test func rowsAndIndexesOfAnEditedSnapshotAreRepaired() async throws {
-        var table = Table(name: "t", columns: [
-            Column(name: "id", kind: .bigint, notNull: true, defaultValue: nil, autoIncrement: true, primaryKey: true, unique: false),
-            Column(name: "v", kind: .varchar(9_223_372_036_854_775_807), notNull: false, defaultValue: nil, autoIncrement: false, primaryKey: false, unique: false),
-        ])
-        table.rows = [[.int(1)], [.int(2), .string("b"), .string("extra")]]
-        table.indexes = [UniqueIndex(name: "PRIMARY", columns: [0]), UniqueIndex(name: "ghost", columns: [7])]
-        table.autoIncrement = .max
-        let s = try await startedStore { $0.initStatements = [] }
-        var catalog = s.engine.snapshot().catalog
-        catalog.databases["foobar"] = Database(name: "foobar", tables: ["t": table])
-        s.engine.restore(DataLog.Snapshot(catalog: catalog, gtidExecuted: "", source: nil))
+    /// A data directory's dictionary edited by hand: an index naming a column that is not there, a VARCHAR length
+    /// past any real one, the AUTO_INCREMENT counter at its end.
+    @Test func aDictionaryEditedByHandIsRepaired() async throws {
+        let dir = TestServer.temporaryDirectory("edited")
+        let first = try await startedStore { s in
+            s.dataDirectory = dir
+            s.initStatements = ["CREATE DATABASE foobar", "CREATE TABLE foobar.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))",
+                                "INSERT INTO foobar.t VALUES (1, NULL), (2, 'b')"]
+        }
+        await first.stop()
+        let file = try SQLiteConnection(path: dir + "/foobar.sqlite")
+        guard let text = try file.query(#"SELECT definition FROM "/dictionary" WHERE name = 't'"#).first?.first?.text else {
+            Issue.record("no definition of t")
+            return
+        }
+        var definition = try JSONDecoder().decode(TableDefinition.self, from: Data(text.utf8))
+        definition.indexes.append(UniqueIndex(name: "ghost", columns: [7]))
+        definition.columns[1].kind = .varchar(9_223_372_036_854_775_807)
+        definition.autoIncrement = .max
+        let edited = String(decoding: try JSONEncoder().encode(definition), as: UTF8.self)
+        _ = try file.query(#"UPDATE "/dictionary" SET definition = ?1 WHERE name = 't'"#, [.string(edited)])
+        let s = try await startedStore { $0.dataDirectory = dir }
         #expect(try await s.execute("UPDATE foobar.t SET id = id + 10, v = 'x'").affectedRows == 2)
         #expect(try await s.execute("SELECT * FROM foobar.t ORDER BY id").rows == [["11", "x"], ["12", "x"]])
         #expect(try await s.execute("SHOW CREATE TABLE foobar.t").rows.first?[1]?.contains("PRIMARY KEY (`id`)") == true)

@@ -13,8 +13,7 @@ struct MySQLExpressionsOnSQLiteTests {
         init() throws {
             let dir = NSTemporaryDirectory() + "stacklab-sqlite-\(UUID().uuidString)"
             let settings = StoreSettings(serverName: "web-01", serverID: 1, host: "127.0.0.1", port: 3306, dataDirectory: dir)
-            engine = StoreEngine(settings: settings, serverUUID: "3E11FA47-71CA-11E1-9E33-C80AA9429562".lowercased(), binlog: nil,
-                                 dataLog: DataLog(directory: dir, fsync: false))
+            engine = StoreEngine(settings: settings, serverUUID: "3E11FA47-71CA-11E1-9E33-C80AA9429562".lowercased(), binlog: nil, datadir: nil)
             connection = try SQLiteConnection(path: ":memory:")
             let engine = engine
             let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine,

@@ -59,21 +59,11 @@ struct SQLiteQueryTests {
         let state = engine.state.withLockedValue { $0 }
         guard let database = state.catalog.databases["foobar"] else { Issue.record("no foobar"); return }
 
-        let dir = TestServer.temporaryDirectory("sqlite-query")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let connection = try SQLiteConnection(path: dir + "/mysql.sqlite")
-        try connection.attach(dir + "/foobar.sqlite", as: "foobar")
+        // The store's own file, read beside the store.
+        let connection = try SQLiteConnection(path: ":memory:")
+        try connection.attach(store.settings.dataDirectory + "/foobar.sqlite", as: "foobar")
         let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: state, clause: "field list")
         try MySQLSemantics.register(on: connection) { e, group in try evaluator.eval(e, row: nil, group: group) }
-        for table in database.tables.values {
-            for statement in SQLiteSchema.create(table, schema: "foobar") { try connection.execute(statement) }
-            let marks = (1...table.columns.count).map { "?\($0)" }.joined(separator: ", ")
-            let insert = try connection.prepare("INSERT INTO foobar.\(SQLiteConnection.quote(table.name)) VALUES (\(marks))")
-            for row in table.rows {
-                try insert.bind(zip(row, table.columns).map { SQLiteSchema.stored($0, $1.kind) })
-                _ = try insert.step()
-            }
-        }
 
         for sql in Self.corpus {
             let ours: String

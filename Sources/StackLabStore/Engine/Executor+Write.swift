@@ -122,13 +122,6 @@ extension ExecutionContext {
         return "\(date) \(p(t[0])):\(p(t[1])):\(p(t[2]))"
     }
 
-    mutating func withTable<R>(_ db: String, _ name: String, _ body: (inout Table) throws -> R) throws -> R {
-        guard var t = catalog.databases[db]?.tables[name] else { throw StoreError.noSuchTable(db, name) }
-        catalog.databases[db]?.tables[name] = nil  // keep the rows uniquely referenced while mutating
-        defer { catalog.databases[db]?.tables[name] = t }
-        return try body(&t)
-    }
-
     /// The columns an INSERT names, by position (all of them, in order, when it names none).
     static func insertTargets(_ table: Table, _ columns: [String]?) throws -> [Int] {
         guard let columns else { return Array(table.columns.indices) }
@@ -198,77 +191,6 @@ extension ExecutionContext {
         return (nextAuto, autoMax)
     }
 
-    mutating func insert(_ t: TableName, columns: [String]?, rows: [[Expr]], ignore: Bool, session: inout Session) throws -> (StoreResult, Int64) {
-        let (db, table) = try self.table(t, session, privilege: "INSERT")
-        let targets = try Self.insertTargets(table, columns)
-        let ev = evaluator(nil, session, clause: "field list")
-        let millis = ev.nowMillis()
-        let start = Self.autoIncrementStart(table, session: session)
-        let autoMax = start.max
-        var nextAuto = start.next
-        var firstGenerated: Int64 = 0
-        var newRows: [[SQLValue]] = []
-        var duplicates = 0
-        var duplicateWarnings: [StoreWarning] = []
-        var keySets = table.keySets
-        for (n, exprs) in rows.enumerated() {
-            let rowNumber = n + 1
-            let given = try Self.givenValues(exprs, targets: targets, evaluator: ev, rowNumber: rowNumber)
-            let row = try Self.insertedRow(given, table: table, millis: millis, rowNumber: rowNumber,
-                                           nextAuto: &nextAuto, autoMax: autoMax, firstGenerated: &firstGenerated)
-            var duplicate: StoreError?
-            for (k, index) in table.indexes.enumerated() {
-                if let key = table.key(row, index), keySets[k].contains(key) {
-                    duplicate = StoreError.duplicateEntry(table.keyDisplay(row, index), key: "\(table.name).\(index.name)")
-                    break
-                }
-            }
-            if let duplicate {
-                if ignore {
-                    duplicates += 1
-                    duplicateWarnings.append(StoreWarning(level: "Warning", code: duplicate.code, message: duplicate.message))
-                    continue
-                }
-                throw duplicate
-            }
-            for (k, index) in table.indexes.enumerated() { if let key = table.key(row, index) { keySets[k].insert(key) } }
-            newRows.append(row)
-        }
-        let finalAuto = max(nextAuto, min(table.autoIncrement, autoMax))
-        try withTable(db, table.name) { tb in
-            let start = tb.rows.count
-            tb.rows += newRows
-            tb.keySets = keySets
-            tb.indexAppended(from: start)
-            tb.autoIncrement = finalAuto
-        }
-        if firstGenerated > 0 { session.lastInsertID = firstGenerated }
-        var result = StoreResult(affectedRows: newRows.count, lastInsertID: Int(firstGenerated))
-        result.warningList = duplicateWarnings
-        if rows.count > 1 { result.info = "Records: \(rows.count)  Duplicates: \(duplicates)  Warnings: \(duplicates)" }
-        return (result, firstGenerated)
-    }
-
-    /// The rows UPDATE and DELETE visit: the one a primary key names, else all; in ORDER BY's order when given
-    /// (so LIMIT takes the first ones in that order, as in MySQL).
-    func visitOrder(_ table: Table, whereClause: Expr?, whereEval: Evaluator, orderBy: [OrderItem], session: Session) throws -> [Int] {
-        let candidates = table.pointLookup(whereClause) ?? Array(table.rows.indices)
-        guard !orderBy.isEmpty else { return candidates }
-        let orderEval = evaluator(table, session, clause: "order clause")
-        var exprs: [Expr] = []
-        for o in orderBy {
-            if o.expr.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
-            try orderEval.validate(o.expr)
-            exprs.append(orderEval.resolve(o.expr))
-        }
-        var keyed: [([SQLValue], Int)] = []
-        for r in candidates {
-            if let w = whereClause, try whereEval.eval(w, row: table.rows[r]).truth != true { continue }
-            keyed.append((try exprs.map { try orderEval.eval($0, row: table.rows[r]) }, r))
-        }
-        return Self.sortedByKeys(keyed, descending: orderBy.map(\.descending)).map(\.1)
-    }
-
     /// A row after UPDATE's assignments, left to right, each seeing the ones before (MySQL's single-table UPDATE),
     /// every value checked by strict mode.
     static func updatedRow(_ row: [SQLValue], assignments: [(String, Expr)], targets: [Int], table: Table, evaluator fieldEval: Evaluator,
@@ -283,93 +205,6 @@ extension ExecutionContext {
             newRow[targets[k]] = v
         }
         return newRow
-    }
-
-    mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
-        let (db, table) = try self.table(t, session, privilege: "UPDATE")
-        let fieldEval = evaluator(table, session, clause: "field list")
-        var targets: [Int] = []
-        for (name, e) in assignments {
-            guard let i = table.columnIndex(name) else { throw StoreError.unknownColumn(name, in: "field list") }
-            targets.append(i)
-            try fieldEval.validate(e)
-        }
-        let whereEval = evaluator(table, session, clause: "where clause")
-        if let w = whereClause { try whereEval.validate(w) }
-        let whereClause = whereClause.map { whereEval.resolve($0) }
-        var changes: [(Int, [SQLValue])] = []
-        var matched = 0
-        for r in try visitOrder(table, whereClause: whereClause, whereEval: whereEval, orderBy: orderBy, session: session) {
-            let row = table.rows[r]
-            if let limit, matched >= limit { break }
-            if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
-            matched += 1
-            let newRow = try Self.updatedRow(row, assignments: assignments, targets: targets, table: table, evaluator: fieldEval, rowNumber: matched)
-            if newRow != row { changes.append((r, newRow)) }
-        }
-        if !changes.isEmpty {
-            // Unique keys must hold after the whole update.
-            var keySets = table.keySets
-            for (r, _) in changes {
-                for (k, index) in table.indexes.enumerated() { if let key = table.key(table.rows[r], index) { keySets[k].remove(key) } }
-            }
-            for (_, newRow) in changes {
-                for (k, index) in table.indexes.enumerated() {
-                    if let key = table.key(newRow, index) {
-                        if keySets[k].contains(key) { throw StoreError.duplicateEntry(table.keyDisplay(newRow, index), key: "\(table.name).\(index.name)") }
-                        keySets[k].insert(key)
-                    }
-                }
-            }
-            // MySQL 8 persists a counter raised by UPDATE: the next insert continues after the largest value.
-            var maxAuto: Int64 = 0
-            var autoMax = Int64.max
-            if let a = table.autoIncrementColumn {
-                autoMax = table.columns[a].autoIncrementMax
-                for (_, row) in changes where a < row.count { if case .int(let x) = row[a] { maxAuto = max(maxAuto, x) } }
-            }
-            try withTable(db, table.name) { tb in
-                for (r, newRow) in changes { tb.rows[r] = newRow }
-                tb.keySets = keySets
-                if let pk = tb.primaryColumn, targets.contains(pk) {
-                    tb.primaryRows = [:]
-                    tb.indexAppended(from: 0)
-                }
-                if maxAuto >= tb.autoIncrement { tb.autoIncrement = Table.autoIncrement(after: maxAuto, max: autoMax) }
-            }
-        }
-        return StoreResult(affectedRows: changes.count, info: "Rows matched: \(matched)  Changed: \(changes.count)  Warnings: 0")
-    }
-
-    mutating func delete(_ t: TableName, whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
-        let (db, table) = try self.table(t, session, privilege: "DELETE")
-        let whereEval = evaluator(table, session, clause: "where clause")
-        if let w = whereClause { try whereEval.validate(w) }
-        let whereClause = whereClause.map { whereEval.resolve($0) }
-        var doomed = IndexSet()
-        for r in try visitOrder(table, whereClause: whereClause, whereEval: whereEval, orderBy: orderBy, session: session) {
-            let row = table.rows[r]
-            if let limit, doomed.count >= limit { break }
-            if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
-            doomed.insert(r)
-        }
-        if !doomed.isEmpty {
-            try withTable(db, table.name) { tb in
-                tb.rows = tb.rows.enumerated().filter { !doomed.contains($0.offset) }.map(\.element)
-                tb.rebuildKeys()
-            }
-        }
-        return StoreResult(affectedRows: doomed.count)
-    }
-
-    mutating func truncate(_ t: TableName, session: Session) throws -> StoreResult {
-        let (db, table) = try self.table(t, session, privilege: "DROP")
-        try withTable(db, table.name) { tb in
-            tb.rows = []
-            tb.autoIncrement = 1
-            tb.rebuildKeys()
-        }
-        return StoreResult(affectedRows: 0)
     }
 
     // MARK: - DDL
@@ -612,26 +447,6 @@ extension ExecutionContext {
         }
         for i in tb.columns.indices { tb.columns[i].primaryKey = tb.indexes.contains { $0.name == "PRIMARY" && $0.columns.contains(i) } }
         return AlteredTable(table: tb, target: target, sources: sources)
-    }
-
-    /// ALTER TABLE: every change is made on a copy, which replaces the table only when all of them worked.
-    mutating func alterTable(_ t: TableName, _ specs: [AlterSpec], session: Session) throws -> StoreResult {
-        let (db, original) = try self.table(t, session, privilege: "ALTER")
-        let altered = try alteredDefinition(original, db: db, specs, hasRows: !original.rows.isEmpty)
-        var tb = altered.table
-        tb.rows = original.rows.map(altered.newRow)
-        // The keys must still hold (a smaller key may now repeat a value).
-        for index in tb.indexes {
-            var seen = Set<String>()
-            for row in tb.rows {
-                guard let key = tb.key(row, index) else { continue }
-                if !seen.insert(key).inserted { throw StoreError.duplicateEntry(tb.keyDisplay(row, index), key: "\(tb.name).\(index.name)") }
-            }
-        }
-        tb.rebuildKeys()
-        catalog.databases[db]?.tables[original.name] = nil
-        catalog.databases[altered.target.db]?.tables[altered.target.name] = tb
-        return StoreResult(affectedRows: 0, info: "Records: 0  Duplicates: 0  Warnings: 0")
     }
 
     mutating func dropTable(_ names: [TableName], ifExists: Bool, session: Session) throws -> StoreResult {

@@ -279,6 +279,23 @@ final class SQLiteSession {
         touched = []
     }
 
+    /// A transaction that writes at once: SQLite's writer lock taken now (the store's write lock is already held,
+    /// so no one else waits for it).
+    func beginImmediate() throws {
+        try connection.execute("BEGIN IMMEDIATE")
+        touched = []
+    }
+
+    /// COMMIT with a GTID and position for a statement that ran outside a transaction (CREATE and DROP DATABASE,
+    /// a position the applier moved past): a transaction of its own when none is open.
+    func commitRecording(gtid: (uuid: String, gno: Int64)?, source: SourcePosition?) throws {
+        if !connection.inTransaction {
+            try connection.execute("BEGIN IMMEDIATE")
+            touched = []
+        }
+        try commit(gtid: gtid, source: source)
+    }
+
     /// START TRANSACTION WITH CONSISTENT SNAPSHOT: the snapshot of every database is taken now.
     func beginWithSnapshot() throws {
         try begin()

@@ -53,8 +53,14 @@ struct SQLiteExpression {
     static let maxDepth = 200
 
     mutating func sql(_ e: Expr) throws -> String {
-        try sql(e, depth: 0)
+        // A deep expression of constants (MySQL evaluates them once per statement too) is its value: SQLite's
+        // parser stops at a depth of 1000, well before MySQL's.
+        if e.constantDepth > Self.foldDepth { return bind(try constant(e)) }
+        return try sql(e, depth: 0)
     }
+
+    /// How deep an expression of constants goes before it is evaluated by the store rather than written out.
+    static let foldDepth = 40
 
     /// A WHERE, ON or HAVING condition: left bare when it already is 1, 0 or NULL (so SQLite can match a
     /// comparison with an index), else reduced by `mysql_truth`.
@@ -184,5 +190,40 @@ struct SQLiteExpression {
             for a in args { parts.append(try sub(a)) }
             return "mysql_fn(" + parts.joined(separator: ", ") + ")"
         }
+    }
+}
+
+extension Expr {
+    /// Functions whose value changes from row to row although no column is named.
+    private static let volatileFunctions: Set<String> = ["RAND", "UUID", "UUID_SHORT", "SLEEP", "LAST_INSERT_ID"]
+
+    /// How deep the expression nests when it names no column, aggregate, subquery, window or per-row function;
+    /// 0 when it names one (it cannot be evaluated once for the statement).
+    var constantDepth: Int {
+        func depth(_ e: Expr, _ level: Int) -> Int? {
+            guard level < 10_000 else { return nil }
+            switch e {
+            case .literal, .systemVariable, .userVariable: return 1
+            case .column, .slot, .subquery, .exists, .inSubquery, .window: return nil
+            case .function(let name, let args, _):
+                if Self.volatileFunctions.contains(name.uppercased()) || e.containsAggregate { return nil }
+                var deepest = 0
+                for a in args { guard let d = depth(a, level + 1) else { return nil }; deepest = max(deepest, d) }
+                return deepest + 1
+            case .unary(_, let a), .isNull(let a, _):
+                return depth(a, level + 1).map { $0 + 1 }
+            case .binary(_, let a, let b), .like(let a, let b, _):
+                guard let x = depth(a, level + 1), let y = depth(b, level + 1) else { return nil }
+                return max(x, y) + 1
+            case .between(let a, let b, let c, _):
+                guard let x = depth(a, level + 1), let y = depth(b, level + 1), let z = depth(c, level + 1) else { return nil }
+                return max(x, y, z) + 1
+            case .inList(let a, let list, _):
+                guard var deepest = depth(a, level + 1) else { return nil }
+                for l in list { guard let d = depth(l, level + 1) else { return nil }; deepest = max(deepest, d) }
+                return deepest + 1
+            }
+        }
+        return depth(self, 0) ?? 0
     }
 }

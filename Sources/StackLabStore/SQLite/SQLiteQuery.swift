@@ -239,7 +239,11 @@ struct SQLiteQuery {
         /// compared as stored (a scaled DECIMAL as its integer, so an index can serve); text under the collation.
         func term(_ e: Expr, _ clause: String) throws -> String {
             let resolved = try ExecutionContext.resolveItemReference(e, items: q.items, table: sources.isEmpty ? nil : all, clause: clause)
-            if case .column(let t, let name) = resolved, let stored = try sourceColumn(t, name) { return stored.sql }
+            if case .column(let t, let name) = resolved, let stored = try sourceColumn(t, name) {
+                // A BIGINT UNSIGNED past 2^63 is kept as a tagged BLOB: ordered by its value.
+                if stored.kind == .bigintUnsigned, clause == "order clause" { return "mysql_sortkey(\(stored.sql))" }
+                return stored.sql
+            }
             return "mysql_sortkey(" + (try expression.sql(resolved)) + ") COLLATE " + MySQLSemantics.collation
         }
         if !q.groupBy.isEmpty {

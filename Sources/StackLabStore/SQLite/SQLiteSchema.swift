@@ -31,7 +31,8 @@ enum SQLiteSchema {
     static func rowidKey(_ table: Table) -> Int? {
         let pk = table.indexes.first { $0.name == "PRIMARY" }
         return pk.flatMap { $0.columns.count == 1 ? $0.columns[0] : nil }.flatMap { c in
-            c < table.columns.count && table.columns[c].kind.isInteger ? c : nil
+            // BIGINT UNSIGNED reaches past SQLite's 64-bit signed rowid.
+            c < table.columns.count && table.columns[c].kind.isInteger && table.columns[c].kind != .bigintUnsigned ? c : nil
         }
     }
 

@@ -31,6 +31,10 @@ extension ExecutionContext {
             sources.append(source)
             return source
         }
+        if q.joins.isEmpty, q.fromDerived == nil, q.unions.isEmpty, q.with.isEmpty, let from = q.from {
+            let (db, table) = try self.table(from, session, privilege: "SELECT")
+            try Self.checkGrouping(q, table: table, dbName: db)
+        }
         let ev = evaluator(nil, session, clause: "field list")
         let query = try SQLiteQuery(q, resolve: resolve) { try ev.eval($0, row: nil) }
         for (_, table) in systemTables.sorted(by: { $0.key < $1.key }) { try sqlite.materialize(table) }
@@ -38,7 +42,17 @@ extension ExecutionContext {
 
         var rows: [[SQLValue]] = []
         var spent = 0
-        let statement = try sqlite.connection.cached(query.sql)
+        let statement: SQLiteStatement
+        do {
+            statement = try sqlite.connection.cached(query.sql)
+        } catch let e as SQLiteError {
+            // SQLite's own limits on a statement's size: MySQL's words for them.
+            if e.message.contains("too many columns") { throw StoreError(code: 1117, sqlState: "42000", message: "Too many columns") }
+            if e.message.contains("too large") || e.message.contains("too deep") {
+                throw StoreError(code: 1436, sqlState: "HY000", message: "Thread stack overrun: expression nested too deeply")
+            }
+            throw e.storeError
+        }
         try statement.bind(query.parameters)
         defer { statement.reset() }
         do {
@@ -121,5 +135,16 @@ extension SQLiteSession {
             try insert.bind(zip(row, table.columns).map { SQLiteSchema.stored($0, $1.kind) })
             _ = try insert.step()
         }
+    }
+}
+
+extension ExecutionContext {
+    /// How many rows a stored table holds now, as the session's snapshot sees them (TABLE_ROWS, SHOW INDEX's
+    /// Cardinality).
+    func storedRowCount(_ db: String, _ table: String) -> Int64 {
+        let q = SQLiteConnection.quote
+        guard let sqlite, sqlite.attached.contains(db),
+              case .int(let n)? = try? sqlite.connection.query("SELECT count(*) FROM \(q(db)).\(q(table))").first?.first else { return 0 }
+        return n
     }
 }

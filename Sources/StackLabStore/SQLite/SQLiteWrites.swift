@@ -325,6 +325,18 @@ extension ExecutionContext {
     mutating func dropDatabase(_ name: String, ifExists: Bool, session: Session, on sqlite: SQLiteSession) throws -> StoreResult {
         let result = try dropDatabase(name, ifExists: ifExists, session: session)
         guard result.warningList.isEmpty else { return result }
+        // The GTIDs of the transactions that wrote only here stay executed: they move to `mysql` first.
+        if sqlite.attached.contains(name) {
+            let q = SQLiteConnection.quote
+            try sqlite.connection.execute("BEGIN IMMEDIATE")
+            do {
+                try sqlite.connection.execute("INSERT OR IGNORE INTO \(q(SQLiteDatadir.systemDatabase)).\"/gtid_executed\" SELECT * FROM \(q(name)).\"/gtid_executed\"")
+                try sqlite.connection.execute("COMMIT")
+            } catch {
+                try? sqlite.connection.execute("ROLLBACK")
+                throw error
+            }
+        }
         try sqlite.refreshAttachments(dropping: name)
         try sqlite.datadir.drop(name)
         return result
@@ -338,7 +350,12 @@ extension Catalog {
         self.init()
         for (name, tables) in recovered.databases where name != SQLiteDatadir.systemDatabase {
             var database = Database(name: name)
-            for d in tables { database.tables[d.name] = d.table }
+            for d in tables {
+                // A file edited by hand may name columns an index no longer has.
+                var table = d.table
+                table.normalize()
+                database.tables[d.name] = table
+            }
             databases[name] = database
         }
         accounts = recovered.accounts
