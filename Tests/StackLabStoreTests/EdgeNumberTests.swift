@@ -66,8 +66,8 @@ struct EdgeNumberTests {
         await s.stop()
     }
 
-    /// The saved lab folder of the crash: the counter at the maximum in the snapshot (graceful stop) and in the redo
-    /// log (kill -9). Every later start works, and the next insert is an error, not a crash.
+    /// The saved lab folder of the crash: the counter at the maximum in the data directory after a graceful stop and
+    /// after a kill. Every later start works, and the next insert is an error, not a crash.
     @Test func aDataDirectoryAtTheMaximumStartsAgainAfterAStopAndAfterACrash() async throws {
         let dir = TestServer.temporaryDirectory("automax")
         var server = try await TestServer.start(dataDirectory: dir) { s in
@@ -86,7 +86,7 @@ struct EdgeNumberTests {
         await server.stop()
     }
 
-    /// A DECIMAL keeps its digits and its scale in snapshot.json (graceful stop) and through the redo log (kill -9).
+    /// A DECIMAL keeps its digits and its scale in the data directory across a graceful stop and a kill.
     @Test func aDecimalColumnKeepsItsDigitsAcrossAStopAndACrash() async throws {
         let dir = TestServer.temporaryDirectory("decimal")
         var server = try await TestServer.start(dataDirectory: dir) { s in

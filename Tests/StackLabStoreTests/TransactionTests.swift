@@ -134,6 +134,28 @@ struct TransactionTests {
         await s.stop()
     }
 
+    /// InnoDB does not give an AUTO_INCREMENT value back at ROLLBACK, nor at ROLLBACK TO SAVEPOINT: the counter
+    /// stays past it, also after a restart and after a crash.
+    @Test func aRolledBackInsertKeepsItsNumberTakenAcrossARestart() async throws {
+        let s = try await startedStore()
+        let dir = s.settings.dataDirectory
+        let a = try s.openSession(database: "foobar")
+        _ = try await s.execute("BEGIN; INSERT INTO posts (author) VALUES ('gone'); ROLLBACK", in: a)
+        _ = try await s.execute("BEGIN; SAVEPOINT p; INSERT INTO posts (author) VALUES ('gone too'); ROLLBACK TO SAVEPOINT p; COMMIT", in: a)
+        #expect(try await s.execute("SELECT COUNT(*) FROM foobar.posts").rows == [["0"]])
+        await s.stop()
+        let again = try await startedStore { $0.dataDirectory = dir }
+        #expect(try await again.execute("INSERT INTO foobar.posts (author) VALUES ('kept')").lastInsertID == 3)
+        let b = try again.openSession(database: "foobar")
+        _ = try await again.execute("BEGIN; INSERT INTO posts (author) VALUES ('lost')", in: b)
+        _ = try await again.execute("ROLLBACK", in: b)
+        again.crash()
+        let last = try await startedStore { $0.dataDirectory = dir }
+        #expect(try await last.execute("INSERT INTO foobar.posts (author) VALUES ('next')").lastInsertID == 5)
+        #expect(try await last.execute("SELECT id, author FROM foobar.posts ORDER BY id").rows == [["3", "kept"], ["5", "next"]])
+        await last.stop()
+    }
+
     @Test func aCrashKeepsCommittedTransactionsWholeAndLosesTheOpenOne() async throws {
         let s = try await startedStore()
         let dir = s.settings.dataDirectory

@@ -330,7 +330,6 @@ extension ExecutionContext {
             }
             table.columns[a.offset].notNull = true
         }
-        table.rebuildKeys()
         catalog.databases[db]?.tables[t.name] = table
         return StoreResult(affectedRows: 0)
     }

@@ -52,7 +52,7 @@ struct Executed: Sendable {
     var delaySeconds: Double = 0
 }
 
-/// One statement as the binlog and the redo log keep it: enough to repeat it exactly.
+/// One statement as the binlog keeps it: enough to repeat it exactly.
 struct LoggedStatement: Sendable, Codable {
     var db: String?
     var sql: String

@@ -160,17 +160,17 @@ final class StoreEngine: Sendable {
         return session
     }
 
-    /// Runs one statement for a session. `mayWait` is false on an event loop: a write that would wait for another
-    /// transaction's lock throws `WriteLock.WouldBlock` before it starts, to be run again on a thread that may wait.
-    func execute(_ parsed: ParsedStatement, session: inout Session, mayWait: Bool = true) throws -> Executed {
+    /// Runs one statement for a session, on a thread that may wait (never an event loop): a write waits for
+    /// another transaction's lock up to innodb_lock_wait_timeout, then fails with 1205.
+    func execute(_ parsed: ParsedStatement, session: inout Session) throws -> Executed {
         let c = try connection(&session)
         c.running.lock()
         defer { c.running.unlock() }
         guard !c.ended else { throw StoreConnectionError.lostConnection() }
-        return try run(parsed, session: &session, mayWait: mayWait)
+        return try run(parsed, session: &session)
     }
 
-    private func run(_ parsed: ParsedStatement, session: inout Session, mayWait: Bool) throws -> Executed {
+    private func run(_ parsed: ParsedStatement, session: inout Session) throws -> Executed {
         let statement = parsed.statement
         switch statement {
         case .begin(let readOnly):
@@ -229,10 +229,10 @@ final class StoreEngine: Sendable {
             try startTransaction(&session, readOnly: false)
         }
         if statement.isDataStatement, session.transaction != nil {
-            return try executeInTransaction(parsed, session: &session, mayWait: mayWait)
+            return try executeInTransaction(parsed, session: &session)
         }
         let writes = statement.isWrite
-        if writes { try writeLock.acquire(session.connectionID, timeout: lockWaitTimeout(session), mayWait: mayWait) }
+        if writes { try writeLock.acquire(session.connectionID, timeout: lockWaitTimeout(session)) }
         defer { if writes { writeLock.release(session.connectionID) } }
         let autocommitBefore = session.autocommit
         var executed = try executeCommitted(parsed, session: &session)
@@ -303,14 +303,14 @@ final class StoreEngine: Sendable {
 
     /// A statement inside a transaction: it runs in the session's SQLite transaction; its text is queued for the
     /// binlog at COMMIT.
-    private func executeInTransaction(_ parsed: ParsedStatement, session: inout Session, mayWait: Bool) throws -> Executed {
+    private func executeInTransaction(_ parsed: ParsedStatement, session: inout Session) throws -> Executed {
         guard var txn = session.transaction, let c = session.connection else { return try executeCommitted(parsed, session: &session) }
         if parsed.statement.isWrite {
             if txn.readOnly {
                 throw StoreError(code: 1792, sqlState: "25006", message: "Cannot execute statement in a READ ONLY transaction.")
             }
             if !txn.holdsWriteLock {
-                try writeLock.acquire(session.connectionID, timeout: lockWaitTimeout(session), mayWait: mayWait)
+                try writeLock.acquire(session.connectionID, timeout: lockWaitTimeout(session))
                 // The first write starts from the latest committed rows (InnoDB's writes read the latest
                 // version); nobody else commits until this transaction ends. Its savepoints so far stand for
                 // those rows too. SQLite cannot move a snapshot forward: the transaction, which has only read,
@@ -423,7 +423,7 @@ final class StoreEngine: Sendable {
     /// Repeats a logged multi-statement transaction (the applier, crash recovery): all of it or nothing, under
     /// its one GTID, committed in SQLite with the GTID and the source position.
     func executeLogged(_ statements: [LoggedStatement], replay: Replay) throws {
-        try writeLock.acquire(0, timeout: lockWaitTimeout(Session.root()), mayWait: true)
+        try writeLock.acquire(0, timeout: lockWaitTimeout(Session.root()))
         defer { writeLock.release(0) }
         let base = try applierSession()
         guard let c = base.connection else { return }
@@ -467,7 +467,7 @@ final class StoreEngine: Sendable {
     /// Records that the applier reached a source position without a data change (e.g. a statement that failed
     /// identically on the source), so a restart does not fetch it again.
     func recordSourcePosition(_ position: SourcePosition, gtid: (uuid: String, gno: Int64)?) throws {
-        try writeLock.acquire(0, timeout: lockWaitTimeout(Session.root()), mayWait: true)
+        try writeLock.acquire(0, timeout: lockWaitTimeout(Session.root()))
         defer { writeLock.release(0) }
         let base = try applierSession()
         guard let c = base.connection else { return }

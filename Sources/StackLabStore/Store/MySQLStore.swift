@@ -339,14 +339,12 @@ public final class MySQLStore: Sendable {
         var delaySeconds: Double = 0
         /// Bytes of answers held so far (bounded by StatementMemory.limit).
         var spent = 0
-        /// Statements not run because the first of them would have waited for another transaction's lock where
-        /// waiting is not allowed (an event loop): `continueScript` runs them where it is.
-        var blocked: [Parser.Pending]?
     }
 
     /// Runs every statement of a query text in order, stopping at the first error (as MySQL does).
-    /// With `mayWait` false (on an event loop) a statement that must wait for a lock is left in `blocked`.
-    func runScript(_ sql: String, session: inout Session, bypassReadOnly: Bool = false, mayWait: Bool = true) -> ScriptRun {
+    /// Runs on a thread that may wait (the statement pool): a write waits for another transaction's lock up to
+    /// innodb_lock_wait_timeout.
+    func runScript(_ sql: String, session: inout Session, bypassReadOnly: Bool = false) -> ScriptRun {
         runtime.withLockedValue { $0.questions += 1 }
         var run = ScriptRun(outcomes: [], commit: nil)
         let pending: [Parser.Pending]
@@ -358,16 +356,7 @@ public final class MySQLStore: Sendable {
             run.outcomes.append(.failure(e))
             return run
         }
-        runPending(pending[...], run: &run, session: &session, bypassReadOnly: bypassReadOnly, mayWait: mayWait)
-        return run
-    }
-
-    /// Runs the statements a blocked script left, waiting for locks as long as innodb_lock_wait_timeout says.
-    func continueScript(_ run: ScriptRun, session: inout Session) -> ScriptRun {
-        var run = run
-        let pending = run.blocked ?? []
-        run.blocked = nil
-        runPending(pending[...], run: &run, session: &session, bypassReadOnly: false, mayWait: true)
+        runPending(pending[...], run: &run, session: &session, bypassReadOnly: bypassReadOnly)
         return run
     }
 
@@ -389,11 +378,11 @@ public final class MySQLStore: Sendable {
         return done
     }
 
-    private func runPending(_ pending: ArraySlice<Parser.Pending>, run: inout ScriptRun, session: inout Session, bypassReadOnly: Bool, mayWait: Bool) {
-        for (i, p) in zip(pending.indices, pending) {
+    private func runPending(_ pending: ArraySlice<Parser.Pending>, run: inout ScriptRun, session: inout Session, bypassReadOnly: Bool) {
+        for p in pending {
             do {
                 let parsed = try p.parse()
-                let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly, mayWait: mayWait)
+                let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
                 // Every statement's answer is held until the query's last one has run: together they are bounded.
                 run.spent += executed.result.estimatedBytes + StatementMemory.perColumn
                 if run.spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: run.spent) }
@@ -404,9 +393,6 @@ public final class MySQLStore: Sendable {
                 if case .show(.warnings) = parsed.statement {} else if case .show(.errors) = parsed.statement {} else {
                     session.lastWarnings = executed.result.warningList
                 }
-            } catch is WriteLock.WouldBlock {
-                run.blocked = Array(pending[i...])
-                return
             } catch {
                 let e = Self.storeError(error)
                 session.lastWarnings = [StoreWarning(level: "Error", code: e.code, message: e.message)]
@@ -427,14 +413,14 @@ public final class MySQLStore: Sendable {
         return StoreError(code: 1105, sqlState: "HY000", message: "Unknown error: \(error)")
     }
 
-    private func dispatch(_ parsed: ParsedStatement, session: inout Session, bypassReadOnly: Bool, mayWait: Bool) throws -> Executed {
+    private func dispatch(_ parsed: ParsedStatement, session: inout Session, bypassReadOnly: Bool) throws -> Executed {
         func requireSuper(_ what: String = "SUPER or REPLICATION_SLAVE_ADMIN") throws {
             if !session.isSuper { throw StoreError.specificDenied(what) }
         }
         switch parsed.statement {
         case .select(let q) where q.from == nil && q.items.count == 1 && Self.sleepArgument(q.items[0]) != nil:
             // SELECT SLEEP(n), the classic "slow query": answered n seconds later, returning 0.
-            guard let arg = Self.sleepArgument(q.items[0]) else { return try engine.execute(parsed, session: &session, mayWait: mayWait) }
+            guard let arg = Self.sleepArgument(q.items[0]) else { return try engine.execute(parsed, session: &session) }
             let seconds = try Evaluator(table: nil, session: session, engine: engine, state: engine.state.withLockedValue { $0 }, clause: "field list").eval(arg, row: nil)
             guard let n = seconds.number, n >= 0 else {
                 return Executed(result: StoreResult(columns: [StoreColumn(name: q.items[0].name, type: .longlong, length: 1)], rows: [[nil]]), commit: nil)
@@ -585,7 +571,7 @@ public final class MySQLStore: Sendable {
         case .show(.processlist):
             return Executed(result: processes.result(replica: replica?.snapshot(executed: engine.gtidExecuted)), commit: nil)
         case .set(let assignments) where assignments.contains(where: { $0.global && $0.name.hasPrefix("rpl_semi_sync") && $0.name.hasSuffix("enabled") }):
-            let r = try engine.execute(parsed, session: &session, mayWait: mayWait)
+            let r = try engine.execute(parsed, session: &session)
             semiSync.reset()
             return r
         default:
@@ -594,9 +580,9 @@ public final class MySQLStore: Sendable {
                 let saved = engine.variables
                 engine.mutateVariables { $0.readOnly = false; $0.superReadOnly = false }
                 defer { engine.mutateVariables { $0 = saved } }
-                return try engine.execute(parsed, session: &session, mayWait: mayWait)
+                return try engine.execute(parsed, session: &session)
             }
-            return try engine.execute(parsed, session: &session, mayWait: mayWait)
+            return try engine.execute(parsed, session: &session)
         }
     }
 
