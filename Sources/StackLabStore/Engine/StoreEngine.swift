@@ -163,6 +163,17 @@ final class StoreEngine: Sendable {
     /// Runs one statement for a session, on a thread that may wait (never an event loop): a write waits for
     /// another transaction's lock up to innodb_lock_wait_timeout, then fails with 1205.
     func execute(_ parsed: ParsedStatement, session: inout Session) throws -> Executed {
+        if case .use(let db) = parsed.statement {
+            // USE reads the dictionary only, without SQLite: a login naming a database and COM_INIT_DB run it on
+            // their event loop.
+            try state.withLockedValue { st in
+                guard st.open else { throw StoreConnectionError.lostConnection() }
+                var ctx = ExecutionContext(engine: self, state: st)
+                try ctx.use(db, session: &session)
+            }
+            session.rowCount = 0
+            return Executed(result: StoreResult(affectedRows: 0), commit: nil)
+        }
         let c = try connection(&session)
         c.running.lock()
         defer { c.running.unlock() }
