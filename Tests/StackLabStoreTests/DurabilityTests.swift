@@ -129,3 +129,25 @@ struct DurabilityTests {
         #expect(lines.all.contains { $0.contains("[System] [MY-010910] [Server] /usr/sbin/mysqld: Shutdown complete (mysqld 8.0.40-stacklab)  Source distribution.") })
     }
 }
+
+/// Each session's SQLite connection holds files open (each database, its WAL and shared memory): they close with
+/// the session, so a store that served many sessions holds no more files than one that served a few.
+@Suite("Open files")
+struct OpenFileTests {
+    static func openFiles() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+
+    @Test func sessionsCloseTheirFiles() async throws {
+        let store = try await startedStore()
+        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('a')")
+        let before = Self.openFiles()
+        for i in 0..<200 {
+            _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('p\(i)')")
+            _ = try await store.execute("SELECT COUNT(*) FROM foobar.posts")
+            let session = try store.openSession(database: "foobar")
+            _ = try await store.execute("BEGIN; SELECT * FROM posts WHERE id = 1; COMMIT", in: session)
+        }
+        let after = Self.openFiles()
+        #expect(after - before < 50, "\(before) files open before, \(after) after 600 sessions")
+        await store.stop()
+    }
+}

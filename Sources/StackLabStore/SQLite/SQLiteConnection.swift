@@ -298,7 +298,9 @@ private final class CollationBox {
 
 /// A prepared statement of one connection. Finalized when released.
 final class SQLiteStatement {
-    let connection: SQLiteConnection
+    /// Unowned: the connection keeps its cached statements, and a strong reference back would keep every
+    /// connection (and its open files) alive forever. A statement is used only while its connection is.
+    unowned let connection: SQLiteConnection
     let handle: OpaquePointer
 
     fileprivate init(connection: SQLiteConnection, handle: OpaquePointer) {
