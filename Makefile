@@ -22,17 +22,18 @@ bench: deps
 	$(SWIFT) build -c release --product stacklab-bench
 	.build/release/stacklab-bench
 
-# libedit is the only C library stacklab needs. Installed with apt-get when we are root; otherwise the exact command.
+# The C libraries stacklab needs: libedit (the shell's line editing) and SQLite (the store's engine). Installed with
+# apt-get when we are root; otherwise the exact command.
 deps:
-	@pkg-config --exists libedit 2>/dev/null || { \
+	@pkg-config --exists libedit sqlite3 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing libedit-dev (line editing for the shell)…"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libedit-dev pkg-config >/dev/null; \
+	    echo "Installing libedit-dev and libsqlite3-dev (line editing for the shell, the store's engine)…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libedit-dev libsqlite3-dev pkg-config >/dev/null; \
 	  elif command -v apt-get >/dev/null; then \
-	    echo "stacklab needs libedit-dev. Run:  sudo apt-get install -y libedit-dev pkg-config"; exit 1; \
+	    echo "stacklab needs libedit-dev and libsqlite3-dev. Run:  sudo apt-get install -y libedit-dev libsqlite3-dev pkg-config"; exit 1; \
 	  elif command -v brew >/dev/null; then \
-	    echo "stacklab needs libedit. Run:  brew install libedit"; exit 1; \
-	  else echo "stacklab needs libedit (the line-editing library) and pkg-config."; exit 1; fi; }
+	    echo "stacklab needs libedit and sqlite. Run:  brew install libedit sqlite"; exit 1; \
+	  else echo "stacklab needs libedit (the line-editing library), SQLite and pkg-config."; exit 1; fi; }
 
 # The real tools that some tests compare against: haproxy -c, nginx -t, curl, the mariadb client and server, openssl
 # s_client, tmux (the shell in a real terminal), wrk (the benchmark), promtool (Prometheus's checker), keepalived -t,

@@ -28,6 +28,13 @@ let package = Package(
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"]), .brew(["libedit"])]
         ),
+        // SQLite, the store's storage and query engine, reached through pkg-config (Debian: libsqlite3-dev, with
+        // the session extension and the preupdate hook; Homebrew: sqlite).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
         // The MySQL-like store: SQL engine, binlog, replication, wire protocol (server and client).
         // The labs, lessons and exercises built into the binary (EmbedResources), written to a folder when first read.
         .target(name: "StackLabResources"),
@@ -36,6 +43,7 @@ let package = Package(
         .target(
             name: "StackLabStore",
             dependencies: [
+                "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

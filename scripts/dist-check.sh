@@ -19,7 +19,9 @@ ok() { echo "  ok  $*"; }
 
 echo "Installing $DEB into $SCRATCH/root…"
 dpkg -x "$DEB" "$SCRATCH/root"
-dpkg-deb -f "$DEB" Depends | grep -q libedit2 || fail "Depends does not name libedit2: $(dpkg-deb -f "$DEB" Depends)"
+for lib in libedit2 libsqlite3-0; do
+    dpkg-deb -f "$DEB" Depends | grep -q "$lib" || fail "Depends does not name $lib: $(dpkg-deb -f "$DEB" Depends)"
+done
 for f in usr/bin/stacklab usr/share/man/man1/stacklab.1.gz usr/share/bash-completion/completions/stacklab \
          usr/share/zsh/vendor-completions/_stacklab usr/share/fish/vendor_completions.d/stacklab.fish \
          usr/share/doc/stacklab/copyright; do

@@ -5,7 +5,7 @@ import Testing
 /// The Python client libraries a learner's app would use — PyMySQL, mysql-connector-python and
 /// SQLAlchemy (Core, reflection and the ORM) — against the store over a real socket, with the types they map
 /// MySQL's to (DECIMAL to Decimal, DATETIME to datetime, BIGINT UNSIGNED to int).
-@Suite("Python client libraries", .enabled(if: PythonClients.python != nil, "python3 with PyMySQL, mysql-connector-python and SQLAlchemy (make tools)"))
+@Suite("Python client libraries", .enabled(if: PythonClients.python != nil, "python3 with PyMySQL, mysql-connector-python and SQLAlchemy (make tools)"), .runsALab)
 struct ClientLibraryTests {
     static let script = #"""
         import sys, decimal, datetime

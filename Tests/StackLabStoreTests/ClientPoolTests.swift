@@ -3,7 +3,7 @@ import Testing
 @testable import StackLabStore
 import StackLabTestSupport
 
-@Suite("Client pool", .serialized)
+@Suite("Client pool", .serialized, .runsALab)
 struct ClientPoolTests {
     @Test func queriesRunConcurrentlyWithinThePoolSize() async throws {
         let server = try await TestServer.start { s in

@@ -13,7 +13,7 @@ final class EmbeddedClient {
 
     init(store: MySQLStore, connectFirst: Bool = false) throws {
         if connectFirst { try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50000)).wait() }
-        try store.configureConnection(channel).wait()
+        try store.configureConnection(channel, inline: true).wait()
         if !connectFirst { try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50000)).wait() }
     }
 

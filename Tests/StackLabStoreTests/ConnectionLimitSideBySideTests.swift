@@ -8,7 +8,7 @@ import Testing
 /// a real MariaDB 10.11 with the same settings. Where MySQL 8 (which the miniature follows) says more than MariaDB,
 /// the test says so.
 extension SideBySideWithRealMariaDB {
-@Suite("Connection limits")
+@Suite("Connection limits", .runsALab)
 struct ConnectionLimits {
     static func greeted(_ s: RawSocket) -> Bool { s.firstPacket?.payload.first == 0x0A }
 

@@ -18,7 +18,11 @@ struct DurabilityTests {
         let gtid = store.status.gtidExecuted
         #expect(store.status.binlogFile == "mysql-bin.000001")
         await store.stop()
-        #expect(FileManager.default.fileExists(atPath: dir + "/snapshot.json"))
+        // Each database is a file of SQLite's: the rows, their MySQL definitions and the GTIDs that wrote them.
+        #expect(FileManager.default.fileExists(atPath: dir + "/foobar.sqlite"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/mysql.sqlite"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/snapshot.json"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/redo.log"))
         let again = try await reopen(dir)
         #expect(try await again.execute("SELECT id, author FROM foobar.posts").rows == [["1", "a"], ["2", "b"]])
         #expect(again.status.gtidExecuted == gtid)
@@ -38,6 +42,11 @@ struct DurabilityTests {
         _ = try await store.execute("UPDATE foobar.posts SET author = 'changed' WHERE id = 3; DELETE FROM foobar.posts WHERE id = 4")
         store.crash()
         await #expect(throws: (any Error).self) { try await store.execute("SELECT 1") }
+        // The files alone have every committed transaction (nothing waits for the binlog to be repeated).
+        let file = try SQLiteConnection(path: dir + "/foobar.sqlite")
+        #expect(try file.query("SELECT count(*) FROM posts") == [[.int(19)]])
+        #expect(try file.query("SELECT author FROM posts WHERE id = 3") == [[.string("changed")]])
+        #expect(try file.query(#"SELECT count(*) FROM "/gtid_executed""#) != [[.int(0)]])
         let again = try await reopen(dir)
         #expect(try await again.execute("SELECT COUNT(*) FROM foobar.posts").rows == [["19"]])
         #expect(try await again.execute("SELECT author FROM foobar.posts WHERE id = 3").rows == [["changed"]])
@@ -45,16 +54,33 @@ struct DurabilityTests {
         await again.stop()
     }
 
-    @Test func aCrashBetweenSnapshotAndRedoTruncationAppliesNothingTwice() async throws {
+    /// The binlog is written before SQLite commits: a crash between the two leaves the data without a transaction
+    /// the binlog has. The next start repeats it, once.
+    @Test func aCrashBetweenTheBinlogAndTheDataRepeatsTheTransactionOnce() async throws {
         let store = try await startedStore()
         let dir = store.settings.dataDirectory
-        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('a'), ('b'); UPDATE foobar.posts SET author = CONCAT(author, '!')")
-        let redo = try Data(contentsOf: URL(fileURLWithPath: dir + "/redo.log"))
-        await store.stop()  // snapshot written, redo emptied …
-        try redo.write(to: URL(fileURLWithPath: dir + "/redo.log"))  // … as if the crash came before the emptying
+        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('a'), ('b')")
+        await store.stop()
+        let fm = FileManager.default
+        let files = ["foobar.sqlite", "foobar.sqlite-wal"].filter { fm.fileExists(atPath: dir + "/" + $0) }
+        for f in files { try fm.copyItem(atPath: dir + "/" + f, toPath: dir + "/" + f + ".before") }
         let again = try await reopen(dir)
-        #expect(try await again.execute("SELECT id, author FROM foobar.posts ORDER BY id").rows == [["1", "a!"], ["2", "b!"]])
-        await again.stop()
+        _ = try await again.execute("UPDATE foobar.posts SET author = CONCAT(author, '!')")
+        let gtid = again.status.gtidExecuted
+        again.crash()
+        // The data as it was before the UPDATE committed; the binlog has the UPDATE.
+        for f in ["foobar.sqlite", "foobar.sqlite-wal", "foobar.sqlite-shm"] where fm.fileExists(atPath: dir + "/" + f) {
+            try fm.removeItem(atPath: dir + "/" + f)
+        }
+        for f in files { try fm.moveItem(atPath: dir + "/" + f + ".before", toPath: dir + "/" + f) }
+        let recovered = try await reopen(dir)
+        #expect(try await recovered.execute("SELECT id, author FROM foobar.posts ORDER BY id").rows == [["1", "a!"], ["2", "b!"]])
+        #expect(recovered.status.gtidExecuted == gtid)
+        await recovered.stop()
+        // Repeated once: a start after that finds it in the data.
+        let last = try await reopen(dir)
+        #expect(try await last.execute("SELECT id, author FROM foobar.posts ORDER BY id").rows == [["1", "a!"], ["2", "b!"]])
+        await last.stop()
     }
 
     @Test func theSameStoreObjectCanCrashAndStartAgain() async throws {
@@ -79,11 +105,7 @@ struct DurabilityTests {
         let dir = store.settings.dataDirectory
         _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('kept')")
         store.crash()
-        // A write cut short by the crash: half a record at the end of the redo log and of the binlog.
-        let redo = FileHandle(forWritingAtPath: dir + "/redo.log")
-        redo?.seekToEndOfFile()
-        redo?.write("{\"db\":\"foobar\",\"sql\":\"INSERT INTO posts".data(using: .utf8)!)
-        try redo?.close()
+        // A write cut short by the crash: half an event at the end of the binlog.
         let binlog = FileHandle(forWritingAtPath: dir + "/mysql-bin.000001")
         binlog?.seekToEndOfFile()
         binlog?.write(Data([1, 2, 3, 4, 5, 6, 7]))
@@ -105,5 +127,27 @@ struct DurabilityTests {
         // 2026-11-24T13:55:36.123456Z 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections. …
         #expect(ready.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z 0 \[System\] \[MY-010931\] \[Server\] /usr/sbin/mysqld: ready for connections\. Version: '8\.0\.40-stacklab'  socket: ''  port: 3306  Source distribution\.$"#, options: .regularExpression) != nil, "\(ready)")
         #expect(lines.all.contains { $0.contains("[System] [MY-010910] [Server] /usr/sbin/mysqld: Shutdown complete (mysqld 8.0.40-stacklab)  Source distribution.") })
+    }
+}
+
+/// Each session's SQLite connection holds files open (each database, its WAL and shared memory): they close with
+/// the session, so a store that served many sessions holds no more files than one that served a few.
+@Suite("Open files")
+struct OpenFileTests {
+    static func openFiles() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+
+    @Test func sessionsCloseTheirFiles() async throws {
+        let store = try await startedStore()
+        _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('a')")
+        let before = Self.openFiles()
+        for i in 0..<200 {
+            _ = try await store.execute("INSERT INTO foobar.posts (author) VALUES ('p\(i)')")
+            _ = try await store.execute("SELECT COUNT(*) FROM foobar.posts")
+            let session = try store.openSession(database: "foobar")
+            _ = try await store.execute("BEGIN; SELECT * FROM posts WHERE id = 1; COMMIT", in: session)
+        }
+        let after = Self.openFiles()
+        #expect(after - before < 50, "\(before) files open before, \(after) after 600 sessions")
+        await store.stop()
     }
 }

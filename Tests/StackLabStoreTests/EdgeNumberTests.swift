@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import StackLabTestSupport
 @testable import StackLabStore
 
 /// Numbers at the edges of their types get MySQL 8's answers, and nothing a client sends traps the process.
-@Suite("Numbers at the edges get MySQL's answers, never a trap")
+@Suite("Numbers at the edges get MySQL's answers, never a trap", .runsALab)
 struct EdgeNumberTests {
     static let bigMax = "9223372036854775807"
 
@@ -65,8 +66,8 @@ struct EdgeNumberTests {
         await s.stop()
     }
 
-    /// The saved lab folder of the crash: the counter at the maximum in the snapshot (graceful stop) and in the redo
-    /// log (kill -9). Every later start works, and the next insert is an error, not a crash.
+    /// The saved lab folder of the crash: the counter at the maximum in the data directory after a graceful stop and
+    /// after a kill. Every later start works, and the next insert is an error, not a crash.
     @Test func aDataDirectoryAtTheMaximumStartsAgainAfterAStopAndAfterACrash() async throws {
         let dir = TestServer.temporaryDirectory("automax")
         var server = try await TestServer.start(dataDirectory: dir) { s in
@@ -85,7 +86,7 @@ struct EdgeNumberTests {
         await server.stop()
     }
 
-    /// A DECIMAL keeps its digits and its scale in snapshot.json (graceful stop) and through the redo log (kill -9).
+    /// A DECIMAL keeps its digits and its scale in the data directory across a graceful stop and a kill.
     @Test func aDecimalColumnKeepsItsDigitsAcrossAStopAndACrash() async throws {
         let dir = TestServer.temporaryDirectory("decimal")
         var server = try await TestServer.start(dataDirectory: dir) { s in
@@ -176,19 +177,28 @@ struct EdgeNumberTests {
         await s.stop()
     }
 
-    /// A snapshot edited by hand: a row shorter than its table, an index naming a column that is not there.
-    @Test func rowsAndIndexesOfAnEditedSnapshotAreRepaired() async throws {
-        var table = Table(name: "t", columns: [
-            Column(name: "id", kind: .bigint, notNull: true, defaultValue: nil, autoIncrement: true, primaryKey: true, unique: false),
-            Column(name: "v", kind: .varchar(9_223_372_036_854_775_807), notNull: false, defaultValue: nil, autoIncrement: false, primaryKey: false, unique: false),
-        ])
-        table.rows = [[.int(1)], [.int(2), .string("b"), .string("extra")]]
-        table.indexes = [UniqueIndex(name: "PRIMARY", columns: [0]), UniqueIndex(name: "ghost", columns: [7])]
-        table.autoIncrement = .max
-        let s = try await startedStore { $0.initStatements = [] }
-        var catalog = s.engine.snapshot().catalog
-        catalog.databases["foobar"] = Database(name: "foobar", tables: ["t": table])
-        s.engine.restore(DataLog.Snapshot(catalog: catalog, gtidExecuted: "", source: nil))
+    /// A data directory's dictionary edited by hand: an index naming a column that is not there, a VARCHAR length
+    /// past any real one, the AUTO_INCREMENT counter at its end.
+    @Test func aDictionaryEditedByHandIsRepaired() async throws {
+        let dir = TestServer.temporaryDirectory("edited")
+        let first = try await startedStore { s in
+            s.dataDirectory = dir
+            s.initStatements = ["CREATE DATABASE foobar", "CREATE TABLE foobar.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))",
+                                "INSERT INTO foobar.t VALUES (1, NULL), (2, 'b')"]
+        }
+        await first.stop()
+        let file = try SQLiteConnection(path: dir + "/foobar.sqlite")
+        guard let text = try file.query(#"SELECT definition FROM "/dictionary" WHERE name = 't'"#).first?.first?.text else {
+            Issue.record("no definition of t")
+            return
+        }
+        var definition = try JSONDecoder().decode(TableDefinition.self, from: Data(text.utf8))
+        definition.indexes.append(UniqueIndex(name: "ghost", columns: [7]))
+        definition.columns[1].kind = .varchar(9_223_372_036_854_775_807)
+        definition.autoIncrement = .max
+        let edited = String(decoding: try JSONEncoder().encode(definition), as: UTF8.self)
+        _ = try file.query(#"UPDATE "/dictionary" SET definition = ?1 WHERE name = 't'"#, [.string(edited)])
+        let s = try await startedStore { $0.dataDirectory = dir }
         #expect(try await s.execute("UPDATE foobar.t SET id = id + 10, v = 'x'").affectedRows == 2)
         #expect(try await s.execute("SELECT * FROM foobar.t ORDER BY id").rows == [["11", "x"], ["12", "x"]])
         #expect(try await s.execute("SHOW CREATE TABLE foobar.t").rows.first?[1]?.contains("PRIMARY KEY (`id`)") == true)
@@ -235,7 +245,7 @@ struct EdgeNumberTests {
 /// The same statements through the real mariadb client, against the miniature and against a real MariaDB 10.11.
 /// Where MySQL 8 (which the miniature follows) and MariaDB differ, the test says so and checks what they share.
 extension SideBySideWithRealMariaDB {
-@Suite("Edge numbers")
+@Suite("Edge numbers", .runsALab)
 struct EdgeNumbers {
     /// `ERROR 1264 (22003) at line 1: Out of range …` without the line: what both servers said.
     static func answer(_ out: MariaDBClient.Output) -> String {

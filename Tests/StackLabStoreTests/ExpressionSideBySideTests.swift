@@ -5,7 +5,7 @@ import Testing
 
 extension SideBySideWithRealMariaDB {
 /// CASE, IF, IFNULL, COALESCE and NULLIF, answer for answer with the real server through the mariadb client.
-@Suite("Conditional expressions")
+@Suite("Conditional expressions", .runsALab)
 struct ConditionalExpressions {
     @Test func caseIfIfnullAndCoalesceAnswerAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
@@ -40,7 +40,7 @@ struct ConditionalExpressions {
 
 extension SideBySideWithRealMariaDB {
 /// ALTER TABLE's column changes, result for result with the real server.
-@Suite("ALTER TABLE")
+@Suite("ALTER TABLE", .runsALab)
 struct AlterTableSideBySide {
     @Test func addDropAndRenameColumnsAnswerAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
@@ -73,7 +73,7 @@ struct AlterTableSideBySide {
 
 extension SideBySideWithRealMariaDB {
 /// CREATE/DROP INDEX and ALTER TABLE … ADD/DROP INDEX, read back through information_schema.STATISTICS.
-@Suite("Indexes")
+@Suite("Indexes", .runsALab)
 struct IndexSideBySide {
     @Test func indexesAreMadeNamedAndDroppedAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }
@@ -106,7 +106,7 @@ extension SideBySideWithRealMariaDB.EdgeNumbers {
 
 extension SideBySideWithRealMariaDB {
 /// UPDATE and DELETE with ORDER BY … LIMIT change the rows MySQL would change.
-@Suite("UPDATE and DELETE in order")
+@Suite("UPDATE and DELETE in order", .runsALab)
 struct OrderedWritesSideBySide {
     @Test func orderByLimitPicksTheSameRows() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }

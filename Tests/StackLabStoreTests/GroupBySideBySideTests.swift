@@ -6,7 +6,7 @@ import Testing
 extension SideBySideWithRealMariaDB {
 /// GROUP BY, HAVING, DISTINCT and COUNT(DISTINCT), row for row with the real server (each query sorted: MariaDB
 /// still sorts GROUP BY's groups, MySQL 8 does not).
-@Suite("Grouping")
+@Suite("Grouping", .runsALab)
 struct Grouping {
     @Test func groupByHavingAndDistinctAnswerAlike() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }

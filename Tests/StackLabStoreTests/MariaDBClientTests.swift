@@ -3,7 +3,7 @@ import Testing
 @testable import StackLabStore
 import StackLabTestSupport
 
-@Suite("The real mariadb client against the miniature", .enabled(if: MariaDBClient.available), .serialized)
+@Suite("The real mariadb client against the miniature", .enabled(if: MariaDBClient.available), .serialized, .runsALab)
 struct MariaDBClientTests {
     @Test func createInsertSelectPrintsLikeMySQL() async throws {
         let server = try await TestServer.start()

@@ -42,7 +42,7 @@ struct Pair {
     }
 }
 
-@Suite("Replication", .serialized)
+@Suite("Replication", .serialized, .runsALab)
 struct ReplicationTests {
     @Test func thousandInsertsReachTheReplicaInOrder() async throws {
         let pair = try await Pair.start()
@@ -98,7 +98,7 @@ struct ReplicationTests {
     }
 }
 
-@Suite("Process list")
+@Suite("Process list", .runsALab)
 struct ProcessListTests {
     @Test func dumpThreadAndReplicaThreadsAreListed() async throws {
         let pair = try await Pair.start()
@@ -113,7 +113,7 @@ struct ProcessListTests {
     }
 }
 
-@Suite("Replication failures", .serialized)
+@Suite("Replication failures", .serialized, .runsALab)
 struct ReplicationFailureTests {
     @Test func crashedPrimaryRestartsWithoutLosingOrRepeatingAcknowledgedWrites() async throws {
         let pair = try await Pair.start()
@@ -287,7 +287,7 @@ struct ReplicationFailureTests {
     }
 }
 
-@Suite("Replica restarts and failover", .serialized)
+@Suite("Replica restarts and failover", .serialized, .runsALab)
 struct ReplicaLifecycleTests {
     func restart(_ server: TestServer, serverID: Int, name: String) async throws -> TestServer {
         try await TestServer.start(name: name, serverID: serverID, dataDirectory: server.settings.dataDirectory) { s in
@@ -401,7 +401,7 @@ struct ReplicaLifecycleTests {
     }
 }
 
-@Suite("Silent sources", .serialized)
+@Suite("Silent sources", .serialized, .runsALab)
 struct SilentSourceTests {
     @Test func heartbeatsKeepAnIdleReplicaConnectedAndSilenceMakesItReconnect() async throws {
         let primary = try await TestServer.start(name: "web-01", serverID: 1) { s in

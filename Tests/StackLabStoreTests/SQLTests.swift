@@ -27,7 +27,7 @@ struct SQLErrorTests {
         await expectError(s, "INSERT INTO foobar.posts (id, author) VALUES (1, 'b')", "ERROR 1062 (23000): Duplicate entry '1' for key 'posts.PRIMARY'")
         await expectError(s, "USE nosuch", "ERROR 1049 (42000): Unknown database 'nosuch'")
         await expectError(s, "SELECT * FROM posts", "ERROR 1046 (3D000): No database selected")
-        await expectError(s, "SELECT * FROM a JOIN b", "ERROR 1235 (42000): This version of MySQL doesn't yet support 'JOIN'")
+        await expectError(s, "SELECT * FROM a JOIN b", "ERROR 1046 (3D000): No database selected")
         await expectError(s, "SELECT author, COUNT(*) FROM foobar.posts GROUP BY author WITH ROLLUP", "ERROR 1235 (42000): This version of MySQL doesn't yet support 'WITH ROLLUP'")
         await expectError(s, "CREATE DATABASE foobar", "ERROR 1007 (HY000): Can't create database 'foobar'; database exists")
         await expectError(s, "DROP DATABASE nosuch", "ERROR 1008 (HY000): Can't drop database 'nosuch'; database doesn't exist")

@@ -97,7 +97,7 @@ let transactionCorpus = """
     """
 
 extension SideBySideWithRealMariaDB {
-@Suite("Transactions side by side")
+@Suite("Transactions side by side", .runsALab)
 struct TransactionsSideBySide {
     struct Step {
         var session: String
@@ -158,7 +158,7 @@ struct TransactionsSideBySide {
 extension SideBySideWithRealMariaDB {
 /// A learner's session through the stock mariadb client, one connection, the same output from both servers:
 /// make a table, add a column and an index, group, roll back a mistake, look at information_schema.
-@Suite("A learner's session")
+@Suite("A learner's session", .runsALab)
 struct LearnerSession {
     @Test func aLearnersSessionPrintsWhatMariaDBPrints() async throws {
         guard let real = RealMariaDB.shared else { Issue.record("the real MariaDB did not start"); return }

@@ -5,7 +5,7 @@ import Testing
 
 /// Transactions as InnoDB gives them: ROLLBACK takes rows back, other sessions never see uncommitted rows, a
 /// transaction reads one snapshot, a second writer waits for the first and gives up after innodb_lock_wait_timeout.
-@Suite("Transactions")
+@Suite("Transactions", .runsALab)
 struct TransactionTests {
     func rows(_ store: MySQLStore, _ sql: String, in session: StoreClientSession? = nil) async throws -> [[String?]] {
         if let session { return try await store.execute(sql, in: session).rows }
@@ -132,6 +132,28 @@ struct TransactionTests {
         _ = try await s.execute("SET innodb_lock_wait_timeout = 1; INSERT INTO posts (author) VALUES ('b')", in: b)
         #expect(try await rows(s, "SELECT author FROM foobar.posts") == [["b"]])
         await s.stop()
+    }
+
+    /// InnoDB does not give an AUTO_INCREMENT value back at ROLLBACK, nor at ROLLBACK TO SAVEPOINT: the counter
+    /// stays past it, also after a restart and after a crash.
+    @Test func aRolledBackInsertKeepsItsNumberTakenAcrossARestart() async throws {
+        let s = try await startedStore()
+        let dir = s.settings.dataDirectory
+        let a = try s.openSession(database: "foobar")
+        _ = try await s.execute("BEGIN; INSERT INTO posts (author) VALUES ('gone'); ROLLBACK", in: a)
+        _ = try await s.execute("BEGIN; SAVEPOINT p; INSERT INTO posts (author) VALUES ('gone too'); ROLLBACK TO SAVEPOINT p; COMMIT", in: a)
+        #expect(try await s.execute("SELECT COUNT(*) FROM foobar.posts").rows == [["0"]])
+        await s.stop()
+        let again = try await startedStore { $0.dataDirectory = dir }
+        #expect(try await again.execute("INSERT INTO foobar.posts (author) VALUES ('kept')").lastInsertID == 3)
+        let b = try again.openSession(database: "foobar")
+        _ = try await again.execute("BEGIN; INSERT INTO posts (author) VALUES ('lost')", in: b)
+        _ = try await again.execute("ROLLBACK", in: b)
+        again.crash()
+        let last = try await startedStore { $0.dataDirectory = dir }
+        #expect(try await last.execute("INSERT INTO foobar.posts (author) VALUES ('next')").lastInsertID == 5)
+        #expect(try await last.execute("SELECT id, author FROM foobar.posts ORDER BY id").rows == [["3", "kept"], ["5", "next"]])
+        await last.stop()
     }
 
     @Test func aCrashKeepsCommittedTransactionsWholeAndLosesTheOpenOne() async throws {

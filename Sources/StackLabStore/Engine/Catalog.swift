@@ -81,50 +81,15 @@ struct UniqueIndex: Sendable, Codable, Equatable {
 struct Table: Sendable, Codable {
     var name: String
     var columns: [Column]
+    /// The rows of a table the store makes when a statement reads it (information_schema, mysql.user); a stored
+    /// table's rows are in SQLite and this stays empty.
     var rows: [[SQLValue]] = []
     var indexes: [UniqueIndex] = []
     var autoIncrement: Int64 = 1
-    /// Keys present per index, for duplicate checks in O(1).
-    var keySets: [Set<String>] = []
-    /// Row position by primary key when the key is one signed integer column: `WHERE id = 5` reads one row
-    /// instead of scanning. Rebuilt with the keys, never stored.
-    var primaryRows: [Int64: Int] = [:]
-
     /// Non-unique indexes (nil in data directories from before they existed).
     var plainIndexes: [PlainIndex]?
 
-    private enum CodingKeys: String, CodingKey { case name, columns, rows, indexes, autoIncrement, keySets, plainIndexes }
-
-    /// The column of a primary key that `primaryRows` indexes: a single signed integer column.
-    var primaryColumn: Int? {
-        guard let pk = indexes.first(where: { $0.name == "PRIMARY" }), pk.columns.count == 1, pk.columns[0] < columns.count,
-              [.int, .bigint, .tinyint, .smallint].contains(columns[pk.columns[0]].kind) else { return nil }
-        return pk.columns[0]
-    }
-
-    /// Records rows appended at `start` in `primaryRows`.
-    mutating func indexAppended(from start: Int) {
-        guard let c = primaryColumn else { return }
-        for i in start..<rows.count where c < rows[i].count {
-            if case .int(let v) = rows[i][c] { primaryRows[v] = i }
-        }
-    }
-
-    /// The rows a WHERE clause (resolved to slots) can match: one row or none when it requires
-    /// `primary key = integer`, else nil (every row must be looked at).
-    func pointLookup(_ condition: Expr?) -> [Int]? {
-        guard let condition, let c = primaryColumn, let v = Self.required(condition, column: c) else { return nil }
-        return primaryRows[v].map { [$0] } ?? []
-    }
-
-    private static func required(_ e: Expr, column: Int) -> Int64? {
-        switch e {
-        case .binary("=", .slot(let s), .literal(.int(let v))) where s == column: return v
-        case .binary("=", .literal(.int(let v)), .slot(let s)) where s == column: return v
-        case .binary("AND", let a, let b): return required(a, column: column) ?? required(b, column: column)
-        default: return nil
-        }
-    }
+    private enum CodingKeys: String, CodingKey { case name, columns, rows, indexes, autoIncrement, plainIndexes }
 
     func columnIndex(_ name: String) -> Int? {
         let lower = name.lowercased()
@@ -136,16 +101,6 @@ struct Table: Sendable, Codable {
     /// The counter once `value` is used: one more, or the column's maximum once there (InnoDB's
     /// innobase_next_autoinc saturates the same way).
     static func autoIncrement(after value: Int64, max: Int64) -> Int64 { value < max ? value + 1 : max }
-
-    /// Index key of a row, or nil when a key column is NULL (NULLs never collide in MySQL unique indexes).
-    func key(_ row: [SQLValue], _ index: UniqueIndex) -> String? {
-        var parts: [String] = []
-        for c in index.columns {
-            guard c < row.count, let t = row[c].text else { return nil }
-            parts.append(t.lowercased())  // utf8mb4_0900_ai_ci compares case-insensitively
-        }
-        return parts.joined(separator: "\u{1}")
-    }
 
     func keyDisplay(_ row: [SQLValue], _ index: UniqueIndex) -> String {
         index.columns.map { $0 < row.count ? (row[$0].text ?? "NULL") : "" }.joined(separator: "-")
@@ -160,13 +115,6 @@ struct Table: Sendable, Codable {
         }
         indexes = indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { (0..<width).contains($0) }) }.filter { !$0.columns.isEmpty }
         plainIndexes = plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.filter { (0..<width).contains($0) }) }.filter { !$0.columns.isEmpty }
-        rebuildKeys()
-    }
-
-    mutating func rebuildKeys() {
-        keySets = indexes.map { idx in Set(rows.compactMap { key($0, idx) }) }
-        primaryRows = [:]
-        indexAppended(from: 0)
     }
 }
 
@@ -203,23 +151,13 @@ struct Account: Sendable, Codable, Equatable {
     }
 }
 
-/// Everything the store persists: schemas, rows and accounts.
+/// The dictionary: every database's tables with their MySQL definitions, and the accounts. The rows are SQLite's.
 struct Catalog: Sendable, Codable {
     var databases: [String: Database] = [:]
     var accounts: [Account] = []
 
     /// Databases MySQL always shows; they hold no user tables here.
     static let systemDatabases = ["information_schema", "mysql", "performance_schema", "sys"]
-
-    /// Raises every table's AUTO_INCREMENT counter to where `other` (a rolled-back copy of this catalog) had it.
-    mutating func keepAutoIncrements(of other: Catalog) {
-        for (dbName, db) in other.databases {
-            for (name, table) in db.tables {
-                guard let mine = databases[dbName]?.tables[name]?.autoIncrement, table.autoIncrement > mine else { continue }
-                databases[dbName]?.tables[name]?.autoIncrement = table.autoIncrement
-            }
-        }
-    }
 
     /// The account a login matches, most specific host first (MySQL sorts the user table the same way).
     /// `server` is the store's own address: a client there is on the same machine.

@@ -131,6 +131,9 @@ struct Evaluator {
             return .int((c1 >= 0 && c2 <= 0) != negated ? 1 : 0)
         case .function(let name, let args, let star):
             return try function(name, args, star: star, row: row, group: group)
+        case .subquery, .exists, .inSubquery, .window:
+            // This evaluator reads one row of one table: it runs no subquery and no window function.
+            throw e.refusal ?? StoreError.notSupported("subqueries")
         }
     }
 

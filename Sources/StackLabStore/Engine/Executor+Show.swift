@@ -38,7 +38,8 @@ extension ExecutionContext {
             return StoreResult(columns: cols, rows: rows)
         case .indexes(let t):
             // MySQL 8's fifteen columns; every index here is a unique BTREE (PRIMARY KEY and UNIQUE).
-            let (_, table) = try self.table(t, session, privilege: "SELECT")
+            let (db, table) = try self.table(t, session, privilege: "SELECT")
+            let cardinality = String(storedRowCount(db, table.name))
             let cols: [StoreColumn] = [.text("Table"), .number("Non_unique"), .text("Key_name", notNull: false), .number("Seq_in_index"),
                                        .text("Column_name", notNull: false), .text("Collation", notNull: false), .number("Cardinality", notNull: false),
                                        .number("Sub_part", notNull: false), .text("Packed", notNull: false), .text("Null"), .text("Index_type"),
@@ -48,7 +49,7 @@ extension ExecutionContext {
             for index in all {
                 for (seq, c) in index.1.enumerated() where c < table.columns.count {
                     let column = table.columns[c]
-                    rows.append([table.name, index.2, index.0, String(seq + 1), column.name, "A", String(table.rows.count), nil, nil,
+                    rows.append([table.name, index.2, index.0, String(seq + 1), column.name, "A", cardinality, nil, nil,
                                  column.notNull ? "" : "YES", "BTREE", "", "", "YES", nil])
                 }
             }

@@ -122,227 +122,89 @@ extension ExecutionContext {
         return "\(date) \(p(t[0])):\(p(t[1])):\(p(t[2]))"
     }
 
-    mutating func withTable<R>(_ db: String, _ name: String, _ body: (inout Table) throws -> R) throws -> R {
-        guard var t = catalog.databases[db]?.tables[name] else { throw StoreError.noSuchTable(db, name) }
-        catalog.databases[db]?.tables[name] = nil  // keep the rows uniquely referenced while mutating
-        defer { catalog.databases[db]?.tables[name] = t }
-        return try body(&t)
+    /// The columns an INSERT names, by position (all of them, in order, when it names none).
+    static func insertTargets(_ table: Table, _ columns: [String]?) throws -> [Int] {
+        guard let columns else { return Array(table.columns.indices) }
+        return try columns.map { c in
+            guard let i = table.columnIndex(c) else { throw StoreError.unknownColumn(c, in: "field list") }
+            return i
+        }
     }
 
-    mutating func insert(_ t: TableName, columns: [String]?, rows: [[Expr]], ignore: Bool, session: inout Session) throws -> (StoreResult, Int64) {
-        let (db, table) = try self.table(t, session, privilege: "INSERT")
-        let targets: [Int]
-        if let columns {
-            var idx: [Int] = []
-            for c in columns {
-                guard let i = table.columnIndex(c) else { throw StoreError.unknownColumn(c, in: "field list") }
-                idx.append(i)
-            }
-            targets = idx
-        } else {
-            targets = Array(table.columns.indices)
+    /// The values one row of VALUES gives, by column position; DEFAULT gives none.
+    static func givenValues(_ exprs: [Expr], targets: [Int], evaluator ev: Evaluator, rowNumber: Int) throws -> [Int: SQLValue] {
+        guard exprs.count == targets.count else { throw StoreError.columnCountMismatch(row: rowNumber) }
+        var given: [Int: SQLValue] = [:]
+        for (k, e) in exprs.enumerated() {
+            if case .function("DEFAULT", _, _) = e { continue }
+            given[targets[k]] = try ev.eval(e, row: nil)
         }
-        let ev = evaluator(nil, session, clause: "field list")
-        let millis = ev.nowMillis()
-        // The counter is the next value to generate, never past the column's maximum (a data log written before
-        // that rule, or edited by hand, may hold more).
+        return given
+    }
+
+    /// One row of an INSERT as strict mode makes it from the values given for some columns: defaults, the next
+    /// AUTO_INCREMENT value, NOT NULL's 1048 and each column's type (1406, 1264, 1366).
+    static func insertedRow(_ given: [Int: SQLValue], table: Table, millis: UInt64, rowNumber: Int,
+                            nextAuto: inout Int64, autoMax: Int64, firstGenerated: inout Int64) throws -> [SQLValue] {
+        var row: [SQLValue] = []
+        for (i, c) in table.columns.enumerated() {
+            var v: SQLValue
+            if let g = given[i] {
+                v = g
+            } else if c.autoIncrement {
+                v = .null
+            } else if c.defaultIsNow {
+                v = .string(Clock.datetime(Date(timeIntervalSince1970: Double(millis) / 1000)))
+            } else if let d = c.defaultValue {
+                v = d
+            } else if c.notNull {
+                throw StoreError.noDefault(c.name)
+            } else {
+                v = .null
+            }
+            if c.autoIncrement {
+                if v.isNull || v == .int(0) || v == .string("0") {
+                    v = .int(nextAuto)
+                    if firstGenerated == 0 { firstGenerated = nextAuto }
+                    nextAuto = Table.autoIncrement(after: nextAuto, max: autoMax)
+                } else {
+                    let coerced = try Self.coerce(v, to: c, row: rowNumber)
+                    if case .int(let x) = coerced, x >= nextAuto { nextAuto = Table.autoIncrement(after: x, max: autoMax) }
+                    v = coerced
+                }
+            } else {
+                if v.isNull && c.notNull { throw StoreError.cannotBeNull(c.name) }
+                v = try Self.coerce(v, to: c, row: rowNumber)
+            }
+            row.append(v)
+        }
+        return row
+    }
+
+    /// The AUTO_INCREMENT value an INSERT generates first, and the column's maximum: the table's counter, never
+    /// past the maximum (a data directory written before that rule, or edited by hand, may hold more), or the
+    /// value a logged statement was given when it is repeated.
+    static func autoIncrementStart(_ table: Table, session: Session) -> (next: Int64, max: Int64) {
         let autoMax = table.autoIncrementColumn.map { table.columns[$0].autoIncrementMax } ?? Int64.max
         var nextAuto = min(max(1, table.autoIncrement), autoMax)
         if let forced = session.replay?.insertID, forced > 0 { nextAuto = min(forced, autoMax) }
-        var firstGenerated: Int64 = 0
-        var newRows: [[SQLValue]] = []
-        var duplicates = 0
-        var duplicateWarnings: [StoreWarning] = []
-        var keySets = table.keySets
-        for (n, exprs) in rows.enumerated() {
-            let rowNumber = n + 1
-            guard exprs.count == targets.count else { throw StoreError.columnCountMismatch(row: rowNumber) }
-            var given: [Int: SQLValue] = [:]
-            for (k, e) in exprs.enumerated() {
-                if case .function("DEFAULT", _, _) = e { continue }
-                given[targets[k]] = try ev.eval(e, row: nil)
-            }
-            var row: [SQLValue] = []
-            for (i, c) in table.columns.enumerated() {
-                var v: SQLValue
-                if let g = given[i] {
-                    v = g
-                } else if c.autoIncrement {
-                    v = .null
-                } else if c.defaultIsNow {
-                    v = .string(Clock.datetime(Date(timeIntervalSince1970: Double(millis) / 1000)))
-                } else if let d = c.defaultValue {
-                    v = d
-                } else if c.notNull {
-                    throw StoreError.noDefault(c.name)
-                } else {
-                    v = .null
-                }
-                if c.autoIncrement {
-                    if v.isNull || v == .int(0) || v == .string("0") {
-                        v = .int(nextAuto)
-                        if firstGenerated == 0 { firstGenerated = nextAuto }
-                        nextAuto = Table.autoIncrement(after: nextAuto, max: autoMax)
-                    } else {
-                        let coerced = try Self.coerce(v, to: c, row: rowNumber)
-                        if case .int(let x) = coerced, x >= nextAuto { nextAuto = Table.autoIncrement(after: x, max: autoMax) }
-                        v = coerced
-                    }
-                } else {
-                    if v.isNull && c.notNull {
-                        if rows.count == 1 { throw StoreError.cannotBeNull(c.name) }
-                        throw StoreError.cannotBeNull(c.name)
-                    }
-                    v = try Self.coerce(v, to: c, row: rowNumber)
-                }
-                row.append(v)
-            }
-            var duplicate: StoreError?
-            for (k, index) in table.indexes.enumerated() {
-                if let key = table.key(row, index), keySets[k].contains(key) {
-                    duplicate = StoreError.duplicateEntry(table.keyDisplay(row, index), key: "\(table.name).\(index.name)")
-                    break
-                }
-            }
-            if let duplicate {
-                if ignore {
-                    duplicates += 1
-                    duplicateWarnings.append(StoreWarning(level: "Warning", code: duplicate.code, message: duplicate.message))
-                    continue
-                }
-                throw duplicate
-            }
-            for (k, index) in table.indexes.enumerated() { if let key = table.key(row, index) { keySets[k].insert(key) } }
-            newRows.append(row)
-        }
-        let finalAuto = max(nextAuto, min(table.autoIncrement, autoMax))
-        try withTable(db, table.name) { tb in
-            let start = tb.rows.count
-            tb.rows += newRows
-            tb.keySets = keySets
-            tb.indexAppended(from: start)
-            tb.autoIncrement = finalAuto
-        }
-        if firstGenerated > 0 { session.lastInsertID = firstGenerated }
-        var result = StoreResult(affectedRows: newRows.count, lastInsertID: Int(firstGenerated))
-        result.warningList = duplicateWarnings
-        if rows.count > 1 { result.info = "Records: \(rows.count)  Duplicates: \(duplicates)  Warnings: \(duplicates)" }
-        return (result, firstGenerated)
+        return (nextAuto, autoMax)
     }
 
-    /// The rows UPDATE and DELETE visit: the one a primary key names, else all; in ORDER BY's order when given
-    /// (so LIMIT takes the first ones in that order, as in MySQL).
-    func visitOrder(_ table: Table, whereClause: Expr?, whereEval: Evaluator, orderBy: [OrderItem], session: Session) throws -> [Int] {
-        let candidates = table.pointLookup(whereClause) ?? Array(table.rows.indices)
-        guard !orderBy.isEmpty else { return candidates }
-        let orderEval = evaluator(table, session, clause: "order clause")
-        var exprs: [Expr] = []
-        for o in orderBy {
-            if o.expr.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
-            try orderEval.validate(o.expr)
-            exprs.append(orderEval.resolve(o.expr))
+    /// A row after UPDATE's assignments, left to right, each seeing the ones before (MySQL's single-table UPDATE),
+    /// every value checked by strict mode.
+    static func updatedRow(_ row: [SQLValue], assignments: [(String, Expr)], targets: [Int], table: Table, evaluator fieldEval: Evaluator,
+                           rowNumber: Int) throws -> [SQLValue] {
+        var newRow = row
+        for (k, (_, e)) in assignments.enumerated() {
+            let c = table.columns[targets[k]]
+            var v: SQLValue
+            if case .function("DEFAULT", _, _) = e { v = c.defaultValue ?? .null } else { v = try fieldEval.eval(e, row: newRow) }
+            if v.isNull && c.notNull { throw StoreError.cannotBeNull(c.name) }
+            v = try Self.coerce(v, to: c, row: rowNumber)
+            newRow[targets[k]] = v
         }
-        var keyed: [([SQLValue], Int)] = []
-        for r in candidates {
-            if let w = whereClause, try whereEval.eval(w, row: table.rows[r]).truth != true { continue }
-            keyed.append((try exprs.map { try orderEval.eval($0, row: table.rows[r]) }, r))
-        }
-        return Self.sortedByKeys(keyed, descending: orderBy.map(\.descending)).map(\.1)
-    }
-
-    mutating func update(_ t: TableName, assignments: [(String, Expr)], whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
-        let (db, table) = try self.table(t, session, privilege: "UPDATE")
-        let fieldEval = evaluator(table, session, clause: "field list")
-        var targets: [Int] = []
-        for (name, e) in assignments {
-            guard let i = table.columnIndex(name) else { throw StoreError.unknownColumn(name, in: "field list") }
-            targets.append(i)
-            try fieldEval.validate(e)
-        }
-        let whereEval = evaluator(table, session, clause: "where clause")
-        if let w = whereClause { try whereEval.validate(w) }
-        let whereClause = whereClause.map { whereEval.resolve($0) }
-        var changes: [(Int, [SQLValue])] = []
-        var matched = 0
-        for r in try visitOrder(table, whereClause: whereClause, whereEval: whereEval, orderBy: orderBy, session: session) {
-            let row = table.rows[r]
-            if let limit, matched >= limit { break }
-            if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
-            matched += 1
-            var newRow = row
-            for (k, (_, e)) in assignments.enumerated() {
-                let c = table.columns[targets[k]]
-                var v: SQLValue
-                if case .function("DEFAULT", _, _) = e { v = c.defaultValue ?? .null } else { v = try fieldEval.eval(e, row: newRow) }
-                if v.isNull && c.notNull { throw StoreError.cannotBeNull(c.name) }
-                v = try Self.coerce(v, to: c, row: matched)
-                newRow[targets[k]] = v
-            }
-            if newRow != row { changes.append((r, newRow)) }
-        }
-        if !changes.isEmpty {
-            // Unique keys must hold after the whole update.
-            var keySets = table.keySets
-            for (r, _) in changes {
-                for (k, index) in table.indexes.enumerated() { if let key = table.key(table.rows[r], index) { keySets[k].remove(key) } }
-            }
-            for (_, newRow) in changes {
-                for (k, index) in table.indexes.enumerated() {
-                    if let key = table.key(newRow, index) {
-                        if keySets[k].contains(key) { throw StoreError.duplicateEntry(table.keyDisplay(newRow, index), key: "\(table.name).\(index.name)") }
-                        keySets[k].insert(key)
-                    }
-                }
-            }
-            // MySQL 8 persists a counter raised by UPDATE: the next insert continues after the largest value.
-            var maxAuto: Int64 = 0
-            var autoMax = Int64.max
-            if let a = table.autoIncrementColumn {
-                autoMax = table.columns[a].autoIncrementMax
-                for (_, row) in changes where a < row.count { if case .int(let x) = row[a] { maxAuto = max(maxAuto, x) } }
-            }
-            try withTable(db, table.name) { tb in
-                for (r, newRow) in changes { tb.rows[r] = newRow }
-                tb.keySets = keySets
-                if let pk = tb.primaryColumn, targets.contains(pk) {
-                    tb.primaryRows = [:]
-                    tb.indexAppended(from: 0)
-                }
-                if maxAuto >= tb.autoIncrement { tb.autoIncrement = Table.autoIncrement(after: maxAuto, max: autoMax) }
-            }
-        }
-        return StoreResult(affectedRows: changes.count, info: "Rows matched: \(matched)  Changed: \(changes.count)  Warnings: 0")
-    }
-
-    mutating func delete(_ t: TableName, whereClause: Expr?, limit: Int?, orderBy: [OrderItem] = [], session: Session) throws -> StoreResult {
-        let (db, table) = try self.table(t, session, privilege: "DELETE")
-        let whereEval = evaluator(table, session, clause: "where clause")
-        if let w = whereClause { try whereEval.validate(w) }
-        let whereClause = whereClause.map { whereEval.resolve($0) }
-        var doomed = IndexSet()
-        for r in try visitOrder(table, whereClause: whereClause, whereEval: whereEval, orderBy: orderBy, session: session) {
-            let row = table.rows[r]
-            if let limit, doomed.count >= limit { break }
-            if let w = whereClause, try whereEval.eval(w, row: row).truth != true { continue }
-            doomed.insert(r)
-        }
-        if !doomed.isEmpty {
-            try withTable(db, table.name) { tb in
-                tb.rows = tb.rows.enumerated().filter { !doomed.contains($0.offset) }.map(\.element)
-                tb.rebuildKeys()
-            }
-        }
-        return StoreResult(affectedRows: doomed.count)
-    }
-
-    mutating func truncate(_ t: TableName, session: Session) throws -> StoreResult {
-        let (db, table) = try self.table(t, session, privilege: "DROP")
-        try withTable(db, table.name) { tb in
-            tb.rows = []
-            tb.autoIncrement = 1
-            tb.rebuildKeys()
-        }
-        return StoreResult(affectedRows: 0)
+        return newRow
     }
 
     // MARK: - DDL
@@ -468,16 +330,18 @@ extension ExecutionContext {
             }
             table.columns[a.offset].notNull = true
         }
-        table.rebuildKeys()
         catalog.databases[db]?.tables[t.name] = table
         return StoreResult(affectedRows: 0)
     }
 
-    /// ALTER TABLE: every change is made on a copy, which replaces the table only when all of them worked.
-    mutating func alterTable(_ t: TableName, _ specs: [AlterSpec], session: Session) throws -> StoreResult {
-        let (db, original) = try self.table(t, session, privilege: "ALTER")
+    /// ALTER TABLE's new definition, worked out on a copy of the old one: where it goes (a RENAME), and where
+    /// each of its columns takes its values from. `hasRows` says whether the table holds rows (a NOT NULL
+    /// DATETIME without a default cannot be added then).
+    func alteredDefinition(_ original: Table, db: String, _ specs: [AlterSpec], hasRows: Bool) throws -> AlteredTable {
         var tb = original
+        tb.rows = []
         var target = (db: db, name: original.name)
+        var sources = original.columns.indices.map { AlteredTable.Source.old($0) }
         for spec in specs {
             switch spec {
             case .addColumn(let d, let position):
@@ -500,7 +364,7 @@ extension ExecutionContext {
                 } else if c.defaultValue == nil, c.notNull {
                     switch c.kind {
                     case .datetime, .timestamp, .date:
-                        if !tb.rows.isEmpty {
+                        if hasRows {
                             let zero = c.kind == .date ? "0000-00-00" : "0000-00-00 00:00:00"
                             throw StoreError(code: 1292, sqlState: "22007", message: "Incorrect \(c.kind == .date ? "date" : "datetime") value: '\(zero)' for column '\(c.name)' at row 1")
                         }
@@ -511,11 +375,7 @@ extension ExecutionContext {
                     }
                 }
                 tb.columns.insert(c, at: at)
-                tb.rows = tb.rows.map { row in
-                    var r = row
-                    r.insert(fill, at: min(at, r.count))
-                    return r
-                }
+                sources.insert(.fill(fill), at: min(at, sources.count))
                 tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
                 tb.plainIndexes = tb.plainIndexes?.map { PlainIndex(name: $0.name, columns: $0.columns.map { $0 >= at ? $0 + 1 : $0 }) }
             case .dropColumn(let name):
@@ -526,11 +386,7 @@ extension ExecutionContext {
                     throw StoreError(code: 1090, sqlState: "42000", message: "You can't delete all columns with ALTER TABLE; use DROP TABLE instead")
                 }
                 tb.columns.remove(at: i)
-                tb.rows = tb.rows.map { row in
-                    var r = row
-                    if i < r.count { r.remove(at: i) }
-                    return r
-                }
+                if i < sources.count { sources.remove(at: i) }
                 // A key loses the column; a key left with none is dropped (InnoDB does the same).
                 tb.indexes = tb.indexes.map { UniqueIndex(name: $0.name, columns: $0.columns.filter { $0 != i }.map { $0 > i ? $0 - 1 : $0 }) }
                     .filter { !$0.columns.isEmpty }
@@ -588,19 +444,8 @@ extension ExecutionContext {
                 tb.name = newName.name
             }
         }
-        // The keys must still hold (a smaller key may now repeat a value).
-        for index in tb.indexes {
-            var seen = Set<String>()
-            for row in tb.rows {
-                guard let key = tb.key(row, index) else { continue }
-                if !seen.insert(key).inserted { throw StoreError.duplicateEntry(tb.keyDisplay(row, index), key: "\(tb.name).\(index.name)") }
-            }
-        }
         for i in tb.columns.indices { tb.columns[i].primaryKey = tb.indexes.contains { $0.name == "PRIMARY" && $0.columns.contains(i) } }
-        tb.rebuildKeys()
-        catalog.databases[db]?.tables[original.name] = nil
-        catalog.databases[target.db]?.tables[target.name] = tb
-        return StoreResult(affectedRows: 0, info: "Records: 0  Duplicates: 0  Warnings: 0")
+        return AlteredTable(table: tb, target: target, sources: sources)
     }
 
     mutating func dropTable(_ names: [TableName], ifExists: Bool, session: Session) throws -> StoreResult {
@@ -681,5 +526,29 @@ extension ExecutionContext {
             catalog.accounts[i].grants.append(Grant(privileges: privs, database: db, table: table))
         }
         return StoreResult(affectedRows: 0)
+    }
+}
+
+/// A table's definition after ALTER TABLE, where it goes, and where each of its columns takes its values from.
+struct AlteredTable {
+    enum Source: Equatable {
+        /// The old table's column at this position.
+        case old(Int)
+        /// A new column: every existing row gets this value.
+        case fill(SQLValue)
+    }
+
+    var table: Table
+    var target: (db: String, name: String)
+    var sources: [Source]
+
+    /// An old row as the new table holds it.
+    func newRow(_ row: [SQLValue]) -> [SQLValue] {
+        sources.map { s in
+            switch s {
+            case .old(let i): return i < row.count ? row[i] : .null
+            case .fill(let v): return v
+            }
+        }
     }
 }

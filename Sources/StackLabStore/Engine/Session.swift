@@ -23,6 +23,8 @@ struct Session: Sendable {
     var lockWaitTimeout: Int?
     /// The open transaction (BEGIN, START TRANSACTION, or autocommit=0), if any.
     var transaction: Transaction?
+    /// The session's own SQLite connection, opened at its first statement.
+    var connection: SessionConnection?
 
     var isSuper: Bool { account.isSuper }
 
@@ -40,7 +42,6 @@ struct Replay: Sendable {
     var source: SourcePosition?
     /// The applier writes to this server's binlog (log_replica_updates=ON); recovery does not (already there).
     var writeBinlog: Bool
-    var writeRedo: Bool
 }
 
 /// A statement's outcome plus, for a write, where it landed in the binlog (what semi-sync waits for).
@@ -51,7 +52,7 @@ struct Executed: Sendable {
     var delaySeconds: Double = 0
 }
 
-/// One statement as the binlog and the redo log keep it: enough to repeat it exactly.
+/// One statement as the binlog keeps it: enough to repeat it exactly.
 struct LoggedStatement: Sendable, Codable {
     var db: String?
     var sql: String
@@ -59,17 +60,16 @@ struct LoggedStatement: Sendable, Codable {
     var millis: UInt64
 }
 
-/// An open transaction. Its rows live in its own copy of the catalog (Swift's copy-on-write keeps that cheap):
-/// other sessions go on reading the committed catalog, so they never see uncommitted rows; at COMMIT the copy
-/// becomes the committed catalog and its statements reach the binlog as one GTID; at ROLLBACK it is dropped.
+/// An open transaction: SQLite's, on the session's connection. Other sessions' connections read the last
+/// committed rows, so they never see uncommitted ones; at COMMIT its statements reach the binlog as one GTID and
+/// SQLite commits its rows with that GTID; at ROLLBACK SQLite drops them.
 ///
-/// The copy is taken at the first statement that reads rows (InnoDB's consistent snapshot, REPEATABLE READ).
-/// Writers take the store's write lock, held to the end of the transaction, so the committed catalog cannot
-/// change under a transaction that has written. The first write of a transaction that has only read so far
-/// starts again from the latest committed rows, as InnoDB's writes (locking reads) do.
+/// SQLite takes the snapshot at the first statement that reads rows (InnoDB's consistent snapshot, REPEATABLE
+/// READ). Writers take the store's write lock, held to the end of the transaction, so no one else commits under a
+/// transaction that has written. The first write of a transaction that has only read so far starts again from the
+/// latest committed rows, as InnoDB's writes (locking reads) do.
 struct Transaction: Sendable {
     var readOnly: Bool
-    var catalog: Catalog?
     /// Statements that changed something, in order, for the binlog at COMMIT.
     var statements: [LoggedStatement] = []
     var holdsWriteLock = false
@@ -77,9 +77,15 @@ struct Transaction: Sendable {
 
     struct Savepoint: Sendable {
         var name: String
-        var catalog: Catalog?
         var statements: Int
     }
 
     init(readOnly: Bool) { self.readOnly = readOnly }
+}
+
+/// Where the applier stood in the source's binlog when it committed a transaction (MySQL keeps this in
+/// mysql.slave_relay_log_info, inside the same transaction, so a crash never applies anything twice).
+struct SourcePosition: Sendable, Codable, Equatable {
+    var file: String
+    var position: UInt64
 }

@@ -59,7 +59,7 @@ extension ExecutionContext {
             for t in db.tables.values.sorted(by: { $0.name < $1.name }) {
                 let auto: SQLValue = t.autoIncrementColumn == nil ? .null : .int(t.autoIncrement)
                 rows.append([.string("def"), .string(db.name), .string(t.name), .string("BASE TABLE"), .string("InnoDB"), .int(10),
-                             .string("Dynamic"), .int(Int64(t.rows.count)), .int(0), .int(16384), .int(0), .int(0), .int(0), auto,
+                             .string("Dynamic"), .int(storedRowCount(db.name, t.name)), .int(0), .int(16384), .int(0), .int(0), .int(0), auto,
                              .null, .null, .null, .string("utf8mb4_0900_ai_ci"), .null, .string(""), .string("")])
             }
         }
@@ -127,7 +127,7 @@ extension ExecutionContext {
                 for index in all {
                     for (seq, c) in index.1.enumerated() where c < t.columns.count {
                         rows.append([.string("def"), .string(db.name), .string(t.name), .int(index.2), .string(db.name), .string(index.0),
-                                     .int(Int64(seq + 1)), .string(t.columns[c].name), .string("A"), .int(Int64(t.rows.count)), .null, .null,
+                                     .int(Int64(seq + 1)), .string(t.columns[c].name), .string("A"), .int(storedRowCount(db.name, t.name)), .null, .null,
                                      .string(t.columns[c].notNull ? "" : "YES"), .string("BTREE"), .string(""), .string(""), .string("YES"), .null])
                     }
                 }

@@ -23,13 +23,9 @@ final class WriteLock: @unchecked Sendable {
         StoreError(code: 1205, sqlState: "HY000", message: "Lock wait timeout exceeded; try restarting transaction")
     }
 
-    /// Thrown instead of waiting when the caller may not block (a statement on an event loop): the statement has
-    /// not started and can be run again where waiting is allowed.
-    struct WouldBlock: Error {}
-
-    /// Takes the lock for `connection`, waiting up to `timeout` seconds (or not at all when `mayWait` is false).
-    /// Taking a lock already held is a no-op.
-    func acquire(_ connection: UInt32, timeout: Int, mayWait: Bool) throws {
+    /// Takes the lock for `connection`, waiting up to `timeout` seconds (never called on an event loop). Taking a
+    /// lock already held is a no-op.
+    func acquire(_ connection: UInt32, timeout: Int) throws {
         let me = UInt64(connection) + 1
         condition.lock()
         defer { condition.unlock() }
@@ -37,7 +33,6 @@ final class WriteLock: @unchecked Sendable {
             owner = me
             return
         }
-        guard mayWait else { throw WouldBlock() }
         let deadline = Date(timeIntervalSinceNow: Double(min(max(0, timeout), 1_073_741_824)))
         waiters += 1
         defer { waiters -= 1 }

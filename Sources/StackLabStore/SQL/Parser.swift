@@ -96,7 +96,8 @@ struct Parser {
         "OUTER", "CROSS", "UNION", "WITH", "TO", "USE", "SHOW", "DISTINCT", "BETWEEN", "CASE", "WHEN", "THEN",
         "ELSE", "END", "EXISTS", "IF", "INTERVAL", "FOR", "CHECK", "CONSTRAINT", "FOREIGN", "REFERENCES", "ALTER",
         "GRANT", "REVOKE", "XOR", "DIV", "MOD", "TRUE", "FALSE", "DATABASES", "SCHEMA", "SCHEMAS", "TABLES",
-        "OFFSET", "DUAL", "LOCK", "READ", "WRITE", "RENAME", "REPLACE",
+        "OFFSET", "DUAL", "LOCK", "READ", "WRITE", "RENAME", "REPLACE", "USING", "NATURAL", "STRAIGHT_JOIN",
+        "OVER", "PARTITION", "WINDOW",
     ]
 
     private mutating func identifier() throws(StoreError) -> String {
@@ -264,7 +265,7 @@ struct Parser {
         case "RENAME": throw StoreError.notSupported("RENAME TABLE")
         case "LOAD": throw StoreError.notSupported("LOAD DATA")
         case "DO": throw StoreError.notSupported("DO")
-        case "WITH": throw StoreError.notSupported("WITH")
+        case "WITH": statement = .select(try parseWith())
         case "PURGE": throw StoreError.notSupported("PURGE BINARY LOGS")
         default: throw error(at: head)
         }
@@ -282,7 +283,8 @@ struct Parser {
         return threads
     }
 
-    private mutating func parseSelect() throws(StoreError) -> SelectStatement {
+    /// A SELECT after its keyword; `union` stops before ORDER BY and LIMIT, which belong to the whole UNION.
+    private mutating func parseSelect(union: Bool = false) throws(StoreError) -> SelectStatement {
         let distinct = accept("DISTINCT") || accept("DISTINCTROW")
         _ = accept("ALL") || accept("SQL_NO_CACHE") || accept("SQL_CALC_FOUND_ROWS")
         var items: [SelectItem] = []
@@ -318,13 +320,13 @@ struct Parser {
         if accept("FROM") {
             if accept("DUAL") {
             } else {
-                if current.isOp("(") { throw StoreError.notSupported("derived tables") }
-                select.from = try tableName()
-                if accept("AS") { _ = try identifier() } else if case .word(let w) = current.kind, !Self.reserved.contains(w.uppercased()) { advance() }
-                if current.isOp(",") || current.isWord("JOIN") || current.isWord("LEFT") || current.isWord("RIGHT")
-                    || current.isWord("INNER") || current.isWord("CROSS") || current.isWord("STRAIGHT_JOIN") {
-                    throw StoreError.notSupported("JOIN")
+                if let d = try derivedTable() {
+                    select.fromDerived = d
+                } else {
+                    select.from = try tableName()
+                    select.fromAlias = try tableAlias()
                 }
+                select.joins = try joins()
             }
         }
         if accept("WHERE") { select.whereClause = try parseExpr() }
@@ -334,7 +336,13 @@ struct Parser {
             if accept("WITH") { throw StoreError.notSupported("WITH ROLLUP") }
         }
         if accept("HAVING") { select.having = try parseExpr() }
-        if current.isWord("UNION") { throw StoreError.notSupported("UNION") }
+        if union { return select }
+        while accept("UNION") {
+            let all = accept("ALL")
+            if !all { _ = accept("DISTINCT") }
+            try expect("SELECT")
+            select.unions.append(UnionPart(all: all, select: try parseSelect(union: true)))
+        }
         if accept("ORDER") { try expect("BY"); select.orderBy = try orderList() }
         if accept("LIMIT") {
             let a = try rowCount()
@@ -346,6 +354,111 @@ struct Parser {
             try expect("IN"); try expect("SHARE"); try expect("MODE")
         }
         return select
+    }
+
+    /// A function call followed by `OVER ([PARTITION BY …] [ORDER BY …])` is a window function.
+    private mutating func windowed(_ f: Expr) throws(StoreError) -> Expr {
+        guard accept("OVER") else { return f }
+        guard case .function(let name, let args, let star) = f else { throw error() }
+        guard acceptOp("(") else { throw StoreError.notSupported("named windows") }
+        var partition: [Expr] = []
+        var order: [OrderItem] = []
+        if accept("PARTITION") {
+            try expect("BY")
+            repeat { partition.append(try parseExpr()) } while acceptOp(",")
+        }
+        if accept("ORDER") { try expect("BY"); order = try orderList() }
+        if current.isWord("ROWS") || current.isWord("RANGE") || current.isWord("GROUPS") { throw StoreError.notSupported("window frames") }
+        try expectOp(")")
+        return try node(.window(name: name, args: args, star: star, partition: partition, order: order))
+    }
+
+    /// `WITH name AS (SELECT …) [, …] SELECT …` after its keyword.
+    private mutating func parseWith() throws(StoreError) -> SelectStatement {
+        if current.isWord("RECURSIVE") { throw StoreError.notSupported("WITH RECURSIVE") }
+        var tables: [CommonTable] = []
+        repeat {
+            let name = try identifier()
+            if current.isOp("(") { throw StoreError.notSupported("WITH … (column list)") }
+            try expect("AS")
+            try expectOp("(")
+            try expect("SELECT")
+            let q = try parseSelect()
+            try expectOp(")")
+            if tables.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+                throw StoreError(code: 1066, sqlState: "42000", message: "Not unique table/alias: '\(name)'")
+            }
+            tables.append(CommonTable(name: name, select: q))
+        } while acceptOp(",")
+        try expect("SELECT")
+        var select = try parseSelect()
+        select.with = tables
+        return select
+    }
+
+    /// `(SELECT …) [AS] d` where a table may stand; nil (nothing read) when no parenthesis opens one.
+    private mutating func derivedTable() throws(StoreError) -> DerivedTable? {
+        guard current.isOp("(") else { return nil }
+        // A parenthesized join, `FROM (a JOIN b)`, is outside the subset.
+        guard peek().isWord("SELECT") else { throw StoreError.notSupported("derived tables") }
+        advance(); advance()
+        let inner = try parseSelect()
+        try expectOp(")")
+        guard let alias = try tableAlias() else {
+            throw StoreError(code: 1248, sqlState: "42000", message: "Every derived table must have its own alias")
+        }
+        return .select(inner, alias: alias)
+    }
+
+    /// `AS a` or a bare `a` after a table name.
+    private mutating func tableAlias() throws(StoreError) -> String? {
+        if accept("AS") { return try identifier() }
+        if case .word(let w) = current.kind, !Self.reserved.contains(w.uppercased()) { advance(); return w }
+        if case .quoted(let q) = current.kind { advance(); return q }
+        return nil
+    }
+
+    /// The tables joined after FROM's first: `, t`, `[INNER|CROSS] JOIN t [ON …|USING (…)]`, `STRAIGHT_JOIN t`,
+    /// `LEFT|RIGHT [OUTER] JOIN t ON …|USING (…)`.
+    private mutating func joins() throws(StoreError) -> [JoinClause] {
+        var joins: [JoinClause] = []
+        while true {
+            var kind = JoinClause.Kind.inner
+            if acceptOp(",") {
+                kind = .cross
+            } else if accept("JOIN") || accept("STRAIGHT_JOIN") {
+            } else if accept("INNER") {
+                try expect("JOIN")
+            } else if accept("CROSS") {
+                try expect("JOIN")
+                kind = .cross
+            } else if accept("LEFT") || current.isWord("RIGHT") {
+                if accept("RIGHT") { kind = .right } else { kind = .left }
+                _ = accept("OUTER")
+                try expect("JOIN")
+            } else if current.isWord("NATURAL") {
+                throw StoreError.notSupported("NATURAL JOIN")
+            } else {
+                return joins
+            }
+            var join: JoinClause
+            if let d = try derivedTable(), case .select(_, let alias) = d {
+                join = JoinClause(kind: kind, table: TableName(database: nil, name: alias), alias: alias, derived: d)
+            } else {
+                join = JoinClause(kind: kind, table: try tableName(), alias: try tableAlias())
+            }
+            if accept("ON") {
+                join.on = try parseExpr()
+            } else if accept("USING") {
+                try expectOp("(")
+                repeat { join.using.append(try identifier()) } while acceptOp(",")
+                try expectOp(")")
+            } else if kind == .left || kind == .right {
+                // An outer join needs its condition.
+                throw error()
+            }
+            joins.append(join)
+        }
     }
 
     private mutating func aliasName() throws(StoreError) -> String {
@@ -1006,7 +1119,12 @@ struct Parser {
             }
             if accept("IN") {
                 try expectOp("(")
-                if current.isWord("SELECT") { throw StoreError.notSupported("LIMIT & IN/ALL/ANY/SOME subquery") }
+                if accept("SELECT") {
+                    let q = try parseSelect()
+                    try expectOp(")")
+                    left = try node(.inSubquery(left, q, negated: negated))
+                    continue
+                }
                 var list: [Expr] = []
                 repeat { list.append(try parseExpr()) } while acceptOp(",")
                 try expectOp(")")
@@ -1077,7 +1195,11 @@ struct Parser {
             return .userVariable(v.lowercased())
         case .op("("):
             advance()
-            if current.isWord("SELECT") { throw StoreError.notSupported("subqueries") }
+            if accept("SELECT") {
+                let q = try parseSelect()
+                try expectOp(")")
+                return try node(.subquery(q))
+            }
             let e = try parseExpr()
             if current.isOp(",") { throw StoreError.notSupported("row constructors") }
             try expectOp(")")
@@ -1113,7 +1235,13 @@ struct Parser {
                 if accept("ELSE") { args.append(try parseExpr()) }
                 try expect("END")
                 return .function(name: simple ? "CASE:SIMPLE" : "CASE:SEARCHED", args: args, star: false)
-            case "EXISTS": throw StoreError.notSupported("subqueries")
+            case "EXISTS":
+                advance()
+                try expectOp("(")
+                try expect("SELECT")
+                let q = try parseSelect()
+                try expectOp(")")
+                return try node(.exists(q))
             case "INTERVAL": throw StoreError.notSupported("INTERVAL")
             case "BINARY": advance(); return try parseUnary()
             case "DEFAULT" where peek().isOp("("): throw StoreError.notSupported("DEFAULT()")
@@ -1125,7 +1253,7 @@ struct Parser {
                     let counted = try parseExpr()
                     if acceptOp(",") { throw StoreError.notSupported("COUNT(DISTINCT) of more than one expression") }
                     try expectOp(")")
-                    return .function(name: "COUNT_DISTINCT", args: [counted], star: false)
+                    return try windowed(.function(name: "COUNT_DISTINCT", args: [counted], star: false))
                 }
                 if upper == "SUM" || upper == "MAX" || upper == "MIN" || upper == "AVG" {
                     if current.isWord("DISTINCT") { throw StoreError.notSupported("\(upper)(DISTINCT)") }
@@ -1157,14 +1285,14 @@ struct Parser {
                 if acceptOp("*") {
                     try expectOp(")")
                     guard upper == "COUNT" else { throw error(at: tokens[index - 2]) }
-                    return .function(name: upper, args: [], star: true)
+                    return try windowed(.function(name: upper, args: [], star: true))
                 }
                 var args: [Expr] = []
                 if !current.isOp(")") {
                     repeat { args.append(try parseExpr()) } while acceptOp(",")
                 }
                 try expectOp(")")
-                return .function(name: upper, args: args, star: false)
+                return try windowed(.function(name: upper, args: args, star: false))
             }
             if Self.reserved.contains(upper) { throw error(at: t) }
             advance()

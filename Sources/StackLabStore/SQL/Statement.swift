@@ -138,6 +138,13 @@ indirect enum Expr: Sendable, Equatable {
     case between(Expr, Expr, Expr, negated: Bool)
     /// A column already resolved to its position in the row (made by `Evaluator.resolve`, never by the parser).
     case slot(Int)
+    /// `(SELECT …)` as a value: one column, at most one row.
+    case subquery(SelectStatement)
+    case exists(SelectStatement)
+    /// `x [NOT] IN (SELECT …)`.
+    case inSubquery(Expr, SelectStatement, negated: Bool)
+    /// `f(…) OVER ([PARTITION BY …] [ORDER BY …])`.
+    case window(name: String, args: [Expr], star: Bool, partition: [Expr], order: [OrderItem])
 
     var containsAggregate: Bool {
         switch self {
@@ -147,7 +154,25 @@ indirect enum Expr: Sendable, Equatable {
         case .binary(_, let a, let b), .like(let a, let b, _): return a.containsAggregate || b.containsAggregate
         case .inList(let e, let l, _): return e.containsAggregate || l.contains { $0.containsAggregate }
         case .between(let a, let b, let c, _): return a.containsAggregate || b.containsAggregate || c.containsAggregate
+        // A subquery's aggregates are its own.
+        case .inSubquery(let e, _, _): return e.containsAggregate
         default: return false
+        }
+    }
+
+    /// MySQL's "not supported" for the first subquery or window function in the expression, for the store's own
+    /// evaluator (which has neither); nil when there is none.
+    var refusal: StoreError? {
+        switch self {
+        case .window: return StoreError.notSupported("window functions")
+        case .subquery, .exists: return StoreError.notSupported("subqueries")
+        case .inSubquery: return StoreError.notSupported("LIMIT & IN/ALL/ANY/SOME subquery")
+        case .function(_, let args, _): return args.lazy.compactMap(\.refusal).first
+        case .unary(_, let e), .isNull(let e, _): return e.refusal
+        case .binary(_, let a, let b), .like(let a, let b, _): return a.refusal ?? b.refusal
+        case .inList(let e, let l, _): return e.refusal ?? l.lazy.compactMap(\.refusal).first
+        case .between(let a, let b, let c, _): return a.refusal ?? b.refusal ?? c.refusal
+        default: return nil
         }
     }
 }
@@ -163,9 +188,43 @@ struct OrderItem: Sendable, Equatable {
     var descending: Bool
 }
 
+/// `(SELECT …) AS name` in FROM or a JOIN: a table made by a query.
+indirect enum DerivedTable: Sendable, Equatable {
+    case select(SelectStatement, alias: String)
+}
+
+/// A table joined to FROM's first: `, t` and CROSS JOIN are `.cross`; ON or USING say which rows pair.
+struct JoinClause: Sendable, Equatable {
+    enum Kind: Sendable, Equatable { case inner, cross, left, right }
+    var kind: Kind
+    var table: TableName
+    var alias: String?
+    var on: Expr?
+    var using: [String] = []
+    /// A derived table (then `table` is its alias).
+    var derived: DerivedTable? = nil
+}
+
+/// `WITH name AS (SELECT …)`: a named query the SELECT after it reads as a table.
+struct CommonTable: Sendable, Equatable {
+    var name: String
+    var select: SelectStatement
+}
+
+/// `UNION [ALL|DISTINCT] SELECT …` after a SELECT.
+struct UnionPart: Sendable, Equatable {
+    var all: Bool
+    var select: SelectStatement
+}
+
 struct SelectStatement: Sendable, Equatable {
     var items: [SelectItem]
     var from: TableName?
+    /// `FROM posts p`: the name the other clauses use for FROM's table.
+    var fromAlias: String? = nil
+    /// `FROM (SELECT …) AS d` (then `from` is nil).
+    var fromDerived: DerivedTable? = nil
+    var joins: [JoinClause] = []
     var whereClause: Expr?
     var orderBy: [OrderItem]
     var limit: Int?
@@ -173,6 +232,21 @@ struct SelectStatement: Sendable, Equatable {
     var distinct = false
     var groupBy: [Expr] = []
     var having: Expr?
+    /// The SELECTs united with this one; ORDER BY and LIMIT above then order and cut the whole.
+    var unions: [UnionPart] = []
+    /// WITH's named queries, in order (each may read the ones before it).
+    var with: [CommonTable] = []
+
+    /// What the store's own engine refuses in this SELECT: JOIN, UNION, then subqueries (MySQL's texts).
+    var refusal: StoreError? {
+        if !with.isEmpty { return StoreError.notSupported("WITH") }
+        if fromDerived != nil { return StoreError.notSupported("derived tables") }
+        if !joins.isEmpty { return StoreError.notSupported(joins.contains { $0.derived != nil } ? "derived tables" : "JOIN") }
+        if !unions.isEmpty { return StoreError.notSupported("UNION") }
+        var exprs: [Expr] = items.compactMap { if case .expr(let e) = $0.kind { return e } else { return nil } }
+        exprs += [whereClause, having].compactMap { $0 } + groupBy + orderBy.map(\.expr) + joins.compactMap(\.on)
+        return exprs.lazy.compactMap(\.refusal).first
+    }
 }
 
 enum ColumnKind: Sendable, Equatable {
@@ -325,6 +399,21 @@ enum Statement: Sendable, Equatable {
     }
 
     static func == (lhs: Statement, rhs: Statement) -> Bool { String(describing: lhs) == String(describing: rhs) }
+
+    /// What the store's own engine refuses in this statement before it runs (JOIN, UNION, subqueries), with
+    /// MySQL's "not supported" text.
+    var refusal: StoreError? {
+        switch self {
+        case .select(let q): return q.refusal
+        case .insert(_, _, let rows, _): return rows.joined().lazy.compactMap(\.refusal).first
+        case .update(_, let assignments, let w, _, let order):
+            return (assignments.map(\.1) + [w].compactMap { $0 } + order.map(\.expr)).lazy.compactMap(\.refusal).first
+        case .delete(_, let w, _, let order):
+            return ([w].compactMap { $0 } + order.map(\.expr)).lazy.compactMap(\.refusal).first
+        case .set(let assignments): return assignments.lazy.compactMap(\.value.refusal).first
+        default: return nil
+        }
+    }
 
     /// Statements that change data or schema, refused under read_only and written to the binlog.
     var isWrite: Bool {

@@ -67,7 +67,7 @@ public final class MySQLStore: Sendable {
         self.group = group
         self.dial = dial
         self.logSink = log
-        let closed = StoreEngine(settings: settings, serverUUID: "", binlog: nil, dataLog: DataLog(directory: settings.dataDirectory, fsync: false))
+        let closed = StoreEngine(settings: settings, serverUUID: "", binlog: nil, datadir: nil)
         closed.close()
         self.runtime = NIOLockedValueBox(Runtime(engine: closed))
     }
@@ -136,22 +136,31 @@ public final class MySQLStore: Sendable {
         _ = fm.createFile(atPath: runningMarker, contents: Data())
 
         log(level: "System", code: "MY-013576", subsystem: "InnoDB", thread: 1, "InnoDB initialization has started.")
-        let dataLog = DataLog(directory: dir, fsync: settings.fsyncOnCommit)
         let binlog = settings.logBin.map { BinaryLog(directory: dir, baseName: $0, serverID: settings.serverID, version: StoreEngine.version, fsync: settings.fsyncOnCommit) }
-        let engine = StoreEngine(settings: settings, serverUUID: uuid, binlog: binlog, dataLog: dataLog)
-        if let snap = dataLog.loadSnapshot() { engine.restore(snap) }
-        let redo = dataLog.loadRedo()
-        if crashed && !redo.isEmpty {
+        let datadir = try SQLiteDatadir(directory: dir, flushLogAtTrxCommit: settings.fsyncOnCommit ? 1 : 2)
+        let engine = StoreEngine(settings: settings, serverUUID: uuid, binlog: binlog, datadir: datadir)
+        engine.restore(try datadir.recover())
+        try binlog?.open(executed: engine.gtidExecuted)
+        // The binlog is written before SQLite commits: a crash between the two leaves transactions the binlog
+        // has and the data lacks. They are repeated now, as mysqld commits the transactions its binlog prepared.
+        let missing = binlog?.transactions(missingFrom: engine.gtidExecuted) ?? []
+        if crashed && !missing.isEmpty {
             log(level: "Note", code: "MY-012551", subsystem: "InnoDB", thread: 1, "Database was not shutdown normally!")
             log(level: "Note", code: "MY-013083", subsystem: "InnoDB", thread: 1, "Starting crash recovery.")
         }
-        for record in redo { try replay(record, engine: engine) }
+        for t in missing {
+            do {
+                try replayLogged(t.statements, engine: engine, replay: Replay(insertID: 0, millis: t.statements.first?.millis ?? 0,
+                                                                             gtid: t.gtid, source: nil, writeBinlog: false))
+            } catch {
+                log(level: "ERROR", code: "MY-013183", subsystem: "InnoDB", "Recovery could not repeat a transaction of \(t.statements.count) statements: \(error)")
+            }
+        }
         log(level: "System", code: "MY-013577", subsystem: "InnoDB", thread: 1, "InnoDB initialization has ended.")
-        try dataLog.openForAppend()
-        try binlog?.open(executed: engine.gtidExecuted)
 
         if firstStart {
-            engine.setAccounts { accounts in
+            // Accounts made from settings are part of the data: durable in the mysql database's file.
+            try engine.setAccounts { accounts in
                 for host in ["localhost", "127.0.0.1", "::1"] {
                     accounts.append(Account(name: "root", host: host, password: settings.rootPassword, isSuper: true))
                 }
@@ -159,8 +168,6 @@ public final class MySQLStore: Sendable {
                     accounts.append(Account(name: u.name, host: u.host, password: u.password))
                 }
             }
-            // Accounts made from settings are part of the data: make them durable before anything else.
-            try dataLog.checkpoint(engine.snapshot())
         }
         runtime.withLockedValue { r in
             r.engine = engine
@@ -187,35 +194,17 @@ public final class MySQLStore: Sendable {
         log(level: "System", code: "MY-010931", subsystem: "Server", "/usr/sbin/mysqld: ready for connections. Version: '\(StoreEngine.version)'  socket: ''  port: \(settings.port)  Source distribution.")
     }
 
-    private func replay(_ record: RedoRecord, engine: StoreEngine) throws {
-        let gtid: (uuid: String, gno: Int64)? = record.gtid.flatMap { g in
-            guard let colon = g.lastIndex(of: ":"), let n = Int64(g[g.index(after: colon)...]) else { return nil }
-            return (String(g[..<colon]), n)
-        }
-        // Already in the snapshot (a crash between writing it and emptying the redo log): skip.
-        if let g = gtid, engine.gtidExecuted.contains(uuid: g.uuid, gno: g.gno) { return }
-        if let statements = record.statements {
-            do {
-                try engine.executeLogged(statements, replay: Replay(insertID: 0, millis: record.millis, gtid: gtid, source: record.source,
-                                                                   writeBinlog: false, writeRedo: false))
-            } catch {
-                log(level: "ERROR", code: "MY-013183", subsystem: "InnoDB", "Recovery could not repeat a transaction of \(statements.count) statements: \(error)")
-            }
+    /// Repeats a logged transaction: one statement as the applier runs it, several all or nothing.
+    private func replayLogged(_ statements: [LoggedStatement], engine: StoreEngine, replay: Replay) throws {
+        guard statements.count == 1, let only = statements.first else {
+            try engine.executeLogged(statements, replay: replay)
             return
         }
-        guard let sql = record.sql else {
-            if let source = record.source { try? engine.recordSourcePositionWithoutLogging(source, gtid: gtid) }
-            return
-        }
-        var session = Session.root()
-        session.database = record.db
-        session.replay = Replay(insertID: record.insertID, millis: record.millis, gtid: gtid, source: record.source, writeBinlog: false, writeRedo: false)
-        do {
-            let parsed = try Parser.parse(sql)
-            _ = try engine.execute(ParsedStatement(statement: parsed, text: sql), session: &session)
-        } catch {
-            log(level: "ERROR", code: "MY-013183", subsystem: "InnoDB", "Recovery could not repeat '\(sql)': \(error)")
-        }
+        var session = try engine.applierSession()
+        session.database = only.db
+        session.replay = Replay(insertID: only.insertID, millis: only.millis, gtid: replay.gtid, source: replay.source, writeBinlog: replay.writeBinlog)
+        let parsed = try Parser.parse(only.sql)
+        _ = try engine.execute(ParsedStatement(statement: parsed, text: only.sql), session: &session)
     }
 
     /// Graceful shutdown: replication stops, the binlog gets its STOP event, the data log becomes a snapshot.
@@ -236,8 +225,6 @@ public final class MySQLStore: Sendable {
         semiSync.failAll()
         for c in channels { c.close(promise: nil) }
         engine.binlog?.close(graceful: true)
-        try? engine.dataLog.checkpoint(engine.snapshot())
-        engine.dataLog.close()
         try? FileManager.default.removeItem(atPath: settings.dataDirectory + "/mysqld.running")
         log(level: "System", code: "MY-010910", subsystem: "Server", "/usr/sbin/mysqld: Shutdown complete (mysqld \(StoreEngine.version))  Source distribution.")
     }
@@ -257,7 +244,6 @@ public final class MySQLStore: Sendable {
         replica?.stop(.both, persist: false)
         semiSync.failAll()
         engine.binlog?.close(graceful: false)
-        engine.dataLog.close()
         for c in channels { c.close(mode: .all, promise: nil) }
     }
 
@@ -266,7 +252,9 @@ public final class MySQLStore: Sendable {
     /// Installs the server-side handlers on an accepted connection. The lab owns the listening socket.
     /// A connection past max_connections + 1 gets ERROR 1040 instead (the last one of those is kept for SUPER;
     /// the handler checks that after the login).
-    public func configureConnection(_ channel: Channel) -> EventLoopFuture<Void> {
+    /// `inline` runs the connection's statements on its own event loop instead of the statement pool: only for an
+    /// EmbeddedChannel, whose loop is the calling thread and which no other thread may touch.
+    public func configureConnection(_ channel: Channel, inline: Bool = false) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             enum Admission { case stopped, tooMany, admitted }
             let id = ObjectIdentifier(channel)
@@ -296,7 +284,7 @@ public final class MySQLStore: Sendable {
                 let limit = PacketSizeLimit(allowed: variables.maxAllowedPacket, current: MySQLServerHandler.handshakeLimit)
                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MySQLPacketDecoder(limit: limit)))
                 try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(MySQLPacketEncoder()))
-                try channel.pipeline.syncOperations.addHandler(MySQLServerHandler(store: self, limit: limit))
+                try channel.pipeline.syncOperations.addHandler(MySQLServerHandler(store: self, limit: limit, inline: inline))
             }
         }
     }
@@ -351,14 +339,12 @@ public final class MySQLStore: Sendable {
         var delaySeconds: Double = 0
         /// Bytes of answers held so far (bounded by StatementMemory.limit).
         var spent = 0
-        /// Statements not run because the first of them would have waited for another transaction's lock where
-        /// waiting is not allowed (an event loop): `continueScript` runs them where it is.
-        var blocked: [Parser.Pending]?
     }
 
     /// Runs every statement of a query text in order, stopping at the first error (as MySQL does).
-    /// With `mayWait` false (on an event loop) a statement that must wait for a lock is left in `blocked`.
-    func runScript(_ sql: String, session: inout Session, bypassReadOnly: Bool = false, mayWait: Bool = true) -> ScriptRun {
+    /// Runs on a thread that may wait (the statement pool): a write waits for another transaction's lock up to
+    /// innodb_lock_wait_timeout.
+    func runScript(_ sql: String, session: inout Session, bypassReadOnly: Bool = false) -> ScriptRun {
         runtime.withLockedValue { $0.questions += 1 }
         var run = ScriptRun(outcomes: [], commit: nil)
         let pending: [Parser.Pending]
@@ -370,44 +356,33 @@ public final class MySQLStore: Sendable {
             run.outcomes.append(.failure(e))
             return run
         }
-        runPending(pending[...], run: &run, session: &session, bypassReadOnly: bypassReadOnly, mayWait: mayWait)
+        runPending(pending[...], run: &run, session: &session, bypassReadOnly: bypassReadOnly)
         return run
     }
 
-    /// Runs the statements a blocked script left, waiting for locks as long as innodb_lock_wait_timeout says.
-    func continueScript(_ run: ScriptRun, session: inout Session) -> ScriptRun {
-        var run = run
-        let pending = run.blocked ?? []
-        run.blocked = nil
-        runPending(pending[...], run: &run, session: &session, bypassReadOnly: false, mayWait: true)
-        return run
-    }
-
-    /// A threadpool for statements that wait for a lock, so no event loop ever waits. Threads are only busy
-    /// while someone waits for another transaction.
+    /// The threads statements run on: SQLite's calls may wait for the disk and for another transaction's lock,
+    /// so none runs on an event loop.
     static let waitingPool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 32)
         pool.start()
         return pool
     }()
 
-    /// `runScript` from an async caller: a statement that must wait for a lock waits on the waiting pool.
+    /// `runScript` from an async caller, on the statement pool: SQLite's calls block on the disk and on locks.
     func runScriptWaiting(_ sql: String, session: inout Session) async -> ScriptRun {
-        let run = runScript(sql, session: &session, mayWait: false)
-        guard run.blocked != nil else { return run }
         let box = NIOLockedValueBox(session)
-        let done = (try? await Self.waitingPool.runIfActive {
-            box.withLockedValue { self.continueScript(run, session: &$0) }
-        }) ?? run
+        let done = await (try? Self.waitingPool.runIfActive {
+            box.withLockedValue { self.runScript(sql, session: &$0) }
+        }) ?? ScriptRun(outcomes: [.failure(Self.storeError(StoreConnectionError.lostConnection()))], commit: nil)
         session = box.withLockedValue { $0 }
         return done
     }
 
-    private func runPending(_ pending: ArraySlice<Parser.Pending>, run: inout ScriptRun, session: inout Session, bypassReadOnly: Bool, mayWait: Bool) {
-        for (i, p) in zip(pending.indices, pending) {
+    private func runPending(_ pending: ArraySlice<Parser.Pending>, run: inout ScriptRun, session: inout Session, bypassReadOnly: Bool) {
+        for p in pending {
             do {
                 let parsed = try p.parse()
-                let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly, mayWait: mayWait)
+                let executed = try dispatch(parsed, session: &session, bypassReadOnly: bypassReadOnly)
                 // Every statement's answer is held until the query's last one has run: together they are bounded.
                 run.spent += executed.result.estimatedBytes + StatementMemory.perColumn
                 if run.spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: run.spent) }
@@ -418,9 +393,6 @@ public final class MySQLStore: Sendable {
                 if case .show(.warnings) = parsed.statement {} else if case .show(.errors) = parsed.statement {} else {
                     session.lastWarnings = executed.result.warningList
                 }
-            } catch is WriteLock.WouldBlock {
-                run.blocked = Array(pending[i...])
-                return
             } catch {
                 let e = Self.storeError(error)
                 session.lastWarnings = [StoreWarning(level: "Error", code: e.code, message: e.message)]
@@ -441,14 +413,14 @@ public final class MySQLStore: Sendable {
         return StoreError(code: 1105, sqlState: "HY000", message: "Unknown error: \(error)")
     }
 
-    private func dispatch(_ parsed: ParsedStatement, session: inout Session, bypassReadOnly: Bool, mayWait: Bool) throws -> Executed {
+    private func dispatch(_ parsed: ParsedStatement, session: inout Session, bypassReadOnly: Bool) throws -> Executed {
         func requireSuper(_ what: String = "SUPER or REPLICATION_SLAVE_ADMIN") throws {
             if !session.isSuper { throw StoreError.specificDenied(what) }
         }
         switch parsed.statement {
         case .select(let q) where q.from == nil && q.items.count == 1 && Self.sleepArgument(q.items[0]) != nil:
             // SELECT SLEEP(n), the classic "slow query": answered n seconds later, returning 0.
-            guard let arg = Self.sleepArgument(q.items[0]) else { return try engine.execute(parsed, session: &session, mayWait: mayWait) }
+            guard let arg = Self.sleepArgument(q.items[0]) else { return try engine.execute(parsed, session: &session) }
             let seconds = try Evaluator(table: nil, session: session, engine: engine, state: engine.state.withLockedValue { $0 }, clause: "field list").eval(arg, row: nil)
             guard let n = seconds.number, n >= 0 else {
                 return Executed(result: StoreResult(columns: [StoreColumn(name: q.items[0].name, type: .longlong, length: 1)], rows: [[nil]]), commit: nil)
@@ -599,7 +571,7 @@ public final class MySQLStore: Sendable {
         case .show(.processlist):
             return Executed(result: processes.result(replica: replica?.snapshot(executed: engine.gtidExecuted)), commit: nil)
         case .set(let assignments) where assignments.contains(where: { $0.global && $0.name.hasPrefix("rpl_semi_sync") && $0.name.hasSuffix("enabled") }):
-            let r = try engine.execute(parsed, session: &session, mayWait: mayWait)
+            let r = try engine.execute(parsed, session: &session)
             semiSync.reset()
             return r
         default:
@@ -608,9 +580,9 @@ public final class MySQLStore: Sendable {
                 let saved = engine.variables
                 engine.mutateVariables { $0.readOnly = false; $0.superReadOnly = false }
                 defer { engine.mutateVariables { $0 = saved } }
-                return try engine.execute(parsed, session: &session, mayWait: mayWait)
+                return try engine.execute(parsed, session: &session)
             }
-            return try engine.execute(parsed, session: &session, mayWait: mayWait)
+            return try engine.execute(parsed, session: &session)
         }
     }
 
@@ -629,18 +601,10 @@ public final class MySQLStore: Sendable {
 
     /// The applier's entry point: repeat a source transaction with its GTID, insert id and clock.
     func applyReplicated(_ queries: [BinlogEvent.QueryBody], gtid: (String, Int64)?, source: SourcePosition) throws {
-        guard queries.count == 1, let q = queries.first else {
-            let replay = Replay(insertID: 0, millis: queries.first?.millis ?? 0, gtid: gtid.map { (uuid: $0.0, gno: $0.1) }, source: source,
-                                writeBinlog: settings.logBin != nil, writeRedo: true)
-            try engine.executeLogged(queries.map { LoggedStatement(db: $0.database, sql: $0.sql, insertID: $0.insertID, millis: $0.millis) }, replay: replay)
-            return
-        }
-        var session = Session.root()
-        session.database = q.database
-        session.replay = Replay(insertID: q.insertID, millis: q.millis, gtid: gtid.map { (uuid: $0.0, gno: $0.1) }, source: source,
-                                writeBinlog: settings.logBin != nil, writeRedo: true)
-        let parsed = try Parser.parse(q.sql)
-        _ = try engine.execute(ParsedStatement(statement: parsed, text: q.sql), session: &session)
+        let replay = Replay(insertID: 0, millis: queries.first?.millis ?? 0, gtid: gtid.map { (uuid: $0.0, gno: $0.1) }, source: source,
+                            writeBinlog: settings.logBin != nil)
+        try replayLogged(queries.map { LoggedStatement(db: $0.database, sql: $0.sql, insertID: $0.insertID, millis: $0.millis) },
+                         engine: engine, replay: replay)
     }
 
     /// Runs SQL in-process, for the shell's `sql` command and tests. Several statements may be separated by ';';
@@ -760,13 +724,6 @@ extension StoreEngine {
     func clearAppliedSource() { state.withLockedValue { $0.appliedSource = nil } }
     func resetGTIDs() { state.withLockedValue { $0.gtidExecuted = GTIDSet() } }
 
-    /// Recovery of a position-only record: no new log write.
-    func recordSourcePositionWithoutLogging(_ position: SourcePosition, gtid: (uuid: String, gno: Int64)?) throws {
-        state.withLockedValue { st in
-            st.appliedSource = position
-            if let g = gtid { st.gtidExecuted.insert(uuid: g.uuid, gno: g.gno) }
-        }
-    }
 }
 
 /// One lasting client session of a store (the shell's `sql`): see `MySQLStore.openSession`.

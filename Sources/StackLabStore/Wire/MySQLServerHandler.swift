@@ -42,9 +42,13 @@ final class MySQLServerHandler: ChannelDuplexHandler {
     /// attributes over 64 KB (read_client_connect_attrs), and user, auth data, database and plugin name fit in 2 KB.
     static let handshakeLimit = 65_535 + 2_048
 
-    init(store: MySQLStore, limit: PacketSizeLimit) {
+    /// Statements run on the event loop itself (an EmbeddedChannel's, which is the caller's thread).
+    private let inline: Bool
+
+    init(store: MySQLStore, limit: PacketSizeLimit, inline: Bool = false) {
         self.store = store
         self.limit = limit
+        self.inline = inline
     }
 
     private var greeted = false
@@ -92,10 +96,20 @@ final class MySQLServerHandler: ChannelDuplexHandler {
         state = .closed
         connectTimer?.cancel()
         idleTimer?.cancel()
-        // An open transaction ends with its connection: rolled back, its lock released.
-        if var s = session {
-            store.endSession(&s)
-            session = s
+        // An open transaction ends with its connection: rolled back, its lock released (on the statement pool,
+        // as SQLite's calls are; a statement still running ends it when it finishes).
+        if !busy, let s = session, s.transaction != nil {
+            session = nil
+            if inline {
+                var s = s
+                store.endSession(&s)
+            } else {
+                let store = self.store
+                MySQLStore.waitingPool.submit { _ in
+                    var s = s
+                    store.endSession(&s)
+                }
+            }
         }
         store.connectionClosed(connectionID)
         context.fireChannelInactive()
@@ -364,20 +378,20 @@ final class MySQLServerHandler: ChannelDuplexHandler {
     }
 
     private func query(_ context: ChannelHandlerContext, _ sql: String, session: Session) {
-        var s = session
-        let run = store.runScript(sql, session: &s, mayWait: false)
-        guard run.blocked != nil else {
+        if inline {
+            var s = session
+            let run = store.runScript(sql, session: &s)
             answer(context, run: run, session: s)
             return
         }
-        // A statement waits for another transaction's lock: it waits on a pool thread, never on this event loop.
+        // Statements run on a pool thread, never on this event loop: SQLite's calls wait for the disk and for
+        // another transaction's lock.
         busy = true
-        store.processes.update(connectionID) { $0.state = "updating" }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let waiting = s
+        let waiting = session
         MySQLStore.waitingPool.runIfActive(eventLoop: context.eventLoop) { [store] () -> (MySQLStore.ScriptRun, Session) in
             var s = waiting
-            let finished = store.continueScript(run, session: &s)
+            let finished = store.runScript(sql, session: &s)
             return (finished, s)
         }.whenComplete { result in
             let (handler, context) = bound.value

@@ -1,107 +1,48 @@
 import Foundation
 
-/// GROUP BY, HAVING and DISTINCT, as MySQL 8 runs them under ONLY_FULL_GROUP_BY: rows fall into groups by their key
-/// (strings compared case-insensitively, as utf8mb4_0900_ai_ci does for ASCII, and 1 = 1.0), each group gives one
-/// row, HAVING keeps some, ORDER BY sorts them. Without ORDER BY, groups come in the order they were first met.
+/// GROUP BY, HAVING and ORDER BY of a grouped SELECT as MySQL 8 checks them under ONLY_FULL_GROUP_BY, before SQLite
+/// runs the query: 1111 for an aggregate in GROUP BY, 1056 for grouping on one, 1055 for a column that is neither
+/// grouped nor functionally dependent on the grouped ones, 1054 for a column HAVING cannot see.
 extension ExecutionContext {
-    /// The output rows of a grouped SELECT (GROUP BY or HAVING), before column definitions.
-    func groupedRows(_ q: SelectStatement, rows: [[SQLValue]], table: Table?, dbName: String, session: Session) throws -> [[SQLValue]] {
-        let groupEval = evaluator(table, session, clause: "group statement")
+    /// The checks for a SELECT of one stored table.
+    static func checkGrouping(_ q: SelectStatement, table: Table, dbName: String) throws {
+        guard !q.groupBy.isEmpty || q.having != nil else { return }
         var keys: [Expr] = []
         for g in q.groupBy {
             if g.containsAggregate { throw StoreError(code: 1111, sqlState: "HY000", message: "Invalid use of group function") }
-            let e = try Self.resolveItemReference(g, items: q.items, table: table, clause: "group statement")
+            let e = try resolveItemReference(g, items: q.items, table: table, clause: "group statement")
             if e.containsAggregate {
                 // GROUP BY an alias of COUNT(*), or its position.
                 let shown: String
                 if case .column(_, let name) = g { shown = name } else { shown = q.items.first { $0.kind == .expr(e) }?.name ?? "" }
                 throw StoreError(code: 1056, sqlState: "42000", message: "Can't group on '\(shown)'")
             }
-            try groupEval.validate(e)
             keys.append(e)
         }
-        try Self.checkFullGroupBy(q.items, keys: keys, table: table, dbName: dbName)
-        let resolvedKeys = keys.map { groupEval.resolve($0) }
-
-        // Partition, keeping the order groups were first met.
-        var order: [String] = []
-        var groups: [String: [[SQLValue]]] = [:]
-        if resolvedKeys.isEmpty {
-            order = [""]
-            groups[""] = table == nil && rows == [[]] ? [[]] : rows
-        } else {
-            for row in rows {
-                var key = ""
-                for k in resolvedKeys { key += Self.groupKey(try groupEval.eval(k, row: row)) + "\u{1F}" }
-                if groups[key] == nil { order.append(key) }
-                groups[key, default: []].append(row)
-            }
-        }
-
-        let fieldEval = evaluator(table, session, clause: "field list")
-        let havingEval = evaluator(table, session, clause: "having clause")
-        let having = try q.having.map { h -> Expr in
-            let e = Self.substitutingAliases(h, items: q.items, table: table)
-            try havingEval.validate(e)
+        try checkFullGroupBy(q.items, keys: keys, table: table, dbName: dbName)
+        if let h = q.having {
+            let e = substitutingAliases(h, items: q.items, table: table)
             // Outside an aggregate, HAVING reads only what the groups have: the grouped columns and the select list.
             let visible = Set(keys.compactMap { k -> String? in if case .column(_, let n) = k { return n.lowercased() }; return nil }
                               + q.items.flatMap { item -> [String] in
                                   switch item.kind {
-                                  case .star: return table?.columns.map { $0.name.lowercased() } ?? []
-                                  case .expr(let x): return Self.nonAggregatedColumns(x).map { $0.lowercased() }
+                                  case .star: return table.columns.map { $0.name.lowercased() }
+                                  case .expr(let x): return nonAggregatedColumns(x).map { $0.lowercased() }
                                   }
                               })
-            let everything = table.map { t in Self.primaryKeyIsGrouped(keys, table: t) } ?? false
-            if !everything, let unknown = Self.nonAggregatedColumns(e).first(where: { !visible.contains($0.lowercased()) }) {
+            if !primaryKeyIsGrouped(keys, table: table), let unknown = nonAggregatedColumns(e).first(where: { !visible.contains($0.lowercased()) }) {
                 throw StoreError.unknownColumn(unknown, in: "having clause")
             }
-            return havingEval.resolve(e)
         }
-        let orderEval = evaluator(table, session, clause: "order clause")
-        var orderKeys: [Expr] = []
         let grouped = Set(keys.compactMap { k -> String? in if case .column(_, let n) = k { return n.lowercased() }; return nil })
-        let dependent = table.map { Self.primaryKeyIsGrouped(keys, table: $0) } ?? true
+        let dependent = primaryKeyIsGrouped(keys, table: table)
         for (n, o) in q.orderBy.enumerated() {
-            let e = try Self.resolveItemReference(o.expr, items: q.items, table: table, clause: "order clause")
-            try orderEval.validate(e)
-            if !keys.isEmpty, !dependent, !keys.contains(e), let table,
-               let column = Self.nonAggregatedColumns(e).first(where: { !grouped.contains($0.lowercased()) }) {
+            let e = try resolveItemReference(o.expr, items: q.items, table: table, clause: "order clause")
+            if !keys.isEmpty, !dependent, !keys.contains(e),
+               let column = nonAggregatedColumns(e).first(where: { !grouped.contains($0.lowercased()) }) {
                 throw StoreError(code: 1055, sqlState: "42000", message: "Expression #\(n + 1) of ORDER BY clause is not in GROUP BY clause and contains nonaggregated column '\(dbName).\(table.name).\(column)' which is not functionally dependent on columns in GROUP BY clause; this is incompatible with sql_mode=only_full_group_by")
             }
-            orderKeys.append(orderEval.resolve(e))
         }
-        let projected: [SelectItem.Kind] = q.items.map { item in
-            if case .expr(let e) = item.kind { return .expr(fieldEval.resolve(e)) }
-            return item.kind
-        }
-        let width = table?.columns.count ?? 0
-        var keyed: [([SQLValue], [SQLValue])] = []
-        var spent = 0
-        for key in order {
-            let members = groups[key] ?? []
-            let first = members.first
-            if let having, try havingEval.eval(having, row: first, group: members).truth != true { continue }
-            var line: [SQLValue] = []
-            for item in projected {
-                switch item {
-                case .star: line += first ?? Array(repeating: .null, count: width)
-                case .expr(let e): line.append(try fieldEval.eval(e, row: first, group: members))
-                }
-            }
-            spent += StatementMemory.cost(line)
-            if spent > StatementMemory.limit { throw StoreError.outOfMemory(needed: spent) }
-            var sortKey: [SQLValue] = []
-            for k in orderKeys { sortKey.append(try orderEval.eval(k, row: first, group: members)) }
-            keyed.append((sortKey, line))
-        }
-        if !orderKeys.isEmpty { keyed = Self.sortedByKeys(keyed, descending: q.orderBy.map(\.descending)) }
-        return keyed.map(\.1)
-    }
-
-    /// DISTINCT: the first of each set of equal rows, in order.
-    static func distinctRows(_ rows: [[SQLValue]]) -> [[SQLValue]] {
-        var seen = Set<String>()
-        return rows.filter { seen.insert($0.map(groupKey).joined(separator: "\u{1F}")).inserted }
     }
 
     /// Equal values get equal keys: 'abc' and 'ABC', 1 and 1.0.
