@@ -500,14 +500,17 @@ final class StoreEngine: Sendable {
     /// the next start finds no lock held.
     func close() {
         state.withLockedValue { $0.open = false }
-        applier.withLockedValue { $0 = nil }
+        let applied = applier.withLockedValue { box in defer { box = nil }; return box }
         writeLock.releaseAll()
-        let open = connections.withLockedValue { all in
+        var open = connections.withLockedValue { all in
             defer { all = [:] }
             return all.values.compactMap(\.connection)
         }
+        if let applied, !open.contains(where: { $0 === applied }) { open.append(applied) }
         for c in open {
             c.running.lock()
+            // Every statement stopped first: a ROLLBACK beside a statement still stepping would fail and keep the lock.
+            c.sqlite.connection.abandon()
             try? c.sqlite.rollback()
             c.ended = true
             c.running.unlock()

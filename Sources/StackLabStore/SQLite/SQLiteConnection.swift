@@ -59,6 +59,23 @@ final class SQLiteConnection {
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
+        // Until a session sets innodb_lock_wait_timeout: a lock held for a moment (another connection's checkpoint
+        // as it closes, a commit in progress) is waited for, not an error at once.
+        sqlite3_busy_timeout(db, Self.defaultBusyMilliseconds)
+    }
+
+    static let defaultBusyMilliseconds: Int32 = 10_000
+
+    /// What a killed process leaves: every statement stopped and the open transaction rolled back, so no lock of
+    /// this connection outlives it (a kill -9 releases a process's locks; a store crashed inside this process
+    /// must not hold them either).
+    func abandon() {
+        var statement = sqlite3_next_stmt(handle, nil)
+        while let current = statement {
+            sqlite3_reset(current)
+            statement = sqlite3_next_stmt(handle, current)
+        }
+        if sqlite3_get_autocommit(handle) == 0 { _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
     }
 
     deinit {
