@@ -434,6 +434,11 @@ final class StoreEngine: Sendable {
     /// Repeats a logged multi-statement transaction (the applier, crash recovery): all of it or nothing, under
     /// its one GTID, committed in SQLite with the GTID and the source position.
     func executeLogged(_ statements: [LoggedStatement], replay: Replay) throws {
+        try withApplierConnection { base, c in try executeLogged(statements, replay: replay, base: base, on: c) }
+    }
+
+    /// The applier's own connection, under the store's write lock, for one transaction of the applier.
+    private func withApplierConnection(_ body: (Session, SessionConnection) throws -> Void) throws {
         try writeLock.acquire(0, timeout: lockWaitTimeout(Session.root()))
         defer { writeLock.release(0) }
         let base = try applierSession()
@@ -441,6 +446,10 @@ final class StoreEngine: Sendable {
         c.running.lock()
         defer { c.running.unlock() }
         guard !c.ended else { throw StoreConnectionError.lostConnection() }
+        try body(base, c)
+    }
+
+    private func executeLogged(_ statements: [LoggedStatement], replay: Replay, base: Session, on c: SessionConnection) throws {
         try state.withLockedValue { st in
             guard st.open else { throw StoreConnectionError.lostConnection() }
             var ctx = ExecutionContext(engine: self, state: st)
@@ -478,13 +487,10 @@ final class StoreEngine: Sendable {
     /// Records that the applier reached a source position without a data change (e.g. a statement that failed
     /// identically on the source), so a restart does not fetch it again.
     func recordSourcePosition(_ position: SourcePosition, gtid: (uuid: String, gno: Int64)?) throws {
-        try writeLock.acquire(0, timeout: lockWaitTimeout(Session.root()))
-        defer { writeLock.release(0) }
-        let base = try applierSession()
-        guard let c = base.connection else { return }
-        c.running.lock()
-        defer { c.running.unlock() }
-        guard !c.ended else { throw StoreConnectionError.lostConnection() }
+        try withApplierConnection { _, c in try recordSourcePosition(position, gtid: gtid, on: c) }
+    }
+
+    private func recordSourcePosition(_ position: SourcePosition, gtid: (uuid: String, gno: Int64)?, on c: SessionConnection) throws {
         try state.withLockedValue { st in
             try c.sqlite.beginImmediate()
             do { try c.sqlite.commit(gtid: gtid, source: position) } catch {
