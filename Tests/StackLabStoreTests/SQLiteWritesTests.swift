@@ -15,6 +15,21 @@ enum SQLiteMirror {
         return (dir, sqlite)
     }
 
+    /// A started store with a foobar database (and `setup` run in it), and a mirror session with foobar attached.
+    static func foobar(_ name: String, setup: [String] = []) async throws
+        -> (store: MySQLStore, ctx: ExecutionContext, dir: String, sqlite: SQLiteSession) {
+        let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
+        if !setup.isEmpty {
+            for result in await store.executeScript("USE foobar; " + setup.joined(separator: "; ")) { _ = try result.get() }
+        }
+        let engine = store.engine
+        let ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
+        let (dir, sqlite) = try session(engine, ctx, name)
+        try sqlite.datadir.create("foobar")
+        try sqlite.refreshAttachments()
+        return (store, ctx, dir, sqlite)
+    }
+
     /// The store's own answer to the last statement of a script.
     static func storeAnswer(_ store: MySQLStore, _ sql: String) async -> Result<StoreResult, Error> {
         switch await store.executeScript(sql).last {
@@ -122,14 +137,9 @@ struct SQLiteWritesTests {
     }
 
     @Test func writesAnswerAsTheStoresEngine() async throws {
-        let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
-        for result in await store.executeScript("USE foobar; " + Self.setup.joined(separator: "; ")) { _ = try result.get() }
+        var (store, ctx, dir, sqlite) = try await SQLiteMirror.foobar("writes", setup: Self.setup)
         let engine = store.engine
-        var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
-        let (dir, sqlite) = try SQLiteMirror.session(engine, ctx, "writes")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try sqlite.datadir.create("foobar")
-        try sqlite.refreshAttachments()
         let evaluator = Evaluator(table: nil, session: Session.root(), engine: engine, state: ctx.state, clause: "field list")
         guard let database = ctx.catalog.databases["foobar"] else { Issue.record("no foobar"); return }
         try sqlite.begin()
@@ -219,14 +229,8 @@ struct SQLiteSelectTests {
     }
 
     @Test func selectsAnswerAsTheStoresEngine() async throws {
-        let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
-        for result in await store.executeScript("USE foobar; " + Self.setup.joined(separator: "; ")) { _ = try result.get() }
-        let engine = store.engine
-        var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
-        let (dir, sqlite) = try SQLiteMirror.session(engine, ctx, "reads")
+        var (store, ctx, dir, sqlite) = try await SQLiteMirror.foobar("reads", setup: Self.setup)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try sqlite.datadir.create("foobar")
-        try sqlite.refreshAttachments()
         guard let database = ctx.catalog.databases["foobar"] else { Issue.record("no foobar"); return }
         // The rows as the store's own file holds them, copied into the mirror's.
         try sqlite.connection.attach(store.settings.dataDirectory + "/foobar.sqlite", as: "source")
@@ -301,13 +305,9 @@ struct SQLiteTablesTests {
     ]
 
     @Test func tablesChangeAsInTheStoresEngine() async throws {
-        let store = try await startedStore { $0.initStatements = ["CREATE DATABASE foobar"] }
+        var (store, ctx, dir, sqlite) = try await SQLiteMirror.foobar("tables")
         let engine = store.engine
-        var ctx = ExecutionContext(engine: engine, state: engine.state.withLockedValue { $0 })
-        let (dir, sqlite) = try SQLiteMirror.session(engine, ctx, "tables")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try sqlite.datadir.create("foobar")
-        try sqlite.refreshAttachments()
         var session = Session.root()
         session.database = "foobar"
         for sql in Self.corpus {
