@@ -101,7 +101,12 @@ enum ConfigText {
         return Int(text)
     }
 
-    /// Splits `HOST:PORT`. The host may be empty or `*` (all addresses, returned as "0.0.0.0"); `localhost` is
+    /// What `*`, an empty host or `0.0.0.0` means in a config file: every address of the machine. The parsers
+    /// record it as written so the lab's check can refuse it with its file and line (LabFiles); nothing ever binds
+    /// it, as every listener refuses a host outside 127.0.0.0/8 (Listener.start).
+    static let everyAddress = "0.0.0.0"
+
+    /// Splits `HOST:PORT`. The host may be empty or `*` (every address, returned as `everyAddress`); `localhost` is
     /// 127.0.0.1. Returns the reason when it is not an address stacklab can use.
     static func hostPort(_ text: String, example: String) -> Result<(host: String, port: Int), AddressError> {
         guard let colon = text.lastIndex(of: ":") else {
@@ -112,7 +117,7 @@ enum ConfigText {
         guard let port = port(portText) else {
             return .failure(AddressError("invalid port \"\(portText)\": a port is 1 to 65535"))
         }
-        if host.isEmpty || host == "*" || host == "0.0.0.0" { host = "0.0.0.0" }
+        if host.isEmpty || host == "*" || host == everyAddress { host = everyAddress }
         else if host == "localhost" { host = "127.0.0.1" }
         else if host.hasPrefix("[") || host.contains(":") {
             return .failure(AddressError("IPv6 addresses are not supported: stacklab uses IPv4 loopback addresses, e.g. \(example)"))

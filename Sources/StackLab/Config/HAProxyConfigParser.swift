@@ -632,7 +632,7 @@ private struct Parser {
         case .success(let value): hostPort = value
         case .failure(let failure): throw error(line, "server", "\(name): \(failure.reason)")
         }
-        if hostPort.host == "0.0.0.0" { throw error(line, "server", "\(name): a server needs the address to connect to, e.g. 127.0.1.11:8080") }
+        if hostPort.host == ConfigText.everyAddress { throw error(line, "server", "\(name): a server needs the address to connect to, e.g. 127.0.1.11:8080") }
         let options = try parseServerOptions(words, from: 3, line: line, base: defaults)
         return HAProxyConfig.Server(name: name, line: line, host: hostPort.host, port: hostPort.port, check: options.check,
                                     inter: options.inter, fastinter: options.fastinter, downinter: options.downinter,

@@ -360,7 +360,7 @@ private struct CrossCheck {
             case .haproxy: "bind"; case .nginx: "listen"; case .gunicorn: "bind"; case .mysql: "bind-address"; case .keepalived: "virtual_ipaddress"
             }
             let reason: String
-            if listener.host == "0.0.0.0" {
+            if listener.host == ConfigText.everyAddress {
                 reason = "listens on all addresses; stacklab listens on loopback only, each server on its own address: use \(server.address) (from lab.conf)"
             } else if let other = lab.topology.servers.first(where: { $0.address == listener.host }) {
                 reason = "\(listener.host) is \(other.name)'s address, but this file is \(server.name)'s: use \(server.address) (from lab.conf)"

@@ -93,7 +93,7 @@ public enum MySQLConfigParser {
             case "bind_address":
                 let address = try required()
                 if address.contains(",") { throw fail(written, "stacklab's store listens on one address: bind-address = 127.0.1.11") }
-                if address == "*" || address == "0.0.0.0" || address == "::" { config.bindAddress = "0.0.0.0" }
+                if address == "*" || address == ConfigText.everyAddress || address == "::" { config.bindAddress = ConfigText.everyAddress }
                 else if address == "localhost" { config.bindAddress = "127.0.0.1" }
                 else if ConfigText.isIPv4(address) { config.bindAddress = address }
                 else { throw fail(written, "\"\(address)\" is not an IPv4 address, e.g. bind-address = 127.0.1.11") }

@@ -386,7 +386,7 @@ private struct NginxReader {
         let address = d.args[0]
         if address.hasPrefix("unix:") { throw error(d, "unix sockets are not supported: use ADDRESS:PORT, e.g. 127.0.1.11:8000") }
         let (host, port) = try hostAndPort(d, address, defaultPort: 80, example: "127.0.1.11:8000")
-        if host == "0.0.0.0" { throw error(d, "an upstream server needs the address to connect to, e.g. 127.0.1.11:8000") }
+        if host == ConfigText.everyAddress { throw error(d, "an upstream server needs the address to connect to, e.g. 127.0.1.11:8000") }
         var server = NginxConfig.UpstreamServer(host: host, port: port, line: d.line)
         for parameter in d.args.dropFirst() {
             let parts = parameter.split(separator: "=", maxSplits: 1).map(String.init)
@@ -466,10 +466,9 @@ private struct NginxReader {
             }
         }
         let merged = level.inheriting(from: http)
-        // nginx's default listen without root rights is *:8000; as root *:80. stacklab never runs as root. This
-        // records what nginx would do; nothing binds it: the lab's check refuses it with file:line (LabFiles), and
-        // every listener refuses a host outside 127.0.0.0/8 (Listener.start).
-        server.listens = listens.isEmpty ? [NginxConfig.Listen(host: "0.0.0.0", port: 8000, line: d.line)] : listens
+        // nginx's default listen without root rights is *:8000 (as root *:80; stacklab never runs as root): recorded
+        // as every address, which the lab's check refuses with file:line (ConfigText.everyAddress).
+        server.listens = listens.isEmpty ? [NginxConfig.Listen(host: ConfigText.everyAddress, port: 8000, line: d.line)] : listens
         server.serverNames = names ?? [""]
         server.sslCertificate = merged.sslCertificate
         server.sslCertificateKey = merged.sslCertificateKey
@@ -533,7 +532,7 @@ private struct NginxReader {
         let address = d.args[0]
         let (host, port): (String, Int)
         if let bare = ConfigText.port(address) {
-            (host, port) = ("0.0.0.0", bare)   // nginx's "every address": recorded, refused before any bind (see above)
+            (host, port) = (ConfigText.everyAddress, bare)
         } else {
             (host, port) = try hostAndPort(d, address, defaultPort: 80, example: "127.0.1.11:8080")
         }
